@@ -1,0 +1,102 @@
+"""What every sub-command shares: reading the program and its values from the command
+line, and turning errors into one ``error:`` line with exit status 2."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from core.errors import ExpressionError
+from core.values import VariableSpec, parse_value
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (a missing file, a malformed --var)."""
+
+
+def add_program_arguments(parser) -> None:
+    """The arguments that name a program and its values, shared by all sub-commands."""
+    parser.add_argument("expression", nargs="?",
+                        help="the program, e.g. 'f = exp(3*w) + sin(z)' (use \\n or ; between "
+                        "statements), or - to read it from standard input")
+    parser.add_argument("--file", "-f", metavar="PATH",
+                        help="read the program from a file (- for standard input)")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="an input that needs a gradient, e.g. --var w=1 or "
+                        "--var 'W=[[1,0.5],[0.2,0.1]]'")
+    parser.add_argument("--const", action="append", default=[], metavar="NAME=VALUE",
+                        help="an input held constant (no gradient)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="floating-point precision (default float32, as torch)")
+
+
+def read_text(args) -> str:
+    """The program text from the positional argument, --file, or standard input."""
+    if args.file and args.expression:
+        raise UsageError("give the program either as an argument or with --file, not both")
+    if args.file:
+        if args.file == "-":
+            return sys.stdin.read()
+        path = Path(args.file)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"no such file: {path}") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read {path}: {err}") from None
+    if args.expression == "-":
+        return sys.stdin.read()
+    if not args.expression:
+        raise UsageError("give a program, e.g. compute 'f = w**2' --var w=3")
+    return args.expression
+
+
+def parse_assignments(items: list[str], requires_grad: bool) -> dict[str, VariableSpec]:
+    """``["w=1", "W=[[1,2],[3,4]]"]`` -> VariableSpecs (values read without eval)."""
+    specs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"'{item}' should look like NAME=VALUE, e.g. w=1")
+        if not name.isidentifier() or not name.isascii():
+            raise UsageError(f"'{name}' is not a valid variable name")
+        specs[name] = VariableSpec(name, parse_value(value, where=name), requires_grad)
+    return specs
+
+
+def load(args):
+    """Parse the program and collect its variables: ``(program, {name: VariableSpec})``."""
+    from core.language import parse
+    text = read_text(args)
+    if ";" in text and "\n" not in text.strip():
+        text = text.replace(";", "\n")  # one-line programs from a shell
+    program = parse(text)
+    variables = parse_assignments(args.var, True)
+    variables.update(parse_assignments(args.const, False))
+    for name, spec in getattr(program, "defaults", {}).items():
+        variables.setdefault(name, spec)
+    return program, variables
+
+
+def print_json(data) -> None:
+    """Write one JSON object to stdout."""
+    json.dump(data, sys.stdout, indent=2, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def run_guarded(function, args) -> int:
+    """Run a sub-command; user errors become ``error: ...`` on stderr and exit status 2."""
+    try:
+        return function(args) or 0
+    except ExpressionError as err:
+        sys.stderr.write(f"error: {err}\n")
+    except UsageError as err:
+        sys.stderr.write(f"error: {err}\n")
+    except RecursionError:
+        sys.stderr.write("error: the program is too deeply nested to process\n")
+    except MemoryError:
+        sys.stderr.write("error: the program needs more memory than is available\n")
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+    return 2

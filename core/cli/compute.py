@@ -1,0 +1,45 @@
+"""``main.py compute``: the value and every gradient, as text or JSON."""
+from __future__ import annotations
+
+from core.cli.common import add_program_arguments, load, print_json
+
+
+def add_parser(subparsers) -> None:
+    """Register ``compute``."""
+    parser = subparsers.add_parser(
+        "compute", help="compute the value and gradients of a program",
+        description="Compute the output and the gradient of every input with torch.autograd.")
+    add_program_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    """Evaluate and print the result."""
+    from core.evaluate import evaluate
+    from core.serialize import evaluation_to_dict, format_tensor
+
+    program, variables = load(args)
+    evaluation = evaluate(program, variables, args.dtype)
+    if args.json:
+        print_json(evaluation_to_dict(evaluation))
+        return 0
+    lines = [f"{evaluation.output_name} = {format_tensor(evaluation.value)}   ({args.dtype})"]
+    if evaluation.gradients:
+        lines.append("gradients:")
+        for name, grad in evaluation.gradients.items():
+            lines.append(f"  d{evaluation.output_name}/d{name} = "
+                         + format_tensor(grad).replace("\n", "\n" + " " * (len(name) + 8)))
+    named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
+    if named:
+        lines.append("intermediates:")
+        for name in named:
+            lines.append(f"  {name} = {format_tensor(evaluation.intermediates[name])};  "
+                         f"d{evaluation.output_name}/d{name} = "
+                         f"{format_tensor(evaluation.intermediate_gradients[name])}")
+    for note in program.notes:
+        lines.append(f"note: {note}")
+    for warning in evaluation.warnings:
+        lines.append(f"warning: {warning}")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,393 @@
+"""Run a parsed :class:`~core.language.Program` with torch.autograd.
+
+:func:`forward` builds the autograd graph from the user's values and records every tensor
+it creates, in order, with the piece of text it came from; :func:`backward` runs
+``output.backward()`` and collects the gradients of the inputs and of every named
+intermediate; :func:`evaluate` does both. The interpreter walks only the language's own
+node types (never Python's AST, never ``eval``), checks the size bounds before each
+operation allocates, and stops at the time bound.
+"""
+from __future__ import annotations
+
+import math
+import operator
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from core import limits, ops
+from core.errors import ExpressionError, LimitError, Span
+from core.functions import FUNCTIONS
+from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
+from core.values import VariableSpec, check_value, format_shape
+
+_TORCH_OPERATORS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "**": operator.pow, "@": operator.matmul,
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning about a result (NaN, infinity, an unused input) with where it arose."""
+
+    message: str
+    span: Span | None = None
+    kind: str = "warning"
+
+    def __str__(self) -> str:
+        return f"{self.span.describe()}: {self.message}" if self.span else self.message
+
+
+@dataclass
+class OpRecord:
+    """One tensor the program computed, in forward order, and the text that made it."""
+
+    index: int
+    tensor: torch.Tensor
+    node: Node
+    statement: int
+    name: str | None = None
+
+    @property
+    def grad_fn(self):
+        """The autograd node that made this tensor (None for leaves and constants)."""
+        return self.tensor.grad_fn
+
+
+@dataclass
+class Evaluation:
+    """Everything one run produced: inputs, output, named intermediates, the forward
+    record of every operation, gradients after :func:`backward`, and warnings."""
+
+    program: Program
+    dtype: str
+    specs: dict[str, VariableSpec]
+    inputs: dict[str, torch.Tensor]
+    output: torch.Tensor
+    output_name: str
+    intermediates: dict[str, torch.Tensor]
+    records: list[OpRecord]
+    warnings: list[Notice] = field(default_factory=list)
+    gradients: dict[str, torch.Tensor] = field(default_factory=dict)
+    intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
+    backward_done: bool = False
+
+    def __post_init__(self):
+        self._by_grad_fn = {}
+        for record in self.records:
+            fn = record.tensor.grad_fn
+            # the last record made by a node wins: a name given to the statement's value
+            if fn is not None:
+                previous = self._by_grad_fn.get(id(fn))
+                if previous is None or record.name or not previous.name:
+                    self._by_grad_fn[id(fn)] = record
+        self._leaf_names = {id(t): name for name, t in self.inputs.items()}
+
+    def record_for(self, grad_fn) -> OpRecord | None:
+        """The forward record of the tensor ``grad_fn`` produced, if the program made it."""
+        return self._by_grad_fn.get(id(grad_fn))
+
+    def leaf_name(self, tensor: torch.Tensor) -> str | None:
+        """The input name of a leaf tensor, if it is one of the program's inputs."""
+        return self._leaf_names.get(id(tensor))
+
+    @property
+    def value(self) -> torch.Tensor:
+        """The output's value, detached from the graph."""
+        return self.output.detach()
+
+
+def evaluate(program: Program, variables, dtype: str = "float32") -> Evaluation:
+    """Build the graph for ``program`` with ``variables`` and run the backward pass."""
+    evaluation = forward(program, variables, dtype)
+    backward(evaluation)
+    return evaluation
+
+
+def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
+    """Build the autograd graph; ``variables`` is a dict name -> VariableSpec (or a list).
+
+    Raises :class:`ExpressionError` for missing values, shape mismatches, bounds exceeded,
+    and a non-scalar output.
+    """
+    if dtype not in ops.DTYPES:
+        raise ExpressionError("value", f"unknown dtype '{dtype}'; choose float32 or float64")
+    torch_dtype = ops.DTYPES[dtype]
+    specs = _spec_dict(variables)
+    inputs: dict[str, torch.Tensor] = {}
+    first_use = _first_uses(program)
+    for name in program.free_names:
+        spec = specs.get(name)
+        if spec is None:
+            raise ExpressionError("name", f"'{name}' has no value: give it one in the "
+                                  f"variables table (or --var {name}=1)", first_use.get(name))
+        value = check_value(spec.value, where=name)
+        inputs[name] = torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
+    interpreter = _Interpreter(torch_dtype, dict(inputs))
+    with torch.enable_grad():
+        for index, statement in enumerate(program.statements):
+            interpreter.statement_index = index
+            result = interpreter.eval(statement.expr)
+            if statement.target:
+                interpreter.name_result(statement.target, result, statement)
+    output = interpreter.last_value
+    output_name = program.output_name or "output"
+    if not isinstance(output, torch.Tensor):
+        output = torch.tensor(float(output), dtype=torch_dtype)
+    if output.numel() != 1:
+        raise ExpressionError(
+            "output", f"the output{' ' + program.output_name if program.output_name else ''} has shape {format_shape(output.shape)}, but "
+            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
+            program.output.span)
+    inputs.update(interpreter.new_leaves)
+    intermediates = {name: value for name, value in interpreter.env.items()
+                     if isinstance(value, torch.Tensor) and name not in inputs}
+    evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
+                            output=output, output_name=output_name,
+                            intermediates=intermediates, records=interpreter.records)
+    evaluation.warnings.extend(_non_finite_warnings(evaluation))
+    if not output.requires_grad:
+        evaluation.warnings.append(Notice(
+            "the output does not depend on any input that needs a gradient, so there are "
+            "no gradients to show", program.output.span, "info"))
+    return evaluation
+
+
+def backward(evaluation: Evaluation) -> None:
+    """Run ``output.backward(retain_graph=True)`` and collect every gradient.
+
+    The graph is retained so saved tensors can still be shown and the step-through can
+    replay the pass. Named intermediates keep their gradients (``retain_grad``).
+    """
+    if evaluation.backward_done:
+        return
+    output = evaluation.output
+    for tensor in evaluation.intermediates.values():
+        if tensor.requires_grad and tensor.grad_fn is not None:
+            tensor.retain_grad()
+    if output.requires_grad:
+        for tensor in evaluation.inputs.values():
+            tensor.grad = None
+        output.backward(retain_graph=True)
+    for name, tensor in evaluation.inputs.items():
+        if not tensor.requires_grad:
+            continue
+        if tensor.grad is None:
+            evaluation.gradients[name] = torch.zeros_like(tensor)
+            evaluation.warnings.append(Notice(
+                f"{evaluation.output_name} does not depend on {name}: its gradient is 0",
+                None, "info"))
+        else:
+            evaluation.gradients[name] = tensor.grad.detach().clone()
+    for name, tensor in evaluation.intermediates.items():
+        if tensor.requires_grad:
+            grad = tensor.grad if tensor.grad_fn is not None else None
+            if tensor is output:
+                grad = torch.ones_like(tensor)
+            if grad is not None:
+                evaluation.intermediate_gradients[name] = grad.detach().clone()
+    for name, grad in evaluation.gradients.items():
+        if not torch.isfinite(grad).all():
+            evaluation.warnings.append(Notice(
+                f"the gradient of {name} contains NaN or infinity", None, "nan"))
+    evaluation.backward_done = True
+
+
+def _spec_dict(variables) -> dict[str, VariableSpec]:
+    if variables is None:
+        return {}
+    if isinstance(variables, dict):
+        out = {}
+        for name, spec in variables.items():
+            out[name] = spec if isinstance(spec, VariableSpec) else VariableSpec(name, spec)
+        return out
+    return {spec.name: spec for spec in variables}
+
+
+def _first_uses(program: Program) -> dict[str, Span]:
+    found: dict[str, Span] = {}
+    for statement in program.statements:
+        stack = [statement.expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Name):
+                found.setdefault(node.name, node.span)
+            elif isinstance(node, BinaryOp):
+                stack.extend((node.right, node.left))
+            elif isinstance(node, UnaryOp):
+                stack.append(node.operand)
+            elif isinstance(node, Call):
+                stack.extend(reversed(node.args))
+    return found
+
+
+def _non_finite_warnings(evaluation: Evaluation) -> list[Notice]:
+    """Name the first operation whose value is NaN or infinite (inputs are always finite)."""
+    for record in evaluation.records:
+        values = record.tensor.detach()
+        if values.is_floating_point() and not torch.isfinite(values).all():
+            what = "NaN" if torch.isnan(values).any() else "infinity"
+            return [Notice(f"{what} first appears in {record.node.text}: the operations "
+                           "after it carry it on", record.node.span, "nan")]
+    return []
+
+
+class _Interpreter:
+    """Evaluates language nodes; the tree depth is bounded by the parser, so recursion
+    here stays far below Python's limit."""
+
+    def __init__(self, dtype: torch.dtype, env: dict):
+        self.dtype = dtype
+        self.env: dict[str, object] = env
+        self.records: list[OpRecord] = []
+        self.new_leaves: dict[str, torch.Tensor] = {}
+        self.statement_index = 0
+        self.total_elements = sum(t.numel() for t in env.values())
+        self.deadline = time.monotonic() + limits.MAX_SECONDS
+        self.last_value: object = None
+
+    # bookkeeping --------------------------------------------------------------
+
+    def name_result(self, name: str, value, statement) -> None:
+        """Bind ``name`` and label the record of the value with it."""
+        self.env[name] = value
+        if isinstance(value, torch.Tensor):
+            for record in reversed(self.records):
+                if record.tensor is value:
+                    record.name = name
+                    break
+            if value.is_leaf and value.requires_grad and isinstance(statement.expr, Call):
+                # w = torch.ones(1, requires_grad=True): an input defined in the text
+                self.new_leaves.pop(statement.expr.text, None)
+                self.new_leaves[name] = value
+
+    def _record(self, node: Node, value):
+        if isinstance(value, torch.Tensor):
+            self.total_elements += value.numel()
+            if self.total_elements > limits.MAX_TOTAL_ELEMENTS:
+                raise LimitError(f"the program creates more than "
+                                 f"{limits.MAX_TOTAL_ELEMENTS:,} tensor entries in all; that "
+                                 "is the limit", node.span)
+            self.records.append(OpRecord(len(self.records), value, node, self.statement_index))
+        if time.monotonic() > self.deadline:
+            raise LimitError(f"the computation took longer than {limits.MAX_SECONDS:g} s, the "
+                             "time limit", node.span)
+        self.last_value = value
+        return value
+
+    # evaluation ---------------------------------------------------------------
+
+    def eval(self, node: Node):
+        if isinstance(node, Number):
+            self.last_value = node.value
+            return node.value
+        if isinstance(node, Name):
+            if node.name not in self.env:
+                raise ExpressionError("name", f"'{node.name}' is used before it has a value",
+                                      node.span)
+            value = self.env[node.name]
+            self.last_value = value
+            return value
+        if isinstance(node, Literal):
+            return node.value
+        try:
+            if isinstance(node, UnaryOp):
+                return self._unary(node)
+            if isinstance(node, BinaryOp):
+                return self._binary(node)
+            if isinstance(node, Call):
+                return self._call(node)
+        except ExpressionError as err:
+            if err.span is None:
+                err.span = node.span
+            raise
+        except ops.ArgumentError as err:
+            raise ExpressionError("shape", f"{_short(node.text)}: {err}", node.span) from None
+        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as err:
+            first_line = str(err).strip().split("\n")[0][:300]
+            raise ExpressionError("math", f"{_short(node.text)}: cannot compute this "
+                                  f"({first_line})", node.span) from None
+        raise ExpressionError("unsupported", "this is not part of the language", node.span)
+
+    def _unary(self, node: UnaryOp):
+        value = self.eval(node.operand)
+        if node.op == "+":
+            return value
+        if isinstance(value, float):
+            return -value
+        return self._record(node, -value)
+
+    def _binary(self, node: BinaryOp):
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        if isinstance(left, float) and isinstance(right, float):
+            return self._constant_arithmetic(node, left, right)
+        if node.op == "@":
+            if not (isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor)):
+                raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
+            ops.check_size(ops.result_shape("matmul", [left, right]))
+        else:
+            ops.check_size(ops.broadcast_shape(node.op, left, right))
+        return self._record(node, _TORCH_OPERATORS[node.op](left, right))
+
+    def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
+        if node.op == "@":
+            raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
+        if node.op == "**" and abs(right) > limits.MAX_CONSTANT_EXPONENT:
+            raise LimitError(f"the exponent {right:g} is too large for a constant; the limit "
+                             f"is {limits.MAX_CONSTANT_EXPONENT:,}", node.span)
+        try:
+            result = _TORCH_OPERATORS[node.op](left, right)
+        except ZeroDivisionError:
+            raise ExpressionError("math", f"{_short(node.text)}: division by zero",
+                                  node.span) from None
+        except OverflowError:
+            raise LimitError(f"{_short(node.text)} is too large to represent as a float",
+                             node.span) from None
+        if isinstance(result, complex):
+            raise ExpressionError("math", f"{_short(node.text)}: a negative number to a "
+                                  "fractional power is not a real number", node.span)
+        if not math.isfinite(result):
+            raise LimitError(f"{_short(node.text)} is too large to represent as a float",
+                             node.span)
+        self.last_value = result
+        return result
+
+    def _call(self, node: Call):
+        spec = FUNCTIONS[node.function]
+        args = [self.eval(arg) for arg in node.args]
+        kwargs = {key: self.eval(value) for key, value in node.kwargs}
+        if spec.constructor:
+            if node.function == "tensor" and not isinstance(node.args[0], (Literal, Number)):
+                raise ops.ArgumentError("tensor() takes a number or a nested list of numbers "
+                                        "written out; to compute with a tensor, use it directly")
+            result = ops.construct(node.function, args, kwargs, self.dtype)
+            if result.requires_grad:
+                self.new_leaves[node.text] = result
+            return self._record(node, result)
+        name = node.function
+        if name == "pow" and all(isinstance(a, float) for a in args):
+            return self._constant_arithmetic(BinaryOp(node.span, node.text, "**",
+                                                      node.args[0], node.args[1]), *args)
+        if isinstance(args[0], list):
+            raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
+                                    "argument, not a list")
+        if name != "pow" or not isinstance(args[0], float):
+            args[0] = ops.as_tensor(args[0], self.dtype)
+        if name in ("maximum", "minimum") or name in ops.PRODUCTS:
+            args[1] = ops.as_tensor(args[1], self.dtype)
+        if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
+                and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
+            pass  # torch handles dim on 0-d tensors itself
+        shape = ops.result_shape(name, args)
+        if shape is not None:
+            ops.check_size(shape)
+        result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
+        return self._record(node, result)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,24 @@
+"""The bounds that keep any input from hanging or exhausting the machine.
+
+Each is checked before the work it guards is done, and each error names the bound.
+They are module constants so tests can check them at N and N+1.
+"""
+
+#: Characters in one program (a 5,000-operation chain is about 75,000).
+MAX_TEXT_CHARS = 200_000
+#: Statements (lines of work) in one program.
+MAX_STATEMENTS = 10_000
+#: Nesting depth of one expression's syntax tree (parentheses, calls, operators).
+MAX_DEPTH = 100
+#: Largest magnitude of an exponent applied to a constant (``2**2000`` is refused).
+MAX_CONSTANT_EXPONENT = 1_000
+#: Elements in any one tensor (values, intermediates and the output).
+MAX_ELEMENTS = 1_000_000
+#: Elements over all tensors one program creates.
+MAX_TOTAL_ELEMENTS = 20_000_000
+#: Dimensions of one tensor.
+MAX_DIMS = 8
+#: Wall-clock seconds one evaluation may take (checked between operations).
+MAX_SECONDS = 10.0
+#: Characters in one value field (a nested list typed by the user).
+MAX_VALUE_CHARS = 100_000

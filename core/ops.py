@@ -1,0 +1,299 @@
+"""The torch implementation of every function in :data:`core.functions.FUNCTIONS`.
+
+Each implementation receives already-evaluated arguments (tensors, Python floats, or
+literal data) and returns a tensor. Before anything large is allocated, :func:`result_shape`
+predicts the shape of operations that can grow (broadcasting, products, constructors) so
+the size bounds are checked first.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from core import limits
+from core.errors import ExpressionError, LimitError
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class ArgumentError(Exception):
+    """Raised by an implementation for a bad argument; the evaluator adds the position."""
+
+
+def as_tensor(value, dtype: torch.dtype) -> torch.Tensor:
+    """A tensor for ``value``: tensors pass through, numbers become 0-d constants."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=dtype)
+    raise ArgumentError("expected a number or a tensor here")
+
+
+def as_int(value, what: str) -> int:
+    """An integer argument (a dimension, a size) from a number; refuses fractions."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ArgumentError(f"{what} must be a whole number, not a tensor")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        raise ArgumentError(f"{what} must be a whole number")
+    return int(value)
+
+
+def as_dims(value, what: str = "dim"):
+    """``dim=`` as an int or a tuple of ints (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return tuple(as_int(v, what) for v in value)
+    return as_int(value, what)
+
+
+def as_size(args, kwargs) -> tuple[int, ...]:
+    """The size of a constructor: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
+    if "size" in kwargs:
+        args = [kwargs["size"]]
+    if len(args) == 1 and isinstance(args[0], list):
+        args = args[0]
+    size = tuple(as_int(a, "a size") for a in args)
+    if any(n < 0 for n in size):
+        raise ArgumentError("sizes must not be negative")
+    return size
+
+
+def check_size(shape, what: str = "the result") -> None:
+    """Raise :class:`LimitError` if a tensor of ``shape`` would pass the bounds."""
+    if len(shape) > limits.MAX_DIMS:
+        raise LimitError(f"{what} would have {len(shape)} dimensions; the limit is "
+                         f"{limits.MAX_DIMS}")
+    count = math.prod(shape)
+    if count > limits.MAX_ELEMENTS:
+        raise LimitError(f"{what} would have {count:,} entries "
+                         f"({'×'.join(map(str, shape))}); the limit is "
+                         f"{limits.MAX_ELEMENTS:,} entries per tensor")
+
+
+def _shape_text(t) -> str:
+    shape = tuple(t.shape) if isinstance(t, torch.Tensor) else ()
+    return "scalar" if not shape else "×".join(map(str, shape))
+
+
+def _matmul_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> tuple[int, ...]:
+    """The shape of a matrix product, or an ArgumentError in user terms."""
+    if a.dim() == 0 or b.dim() == 0:
+        raise ArgumentError(f"{name} needs vectors or matrices, not numbers; use * to scale")
+    if name == "mm" and (a.dim() != 2 or b.dim() != 2):
+        raise ArgumentError(f"mm multiplies two matrices; got shapes {_shape_text(a)} and "
+                            f"{_shape_text(b)} (matmul accepts vectors too)")
+    if name == "mv" and (a.dim() != 2 or b.dim() != 1):
+        raise ArgumentError(f"mv multiplies a matrix by a vector; got shapes {_shape_text(a)} "
+                            f"and {_shape_text(b)}")
+    if name in ("dot", "outer") and (a.dim() != 1 or b.dim() != 1):
+        raise ArgumentError(f"{name} needs two vectors; got shapes {_shape_text(a)} and "
+                            f"{_shape_text(b)}")
+    if name == "outer":
+        return (a.shape[0], b.shape[0])
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if b.dim() == 1 else b.shape[-2]
+    if inner_a != inner_b:
+        raise ArgumentError(
+            f"shapes {_shape_text(a)} and {_shape_text(b)} cannot be multiplied: the first has "
+            f"{inner_a} column{'s' if inner_a != 1 else ''} but the second has {inner_b} "
+            f"row{'s' if inner_b != 1 else ''}")
+    if name == "dot":
+        return ()
+    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.dim() > 2 else ())
+    rows = (a.shape[-2],) if a.dim() >= 2 else ()
+    cols = (b.shape[-1],) if b.dim() >= 2 else ()
+    return tuple(batch) + rows + cols
+
+
+def broadcast_shape(symbol: str, *values) -> tuple[int, ...]:
+    """The shape of an elementwise operation on ``values``, or an ArgumentError."""
+    shapes = [tuple(v.shape) for v in values if isinstance(v, torch.Tensor)]
+    try:
+        return tuple(torch.broadcast_shapes(*shapes))
+    except RuntimeError:
+        raise ArgumentError(
+            f"shapes {' and '.join(_shape_text(v) for v in values if isinstance(v, torch.Tensor))}"
+            f" do not match for {symbol}: each dimension must be equal, or 1") from None
+
+
+# --------------------------------------------------------------------------- implementations
+
+_UNARY_TORCH = {
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "asin": torch.asin,
+    "acos": torch.acos, "atan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
+    "tanh": torch.tanh, "exp": torch.exp, "expm1": torch.expm1, "log": torch.log,
+    "log2": torch.log2, "log10": torch.log10, "log1p": torch.log1p, "sqrt": torch.sqrt,
+    "rsqrt": torch.rsqrt, "square": torch.square, "reciprocal": torch.reciprocal,
+    "abs": torch.abs, "neg": torch.neg, "sigmoid": torch.sigmoid, "relu": torch.relu,
+    "softplus": F.softplus, "erf": torch.erf,
+}
+
+
+def _reduce(fn):
+    def run(x, dim=None, *, keepdim=False):
+        dim = as_dims(dim)
+        if dim is None:
+            return fn(x) if not keepdim else fn(x, dim=tuple(range(x.dim())), keepdim=True)
+        return fn(x, dim=dim, keepdim=bool(keepdim))
+    return run
+
+
+def _prod(x, dim=None, *, keepdim=False):
+    if dim is None:
+        return torch.prod(x)
+    return torch.prod(x, dim=as_int(dim, "dim"), keepdim=bool(keepdim))
+
+
+def _logsumexp(x, dim=None, *, keepdim=False):
+    dim = as_dims(dim)
+    return torch.logsumexp(x, dim=tuple(range(x.dim())) if dim is None else dim,
+                           keepdim=bool(keepdim))
+
+
+def _norm(x, p=2, dim=None, *, keepdim=False):
+    if isinstance(p, torch.Tensor):
+        p = p.item()
+    return torch.norm(x, p=p, dim=as_dims(dim), keepdim=bool(keepdim))
+
+
+def _extreme(which):
+    reduce = torch.max if which == "max" else torch.min
+    pairwise = torch.maximum if which == "max" else torch.minimum
+
+    def run(x, other=None, *, dim=None, keepdim=False):
+        if isinstance(other, torch.Tensor) and other.dim() > 0 and dim is None:
+            return pairwise(x, other)
+        if other is not None:
+            dim = other  # torch.max(x, 1) reduces along dim 1, as in torch
+        if dim is None:
+            return reduce(x)
+        return reduce(x, dim=as_int(dim, "dim"), keepdim=bool(keepdim)).values
+    return run
+
+
+def _softmax(fn):
+    def run(x, dim=-1):
+        return fn(x, dim=as_int(dim, "dim"))
+    return run
+
+
+def _product(name, fn):
+    def run(a, b):
+        _matmul_shape(name, a, b)
+        return fn(a, b)
+    return run
+
+
+def _transpose(x, dim0, dim1):
+    return torch.transpose(x, as_int(dim0, "dim0"), as_int(dim1, "dim1"))
+
+
+def _t(x):
+    if x.dim() > 2:
+        raise ArgumentError(f"t() transposes a matrix; this tensor has shape {_shape_text(x)}; "
+                            "use transpose(x, dim0, dim1)")
+    return torch.t(x)
+
+
+def _trace(x):
+    if x.dim() != 2:
+        raise ArgumentError(f"trace needs a matrix; got shape {_shape_text(x)}")
+    return torch.trace(x)
+
+
+def _reshape(x, *shape, **kwargs):
+    size = as_size(list(shape), kwargs)
+    if math.prod(size) != x.numel() and -1 not in size:
+        raise ArgumentError(f"cannot reshape {x.numel()} entries ({_shape_text(x)}) into "
+                            f"{'×'.join(map(str, size))}")
+    return torch.reshape(x, size)
+
+
+def _clamp(x, min=None, max=None):
+    lo = None if min is None else float(min)
+    hi = None if max is None else float(max)
+    return torch.clamp(x, min=lo, max=hi)
+
+
+#: name -> implementation taking (positional args..., **keyword args)
+IMPLEMENTATIONS = {name: fn for name, fn in _UNARY_TORCH.items()}
+IMPLEMENTATIONS.update({
+    "pow": torch.pow,
+    "maximum": torch.maximum,
+    "minimum": torch.minimum,
+    "clamp": _clamp,
+    "sum": _reduce(torch.sum),
+    "mean": _reduce(torch.mean),
+    "prod": _prod,
+    "norm": _norm,
+    "max": _extreme("max"),
+    "min": _extreme("min"),
+    "logsumexp": _logsumexp,
+    "softmax": _softmax(torch.softmax),
+    "log_softmax": _softmax(torch.log_softmax),
+    "matmul": _product("matmul", torch.matmul),
+    "mm": _product("mm", torch.mm),
+    "mv": _product("mv", torch.mv),
+    "dot": _product("dot", torch.dot),
+    "outer": _product("outer", torch.outer),
+    "transpose": _transpose,
+    "t": _t,
+    "trace": _trace,
+    "reshape": _reshape,
+})
+
+#: Functions whose output has the shape of their broadcast tensor arguments.
+ELEMENTWISE = set(_UNARY_TORCH) | {"pow", "maximum", "minimum", "clamp", "softmax", "log_softmax"}
+PRODUCTS = {"matmul", "mm", "mv", "dot", "outer"}
+#: Arguments that stay Python numbers (dimensions, exponents of norms, bounds).
+NUMERIC_KWARGS = {"dim", "keepdim", "p", "min", "max", "dim0", "dim1"}
+
+
+def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -> torch.Tensor:
+    """Run a constructor (tensor, ones, zeros, full, eye) after checking its size."""
+    dtype = DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
+    requires_grad = bool(kwargs.get("requires_grad") or False)
+    if name == "tensor":
+        data = args[0]
+        if isinstance(data, torch.Tensor):
+            raise ArgumentError("tensor() takes a number or a nested list of numbers")
+        from core.values import check_value  # the same rules as the variables table
+        try:
+            data = check_value(data, "tensor()")
+        except ExpressionError as err:
+            raise ArgumentError(err.message) from None
+        return torch.tensor(data, dtype=dtype, requires_grad=requires_grad)
+    if name == "eye":
+        n = as_int(args[0], "n")
+        m = as_int(args[1], "m") if len(args) > 1 else n
+        check_size((n, m))
+        return torch.eye(n, m, dtype=dtype, requires_grad=requires_grad)
+    if name == "full":
+        fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        if fill is None or isinstance(fill, (list, torch.Tensor)):
+            raise ArgumentError("full() needs a size and a number to fill with")
+        size = as_size([args[0]], kwargs)
+        check_size(size)
+        return torch.full(size, float(fill), dtype=dtype, requires_grad=requires_grad)
+    size = as_size(args, kwargs)
+    check_size(size)
+    maker = torch.ones if name == "ones" else torch.zeros
+    return maker(size, dtype=dtype, requires_grad=requires_grad)
+
+
+def result_shape(name: str, args: list) -> tuple[int, ...] | None:
+    """Predict the shape of ``name(*args)`` for the functions that can grow tensors;
+    None where the result is no larger than an input. Raises ArgumentError on mismatch."""
+    if name in PRODUCTS:
+        return _matmul_shape(name, *args[:2])
+    if name in ("pow", "maximum", "minimum"):
+        return broadcast_shape(name, *args)
+    if name in ("max", "min") and len(args) > 1 and isinstance(args[1], torch.Tensor) \
+            and args[1].dim() > 0:
+        return broadcast_shape(name, *args[:2])
+    return None

@@ -1,0 +1,77 @@
+"""Plain-data views of tensors and evaluations, for JSON output and the GUI."""
+from __future__ import annotations
+
+import math
+
+
+def tensor_to_data(tensor):
+    """A 0-d tensor as a plain number, anything else as a nested list of numbers.
+
+    NaN and infinities become the strings "nan", "inf", "-inf" so the result is valid JSON.
+    """
+    if tensor is None:
+        return None
+    data = tensor.detach().cpu().tolist()
+    return _finite_or_text(data)
+
+
+def _finite_or_text(data):
+    if isinstance(data, list):
+        return [_finite_or_text(item) for item in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return "nan" if math.isnan(data) else ("inf" if data > 0 else "-inf")
+    return data
+
+
+def evaluation_to_dict(evaluation) -> dict:
+    """The ``compute --json`` object: value, gradients, intermediates, dtype, warnings."""
+    intermediates = {}
+    for name, tensor in evaluation.intermediates.items():
+        if tensor is evaluation.output:
+            continue
+        entry = {"value": tensor_to_data(tensor)}
+        if name in evaluation.intermediate_gradients:
+            entry["gradient"] = tensor_to_data(evaluation.intermediate_gradients[name])
+        intermediates[name] = entry
+    return {
+        "output": evaluation.output_name,
+        "value": tensor_to_data(evaluation.value),
+        "gradients": {name: tensor_to_data(g) for name, g in evaluation.gradients.items()},
+        "intermediates": intermediates,
+        "dtype": evaluation.dtype,
+        "warnings": [str(w) for w in evaluation.warnings],
+        "notes": list(evaluation.program.notes),
+    }
+
+
+def format_number(x: float, digits: int = 6) -> str:
+    """A number for people: ``6`` significant digits, no trailing noise."""
+    if isinstance(x, str):
+        return x
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.{digits}g}"
+
+
+def format_tensor(tensor, digits: int = 6, max_entries: int = 64) -> str:
+    """A short readable rendering: a number, or rows of a matrix, summarised when large."""
+    data = tensor_to_data(tensor)
+    if not isinstance(data, list):
+        return format_number(data, digits)
+    if tensor.numel() > max_entries:
+        flat = tensor.detach().flatten()
+        shape = "×".join(map(str, tensor.shape))
+        return (f"{shape} tensor: min {format_number(flat.min().item(), 4)}, "
+                f"max {format_number(flat.max().item(), 4)}, "
+                f"mean {format_number(flat.mean().item(), 4)}")
+
+    def render(item):
+        if isinstance(item, list):
+            return "[" + ", ".join(render(sub) for sub in item) + "]"
+        return format_number(item, digits)
+
+    if tensor.dim() == 2:
+        return "[" + ",\n ".join(render(row) for row in data) + "]"
+    return render(data)

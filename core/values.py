@@ -1,0 +1,146 @@
+"""Values typed by the user: a number or a rectangular nested list, read without ``eval``.
+
+``parse_value("[[1, 0.5], [0.2, 0.1]]")`` gives ``[[1.0, 0.5], [0.2, 0.1]]``; the shape is
+checked (rectangular, within :data:`core.limits.MAX_ELEMENTS`) before any tensor exists.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+
+from core import limits
+from core.errors import ExpressionError, LimitError, Span
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """An input of a program: its name, its value (number or nested list), and whether
+    autograd should compute its gradient (``False`` marks a constant)."""
+
+    name: str
+    value: float | list
+    requires_grad: bool = True
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the value (``()`` for a number)."""
+        return shape_of(self.value)
+
+
+def parse_value(text: str, where: str = "value") -> float | list:
+    """Read a number or nested list of numbers from ``text``.
+
+    Raises :class:`ExpressionError` (with ``where`` naming the field) for anything else,
+    including ragged lists, non-finite numbers and values past the size bounds.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return _check_number(float(text), where)
+    if isinstance(text, list):
+        return check_value(text, where)
+    if not isinstance(text, str):
+        raise ExpressionError("value", "a value must be a number or a nested list", where=where)
+    text = text.strip()
+    if not text:
+        raise ExpressionError("value", "the value is empty: type a number such as 1.5 or a "
+                              "list such as [[1, 0.5], [0.2, 0.1]]", where=where)
+    if len(text) > limits.MAX_VALUE_CHARS:
+        raise LimitError(f"the value is {len(text):,} characters long; the limit is "
+                         f"{limits.MAX_VALUE_CHARS:,}", where=where)
+    if not text.isascii():
+        raise ExpressionError("value", "use plain digits, '.', '-', ',' and brackets",
+                              where=where)
+    # Nesting deeper than MAX_DIMS cannot be a valid value; refuse before parsing.
+    depth, deepest = 0, 0
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        deepest = max(deepest, depth)
+    if deepest > limits.MAX_DIMS:
+        raise LimitError(f"the value has {deepest} levels of brackets; the limit is "
+                         f"{limits.MAX_DIMS} dimensions", where=where)
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+        col = getattr(err, "offset", None)
+        raise ExpressionError("value", "not a number or a list of numbers "
+                              f"({getattr(err, 'msg', err)})",
+                              Span(1, col) if col else None, where=where) from None
+    return check_value(_literal(node, where), where)
+
+
+def _literal(node: ast.AST, where: str):
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal(elt, where) for elt in node.elts]
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+            and not isinstance(node.value, bool):
+        try:
+            return sign * float(node.value)
+        except OverflowError:
+            raise LimitError("a number in the value is too large", where=where) from None
+    raise ExpressionError("value", "only numbers and lists of numbers are values "
+                          f"(found {type(node).__name__.lower()})",
+                          Span(1, getattr(node, "col_offset", 0) + 1), where=where)
+
+
+def _check_number(x: float, where: str) -> float:
+    if not math.isfinite(x):
+        raise ExpressionError("value", "values must be finite numbers", where=where)
+    return x
+
+
+def shape_of(value) -> tuple[int, ...]:
+    """Shape of a number (``()``) or of a rectangular nested list."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
+
+
+def check_value(value, where: str = "value"):
+    """Check that ``value`` is a finite number or a rectangular, non-empty nested list
+    within the size bounds; returns it with every number as a float."""
+    if not isinstance(value, list):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExpressionError("value", "values must be numbers", where=where)
+        return _check_number(float(value), where)
+    shape = shape_of(value)
+    if len(shape) > limits.MAX_DIMS:
+        raise LimitError(f"the value has {len(shape)} dimensions; the limit is "
+                         f"{limits.MAX_DIMS}", where=where)
+    if 0 in shape:
+        raise ExpressionError("value", "a list must not be empty", where=where)
+    count = math.prod(shape)
+    if count > limits.MAX_ELEMENTS:
+        raise LimitError(f"the value has {count:,} entries; the limit is "
+                         f"{limits.MAX_ELEMENTS:,}", where=where)
+
+    def walk(item, depth, path):
+        if depth == len(shape):
+            if isinstance(item, list):
+                raise ExpressionError("value", f"the list is not rectangular: entry {path} "
+                                      "is nested deeper than the others", where=where)
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                raise ExpressionError("value", "values must be numbers", where=where)
+            return _check_number(float(item), where)
+        if not isinstance(item, list) or len(item) != shape[depth]:
+            got = len(item) if isinstance(item, list) else "a number"
+            raise ExpressionError("value", f"the list is not rectangular: row {path or '[0]'} "
+                                  f"has {got} entries where {shape[depth]} were expected",
+                                  where=where)
+        return [walk(sub, depth + 1, f"{path}[{i}]") for i, sub in enumerate(item)]
+
+    return walk(value, 0, "")
+
+
+def format_shape(shape) -> str:
+    """``(2, 2)`` -> ``"2×2"``; ``()`` -> ``"scalar"``."""
+    shape = tuple(shape)
+    return "scalar" if not shape else "×".join(str(n) for n in shape)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Set up everything Autograd Explorer needs, idempotently; sourced by run.sh and test.sh.
+#   1. system packages: Graphviz's dot and the Qt runtime libraries (apt-get, when root or
+#      sudo can run it; otherwise the exact install line is printed and set-up carries on);
+#   2. a virtual environment in .venv with the Python dependencies (reinstalled only when
+#      pyproject.toml or the constraints change).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+APT_PACKAGES=(graphviz libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+  libxkbcommon-x11-0 fonts-dejavu-core)
+APT_PACKAGES+=("$@")  # callers may add packages (test.sh adds none by default)
+
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+python_ok=1
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || python_ok=0
+venv_ok=1
+python3 -c 'import venv, ensurepip' 2>/dev/null || venv_ok=0
+if ((!venv_ok)); then missing+=(python3-venv); fi
+
+if ((${#missing[@]})); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else sudo="none"; fi
+  fi
+  if [[ $sudo != none ]] && command -v apt-get >/dev/null; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+      || say "apt-get could not install everything; the app will say what is missing"
+  else
+    say "some system packages are missing; install them with:"
+    say "  sudo apt-get install -y ${missing[*]}"
+    say "carrying on: without graphviz the app still computes values and gradients"
+  fi
+fi
+if ((!python_ok)); then
+  say "Python 3.11 or newer is needed (found: $(python3 --version 2>&1)); install python3.11"
+  exit 1
+fi
+
+venv=$root/.venv
+if [[ ! -x $venv/bin/python ]]; then
+  say "creating the virtual environment in .venv"
+  python3 -m venv "$venv"
+fi
+stamp=$venv/.autograd-explorer-installed
+want=$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  say "installing Python packages (torch CPU build, PySide6, graphviz, torchviz, pytest-qt...)"
+  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  "$venv/bin/python" -m pip install -q -c scripts/constraints.txt -e ".[test]" 2>&1 \
+    | grep -vE "^WARNING: (Location|Skipping)" >&2 || true
+  "$venv/bin/python" -c "import torch, PySide6, graphviz, torchviz, pytest, pytestqt" \
+    || { say "the Python packages did not install; see the messages above"; exit 1; }
+  echo "$want" > "$stamp"
+fi
+export AUTOGRAD_EXPLORER_PYTHON=$venv/bin/python

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run the whole test suite (sets everything up on first run). Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+export QT_QPA_PLATFORM=offscreen
+exec "$AUTOGRAD_EXPLORER_PYTHON" -m pytest "$@"

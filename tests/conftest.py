@@ -1,0 +1,27 @@
+"""Shared fixtures: the seed notebook's examples and the hostile corpus, kept verbatim in
+tests/data so the suite runs anywhere (they are copies of shared/reference)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DATA = Path(__file__).parent / "data"
+
+
+def load_json(name: str):
+    """A JSON file from tests/data."""
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+SEED_EXAMPLES = load_json("seed_examples.json")["examples"]
+
+
+@pytest.fixture(params=SEED_EXAMPLES, ids=[e["title"].split(":")[0] for e in SEED_EXAMPLES])
+def seed_example(request):
+    """Each of the seed notebook's four examples, with its reference values."""
+    return request.param
