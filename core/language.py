@@ -14,10 +14,11 @@ import io
 import tokenize
 from dataclasses import dataclass, field
 
-from core import limits
+from core import limits, notebook
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import (ATTRIBUTE_FUNCTIONS, BINARY_OPERATORS, DTYPES, FUNCTIONS,
                             MODULE_PREFIXES, UNARY_OPERATORS)
+from core.values import VariableSpec
 
 # --------------------------------------------------------------------------- tree
 
@@ -104,6 +105,11 @@ class Program:
     free_names: list[str] = field(default_factory=list)
     assigned_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: inputs a pasted notebook cell defines (``w = torch.ones(1, requires_grad=True)``):
+    #: default values for the variables table, which a value given there replaces
+    defaults: dict[str, VariableSpec] = field(default_factory=dict)
+    #: the variables of interest a cell named in ``grad(f, [w, z])`` (empty: all inputs)
+    wrt: list[str] = field(default_factory=list)
 
     @property
     def output(self) -> Statement:
@@ -136,9 +142,17 @@ _READABLE_NODE = {
 
 
 def parse(text: str) -> Program:
-    """Parse ``text`` into a :class:`Program`, or raise :class:`ExpressionError`."""
+    """Parse ``text`` into a :class:`Program`, or raise :class:`ExpressionError`.
+
+    A pasted notebook cell is read first by :func:`core.notebook.preprocess`, which sets
+    aside imports and prints, finds the output chosen by ``backward()``/``grad()`` and turns
+    leaf definitions into inputs with default values.
+    """
     tree = parse_python(text)
-    return build_program(text, tree.body)
+    cell = notebook.preprocess(tree.body, text)
+    program = build_program(text, cell.body, cell.notes)
+    program.defaults, program.wrt = cell.defaults, cell.wrt
+    return program
 
 
 def parse_python(text: str) -> ast.Module:
