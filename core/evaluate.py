@@ -115,7 +115,9 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     if dtype not in ops.DTYPES:
         raise ExpressionError("value", f"unknown dtype '{dtype}'; choose float32 or float64")
     torch_dtype = ops.DTYPES[dtype]
-    specs = _spec_dict(variables)
+    # inputs a pasted cell defines (w = torch.ones(1, requires_grad=True)) have default
+    # values in the program; a value given by the caller replaces them
+    specs = {**program.defaults, **_spec_dict(variables)}
     inputs: dict[str, torch.Tensor] = {}
     first_use = _first_uses(program)
     for name in program.free_names:

@@ -185,7 +185,9 @@ class _Pass:
             for alias in stmt.names:
                 allowed = _IMPORTS.get(alias.name)
                 if allowed is None:
-                    raise _import_error(f"import {alias.name}", alias)
+                    # point at the module's name only where one line imports several
+                    raise _import_error(f"import {alias.name}",
+                                        alias if len(stmt.names) > 1 else stmt)
                 if alias.asname not in allowed:
                     raise ExpressionError(
                         "unsupported", f"import {alias.name} as {alias.asname}: the language "
