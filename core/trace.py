@@ -1,0 +1,342 @@
+"""Record the backward pass as torch's engine runs it: one :class:`Step` per node, in order.
+
+:func:`record_steps` registers ``grad_fn.register_hook`` on every node reachable from the
+output (an explicit stack, no recursion, so deep graphs are fine), runs one more
+``output.backward(retain_graph=True)`` over the evaluation's retained graph, and removes the
+hooks again. The engine calls each hook right after the node ran, with the gradient that
+flowed in (``grad_outputs``) and the gradients it sent along ``next_functions``
+(``grad_inputs``), so the recorded order and numbers are the engine's, not a recomputation.
+
+Where several paths reach a node, each path's gradient arrives on its own edge; the trace
+keeps every such contribution with the step that sent it and the running sum, so the
+multivariate chain rule (w gets 6.0 through w² and 103.432 through exp(g1)) is visible.
+The leaves' ``.grad`` are restored afterwards: recording changes nothing the caller sees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from core.errors import ExpressionError
+from core.rules import Rule, accumulate_rule, fmt, rule_for
+from core.serialize import tensor_to_data
+
+
+@dataclass
+class Contribution:
+    """A gradient arriving at a node along one edge: the ``value``, which step sent it
+    (``from_step`` None: the seed gradient 1 at the output), a readable ``via`` (the
+    sender's expression), and the sum of the contributions so far (``running_total``)."""
+
+    value: torch.Tensor
+    from_step: int | None
+    from_node: str | None
+    via: str
+    running_total: torch.Tensor
+
+    def to_dict(self) -> dict:
+        """JSON-ready: value and running total as numbers or nested lists."""
+        return {"value": tensor_to_data(self.value), "from_step": self.from_step,
+                "from_node": self.from_node, "via": self.via,
+                "running_total": tensor_to_data(self.running_total)}
+
+
+@dataclass
+class LeafContributions:
+    """What one input received: each path's contribution and their total (its gradient)."""
+
+    name: str
+    node_id: str
+    leaf_id: str
+    contributions: list[Contribution]
+    total: torch.Tensor
+    step: int | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: ``{"contributions": [...], "total": ...}``."""
+        return {"contributions": [c.to_dict() for c in self.contributions],
+                "total": tensor_to_data(self.total)}
+
+
+@dataclass
+class Step:
+    """One node of the backward pass as the engine ran it.
+
+    ``node_id`` is the node's DOT name (``str(id(grad_fn))``, as torchviz and core.graph
+    name it); ``expression``/``name`` are the user's text for it (for nodes torch made inside
+    one of the language's functions, the text of that function, with ``internal`` set);
+    ``grad_in`` is the gradient flowing in, ``grad_out[i]`` what it sent to ``inputs[i]``
+    (None where that input needs no gradient); ``contributions`` are the gradients that
+    arrived on each edge into it, summed by the engine into ``grad_in``.
+    """
+
+    index: int
+    node_id: str
+    op: str
+    expression: str | None
+    grad_in: list
+    grad_out: list
+    rule: Rule
+    name: str | None = None
+    inputs: list = field(default_factory=list)
+    input_labels: list = field(default_factory=list)
+    contributions: list[Contribution] = field(default_factory=list)
+    leaf_id: str | None = None
+    internal: bool = False
+
+    @property
+    def title(self) -> str:
+        """How the step is listed: ``3. ExpBackward0  exp(g1)``."""
+        what = self.name if self.leaf_id else (self.expression or "")
+        if self.name and not self.leaf_id and self.expression:
+            what = f"{self.name} = {self.expression}"
+        return f"{self.index + 1}. {self.op}  {what}".rstrip()
+
+    def to_dict(self) -> dict:
+        """The ``steps --json`` entry: index, node, op, expression, grad_in, grad_out, rule."""
+        return {"index": self.index, "node": self.node_id, "op": self.op,
+                "expression": self.expression,
+                "grad_in": [tensor_to_data(g) for g in self.grad_in],
+                "grad_out": [tensor_to_data(g) for g in self.grad_out],
+                "rule": self.rule.text}
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """One value of the forward pass, in the order it was computed."""
+
+    index: int
+    node_id: str
+    op: str | None
+    expression: str
+    name: str | None
+    value: torch.Tensor
+
+
+@dataclass(frozen=True)
+class StepHighlight:
+    """What a drawing shows at one step: the current node(s), the finished ones, and the
+    gradient on each edge that has carried one so far, keyed ``(source, target)`` in
+    torchviz's edge direction. Fields match ``core.render.Highlight``."""
+
+    current: frozenset
+    done: frozenset
+    edge_labels: dict
+
+
+@dataclass
+class Trace:
+    """The recorded backward pass: ``steps`` in engine order, ``leaves`` by input name,
+    ``forward`` values in computation order, and the output's node ids."""
+
+    steps: list[Step]
+    leaves: dict[str, LeafContributions]
+    forward: list[ForwardStep]
+    output_id: str | None = None
+    root_id: str | None = None
+    output_name: str = "output"
+
+    def highlight(self, index: int) -> StepHighlight:
+        """The highlight of step ``index``: it is current, earlier steps are done, and every
+        edge a gradient has crossed so far (including this step's) is labelled with it."""
+        if not self.steps:
+            return StepHighlight(frozenset(), frozenset(), {})
+        index = max(0, min(index, len(self.steps) - 1))
+        step = self.steps[index]
+        current = {step.node_id}
+        if step.leaf_id:
+            current.add(step.leaf_id)
+        done = set()
+        labels = {}
+        if self.output_id and self.root_id:
+            labels[(self.root_id, self.output_id)] = "1"
+            done.add(self.output_id)
+        for earlier in self.steps[: index + 1]:
+            if earlier is not step:
+                done.add(earlier.node_id)
+                if earlier.leaf_id:
+                    done.add(earlier.leaf_id)
+            for target, grad in zip(earlier.inputs, earlier.grad_out):
+                if target is not None and grad is not None:
+                    labels[(target, earlier.node_id)] = edge_text(grad)
+            if earlier.leaf_id and earlier.grad_in:
+                labels[(earlier.leaf_id, earlier.node_id)] = edge_text(earlier.grad_in[0])
+        return StepHighlight(frozenset(current), frozenset(done), labels)
+
+    def to_dict(self) -> dict:
+        """The ``steps --json`` object: ``{"steps": [...], "leaves": {...}}``."""
+        return {"steps": [step.to_dict() for step in self.steps],
+                "leaves": {name: leaf.to_dict() for name, leaf in self.leaves.items()}}
+
+
+def edge_text(grad: torch.Tensor) -> str:
+    """A gradient as an edge label: numbers and small tensors in full, large ones by shape."""
+    if grad.numel() > 4:
+        return "grad " + "×".join(map(str, grad.shape))
+    return fmt(grad)
+
+
+def record_steps(evaluation) -> Trace:
+    """Run a fresh backward pass over ``evaluation``'s retained graph with a hook on every
+    node and return what the engine did, step by step.
+
+    Raises :class:`ExpressionError` if the graph can no longer be replayed.
+    """
+    output = evaluation.output
+    output_id = str(id(output))
+    if not output.requires_grad or output.grad_fn is None:
+        # nothing to replay (a constant output, or the output is an input itself)
+        return Trace([], {}, _forward_steps(evaluation), output_id, None,
+                     evaluation.output_name)
+    nodes = _reachable(output.grad_fn)
+    events: list[tuple[object, list, list]] = []
+
+    def make_hook(fn):
+        def hook(grad_inputs, grad_outputs):
+            # copies: the engine may reuse or accumulate into these buffers afterwards
+            events.append((fn, [_copy(g) for g in grad_outputs], [_copy(g) for g in grad_inputs]))
+        return hook
+
+    saved_grads = _save_grads(evaluation)
+    handles = []
+    try:
+        for fn in nodes:
+            handles.append(fn.register_hook(make_hook(fn)))
+        output.backward(retain_graph=True)
+    except RuntimeError as err:
+        raise ExpressionError(
+            "math", "the backward pass cannot be replayed (its saved values were freed); "
+            f"compute the expression again ({str(err).splitlines()[0][:200]})") from None
+    finally:
+        for handle in handles:
+            handle.remove()
+        _restore_grads(saved_grads)
+    return _build_trace(evaluation, events, output_id)
+
+
+def _copy(grad):
+    return None if grad is None else grad.detach().clone()
+
+
+def _reachable(root) -> list:
+    """Every autograd node reachable from ``root`` through next_functions (iteratively)."""
+    seen = {root}
+    order = [root]
+    stack = [root]
+    while stack:
+        fn = stack.pop()
+        for child, _ in fn.next_functions:
+            if child is not None and child not in seen:
+                seen.add(child)
+                order.append(child)
+                stack.append(child)
+    return order
+
+
+def _save_grads(evaluation) -> list:
+    """The ``.grad`` of every tensor the replay will accumulate into, to put back after."""
+    tensors = list(evaluation.inputs.values()) + list(evaluation.intermediates.values())
+    # clones: AccumulateGrad adds into an existing .grad in place
+    return [(t, None if t.grad is None else t.grad.detach().clone())
+            for t in tensors if t.requires_grad]
+
+
+def _restore_grads(saved) -> None:
+    for tensor, grad in saved:
+        tensor.grad = grad
+
+
+def _describe(evaluation, fn) -> tuple[str | None, str | None]:
+    """(expression, name) of a node from the user's text; (None, None) when torch made
+    the node inside a function."""
+    variable = getattr(fn, "variable", None)
+    if variable is not None:
+        name = evaluation.leaf_name(variable)
+        return name, name
+    record = evaluation.record_for(fn)
+    if record is None:
+        return None, None
+    return record.node.text, record.name
+
+
+def _build_trace(evaluation, events, output_id: str) -> Trace:
+    """Turn the hook events into steps with contributions, rules and leaf totals."""
+    root = evaluation.output.grad_fn
+    root_id = str(id(root))
+    # gradients that arrived at each (node id, input slot), in arrival order
+    arrived: dict[tuple[str, int], list[Contribution]] = {}
+    seed = torch.ones_like(evaluation.output.detach())
+    out = evaluation.output_name
+    arrived[(root_id, 0)] = [Contribution(seed, None, None,
+                                          f"the output {out} (d{out}/d{out} = 1)", seed)]
+    inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
+    steps: list[Step] = []
+    leaves: dict[str, LeafContributions] = {}
+    for index, (fn, grad_in, grad_out) in enumerate(events):
+        node_id = str(id(fn))
+        op = type(fn).__name__
+        expression, name = _describe(evaluation, fn)
+        internal = False
+        if expression is None and node_id in inherited:
+            expression, internal = inherited[node_id], True
+        inputs, labels = [], []
+        for child, _ in fn.next_functions:
+            inputs.append(None if child is None else str(id(child)))
+            labels.append(None if child is None else _label(evaluation, child, inherited,
+                                                            expression))
+        contributions = [c for (nid, _), cs in arrived.items() if nid == node_id for c in cs]
+        step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
+                    grad_in=grad_in, grad_out=grad_out,
+                    rule=rule_for(fn, grad_in, grad_out, labels if op != "AccumulateGrad"
+                                  else [name]),
+                    inputs=inputs, input_labels=labels, contributions=contributions,
+                    internal=internal)
+        variable = getattr(fn, "variable", None)
+        if variable is not None:
+            step.leaf_id = str(id(variable))
+            leaf_name = name or f"leaf {index + 1}"
+            total = grad_in[0] if grad_in and grad_in[0] is not None else (
+                contributions[-1].running_total if contributions else torch.zeros_like(variable))
+            leaves[leaf_name] = LeafContributions(leaf_name, node_id, step.leaf_id,
+                                                  contributions, total, index)
+            step.rule = accumulate_rule(leaf_name, [c.value for c in contributions], total)
+        via = _via(step)
+        for (child, slot), grad in zip(fn.next_functions, grad_out):
+            if child is None or grad is None:
+                continue
+            key = (str(id(child)), slot)
+            previous = arrived.setdefault(key, [])
+            running = grad if not previous else previous[-1].running_total + grad
+            previous.append(Contribution(grad, index, node_id, via, running))
+            if expression and key[0] not in inherited:
+                inherited[key[0]] = expression
+        steps.append(step)
+    return Trace(steps, leaves, _forward_steps(evaluation), output_id, root_id,
+                 evaluation.output_name)
+
+
+def _label(evaluation, child, inherited, parent_expression) -> str | None:
+    expression, name = _describe(evaluation, child)
+    if name:
+        return name
+    if expression:
+        return expression
+    # a node torch made inside a function: call it by its operation
+    return type(child).__name__
+
+
+def _via(step: Step) -> str:
+    """How a contribution's sender is named: ``3*w (MulBackward0, step 11)``."""
+    what = step.expression or step.op
+    return f"{what} ({step.op}, step {step.index + 1})"
+
+
+def _forward_steps(evaluation) -> list[ForwardStep]:
+    out = []
+    for record in evaluation.records:
+        fn = record.tensor.grad_fn
+        node_id = str(id(fn)) if fn is not None else str(id(record.tensor))
+        out.append(ForwardStep(len(out), node_id, type(fn).__name__ if fn is not None else None,
+                               record.node.text, record.name, record.tensor.detach()))
+    return out
