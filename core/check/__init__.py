@@ -1,0 +1,195 @@
+"""Check every gradient independently: finite differences, symbolic derivatives and
+reference values, each compared with autograd, one row per input entry.
+
+``check_gradients(evaluation)`` is the entry point. Autograd's answer normally comes from
+the evaluation, but ``gradients=`` takes it from any source (a test feeds it a gradient
+from a custom autograd Function with a deliberately wrong backward), and the independent
+values never depend on it: they are computed from the program text and the input values.
+
+Modules: :mod:`.finite_differences`, :mod:`.nonsmooth` (kinks), :mod:`.nonfinite` (where NaN
+started), :mod:`.compare` (tolerances, verdicts), :mod:`.report` (the data), and
+:mod:`core.symbolic` (SymPy).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from core.check import compare as _compare
+from core.check.finite_differences import MAX_ENTRIES, TIME_LIMIT, finite_differences
+from core.check.nonfinite import NonFiniteOrigin, first_nonfinite
+from core.check.report import (VERDICTS, CheckReport, Comparison, EntryCheck, Formula,
+                               entry_label, explain)
+from core.errors import ExpressionError
+from core.values import check_value, shape_of
+
+__all__ = ["check_gradients", "CheckReport", "EntryCheck", "Comparison", "Formula",
+           "NonFiniteOrigin", "VERDICTS", "normalize_reference"]
+
+#: Seconds the symbolic derivatives may take (checked between steps; see core.symbolic).
+SYMBOLIC_TIME_LIMIT = 5.0
+
+
+def check_gradients(evaluation, reference=None, *, gradients: dict | None = None,
+                    symbolic: bool = True, max_entries: int = MAX_ENTRIES,
+                    time_limit: float = TIME_LIMIT,
+                    symbolic_time_limit: float = SYMBOLIC_TIME_LIMIT) -> CheckReport:
+    """Check autograd's gradient of every input entry of ``evaluation``.
+
+    ``reference``: known gradients, ``{name: value}`` or ``{"gradients": {...}, "digits": d}``
+    (values as numbers or nested lists, e.g. the seed's Mathematica numbers; ``digits`` says
+    how many significant digits they were given to). ``gradients``: autograd's answer from
+    another source (default: the evaluation's, running backward if needed). Raises
+    :class:`ExpressionError` for a reference that does not fit the inputs.
+    """
+    if gradients is None:
+        if not evaluation.backward_done:
+            from core.evaluate import backward
+            backward(evaluation)
+        gradients = evaluation.gradients
+    ref_values, digits = normalize_reference(reference, evaluation)
+    tol = _compare.tolerances(evaluation.dtype, digits)
+    names = [name for name, t in evaluation.inputs.items() if t.requires_grad]
+    notes: list[str] = []
+
+    origin = first_nonfinite(evaluation, gradients)
+    output_value = float(evaluation.output.detach().double().item())
+    fd = None
+    if math.isfinite(output_value):
+        fd = finite_differences(evaluation, max_entries=max_entries, time_limit=time_limit)
+        notes.extend(fd.notes)
+        for kink in fd.base_kinks.values():
+            if kink.at_kink:
+                notes.append(f"{kink.text} ({kink.span.describe()}) is evaluated exactly at "
+                             f"{kink.what}, where it has no derivative")
+    sym = None
+    if symbolic and names:
+        from core.symbolic import differentiate
+        sym = differentiate(evaluation, names, time_limit=symbolic_time_limit)
+        if sym.reason:
+            notes.append(f"symbolic: {sym.reason}")
+
+    rows: list[EntryCheck] = []
+    for name in names:
+        grad = gradients.get(name)
+        shape = tuple(evaluation.inputs[name].shape)
+        grad64 = (torch.zeros(shape, dtype=torch.float64) if grad is None
+                  else grad.detach().to(torch.float64).reshape(shape))
+        finite = grad64[torch.isfinite(grad64)]
+        scale = float(finite.abs().max()) if finite.numel() else 0.0
+        ref = ref_values.get(name)
+        for position in range(grad64.numel()):
+            index = _unravel(position, shape)
+            rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
+                             fd, sym, ref, origin, output_value))
+    agreeing = [c.rel_error for row in rows if row.verdict == "agree"
+                for c in row.comparisons if c.agrees]
+    report = CheckReport(
+        output_name=evaluation.output_name, dtype=evaluation.dtype, value=output_value,
+        rows=rows, tolerances=tol, notes=notes, nonfinite=origin,
+        output_formula=_formula(sym.output) if sym and sym.output else None,
+        symbolic_status=sym.reason if sym else ("not requested" if not symbolic else None),
+        explanation=explain(evaluation.dtype, tol, max(agreeing) if agreeing else None))
+    return report
+
+
+def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) -> EntryCheck:
+    label = entry_label(name, index)
+    other: list[str] = []
+    if not math.isfinite(output_value):
+        other.append(origin.message if origin else f"the output is {output_value}")
+    elif not math.isfinite(autograd):
+        other.append(origin.message if origin else f"autograd's gradient is {autograd}")
+
+    kink_reasons: list[str] = []
+    fd_entry = fd.entries.get((name, index)) if fd else None
+    if fd_entry is None:
+        fd_cmp = Comparison("finite difference", note="not computed: the output is not finite")
+    else:
+        fd_cmp = _compare.compare("finite difference", autograd, fd_entry.value,
+                                  tol["finite_difference"], scale, fd_entry.noise,
+                                  fd_entry.note)
+        for kink in fd_entry.kinks:
+            where = ("sits exactly on" if kink.at_kink else "is within one finite-difference "
+                     "step of")
+            kink_reasons.append(f"{label} {where} {kink.what} in {kink.text} "
+                                f"({kink.span.describe()}): there is no derivative there; "
+                                "autograd returns a one-sided value by convention")
+    formula = None
+    if sym is None:
+        sym_cmp = Comparison("symbolic", note="not computed")
+    elif sym.reason and not sym.derivatives:
+        sym_cmp = Comparison("symbolic", note=sym.reason)
+    else:
+        derivative = sym.derivatives.get((name, index))
+        if derivative is None:
+            sym_cmp = Comparison("symbolic", note="not computed")
+        else:
+            sym_cmp = _compare.compare("symbolic", autograd, derivative.value, tol["symbolic"],
+                                       scale, note=derivative.note)
+            formula = _formula(derivative)
+    if ref is None:
+        ref_cmp = Comparison("reference", note="no reference value given")
+    else:
+        ref_cmp = _compare.compare("reference", autograd, float(ref.reshape(-1)[
+            _ravel(index, tuple(ref.shape))]), tol["reference"], scale)
+    verdict, reasons = _compare.verdict([fd_cmp, sym_cmp, ref_cmp], kink_reasons, other)
+    return EntryCheck(name, index, label, autograd, fd_cmp, sym_cmp, ref_cmp, verdict,
+                      reasons, formula)
+
+
+def _formula(derivative) -> Formula | None:
+    if derivative is None or (derivative.text is None and not derivative.size):
+        return None
+    return Formula(derivative.text, derivative.pretty, derivative.latex, derivative.size)
+
+
+def normalize_reference(reference, evaluation) -> tuple[dict[str, torch.Tensor], int | None]:
+    """Reference gradients as float64 tensors shaped like their inputs, and their digits.
+
+    Accepts ``{name: value}`` or the seed examples' ``{"gradients": {...}, "digits": d}``.
+    """
+    if not reference:
+        return {}, None
+    digits = None
+    if "gradients" in reference and isinstance(reference["gradients"], dict):
+        digits = reference.get("digits")
+        reference = reference["gradients"]
+    out = {}
+    for name, value in reference.items():
+        where = f"reference {name}"
+        if name not in evaluation.inputs:
+            known = ", ".join(evaluation.inputs) or "none"
+            raise ExpressionError("value", f"there is no input called '{name}' (inputs: "
+                                  f"{known})", where=where)
+        value = check_value(value, where)
+        shape = tuple(evaluation.inputs[name].shape)
+        given = shape_of(value)
+        tensor = torch.tensor(value, dtype=torch.float64)
+        if given != shape:
+            if tensor.numel() != math.prod(shape):
+                raise ExpressionError(
+                    "shape", f"the reference has shape {given or 'scalar'} but {name} has "
+                    f"shape {shape or 'scalar'}", where=where)
+            tensor = tensor.reshape(shape)  # w = ones(1) against a plain number
+        out[name] = tensor
+    if digits is not None and (not isinstance(digits, int) or not 1 <= digits <= 17):
+        raise ExpressionError("value", "digits must be a whole number from 1 to 17",
+                              where="reference digits")
+    return out, digits
+
+
+def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(position % size)
+        position //= size
+    return tuple(reversed(index))
+
+
+def _ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    position = 0
+    for i, size in zip(index, shape):
+        position = position * size + i
+    return position

@@ -1,0 +1,194 @@
+"""Central finite differences in float64, one input entry at a time.
+
+For each entry x of each input, ``(f(x + h) - f(x - h)) / 2h`` on a fresh float64
+evaluation of the same program. The step is chosen per entry, ``h = eps^(1/3) * max(1, |x|)``
+(about 6e-6 for |x| <= 1): it balances the truncation error of the formula (which grows as
+h^2) against the rounding error of f (which grows as eps*|f|/h), and scales with x so large
+values are not perturbed below their own rounding. The step is then made exactly
+representable, ``h = (x + h) - x``, so the difference really spans 2h.
+
+Each entry costs two forward passes; beyond :data:`MAX_ENTRIES` entries (or past the time
+budget) the remaining entries are reported as not checked rather than silently skipped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from core.check import nonsmooth
+from core.errors import ExpressionError
+from core.language import BinaryOp, Call, Name, Program, UnaryOp
+from core.values import VariableSpec
+
+EPS = float(torch.finfo(torch.float64).eps)
+#: Input entries checked by finite differences (two forward passes each).
+MAX_ENTRIES = 2_000
+#: Seconds the finite differences may take in all (checked between entries).
+TIME_LIMIT = 20.0
+#: The rounding error of a float64 evaluation, as a multiple of eps*|f|: a program of a
+#: few dozen operations loses a few units in the last place on each.
+ROUNDING_FACTOR = 16.0
+
+
+@dataclass
+class EntryDifference:
+    """The finite difference of one entry, or why there is none."""
+
+    name: str
+    index: tuple[int, ...]
+    value: float | None = None
+    step: float | None = None
+    #: bound on the difference's rounding error (absolute), from |f| and the step
+    noise: float = 0.0
+    #: kinks whose branch changes between x - h, x and x + h
+    kinks: list[nonsmooth.Kink] = field(default_factory=list)
+    #: why there is no value (or why it is not meaningful)
+    note: str | None = None
+
+
+@dataclass
+class FiniteDifferences:
+    """All entries' finite differences, the float64 value of f, and notes on what was capped."""
+
+    entries: dict[tuple[str, tuple[int, ...]], EntryDifference]
+    value: float | None
+    base_kinks: dict[tuple, nonsmooth.Kink]
+    notes: list[str] = field(default_factory=list)
+
+
+def step_for(x: float) -> float:
+    """The central-difference step for an entry of value ``x`` (exactly representable)."""
+    h = EPS ** (1 / 3) * max(1.0, abs(x))
+    return (x + h) - x
+
+
+def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
+                       time_limit: float = TIME_LIMIT) -> FiniteDifferences:
+    """Central differences of the evaluation's output for every entry of every input
+    that needs a gradient, each on fresh float64 evaluations."""
+    program, specs = free_program(evaluation)
+    base = _run(program, specs)
+    base_kinks = nonsmooth.kinks(base)
+    f0 = float(base.output.detach().item())
+    result = FiniteDifferences({}, f0, base_kinks)
+    deadline = time.monotonic() + time_limit
+    done = 0
+    for name, tensor in evaluation.inputs.items():
+        if not tensor.requires_grad:
+            continue
+        center = base.inputs[name].detach().clone()
+        flat = center.reshape(-1)
+        for position in range(flat.numel()):
+            index = _unravel(position, tuple(center.shape))
+            entry = EntryDifference(name, index)
+            result.entries[(name, index)] = entry
+            if done >= max_entries:
+                entry.note = (f"not computed: finite differences stop after {max_entries:,} "
+                              "entries (two evaluations each)")
+                continue
+            if time.monotonic() > deadline:
+                entry.note = (f"not computed: finite differences stop after {time_limit:g} s")
+                continue
+            done += 1
+            _difference(entry, program, specs, name, center, position, base_kinks, f0)
+    skipped = sum(1 for e in result.entries.values() if e.value is None and e.note
+                  and e.note.startswith("not computed"))
+    if skipped:
+        result.notes.append(f"{skipped:,} entries were not checked by finite differences "
+                            f"(limits: {max_entries:,} entries, {time_limit:g} s)")
+    return result
+
+
+def _difference(entry, program, specs, name, center, position, base_kinks, f0) -> None:
+    x = float(center.reshape(-1)[position])
+    h = step_for(x)
+    entry.step = h
+    values = []
+    for sign in (1.0, -1.0):
+        shifted = center.clone()
+        shifted.reshape(-1)[position] = x + sign * h
+        try:
+            run = _run(program, {**specs, name: VariableSpec(name, shifted.tolist(), False)})
+        except ExpressionError as err:
+            entry.note = f"f cannot be evaluated at {name} {'+' if sign > 0 else '-'} h: {err}"
+            return
+        values.append(float(run.output.detach().item()))
+        for kink in nonsmooth.crossed(base_kinks, nonsmooth.kinks(run)):
+            if kink not in entry.kinks:
+                entry.kinks.append(kink)
+    f_plus, f_minus = values
+    if not (math.isfinite(f_plus) and math.isfinite(f_minus)):
+        entry.note = ("f is not finite on both sides of this point (at x + h or x - h), so "
+                      "there is no finite difference")
+        return
+    entry.value = (f_plus - f_minus) / (2 * h)
+    entry.noise = ROUNDING_FACTOR * EPS * max(abs(f_plus), abs(f_minus), abs(f0)) / h
+
+
+def _run(program: Program, specs: dict):
+    from core.evaluate import forward
+    with torch.no_grad():
+        return forward(program, specs, "float64")
+
+
+def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(position % size)
+        position //= size
+    return tuple(reversed(index))
+
+
+# --------------------------------------------------------------------------- inputs made in the text
+
+
+def free_program(evaluation) -> tuple[Program, dict[str, VariableSpec]]:
+    """The program with every input as a free name, and float64 values for all of them.
+
+    Inputs made in the text (``w = torch.ones(1, requires_grad=True)``, as in the seed
+    notebook) cannot be perturbed through the variables table, so their constructor call is
+    replaced by a name bound to the same value. The values come from a fresh float64 run,
+    so a literal such as ``tensor([0.1])`` is read in float64, not float32.
+    """
+    from core.evaluate import forward
+    with torch.no_grad():
+        fresh = forward(evaluation.program, evaluation.specs, "float64")
+    program = evaluation.program
+    specs = {name: VariableSpec(name, spec.value, False)
+             for name, spec in evaluation.specs.items()}
+    made = {id(t): name for name, t in fresh.inputs.items() if name not in evaluation.specs}
+    replace = {}
+    for record in fresh.records:
+        name = made.get(id(record.tensor))
+        if name is not None and isinstance(record.node, Call):
+            replace[id(record.node)] = name
+    for name in made.values():
+        specs[name] = VariableSpec(name, fresh.inputs[name].detach().tolist(), False)
+    if not replace:
+        return program, specs
+    statements = [dataclasses.replace(s, expr=_substitute(s.expr, replace))
+                  for s in program.statements]
+    free = list(program.free_names) + [n for n in replace.values() if n not in program.free_names]
+    return Program(program.text, statements, free, list(program.assigned_names),
+                   list(program.notes)), specs
+
+
+def _substitute(node, replace: dict[int, str]):
+    """``node`` with the calls named in ``replace`` turned into names (depth is bounded
+    by the parser, so recursion is safe)."""
+    if id(node) in replace:
+        return Name(node.span, node.text, replace[id(node)])
+    if isinstance(node, BinaryOp):
+        return dataclasses.replace(node, left=_substitute(node.left, replace),
+                                   right=_substitute(node.right, replace))
+    if isinstance(node, UnaryOp):
+        return dataclasses.replace(node, operand=_substitute(node.operand, replace))
+    if isinstance(node, Call):
+        return dataclasses.replace(
+            node, args=tuple(_substitute(a, replace) for a in node.args),
+            kwargs=tuple((k, _substitute(v, replace)) for k, v in node.kwargs))
+    return node

@@ -1,0 +1,167 @@
+"""Where a program passes through a kink: relu or abs at 0, max/min ties, clamp edges.
+
+At such points there is no derivative; torch returns a convention (a subgradient) and a
+finite difference straddling the kink returns an average of the two sides. Neither is wrong,
+so the check reports "non-smooth" there instead of a disagreement.
+
+:func:`kinks` reads an evaluation's forward records and, for every operation with a kink,
+computes its *branch pattern*: which side of the kink each entry is on (the sign of relu's
+argument, which argument of maximum wins, which entries attain a max, where clamp clips).
+Two evaluations at nearby points took the same smooth branch exactly when every pattern is
+equal; an entry of a pattern at the kink itself (a sign of 0, a tie) means the point is on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from core.errors import Span
+from core.language import Call, Literal, Name, Number, UnaryOp
+
+#: Functions whose derivative jumps somewhere.
+KINK_FUNCTIONS = frozenset({"relu", "abs", "maximum", "minimum", "max", "min", "clamp", "norm"})
+
+
+@dataclass
+class Kink:
+    """One operation with a kink: its text, where it is, its branch pattern, and whether
+    some entry sits exactly on the kink."""
+
+    key: tuple
+    text: str
+    span: Span
+    pattern: tuple[torch.Tensor, ...]
+    at_kink: bool
+    what: str
+
+    def same_branch(self, other: Kink) -> bool:
+        """True if ``other`` (the same operation at another point) took the same branches."""
+        if len(self.pattern) != len(other.pattern):
+            return False
+        return all(a.shape == b.shape and torch.equal(a, b)
+                   for a, b in zip(self.pattern, other.pattern))
+
+
+def kinks(evaluation) -> dict[tuple, Kink]:
+    """Every kinked operation of ``evaluation``, keyed by its place in the text (so the same
+    operation can be found in another evaluation of the same program)."""
+    by_node = {id(record.node): record for record in evaluation.records}
+    found: dict[tuple, Kink] = {}
+    for record in evaluation.records:
+        node = record.node
+        if not isinstance(node, Call) or node.function not in KINK_FUNCTIONS:
+            continue
+        args = [_value(arg, record, evaluation, by_node) for arg in node.args]
+        if not args or args[0] is None:
+            continue
+        out = record.tensor.detach()
+        kwargs = {key: _literal(value) for key, value in node.kwargs}
+        pattern, at_kink, what = _pattern(node.function, args, kwargs, out)
+        if pattern is None:
+            continue
+        key = (node.span, node.text)
+        found[key] = Kink(key, node.text, node.span, pattern, at_kink, what)
+    return found
+
+
+def crossed(base: dict[tuple, Kink], other: dict[tuple, Kink]) -> list[Kink]:
+    """The kinks of ``base`` whose branch differs in ``other`` (a nearby point)."""
+    return [kink for key, kink in base.items()
+            if key not in other or not kink.same_branch(other[key])]
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _literal(node):
+    """A keyword argument's plain value (numbers and literals), or None."""
+    while isinstance(node, UnaryOp):
+        inner = _literal(node.operand)
+        return None if inner is None else (-inner if node.op == "-" else inner)
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Literal):
+        return node.value
+    return None
+
+
+def _value(node, record, evaluation, by_node):
+    """The value an argument of ``record``'s operation had, from the forward records."""
+    while isinstance(node, UnaryOp) and node.op == "+":
+        node = node.operand
+    if isinstance(node, Number):
+        return torch.tensor(node.value, dtype=torch.float64)
+    if isinstance(node, Literal):
+        return node.value if not isinstance(node.value, (int, float)) else \
+            torch.tensor(float(node.value), dtype=torch.float64)
+    if id(node) in by_node:
+        return by_node[id(node)].tensor.detach()
+    if isinstance(node, Name):
+        # the latest value bound to the name by an earlier statement, else the input
+        for earlier in reversed(evaluation.records[: record.index]):
+            if earlier.name == node.name and earlier.statement < record.statement:
+                return earlier.tensor.detach()
+        tensor = evaluation.inputs.get(node.name)
+        if tensor is None:
+            tensor = evaluation.intermediates.get(node.name)
+        return None if tensor is None else tensor.detach()
+    return None
+
+
+def _as_tensor(value, like):
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(like.dtype)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=like.dtype)
+    return None
+
+
+def _pattern(function, args, kwargs, out):
+    """(pattern tensors, at_kink, description of the kink) for one operation."""
+    x = args[0]
+    if not isinstance(x, torch.Tensor):
+        return None, False, ""
+    if function in ("relu", "abs"):
+        sign = torch.sign(x)
+        return (sign,), bool((sign == 0).any()), f"{function} at 0"
+    second = args[1] if len(args) > 1 else None
+    pairwise = function in ("maximum", "minimum") or (
+        function in ("max", "min") and isinstance(second, torch.Tensor) and second.dim() > 0)
+    if pairwise:
+        other = _as_tensor(second, x)
+        if other is None:
+            return None, False, ""
+        sign = torch.sign(x - other)
+        return (sign,), bool((sign == 0).any()), f"a tie between the two arguments of {function}"
+    if function in ("max", "min"):
+        dim = kwargs.get("dim", second if isinstance(second, (int, float)) else None)
+        if isinstance(second, torch.Tensor) and second.dim() == 0:
+            dim = int(second.item())
+        reduce = torch.amax if function == "max" else torch.amin
+        if dim is None:
+            mask = x == reduce(x)
+            ties = mask.sum() > 1
+        else:
+            mask = x == reduce(x, dim=int(dim), keepdim=True)
+            ties = (mask.sum(dim=int(dim)) > 1).any()
+        return (mask,), bool(ties), f"a tie for the {function}imum"
+    if function == "clamp":
+        lo = kwargs.get("min", args[1] if len(args) > 1 else None)
+        hi = kwargs.get("max", args[2] if len(args) > 2 else None)
+        signs = []
+        for edge in (lo, hi):
+            edge = _as_tensor(edge, x)
+            if edge is not None:
+                signs.append(torch.sign(x - edge))
+        if not signs:
+            return None, False, ""
+        return tuple(signs), any(bool((s == 0).any()) for s in signs), "an edge of clamp"
+    if function == "norm":
+        p = kwargs.get("p", 2)
+        if p == 1:
+            sign = torch.sign(x)
+            return (sign,), bool((sign == 0).any()), "an entry at 0 inside a 1-norm"
+        zero = out == 0
+        return (zero,), bool(zero.any()), "a norm of zero"
+    return None, False, ""

@@ -1,0 +1,494 @@
+"""Symbolic derivatives with SymPy, from the language's own parse tree.
+
+The program is translated node by node (``Number``, ``Name``, ``BinaryOp``, ``UnaryOp``,
+``Call``, ``Literal``) into SymPy expressions: never through ``eval``, ``sympify`` or
+``parse_expr`` (which evaluate text). Every value is a NumPy array of SymPy expressions
+(shape ``()`` for a number), so torch's broadcasting, ``@``, reductions along ``dim`` and
+transposes carry over entry by entry; each input entry is one real symbol (``w``,
+``W[0,1]``). Numbers become exact rationals (``0.1`` is 1/10), so the derivative's value,
+computed to 30 digits, is the exact value the seed checked with Mathematica.
+
+SymPy cannot be interrupted once a call has started, so the work is bounded by size before
+it is done: input entries, entries of any tensor, and the number of operations in any
+formula (counted over the expression tree) have limits, and a deadline is checked between
+steps. Past a bound, or for anything not translated, the result says why instead of
+guessing.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
+
+#: Input entries (symbols) differentiated symbolically.
+MAX_INPUT_ENTRIES = 64
+#: Entries of any one tensor the translation builds.
+MAX_TENSOR_ENTRIES = 256
+#: Operations in any one formula (tree size, shared subexpressions counted each time).
+MAX_FORMULA_SIZE = 50_000
+#: Operations up to which a formula is printed (pretty printing is slow on huge ones).
+MAX_SHOWN_SIZE = 400
+#: Digits the values are computed to.
+DIGITS = 30
+
+
+class SymbolicUnavailable(Exception):
+    """SymPy cannot (or may not, within the bounds) do this; the message says why."""
+
+
+@dataclass
+class SymbolicDerivative:
+    """A formula (a derivative, or the output itself) as text, Unicode and LaTeX, with its
+    value at the input values; ``note`` says why a part is missing."""
+
+    name: str
+    index: tuple[int, ...]
+    value: float | None = None
+    text: str | None = None
+    pretty: str | None = None
+    latex: str | None = None
+    size: int = 0
+    note: str | None = None
+
+
+@dataclass
+class SymbolicResult:
+    """The output's formula, one derivative per input entry, and why anything is missing."""
+
+    output: SymbolicDerivative | None = None
+    derivatives: dict[tuple[str, tuple[int, ...]], SymbolicDerivative] = field(
+        default_factory=dict)
+    reason: str | None = None
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResult:
+    """The derivative of the evaluation's output with respect to every entry of each input
+    in ``names``, as formulas and values. Never raises for what SymPy cannot do: the
+    result's ``reason`` (or an entry's ``note``) says what was not done and why."""
+    start = time.monotonic()
+    deadline = start + time_limit
+    result = SymbolicResult()
+    try:
+        translator = Translator(evaluation.specs, set(names), deadline)
+        output = translator.program(evaluation.program)
+    except SymbolicUnavailable as err:
+        result.reason = str(err)
+        result.seconds = time.monotonic() - start
+        return result
+    result.output = describe(output, evaluation.output_name, (), translator.substitutions)
+    for name in names:
+        symbols = translator.symbols.get(name)
+        if symbols is None:
+            continue
+        for index in np.ndindex(symbols.shape):
+            entry = SymbolicDerivative(name, tuple(int(i) for i in index))
+            result.derivatives[(name, entry.index)] = entry
+            if time.monotonic() > deadline:
+                entry.note = f"not computed: symbolic work stops after {time_limit:g} s"
+                continue
+            try:
+                derivative = sympy.diff(output, symbols[index])
+                check_size(derivative, f"the derivative for {entry_name(name, index)}")
+            except SymbolicUnavailable as err:
+                entry.note = str(err)
+                continue
+            filled = describe(derivative, name, entry.index, translator.substitutions)
+            filled.note = filled.note or entry.note
+            result.derivatives[(name, entry.index)] = filled
+    if any(d.note and d.note.startswith("not computed") for d in result.derivatives.values()):
+        result.reason = f"some derivatives were not computed within {time_limit:g} s"
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDerivative:
+    """Text, pretty and LaTeX forms of ``expr`` (when short enough) and its value."""
+    out = SymbolicDerivative(name, index)
+    out.size = tree_size(expr)
+    if out.size <= MAX_SHOWN_SIZE:
+        out.text = str(expr)
+        out.pretty = sympy.pretty(expr, use_unicode=True)
+        out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+    else:
+        out.note = (f"the formula has {out.size:,} operations, too long to show "
+                    f"(formulas up to {MAX_SHOWN_SIZE} are shown)")
+    out.value, problem = value_of(expr, substitutions)
+    if problem:
+        out.note = problem
+    return out
+
+
+def value_of(expr, substitutions: dict) -> tuple[float | None, str | None]:
+    """``expr`` at the input values, to :data:`DIGITS` digits, as a float (or why not)."""
+    try:
+        number = expr.xreplace(substitutions).evalf(DIGITS)
+        value = complex(number)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None, "SymPy cannot give this formula a number at this point"
+    if value.imag != 0 and abs(value.imag) > 1e-20 * max(1.0, abs(value.real)):
+        return None, "the formula is not a real number at this point"
+    return value.real, None
+
+
+def entry_name(name: str, index) -> str:
+    """``w`` for a single entry, ``W[0,1]`` for an entry of a tensor."""
+    return name if not tuple(index) else f"{name}[{','.join(str(int(i)) for i in index)}]"
+
+
+def tree_size(expr) -> int:
+    """Operations in ``expr`` counted as a tree, computed over the shared DAG (so a formula
+    whose tree is exponentially large is measured without walking it)."""
+    sizes: dict[int, int] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not node.args:
+            sizes[id(node)] = 1
+        elif ready:
+            sizes[id(node)] = 1 + sum(sizes[id(a)] for a in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if id(a) not in sizes)
+    return sizes[id(expr)]
+
+
+def check_size(expr, what: str) -> None:
+    """Raise :class:`SymbolicUnavailable` if ``expr`` (or array of them) is too large."""
+    items = expr.flat if isinstance(expr, np.ndarray) else [expr]
+    total = 0
+    for item in items:
+        total += tree_size(item)
+        if total > MAX_FORMULA_SIZE:
+            raise SymbolicUnavailable(f"{what} grows past {MAX_FORMULA_SIZE:,} operations; "
+                                      "symbolic work stops there")
+
+
+def _latex_names(expr) -> dict:
+    names = {}
+    for sym in expr.free_symbols:
+        base, bracket, rest = sym.name.partition("[")
+        if bracket:
+            names[sym] = f"{sympy.latex(sympy.Symbol(base))}_{{{rest.rstrip(']')}}}"
+    return names
+
+
+def exact(x: float):
+    """A float as the exact number its shortest decimal form says (0.1 -> 1/10)."""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return sympy.Integer(int(x))
+    fraction = Fraction(repr(float(x)))
+    return sympy.Rational(fraction.numerator, fraction.denominator)
+
+
+# --------------------------------------------------------------------------- translation
+
+
+def _array(value) -> np.ndarray:
+    """Any result (a SymPy expression, or an array of them) as an object array."""
+    if isinstance(value, np.ndarray):
+        return value.astype(object, copy=False)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _map(function, a: np.ndarray) -> np.ndarray:
+    out = np.empty(a.shape, dtype=object)
+    for index in np.ndindex(a.shape):
+        out[index] = function(a[index])
+    return out
+
+
+def _map2(function, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape, dtype=object)
+    for index in np.ndindex(a.shape):
+        out[index] = function(a[index], b[index])
+    return out
+
+
+def _reduce(a: np.ndarray, dim, keepdim: bool, function) -> np.ndarray:
+    """Apply ``function(list of entries)`` along ``dim`` (an int, a tuple, or None: all)."""
+    if a.ndim == 0:
+        return _array(function([a[()]]))
+    dims = tuple(range(a.ndim)) if dim is None else (dim if isinstance(dim, tuple) else (dim,))
+    dims = tuple(sorted(d % a.ndim for d in dims))
+    moved = np.moveaxis(a, dims, tuple(range(a.ndim - len(dims), a.ndim)))
+    kept = moved.shape[: a.ndim - len(dims)]
+    flat = moved.reshape(kept + (-1,))
+    out = np.empty(kept, dtype=object)
+    for index in np.ndindex(kept):
+        out[index] = function(list(flat[index]))
+    return np.expand_dims(out, dims) if keepdim else out
+
+
+def _sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+_UNARY = {
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "asin": sympy.asin,
+    "acos": sympy.acos, "atan": sympy.atan, "sinh": sympy.sinh, "cosh": sympy.cosh,
+    "tanh": sympy.tanh, "exp": sympy.exp, "expm1": lambda x: sympy.exp(x) - 1,
+    "log": sympy.log, "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10),
+    "log1p": lambda x: sympy.log(1 + x), "sqrt": sympy.sqrt,
+    "rsqrt": lambda x: 1 / sympy.sqrt(x), "square": lambda x: x**2,
+    "reciprocal": lambda x: 1 / x, "abs": sympy.Abs, "neg": lambda x: -x,
+    "sigmoid": _sigmoid, "relu": lambda x: sympy.Max(x, 0),
+    "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "erf": sympy.erf,
+}
+
+
+def _norm_of(p):
+    if p in (None, 2, 2.0, "fro"):
+        return lambda xs: sympy.sqrt(sympy.Add(*[x**2 for x in xs]))
+    if p in (1, 1.0):
+        return lambda xs: sympy.Add(*[sympy.Abs(x) for x in xs])
+    power = exact(float(p))
+    return lambda xs: sympy.Add(*[sympy.Abs(x) ** power for x in xs]) ** (1 / power)
+
+
+class Translator:
+    """Walks a program's language nodes and builds SymPy arrays for every value."""
+
+    def __init__(self, specs: dict, wrt: set[str], deadline: float):
+        self.specs = specs
+        self.wrt = wrt
+        self.deadline = deadline
+        self.env: dict[str, np.ndarray] = {}
+        self.symbols: dict[str, np.ndarray] = {}
+        self.substitutions: dict = {}
+        self.entries = 0
+        self.leaf_name: str | None = None   # the target of the statement being translated
+        self.statement_expr = None
+
+    def _input(self, name: str, value) -> np.ndarray:
+        """Symbols for an input with ``value`` (a number or nested list)."""
+        data = np.array(value, dtype=float)
+        if name in self.wrt:
+            self.entries += data.size
+            if self.entries > MAX_INPUT_ENTRIES:
+                raise SymbolicUnavailable(
+                    f"the inputs have more than {MAX_INPUT_ENTRIES} entries; symbolic "
+                    "derivatives are computed for small inputs only")
+        single = data.size == 1
+        out = np.empty(data.shape, dtype=object)
+        for index in np.ndindex(data.shape):
+            symbol = sympy.Symbol(name if single else entry_name(name, index), real=True)
+            out[index] = symbol
+            self.substitutions[symbol] = exact(float(data[index]))
+        self.symbols[name] = out
+        return out
+
+    def program(self, program) -> object:
+        """The output of ``program`` as one SymPy expression."""
+        for name in program.free_names:
+            spec = self.specs.get(name)
+            if spec is None:
+                raise SymbolicUnavailable(f"'{name}' has no value")
+            self.env[name] = self._input(name, spec.value)
+        result = None
+        for statement in program.statements:
+            self.leaf_name = statement.target
+            self.statement_expr = statement.expr
+            result = self.eval(statement.expr)
+            check_size(result, f"'{statement.text[:40]}'")
+            if statement.target:
+                self.env[statement.target] = result
+        result = _array(result)
+        if result.size != 1:
+            raise SymbolicUnavailable("the output is not a single number")
+        return result.reshape(())[()]
+
+    def eval(self, node) -> np.ndarray:
+        """The SymPy array of one node."""
+        if time.monotonic() > self.deadline:
+            raise SymbolicUnavailable("symbolic translation ran out of time")
+        if isinstance(node, Number):
+            return _array(exact(node.value))
+        if isinstance(node, Name):
+            if node.name not in self.env:
+                raise SymbolicUnavailable(f"'{node.name}' has no value")
+            return self.env[node.name]
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, UnaryOp):
+            value = self.eval(node.operand)
+            return value if node.op == "+" else _map(lambda x: -x, value)
+        if isinstance(node, BinaryOp):
+            left, right = _array(self.eval(node.left)), _array(self.eval(node.right))
+            if node.op == "@":
+                return self._checked(node, self._product("matmul", left, right))
+            op = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+                  "/": lambda a, b: a / b, "**": lambda a, b: a**b}[node.op]
+            return self._checked(node, _map2(op, left, right))
+        if isinstance(node, Call):
+            return self._checked(node, self._call(node))
+        raise SymbolicUnavailable(f"{node.text}: not translated to SymPy")
+
+    def _checked(self, node, value) -> np.ndarray:
+        value = _array(value)
+        if value.size > MAX_TENSOR_ENTRIES:
+            raise SymbolicUnavailable(f"{node.text[:40]} has {value.size:,} entries; symbolic "
+                                      f"work is limited to tensors of {MAX_TENSOR_ENTRIES}")
+        return value
+
+    # calls ------------------------------------------------------------------------------
+
+    def _call(self, node: Call) -> np.ndarray:
+        name = node.function
+        args = [self.eval(a) for a in node.args]
+        kwargs = {key: self._kwarg(value) for key, value in node.kwargs}
+        if name in ("tensor", "ones", "zeros", "full", "eye"):
+            return self._constructor(node, name, args, kwargs)
+        x = _array(args[0]) if not isinstance(args[0], list) else None
+        if x is None:
+            raise SymbolicUnavailable(f"{node.text[:40]}: a list is not a tensor here")
+        if name in _UNARY:
+            return _map(_UNARY[name], x)
+        if name == "pow":
+            return _map2(lambda a, b: a**b, x, _array(args[1]))
+        if name in ("maximum", "minimum"):
+            fn = sympy.Max if name == "maximum" else sympy.Min
+            return _map2(fn, x, _array(args[1]))
+        if name == "clamp":
+            lo = kwargs.get("min", args[1] if len(args) > 1 else None)
+            hi = kwargs.get("max", args[2] if len(args) > 2 else None)
+            if lo is not None:
+                x = _map2(sympy.Max, x, _array(_number(lo)))
+            if hi is not None:
+                x = _map2(sympy.Min, x, _array(_number(hi)))
+            return x
+        dim = _dims(kwargs.get("dim", None))
+        keepdim = bool(kwargs.get("keepdim", False))
+        if name == "sum":
+            return _reduce(x, _dims(args[1]) if len(args) > 1 else dim, keepdim,
+                           lambda xs: sympy.Add(*xs))
+        if name == "mean":
+            return _reduce(x, _dims(args[1]) if len(args) > 1 else dim, keepdim,
+                           lambda xs: sympy.Add(*xs) / len(xs))
+        if name == "prod":
+            return _reduce(x, _dims(args[1]) if len(args) > 1 else dim, keepdim,
+                           lambda xs: sympy.Mul(*xs))
+        if name == "logsumexp":
+            return _reduce(x, _dims(args[1]) if len(args) > 1 else dim, keepdim,
+                           lambda xs: sympy.log(sympy.Add(*[sympy.exp(v) for v in xs])))
+        if name == "norm":
+            p = kwargs.get("p", _scalar(args[1]) if len(args) > 1 else 2)
+            return _reduce(x, _dims(args[2]) if len(args) > 2 else dim, keepdim, _norm_of(p))
+        if name in ("max", "min"):
+            fn = sympy.Max if name == "max" else sympy.Min
+            other = args[1] if len(args) > 1 else None
+            if isinstance(other, np.ndarray) and other.ndim > 0:
+                return _map2(fn, x, other)
+            if other is not None:
+                dim = _dims(other)  # max(x, 1) reduces along dim 1, as torch does
+            return _reduce(x, dim, keepdim, lambda xs: fn(*xs))
+        if name in ("softmax", "log_softmax"):
+            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim", -1))
+            exps = _map(sympy.exp, x)
+            total = _reduce(exps, axis, True, lambda xs: sympy.Add(*xs))
+            if name == "softmax":
+                return _map2(lambda a, b: a / b, exps, total)
+            return _map2(lambda a, b: a - sympy.log(b), x, total)
+        if name in ("matmul", "mm", "mv", "dot", "outer"):
+            return self._product(name, x, _array(args[1]))
+        if name == "transpose":
+            return np.swapaxes(x, _int(args[1]), _int(args[2]))
+        if name == "t":
+            return x.T
+        if name == "trace":
+            return _array(sympy.Add(*np.diagonal(x)))
+        if name == "reshape":
+            shape = kwargs.get("shape", args[1] if len(args) == 2 else args[1:])
+            if isinstance(shape, np.ndarray) or not isinstance(shape, (list, tuple)):
+                shape = [shape]
+            return x.reshape(tuple(_int(s) for s in shape))
+        raise SymbolicUnavailable(f"{name}() has no SymPy translation here")
+
+    @staticmethod
+    def _product(name, a, b):
+        if name == "outer":
+            return np.multiply.outer(a, b)
+        if name == "dot":
+            return _array(sympy.Add(*[x * y for x, y in zip(a.flat, b.flat)]))
+        result = np.matmul(a, b)
+        return _array(result)
+
+    def _kwarg(self, node):
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, Number):
+            return node.value
+        if isinstance(node, UnaryOp) and isinstance(node.operand, Number):
+            return -node.operand.value if node.op == "-" else node.operand.value
+        return self.eval(node)
+
+    def _constructor(self, node, name, args, kwargs) -> np.ndarray:
+        size = kwargs.get("size")
+        if name == "tensor":
+            data = args[0] if isinstance(args[0], list) else _scalar(args[0])
+        elif name == "eye":
+            n = _int(args[0])
+            m = _int(args[1]) if len(args) > 1 else n
+            data = np.eye(n, m).tolist()
+        else:
+            dims = size if size is not None else (args[0] if len(args) == 1 and
+                                                  isinstance(args[0], list) else args)
+            if name == "full":
+                dims = size if size is not None else args[0]
+            dims = [dims] if not isinstance(dims, (list, tuple)) else dims
+            shape = tuple(_int(d) for d in dims)
+            if math.prod(shape) > MAX_TENSOR_ENTRIES:
+                raise SymbolicUnavailable(f"{node.text[:40]} is too large for symbolic work")
+            fill = {"ones": 1.0, "zeros": 0.0}.get(name)
+            if name == "full":
+                fill = float(_scalar(kwargs.get("fill_value", args[1] if len(args) > 1 else 0)))
+            data = np.full(shape, fill).tolist()
+        if kwargs.get("requires_grad"):
+            # an input made in the text: named as the evaluation names it
+            is_statement = node is self.statement_expr and self.leaf_name
+            leaf = self.leaf_name if is_statement else node.text
+            return self._input(leaf, data)
+        return _map(exact, np.array(data, dtype=float).astype(object))
+
+
+def _scalar(value):
+    if isinstance(value, np.ndarray):
+        value = value.reshape(-1)[0] if value.size == 1 else value
+    if isinstance(value, sympy.Basic):
+        if not value.is_number:
+            raise SymbolicUnavailable("a size or dimension must be a number")
+        return float(value)
+    return value
+
+
+def _number(value):
+    return exact(float(_scalar(value))) if not isinstance(value, np.ndarray) else value
+
+
+def _int(value) -> int:
+    value = _scalar(value)
+    if isinstance(value, (list, tuple)) or value is None:
+        raise SymbolicUnavailable("expected a whole number")
+    return int(value)
+
+
+def _dims(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return tuple(_int(v) for v in value)
+    return _int(value)
