@@ -1,0 +1,85 @@
+"""The jobs the window runs on worker threads, and the plain data they hand back.
+
+:func:`compute` parses, evaluates and differentiates; it returns a :class:`ComputeResult`
+whose numbers are already plain Python data, so the GUI thread never touches torch.
+:func:`warm_up` imports torch and the evaluator (about 1.5 s) while the window is already
+on screen. Nothing here imports Qt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.language import parse
+from core.values import VariableSpec
+
+
+@dataclass
+class Quantity:
+    """One row of the results: a value and (if it has one) its gradient, as plain data."""
+
+    name: str
+    role: str  # "output", "input" or "intermediate"
+    value: object
+    grad: object = None
+    shape: tuple = ()
+    requires_grad: bool = True
+
+
+@dataclass
+class ComputeResult:
+    """What one compute produced: the evaluation (for the graph, steps and checks) and
+    its numbers as plain data."""
+
+    text: str
+    dtype: str
+    evaluation: object
+    output_name: str
+    quantities: list[Quantity] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def quantity(self, name: str) -> Quantity | None:
+        """The row called ``name``, if any."""
+        return next((q for q in self.quantities if q.name == name), None)
+
+    @property
+    def value(self):
+        """The output's value as a number or nested list."""
+        return self.quantities[0].value
+
+
+def warm_up() -> str:
+    """Import torch and the evaluator; returns torch's version. Run on a worker thread."""
+    import torch
+
+    from core import evaluate  # noqa: F401 - importing is the point
+    from gui import graph_source  # noqa: F401
+    return torch.__version__
+
+
+def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> ComputeResult:
+    """Parse ``text``, evaluate it with ``variables`` and run backward.
+
+    Raises :class:`~core.errors.ExpressionError` for anything the user can fix.
+    """
+    from core.evaluate import evaluate
+    from core.serialize import tensor_to_data
+
+    program = parse(text)
+    evaluation = evaluate(program, variables, dtype)
+    result = ComputeResult(text, dtype, evaluation, evaluation.output_name)
+    result.quantities.append(Quantity(
+        evaluation.output_name, "output", tensor_to_data(evaluation.value),
+        1.0 if evaluation.output.requires_grad else None, tuple(evaluation.output.shape)))
+    for name, tensor in evaluation.inputs.items():
+        result.quantities.append(Quantity(
+            name, "input", tensor_to_data(tensor), tensor_to_data(evaluation.gradients.get(name)),
+            tuple(tensor.shape), tensor.requires_grad))
+    for name, tensor in evaluation.intermediates.items():
+        if tensor is evaluation.output:
+            continue
+        result.quantities.append(Quantity(
+            name, "intermediate", tensor_to_data(tensor),
+            tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
+            tensor.requires_grad))
+    result.warnings = [str(w) for w in evaluation.warnings]
+    return result

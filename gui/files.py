@@ -1,0 +1,282 @@
+"""Everything the window reads or writes: sessions, exported graphs, the clipboard image,
+recent files, and window layout plus last session in QSettings.
+"""
+from __future__ import annotations
+
+from functools import partial
+from importlib.resources import files as _resources
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSize
+from PySide6.QtGui import QGuiApplication, QImage, QPainter, QColor
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from core.errors import ExpressionError
+from gui.session import (Session, VariableEntry, load_session, save_session,
+                         session_from_json)
+from gui.workers import Worker
+
+MAX_RECENT = 8
+EXPORT_FILTERS = {"svg": "SVG vector image (*.svg)", "png": "PNG image (*.png)",
+                  "pdf": "PDF document (*.pdf)"}
+
+
+def resource_path(relative: str) -> str:
+    """A file shipped in ``resources/`` as a filesystem path."""
+    return str(_resources("resources") / relative)
+
+
+# ------------------------------------------------------------------ sessions
+
+def current_session(w) -> Session:
+    """The window's state as a :class:`Session`."""
+    entries = {name: VariableEntry(text, grad) for name, (text, grad) in
+               w.variables.entries().items()}
+    return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(),
+                   dict(w.graph_options))
+
+
+def apply_session(w, session: Session) -> None:
+    """Put a (validated) session into the window and compute it."""
+    w.example = None
+    w.example_label.setVisible(False)
+    w.editor.set_text(session.expression)
+    w.variables.set_entries({n: (e.value, e.requires_grad) for n, e in session.variables.items()})
+    w.dtype_box.blockSignals(True)
+    w.dtype_box.setCurrentText(session.dtype)
+    w.dtype_box.blockSignals(False)
+    for key in ("annotate", "rankdir", "show_saved"):
+        if key in session.settings:
+            w.graph_options[key] = session.settings[key]
+    w.lr_action.blockSignals(True)
+    w.lr_action.setChecked(w.graph_options.get("rankdir") == "LR")
+    w.lr_action.blockSignals(False)
+    w.saved_action.blockSignals(True)
+    w.saved_action.setChecked(bool(w.graph_options.get("show_saved")))
+    w.saved_action.blockSignals(False)
+    w.on_text_changed()
+    w.compute_now()
+
+
+def open_session(w, path: str) -> bool:
+    """Open the session at ``path``; on any problem show the message and change nothing."""
+    try:
+        session = load_session(path)
+    except ExpressionError as err:
+        w.statusBar().showMessage(str(err), 15000)
+        w.failed.emit(err)
+        if w.isVisible() and not getattr(w, "quiet_dialogs", False):
+            QMessageBox.warning(w, "Cannot open session", err.message)
+        return False
+    apply_session(w, session)
+    w.session_path = str(path)
+    add_recent(w, str(path))
+    w.setWindowTitle(f"{Path(path).name} — Autograd Explorer")
+    w.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+    return True
+
+
+def save_session_to(w, path: str) -> bool:
+    """Save the window's session to ``path``."""
+    try:
+        save_session(current_session(w), path)
+    except ExpressionError as err:
+        w.statusBar().showMessage(str(err), 15000)
+        w.failed.emit(err)
+        return False
+    w.session_path = str(path)
+    add_recent(w, str(path))
+    w.setWindowTitle(f"{Path(path).name} — Autograd Explorer")
+    w.statusBar().showMessage(f"Saved {Path(path).name}", 5000)
+    return True
+
+
+def new_session(w) -> None:
+    """An empty expression with no variables."""
+    w.example = None
+    w.session_path = None
+    w.example_label.setVisible(False)
+    w.editor.set_text("")
+    w.variables.set_entries({})
+    w.results.clear()
+    w.graph.show_message("Type an expression on the left, e.g.  f = x * sin(x)")
+    w.setWindowTitle("Autograd Explorer")
+    w.editor.setFocus()
+
+
+def open_session_dialog(w) -> None:
+    """Ask for a session file and open it."""
+    path, _ = QFileDialog.getOpenFileName(w, "Open Session", _last_dir(w),
+                                          "Autograd Explorer sessions (*.json);;All files (*)")
+    if path:
+        open_session(w, path)
+
+
+def save_session_action(w) -> None:
+    """Save to the current file, or ask for one."""
+    if w.session_path:
+        save_session_to(w, w.session_path)
+    else:
+        save_session_dialog(w)
+
+
+def save_session_dialog(w) -> None:
+    """Ask for a file name and save the session there."""
+    path, _ = QFileDialog.getSaveFileName(w, "Save Session", _last_dir(w, "session.json"),
+                                          "Autograd Explorer sessions (*.json)")
+    if path:
+        if not path.lower().endswith(".json"):
+            path += ".json"
+        save_session_to(w, path)
+
+
+def _last_dir(w, name: str = "") -> str:
+    folder = w.settings.value("lastDirectory", str(Path.home()))
+    return str(Path(folder) / name) if name else folder
+
+
+# ------------------------------------------------------------------ recent files
+
+def recent_files(w) -> list[str]:
+    """Recently used session files, newest first."""
+    value = w.settings.value("recentFiles", [])
+    if isinstance(value, str):  # QSettings returns a lone string for one-element lists
+        value = [value]
+    return [v for v in value if isinstance(v, str)]
+
+
+def add_recent(w, path: str) -> None:
+    """Put ``path`` first in the recent files."""
+    items = [path] + [p for p in recent_files(w) if p != path]
+    w.settings.setValue("recentFiles", items[:MAX_RECENT])
+    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    update_recent_menu(w)
+
+
+def update_recent_menu(w) -> None:
+    """Rebuild File > Open Recent."""
+    menu = w.recent_menu
+    menu.clear()
+    items = recent_files(w)
+    for number, path in enumerate(items, 1):
+        action = menu.addAction(f"&{number} {Path(path).name}")
+        action.setToolTip(path)
+        action.triggered.connect(partial(open_session, w, path))
+    menu.setEnabled(bool(items))
+
+
+# ------------------------------------------------------------------ window state
+
+def save_window(w) -> None:
+    """Remember geometry, dock layout and the session for next time."""
+    w.settings.setValue("window/geometry", w.saveGeometry())
+    w.settings.setValue("window/state", w.saveState())
+    w.settings.setValue("session/last", current_session(w).to_json())
+    w.settings.setValue("compute/auto", w.auto_action.isChecked())
+    w.settings.sync()
+
+
+def restore_window(w) -> None:
+    """Restore geometry and dock layout (a fresh user gets a sensible default size)."""
+    geometry = w.settings.value("window/geometry")
+    if isinstance(geometry, QByteArray) and w.restoreGeometry(geometry):
+        state = w.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            w.restoreState(state)
+    else:
+        screen = QGuiApplication.primaryScreen()
+        size = screen.availableSize() if screen else QSize(1600, 1000)
+        w.resize(min(1500, int(size.width() * 0.92)), min(920, int(size.height() * 0.9)))
+    auto = w.settings.value("compute/auto", True)
+    w.auto_action.setChecked(auto not in (False, "false"))
+
+
+def restore_last_session(w) -> bool:
+    """Put back the session open at the last exit; False if there is none (or it is bad)."""
+    text = w.settings.value("session/last")
+    if not isinstance(text, str) or not text.strip():
+        return False
+    try:
+        session = session_from_json(text, "the last session")
+    except ExpressionError:
+        return False
+    if not session.expression.strip():
+        return False
+    apply_session(w, session)
+    return True
+
+
+# ------------------------------------------------------------------ export
+
+def export_dialog(w) -> None:
+    """Ask where (and for PNG at what resolution) to export the graph, then export."""
+    if w.drawing is None:
+        w.statusBar().showMessage("Nothing to export yet: compute an expression first", 5000)
+        return
+    filters = ";;".join(EXPORT_FILTERS.values())
+    path, chosen = QFileDialog.getSaveFileName(w, "Export Graph", _last_dir(w, "graph.svg"),
+                                               filters)
+    if not path:
+        return
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FILTERS:
+        fmt = next(k for k, v in EXPORT_FILTERS.items() if v == chosen)
+        path += "." + fmt
+    dpi = 96
+    if fmt == "png":
+        dpi, ok = QInputDialog.getInt(w, "PNG resolution", "Dots per inch (300 for print):",
+                                      int(w.settings.value("export/dpi", 300)), 36, 1200, 12)
+        if not ok:
+            return
+        w.settings.setValue("export/dpi", dpi)
+    export_graph(w, path, fmt, dpi)
+
+
+def _write_export(drawing, path: str, fmt: str, dpi: int) -> str:
+    from gui import graph_source
+
+    data = graph_source.export(drawing, fmt, dpi=dpi)
+    try:
+        Path(path).write_bytes(data)
+    except OSError as err:
+        raise ExpressionError("export", f"cannot write {Path(path).name}: "
+                              f"{err.strerror or err}") from None
+    return path
+
+
+def export_graph(w, path: str, fmt: str, dpi: int = 96) -> Worker | None:
+    """Render the current graph as ``fmt`` on a worker and write it to ``path``; the window
+    emits ``exported(path)`` when done."""
+    if w.drawing is None:
+        return None
+    worker = Worker(_write_export, w.drawing, str(path), fmt, dpi)
+    worker.signals.returned.connect(lambda p: (w.statusBar().showMessage(
+        f"Exported {Path(p).name}", 5000), w.exported.emit(p)))
+    worker.signals.errored.connect(w.show_error)
+    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    w._export_worker = worker  # keep it alive until it reports
+    return worker.start(w.pool)
+
+
+def graph_image(w, scale: float = 2.0) -> QImage | None:
+    """The graph as shown, painted at ``scale`` on white (for the clipboard)."""
+    renderer = w.graph.renderer
+    if not w.graph.has_graph():
+        return None
+    size = renderer.defaultSize() * scale
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    renderer.render(painter)
+    painter.end()
+    return image
+
+
+def copy_image(w) -> None:
+    """Copy the graph to the clipboard as an image."""
+    image = graph_image(w)
+    if image is None:
+        w.statusBar().showMessage("Nothing to copy yet: compute an expression first", 5000)
+        return
+    QGuiApplication.clipboard().setImage(image)
+    w.statusBar().showMessage(f"Graph copied ({image.width()}×{image.height()} pixels)", 5000)

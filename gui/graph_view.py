@@ -1,0 +1,254 @@
+"""The graph view: Graphviz's SVG of the backward graph, zoomable, pannable and clickable.
+
+The SVG is painted by QtSvg (faithful to Graphviz: fonts, colours, arrows). Node boxes come
+from ``QSvgRenderer.boundsOnElement(id)`` mapped by ``transformForElement(id)``; they serve
+both to find the node under a click and to draw the step-through's highlight rectangles as
+separate scene items, so highlighting never lays out or repaints the SVG again.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtSvgWidgets import QGraphicsSvgItem
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView
+
+ZOOM_STEP = 1.25
+MIN_SCALE, MAX_SCALE = 0.05, 20.0
+CLICK_SLOP = 4  # pixels the mouse may move and still count as a click rather than a drag
+
+HIGHLIGHT_STYLE = {
+    # kind: (border colour, fill colour, border width)
+    "current": (QColor("#ff6f00"), QColor(255, 160, 0, 70), 3.0),
+    "done": (QColor("#2e7d32"), QColor(76, 175, 80, 45), 1.5),
+    "selected": (QColor("#1565c0"), QColor(0, 0, 0, 0), 2.5),
+}
+
+
+class GraphView(QGraphicsView):
+    """Shows one SVG drawing; emits ``nodeClicked(dot_name)`` when a node is clicked
+    (``""`` for a click on empty space)."""
+
+    nodeClicked = Signal(str)
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing |
+                            QPainter.RenderHint.SmoothPixmapTransform |
+                            QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QBrush(QColor("white")))
+        self.setObjectName("graphView")
+        self.renderer = QSvgRenderer(self)
+        self.svg_item: QGraphicsSvgItem | None = None
+        self.node_ids: dict[str, str] = {}
+        self.node_rects: dict[str, QRectF] = {}
+        self._overlays: list[QGraphicsPathItem] = []
+        self._selected: QGraphicsPathItem | None = None
+        self._key = None
+        self._press: QPointF | None = None
+        self.placeholder = self.scene().addText("")
+        self.placeholder.setDefaultTextColor(QColor("#666666"))
+
+    # ------------------------------------------------------------------ content
+
+    def show_svg(self, svg: bytes, node_ids: dict[str, str], key=None) -> None:
+        """Show a new drawing. If ``key`` (default: the node count and drawing size) equals
+        the previous drawing's, zoom and position are kept; otherwise the drawing is fitted."""
+        if not self.renderer.load(svg):
+            self.show_message("The graph drawing could not be read.")
+            return
+        box = self.renderer.viewBoxF()
+        key = key if key is not None else (len(node_ids), round(box.width()), round(box.height()))
+        keep = self.svg_item is not None and key == self._key
+        saved_transform = self.transform()
+        saved_center = self.mapToScene(self.viewport().rect().center())
+        self._clear_items()
+        self.placeholder.setVisible(False)
+        self.svg_item = QGraphicsSvgItem()
+        self.svg_item.setSharedRenderer(self.renderer)
+        self.svg_item.setCacheMode(QGraphicsSvgItem.CacheMode.DeviceCoordinateCache)
+        self.scene().addItem(self.svg_item)
+        self.node_ids = dict(node_ids)
+        self.node_rects = self._node_rects()
+        self._key = key
+        margin = 20
+        self.scene().setSceneRect(self.svg_item.boundingRect().adjusted(-margin, -margin,
+                                                                        margin, margin))
+        if keep:
+            self.setTransform(saved_transform)
+            self.centerOn(saved_center)
+        else:
+            self.fit()
+
+    def show_message(self, text: str) -> None:
+        """Replace the drawing by a short message (no graph yet, Graphviz missing...)."""
+        self._clear_items()
+        self._key = None
+        self.node_ids, self.node_rects = {}, {}
+        self.placeholder.setPlainText(text)
+        self.placeholder.setVisible(True)
+        self.resetTransform()
+        self.scene().setSceneRect(self.placeholder.boundingRect())
+        self.centerOn(self.placeholder)
+
+    def has_graph(self) -> bool:
+        """True while a drawing is shown."""
+        return self.svg_item is not None
+
+    def _clear_items(self) -> None:
+        self.clear_highlight()
+        self._select_overlay(None)
+        if self.svg_item is not None:
+            self.scene().removeItem(self.svg_item)
+            self.svg_item = None
+
+    def _node_rects(self) -> dict[str, QRectF]:
+        """Each node's box in item coordinates (the SVG's viewBox mapped onto the item)."""
+        box = self.renderer.viewBoxF()
+        bounds = self.svg_item.boundingRect()
+        sx = bounds.width() / box.width() if box.width() else 1.0
+        sy = bounds.height() / box.height() if box.height() else 1.0
+        rects = {}
+        for name, element in self.node_ids.items():
+            if not self.renderer.elementExists(element):
+                continue
+            rect = self.renderer.transformForElement(element).mapRect(
+                self.renderer.boundsOnElement(element))
+            rects[name] = QRectF((rect.x() - box.x()) * sx, (rect.y() - box.y()) * sy,
+                                 rect.width() * sx, rect.height() * sy)
+        return rects
+
+    # ------------------------------------------------------------------ zoom
+
+    def scale_factor(self) -> float:
+        """The current zoom (1.0 = the drawing's natural size)."""
+        return self.transform().m11()
+
+    def zoom(self, factor: float) -> None:
+        """Zoom by ``factor`` within sensible bounds."""
+        current = self.scale_factor()
+        factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
+        self.scale(factor, factor)
+        self.zoomChanged.emit(self.scale_factor())
+
+    def zoom_in(self) -> None:
+        """One step closer."""
+        self.zoom(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        """One step further."""
+        self.zoom(1 / ZOOM_STEP)
+
+    def reset_zoom(self) -> None:
+        """Natural size (100 %)."""
+        self.resetTransform()
+        self.zoomChanged.emit(1.0)
+
+    def fit(self) -> None:
+        """Fit the whole drawing in the view (never enlarging small graphs past 200 %)."""
+        if self.svg_item is None:
+            return
+        self.fitInView(self.svg_item, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.scale_factor() > 2.0:
+            self.resetTransform()
+            self.scale(2.0, 2.0)
+            self.centerOn(self.svg_item)
+        self.zoomChanged.emit(self.scale_factor())
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """The wheel zooms around the mouse (Shift+wheel scrolls)."""
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or self.svg_item is None:
+            return super().wheelEvent(event)
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom(ZOOM_STEP ** steps)
+        event.accept()
+
+    # ------------------------------------------------------------------ clicks
+
+    def node_at(self, scene_pos: QPointF) -> str | None:
+        """The DOT name of the node under ``scene_pos`` (scene coordinates), if any."""
+        if self.svg_item is None:
+            return None
+        point = self.svg_item.mapFromScene(scene_pos)
+        hits = [name for name, rect in self.node_rects.items() if rect.contains(point)]
+        # nested boxes cannot occur in Graphviz output, but prefer the smallest to be safe
+        return min(hits, key=lambda n: self.node_rects[n].width()) if hits else None
+
+    def node_scene_rect(self, name: str) -> QRectF | None:
+        """A node's box in scene coordinates (for tests and for scrolling to it)."""
+        rect = self.node_rects.get(name)
+        return None if rect is None else self.svg_item.mapRectToScene(rect)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        """Remember where a possible click started."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        """A release close to the press is a click: select the node under it."""
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton or self._press is None:
+            return
+        moved = (event.position() - self._press).manhattanLength()
+        self._press = None
+        if moved <= CLICK_SLOP:
+            self.click_at(self.mapToScene(event.position().toPoint()))
+
+    def click_at(self, scene_pos: QPointF) -> None:
+        """Select the node at ``scene_pos`` and emit ``nodeClicked``."""
+        name = self.node_at(scene_pos)
+        self.select_node(name)
+        self.nodeClicked.emit(name or "")
+
+    def select_node(self, name: str | None) -> None:
+        """Outline the node ``name`` in blue (None clears the outline)."""
+        self._select_overlay(self._box(name, "selected") if name in self.node_rects else None)
+
+    def _select_overlay(self, item) -> None:
+        if self._selected is not None:
+            self.scene().removeItem(self._selected)
+        self._selected = item
+
+    # ------------------------------------------------------------------ highlight
+
+    def set_highlight(self, current: set[str], done: set[str]) -> None:
+        """Draw boxes over the nodes in ``current`` (orange) and ``done`` (green) without
+        laying out or re-rendering the drawing; unknown names are ignored."""
+        self.clear_highlight()
+        for name in done:
+            if name in self.node_rects and name not in current:
+                self._overlays.append(self._box(name, "done"))
+        for name in current:
+            if name in self.node_rects:
+                self._overlays.append(self._box(name, "current"))
+
+    def clear_highlight(self) -> None:
+        """Remove every highlight box."""
+        for item in self._overlays:
+            self.scene().removeItem(item)
+        self._overlays = []
+
+    def highlighted(self) -> dict[str, str]:
+        """name -> "current"/"done" for the boxes shown (for tests)."""
+        return {item.data(0): item.data(1) for item in self._overlays}
+
+    def _box(self, name: str, kind: str) -> QGraphicsPathItem:
+        pen_color, fill, width = HIGHLIGHT_STYLE[kind]
+        rect = self.node_scene_rect(name).adjusted(-3, -3, 3, 3)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 5, 5)
+        item = QGraphicsPathItem(path)
+        item.setPen(QPen(pen_color, width))
+        item.setBrush(QBrush(fill))
+        item.setZValue(2 if kind == "current" else 1)
+        item.setData(0, name)
+        item.setData(1, kind)
+        self.scene().addItem(item)
+        return item

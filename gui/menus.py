@@ -1,0 +1,194 @@
+"""Menus, toolbar and keyboard shortcuts of the main window, and the Steps/Check panels.
+
+Kept apart from the window's logic: this module only creates actions and connects them to
+the window's slots (TagStudio's split of layout and logic).
+"""
+from __future__ import annotations
+
+import html
+from functools import partial
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
+from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
+
+from core.functions import FUNCTIONS
+from gui import files
+from gui.examples import load_examples
+
+
+def _action(window, text, slot=None, shortcut=None, tip=None, icon=None, checkable=False,
+            checked=False) -> QAction:
+    action = QAction(text, window)
+    if shortcut:
+        action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+    if tip:
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+    if icon:
+        action.setIcon(QIcon(files.resource_path(f"icons/{icon}.svg")))
+    if checkable:
+        action.setCheckable(True)
+        action.setChecked(checked)
+    if slot:
+        action.triggered.connect(slot)
+    return action
+
+
+def build(w) -> None:
+    """Create every menu, the toolbar and the shortcuts of window ``w``."""
+    S = QKeySequence.StandardKey
+    w.new_action = _action(w, "&New", partial(files.new_session, w), S.New,
+                           "Start from an empty expression", "document-new")
+    w.open_action = _action(w, "&Open Session…", partial(files.open_session_dialog, w),
+                            S.Open, "Open a saved session (.json)", "document-open")
+    w.save_action = _action(w, "&Save Session", partial(files.save_session_action, w), S.Save,
+                            "Save expression, values and settings", "document-save")
+    w.save_as_action = _action(w, "Save Session &As…", partial(files.save_session_dialog, w),
+                               S.SaveAs)
+    w.export_action = _action(w, "&Export Graph…", partial(files.export_dialog, w), "Ctrl+E",
+                              "Save the graph as SVG, PNG or PDF", "document-export")
+    w.copy_image_action = _action(w, "Copy Graph &Image", partial(files.copy_image, w),
+                                  "Ctrl+Shift+C", "Copy the graph to the clipboard as an image",
+                                  "edit-copy")
+    w.quit_action = _action(w, "&Quit", w.close, S.Quit)
+    w.compute_action = _action(w, "&Compute", w.compute_now,
+                               [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"),
+                                QKeySequence("F5")],
+                               "Compute value and gradients (Ctrl+Enter)", "media-playback-start")
+    w.cancel_action = _action(w, "C&ancel", w.cancel, "Esc", "Stop the running computation or "
+                              "drawing", "process-stop")
+    w.cancel_action.setEnabled(False)
+    w.auto_action = _action(w, "&Recompute While Typing", None, None,
+                            "Recompute shortly after typing stops", checkable=True, checked=True)
+    w.zoom_in_action = _action(w, "Zoom &In", w.graph.zoom_in,
+                               [QKeySequence(S.ZoomIn), QKeySequence("Ctrl+=")],
+                               "Zoom in (Ctrl++ or the mouse wheel)", "zoom-in")
+    w.zoom_out_action = _action(w, "Zoom &Out", w.graph.zoom_out, S.ZoomOut, "Zoom out",
+                                "zoom-out")
+    w.fit_action = _action(w, "&Fit Graph", w.graph.fit, "Ctrl+0", "Fit the whole graph",
+                           "zoom-fit-best")
+    w.actual_size_action = _action(w, "Actual &Size", w.graph.reset_zoom, "Ctrl+1")
+
+    menu = w.menuBar().addMenu("&File")
+    menu.addActions([w.new_action, w.open_action])
+    w.recent_menu = menu.addMenu("Open &Recent")
+    menu.addActions([w.save_action, w.save_as_action])
+    menu.addSeparator()
+    menu.addActions([w.export_action, w.copy_image_action])
+    menu.addSeparator()
+    menu.addAction(w.quit_action)
+    files.update_recent_menu(w)
+
+    menu = w.menuBar().addMenu("&Edit")
+    undo = _action(w, "&Undo", w.editor.undo, S.Undo)
+    redo = _action(w, "&Redo", w.editor.redo, S.Redo)
+    # the editor handles these keys itself while focused; the menu entries are for discovery
+    undo.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+    redo.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+    copy_results = _action(w, "Copy &Results", w.results.copy_all, None,
+                           "Copy value and gradients as tab-separated text")
+    menu.addActions([undo, redo])
+    menu.addSeparator()
+    menu.addAction(copy_results)
+
+    menu = w.menuBar().addMenu("&Compute")
+    menu.addActions([w.compute_action, w.cancel_action])
+    menu.addSeparator()
+    menu.addAction(w.auto_action)
+
+    menu = w.menuBar().addMenu("&View")
+    menu.addActions([w.zoom_in_action, w.zoom_out_action, w.fit_action, w.actual_size_action])
+    menu.addSeparator()
+    annotate = menu.addMenu("&Annotate Nodes With")
+    group = QActionGroup(w)
+    for label, value in (("Values and Gradients", "all"), ("Values", "values"),
+                         ("Gradients", "gradients"), ("Nothing (torchviz look)", "none")):
+        act = _action(w, label, partial(w.set_graph_option, "annotate", value), checkable=True,
+                      checked=value == "all")
+        group.addAction(act)
+        annotate.addAction(act)
+    w.lr_action = _action(w, "&Left to Right", None, None, "Lay the graph out horizontally",
+                          checkable=True)
+    w.lr_action.toggled.connect(lambda on: w.set_graph_option("rankdir", "LR" if on else "TB"))
+    w.saved_action = _action(w, "Show &Saved Tensors", None, None,
+                             "Show what each operation saves for the backward pass",
+                             checkable=True)
+    w.saved_action.toggled.connect(lambda on: w.set_graph_option("show_saved", on))
+    menu.addActions([w.lr_action, w.saved_action])
+    menu.addSeparator()
+    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock):
+        menu.addAction(dock.toggleViewAction())
+
+    w.examples_menu = w.menuBar().addMenu("E&xamples")
+    group_name = None
+    for example in load_examples():
+        if example.group != group_name:
+            group_name = example.group
+            w.examples_menu.addSection(group_name)
+        act = _action(w, example.title, partial(w.load_example, example), tip=example.explanation)
+        w.examples_menu.addAction(act)
+
+    menu = w.menuBar().addMenu("&Help")
+    menu.addAction(_action(w, "&Functions", partial(show_functions, w), S.HelpContents))
+    menu.addAction(_action(w, "&About Autograd Explorer", partial(show_about, w)))
+
+    bar = QToolBar("Main", w)
+    bar.setObjectName("mainToolbar")
+    bar.setIconSize(QSize(20, 20))
+    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    bar.addAction(w.compute_action)
+    bar.addAction(w.cancel_action)
+    bar.addSeparator()
+    examples_button = QToolButton()
+    examples_button.setText("Examples")
+    examples_button.setMenu(w.examples_menu)
+    examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    bar.addWidget(examples_button)
+    bar.addActions([w.open_action, w.save_action])
+    bar.addSeparator()
+    bar.addActions([w.export_action, w.copy_image_action])
+    bar.addSeparator()
+    bar.addActions([w.zoom_in_action, w.zoom_out_action, w.fit_action])
+    w.addToolBar(bar)
+
+
+def attach_panels(w) -> None:
+    """Embed the Steps and Check panels once torch is loaded (they may import it).
+
+    Each is optional: until its module exists the dock keeps its placeholder.
+    """
+    for module_name, class_name, dock in (("gui.step_panel", "StepPanel", w.steps_dock),
+                                          ("gui.check_panel", "CheckPanel", w.check_dock)):
+        try:
+            module = __import__(module_name, fromlist=[class_name])
+            panel = getattr(module, class_name)()
+        except (ImportError, AttributeError, TypeError):
+            continue
+        w.embed_panel(dock, panel)
+        setter = getattr(panel, "set_evaluation", None)
+        if setter is not None:
+            w.computed.connect(lambda result, s=setter: s(result.evaluation))
+        if hasattr(panel, "highlightChanged"):
+            panel.highlightChanged.connect(w.graph.set_highlight)
+
+
+def show_functions(w) -> None:
+    """A dialog listing the functions the language allows."""
+    rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td>{html.escape(spec.summary)}"
+                   "</td></tr>" for name, spec in sorted(FUNCTIONS.items()))
+    box = QMessageBox(w)
+    box.setWindowTitle("Functions")
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setText("<p>Write them as <code>sin(x)</code>, <code>torch.sin(x)</code> or "
+                "<code>x.sin()</code>. Operators: <code>+ - * / ** @</code>.</p>"
+                f"<table cellspacing=4>{rows}</table>")
+    box.exec()
+
+
+def show_about(w) -> None:
+    """The About box."""
+    QMessageBox.about(w, "About Autograd Explorer",
+                      "<h3>Autograd Explorer</h3><p>Type an expression, see its value, every "
+                      "gradient and the backward graph torch.autograd builds for it; step "
+                      "through the chain rule one node at a time.</p>")

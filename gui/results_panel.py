@@ -1,0 +1,163 @@
+"""The results: the output's value and the gradient of every input and named intermediate.
+
+One row per quantity; matrices are shown as aligned rows of numbers. When the loaded example
+has reference values (Mathematica, SymPy), they appear beside the computed gradients with a
+tick or a cross. Cells are selectable and copy as tab-separated text (Ctrl+C, context menu).
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core.serialize import format_number
+from core.values import format_shape
+
+COLUMNS = ["Name", "Value", "Gradient ∂out/∂·", "Reference"]
+ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
+             "constant": "constant"}
+
+
+def format_data(data, digits: int = 6) -> str:
+    """A number, or a nested list as aligned rows (one matrix row per line)."""
+    if data is None:
+        return "—"
+    if not isinstance(data, list):
+        return format_number(data, digits)
+    if data and isinstance(data[0], list) and data[0] and not isinstance(data[0][0], list):
+        cells = [[format_number(x, digits) for x in row] for row in data]
+        width = max(len(c) for row in cells for c in row)
+        return "\n".join(("[" if i == 0 else " ") + "[" + "  ".join(c.rjust(width) for c in row)
+                         + "]" + ("]" if i == len(cells) - 1 else "")
+                         for i, row in enumerate(cells))
+
+    def flat(item):
+        if isinstance(item, list):
+            return "[" + ", ".join(flat(x) for x in item) + "]"
+        return format_number(item, digits)
+    return flat(data)
+
+
+def matches(computed, reference, digits: int | None = None) -> bool:
+    """True if ``computed`` agrees with ``reference`` (numbers or nested lists): to
+    ``digits`` significant digits when given, else to float32 precision."""
+    if isinstance(reference, list):
+        return isinstance(computed, list) and len(computed) == len(reference) and all(
+            matches(c, r, digits) for c, r in zip(computed, reference))
+    if isinstance(computed, list) or computed is None or isinstance(computed, str):
+        return False
+    rel = 0.5 * 10 ** (1 - digits) if digits else 1e-5
+    return math.isclose(computed, reference, rel_tol=rel, abs_tol=1e-6)
+
+
+class ResultsPanel(QWidget):
+    """A table of results and a line of warnings above it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.notice = QLabel()
+        self.notice.setObjectName("resultsNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.mono = mono
+        copy = QAction("Copy", self.table, shortcut=QKeySequence.StandardKey.Copy,
+                       shortcutContext=Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_selection)
+        copy_all = QAction("Copy all results", self.table)
+        copy_all.triggered.connect(self.copy_all)
+        self.table.addActions([copy, copy_all])
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.table)
+        self.result = None
+
+    def clear(self) -> None:
+        """Empty the table (e.g. while the expression has an error)."""
+        self.table.setRowCount(0)
+        self.result = None
+
+    def show_result(self, result, reference: dict | None = None) -> None:
+        """Fill the table from a :class:`gui.compute.ComputeResult` (plain data only)."""
+        self.result = result
+        reference = reference or {}
+        ref_grads = reference.get("gradients", {})
+        digits = reference.get("digits")
+        self.table.setColumnHidden(3, not reference)
+        self.table.setRowCount(0)
+        for q in result.quantities:
+            role = q.role if q.requires_grad or q.role != "input" else "constant"
+            name = f"{q.name}  ({ROLE_TEXT[role]}, {format_shape(q.shape)})"
+            ref_text, ok = "", None
+            if q.role == "output" and "value" in reference:
+                ref_text, ok = format_data(reference["value"]), matches(q.value, reference["value"], digits)
+            elif q.name in ref_grads and q.role == "input":
+                ref_text, ok = format_data(ref_grads[q.name]), matches(q.grad, ref_grads[q.name], digits)
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            cells = [name, format_data(q.value),
+                     format_data(q.grad) if q.requires_grad else "(no gradient: constant)",
+                     (("✓ " if ok else "✗ ") + ref_text) if ref_text else ""]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setFont(self.mono)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                if col == 0 and q.role == "output":
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                if col == 3 and ok is not None:
+                    item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))
+                    item.setToolTip(f"reference ({reference.get('source', 'independent')})")
+                self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
+        self.table.resizeColumnsToContents()
+        self.set_notice(result.warnings)
+
+    def set_notice(self, lines: list[str]) -> None:
+        """Show warnings (NaN, unused inputs) above the table."""
+        self.notice.setText("\n".join("⚠ " + line for line in lines))
+        self.notice.setVisible(bool(lines))
+
+    def reference_marks(self) -> list[str]:
+        """The reference column's texts (for tests: each starts with ✓ or ✗)."""
+        return [self.table.item(r, 3).text() for r in range(self.table.rowCount())
+                if self.table.item(r, 3).text()]
+
+    def text(self, rows=None, cols=None) -> str:
+        """Cells as tab-separated text (all when rows/cols are None)."""
+        rows = range(self.table.rowCount()) if rows is None else rows
+        cols = [c for c in (range(len(COLUMNS)) if cols is None else cols)
+                if not self.table.isColumnHidden(c)]
+        lines = ["\t".join(COLUMNS[c] for c in cols)] if cols else []
+        for r in rows:
+            lines.append("\t".join(self.table.item(r, c).text().replace("\n", " ") for c in cols))
+        return "\n".join(lines)
+
+    def copy_selection(self) -> None:
+        """Copy the selected cells (or everything if nothing is selected)."""
+        indexes = self.table.selectedIndexes()
+        if not indexes:
+            return self.copy_all()
+        rows = sorted({i.row() for i in indexes})
+        cols = sorted({i.column() for i in indexes})
+        QGuiApplication.clipboard().setText(self.text(rows, cols))
+
+    def copy_all(self) -> None:
+        """Copy the whole table as tab-separated text."""
+        QGuiApplication.clipboard().setText(self.text())

@@ -1,0 +1,142 @@
+"""Run slow work (importing torch, computing, laying out a graph) off the GUI thread.
+
+The superqt/napari pattern: a :class:`Worker` is a ``QRunnable`` whose signals live on a
+separate ``QObject`` (:class:`WorkerSignals`), because a ``QRunnable`` cannot emit signals
+itself. Whatever the function returns is emitted as ``returned``; any exception becomes
+``errored`` and never escapes the thread; ``finished`` always comes last.
+
+:class:`LatestOnly` drops stale results: every request gets a generation number, and a result
+is delivered only if no newer request was made meanwhile (typing fast queues many computes;
+only the last one matters).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class Cancelled(Exception):
+    """Raised inside a job that noticed its cancel flag; reported as neither result nor error."""
+
+
+class WorkerSignals(QObject):
+    """The signals of one :class:`Worker` (a QRunnable is not a QObject)."""
+
+    started = Signal()
+    returned = Signal(object)
+    errored = Signal(object)
+    finished = Signal()
+
+
+class Worker(QRunnable):
+    """Call ``fn(*args, **kwargs)`` on a thread-pool thread and report through ``signals``.
+
+    If ``fn`` accepts a keyword ``cancel_event`` it is passed the worker's
+    :class:`threading.Event`; long jobs check it and raise :class:`Cancelled`.
+    """
+
+    def __init__(self, fn: Callable, *args, pass_cancel: bool = False, **kwargs):
+        super().__init__()
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.signals = WorkerSignals()
+        self.cancel_event = threading.Event()
+        if pass_cancel:
+            self.kwargs["cancel_event"] = self.cancel_event
+        # The pool must not delete us while Python still holds the signals object.
+        self.setAutoDelete(False)
+
+    def cancel(self) -> None:
+        """Ask the job to stop; its result (if any) will not be delivered."""
+        self.cancel_event.set()
+
+    def run(self) -> None:  # runs on the pool thread
+        """Run the job; every outcome becomes a signal."""
+        self.signals.started.emit()
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except Cancelled:
+            pass
+        except BaseException as err:  # noqa: BLE001 - every failure must become a signal
+            if not self.cancel_event.is_set():
+                self.signals.errored.emit(err)
+        else:
+            if not self.cancel_event.is_set():
+                self.signals.returned.emit(result)
+        finally:
+            self.signals.finished.emit()
+
+    def start(self, pool: QThreadPool | None = None) -> Worker:
+        """Queue the worker on ``pool`` (the global pool by default); returns self."""
+        (pool or QThreadPool.globalInstance()).start(self)
+        return self
+
+
+class LatestOnly(QObject):
+    """Start jobs so that only the newest request's outcome is delivered.
+
+    ``submit(fn, ...)`` cancels the previous job (it keeps running to its end if it cannot
+    notice, but its outcome is dropped) and starts a new one; ``returned``/``errored`` fire
+    only for the newest. ``busy`` tells whether the newest job is still running.
+    """
+
+    returned = Signal(object)
+    errored = Signal(object)
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None):
+        super().__init__(parent)
+        self.pool = pool
+        self.generation = 0
+        self._current: Worker | None = None
+        self._running: set[Worker] = set()
+
+    @property
+    def busy(self) -> bool:
+        """True while the newest job has not finished."""
+        return self._current is not None and self._current in self._running
+
+    def submit(self, fn: Callable, *args, pass_cancel: bool = False, **kwargs) -> Worker:
+        """Start ``fn`` on the pool, superseding any earlier job."""
+        self.cancel()
+        self.generation += 1
+        generation = self.generation
+        worker = Worker(fn, *args, pass_cancel=pass_cancel, **kwargs)
+        worker.signals.generation = generation
+        worker.signals.worker = worker
+        # Bound methods of this main-thread QObject (not lambdas): Qt then queues the
+        # calls onto the GUI thread, and sender() tells which job spoke.
+        worker.signals.returned.connect(self._on_returned)
+        worker.signals.errored.connect(self._on_errored)
+        worker.signals.finished.connect(self._on_finished)
+        self._running.add(worker)
+        self._current = worker
+        self.busyChanged.emit(True)
+        return worker.start(self.pool)
+
+    def cancel(self) -> None:
+        """Cancel the newest job (its outcome will be dropped)."""
+        if self._current is not None:
+            self._current.cancel()
+            self.generation += 1
+            self._current = None
+            self.busyChanged.emit(False)
+
+    def _on_returned(self, result) -> None:
+        if self.sender().generation == self.generation:  # else stale: a newer job exists
+            self.returned.emit(result)
+
+    def _on_errored(self, error) -> None:
+        if self.sender().generation == self.generation:
+            self.errored.emit(error)
+
+    def _on_finished(self) -> None:
+        worker = self.sender().worker
+        self.sender().worker = None  # break the cycle signals -> worker -> signals
+        self._running.discard(worker)
+        if worker is self._current:
+            self._current = None
+            self.busyChanged.emit(False)
