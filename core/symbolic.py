@@ -32,8 +32,11 @@ MAX_INPUT_ENTRIES = 64
 MAX_TENSOR_ENTRIES = 256
 #: Operations in any one formula (tree size, shared subexpressions counted each time).
 MAX_FORMULA_SIZE = 50_000
-#: Operations up to which a formula is printed (pretty printing is slow on huge ones).
-MAX_SHOWN_SIZE = 400
+#: Operations up to which a formula is printed as text and LaTeX.
+MAX_SHOWN_SIZE = 1_000
+#: Operations up to which it is also pretty-printed (slow, and unreadable when long:
+#: about 0.1 s for 400 operations).
+MAX_PRETTY_SIZE = 150
 #: Digits the values are computed to.
 DIGITS = 30
 
@@ -55,6 +58,8 @@ class SymbolicDerivative:
     latex: str | None = None
     size: int = 0
     note: str | None = None
+    #: the SymPy expression itself (for programs; not part of any JSON output)
+    expr: object = field(default=None, repr=False)
 
 
 @dataclass
@@ -113,11 +118,12 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
 
 def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDerivative:
     """Text, pretty and LaTeX forms of ``expr`` (when short enough) and its value."""
-    out = SymbolicDerivative(name, index)
+    out = SymbolicDerivative(name, index, expr=expr)
     out.size = tree_size(expr)
     if out.size <= MAX_SHOWN_SIZE:
         out.text = str(expr)
-        out.pretty = sympy.pretty(expr, use_unicode=True)
+        if out.size <= MAX_PRETTY_SIZE:
+            out.pretty = sympy.pretty(expr, use_unicode=True)
         out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "

@@ -124,7 +124,7 @@ def _pattern(function, args, kwargs, out):
         return None, False, ""
     if function in ("relu", "abs"):
         sign = torch.sign(x)
-        return (sign,), bool((sign == 0).any()), f"{function} at 0"
+        return (sign,), bool((sign == 0).any()), f"the kink of {function} at 0"
     second = args[1] if len(args) > 1 else None
     pairwise = function in ("maximum", "minimum") or (
         function in ("max", "min") and isinstance(second, torch.Tensor) and second.dim() > 0)
@@ -133,7 +133,8 @@ def _pattern(function, args, kwargs, out):
         if other is None:
             return None, False, ""
         sign = torch.sign(x - other)
-        return (sign,), bool((sign == 0).any()), f"a tie between the two arguments of {function}"
+        return ((sign,), bool((sign == 0).any()),
+                f"a tie between the two arguments of {function} (its kink)")
     if function in ("max", "min"):
         dim = kwargs.get("dim", second if isinstance(second, (int, float)) else None)
         if isinstance(second, torch.Tensor) and second.dim() == 0:
@@ -156,12 +157,12 @@ def _pattern(function, args, kwargs, out):
                 signs.append(torch.sign(x - edge))
         if not signs:
             return None, False, ""
-        return tuple(signs), any(bool((s == 0).any()) for s in signs), "an edge of clamp"
+        return tuple(signs), any(bool((s == 0).any()) for s in signs), "an edge of clamp (a kink)"
     if function == "norm":
         p = kwargs.get("p", 2)
         if p == 1:
             sign = torch.sign(x)
-            return (sign,), bool((sign == 0).any()), "an entry at 0 inside a 1-norm"
+            return (sign,), bool((sign == 0).any()), "the kink of a 1-norm at 0"
         zero = out == 0
-        return (zero,), bool(zero.any()), "a norm of zero"
+        return (zero,), bool(zero.any()), "the kink of a norm at zero"
     return None, False, ""
