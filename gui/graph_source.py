@@ -21,11 +21,14 @@ INSTALL_HINT = ("Graphviz's 'dot' program is not installed, so the graph cannot 
                 "(values and gradients still work). Install it with: "
                 "sudo apt-get install graphviz")
 
-try:  # the real graph model and renderer (issue 3)
+try:  # the graph model (issue 3)
     from core import graph as _graph
-    from core import render as _render
 except ImportError:  # pragma: no cover - depends on what has landed
-    _graph = _render = None
+    _graph = None
+try:  # its renderer (issue 3)
+    from core import render as _render
+except ImportError:  # pragma: no cover
+    _render = None
 
 
 @dataclass
@@ -53,13 +56,15 @@ def draw(evaluation, *, annotate: str = "all", rankdir: str = "TB", show_saved: 
     if not graphviz_available():
         raise ExpressionError("graphviz", INSTALL_HINT)
     options = {"annotate": annotate, "rankdir": rankdir, "show_saved": show_saved}
+    graph = _graph.build_graph(evaluation, show_saved=show_saved) if _graph else None
+    details = _details_from_graph(graph) if graph else _details_from_torch(evaluation)
     if _render is not None:
-        graph = _graph.build_graph(evaluation, show_saved=show_saved)
         svg = _render.render(graph, _options(options), "svg", timeout=timeout)
-        return Drawing(svg, _render.svg_node_ids(svg), _details_from_graph(graph), graph, options)
+        return Drawing(svg, _render.svg_node_ids(svg), details, graph, options)
+    # stopgap until core.render lands: torchviz's own drawing (same DOT node names)
     dot = _torchviz_digraph(evaluation, show_saved, rankdir)
     svg = dot.pipe(format="svg")
-    return Drawing(svg, svg_node_ids(svg), _details_from_torch(evaluation), dot, options)
+    return Drawing(svg, svg_node_ids(svg), details, dot, options)
 
 
 def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print") -> bytes:
@@ -89,15 +94,7 @@ def _text(tensor) -> str | None:
 def _details_from_graph(graph) -> dict[str, dict]:
     details = {}
     for node_id, node in graph.nodes.items():
-        saved = []
-        for item in (node.saved or ()):
-            # saved entries are (name, tensor-or-value) pairs or objects with those fields
-            name, value = (item if isinstance(item, tuple) else
-                           (getattr(item, "name", "?"), getattr(item, "value", None)))
-            saved.append((str(name), _text(value) if hasattr(value, "shape") else str(value)))
-        if isinstance(node.saved, dict):
-            saved = [(str(k), _text(v) if hasattr(v, "shape") else str(v))
-                     for k, v in node.saved.items()]
+        saved = _saved_of(node.grad_fn) if node.grad_fn is not None else []
         details[node_id] = {
             "kind": node.kind, "op": node.op, "name": node.name,
             "expression": node.expression,
@@ -106,6 +103,20 @@ def _details_from_graph(graph) -> dict[str, dict]:
             "value": _text(node.value), "grad": _text(node.grad), "saved": saved,
         }
     return details
+
+
+def _saved_of(fn) -> list[tuple[str, str]]:
+    """What a backward node saved (tensors and attributes such as exponents), as text."""
+    saved = []
+    for attr in dir(fn):
+        if attr.startswith("_saved_"):
+            try:
+                value = getattr(fn, attr)
+            except RuntimeError:  # freed: backward ran without retain_graph
+                continue
+            saved.append((attr[len("_saved_"):],
+                          _text(value) if hasattr(value, "shape") else str(value)))
+    return saved
 
 
 def _details_from_torch(evaluation) -> dict[str, dict]:
@@ -133,15 +144,7 @@ def _details_from_torch(evaluation) -> dict[str, dict]:
             record = evaluation.record_for(fn)
             tensor = record.tensor if record else None
             name = record.name if record else None
-            saved = []
-            for attr in dir(fn):
-                if attr.startswith("_saved_"):
-                    try:
-                        value = getattr(fn, attr)
-                    except RuntimeError:
-                        continue
-                    saved.append((attr[len("_saved_"):],
-                                  _text(value) if hasattr(value, "shape") else str(value)))
+            saved = _saved_of(fn)
             details[str(id(fn))] = {
                 "kind": "op", "op": type(fn).__name__, "name": name,
                 "expression": record.node.text if record else None,

@@ -1,0 +1,232 @@
+"""The main window driven as a user would: typing, values, errors, results, the graph."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from tests.gui.conftest import TIMEOUT, compute_and_draw
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_typing_an_expression_shows_value_and_gradients(qtbot, window):
+    # keystrokes, then the debounced recompute (no Compute click needed)
+    with qtbot.waitSignal(window.computed, timeout=TIMEOUT):
+        qtbot.keyClicks(window.editor, "f = x * sin(x)")
+    assert window.variables.names() == ["x"]
+    window.variables.set_value("x", "2")
+    qtbot.waitUntil(lambda: window.result.quantity("x").value == 2.0, timeout=TIMEOUT)
+    result = window.result
+    # by hand: f = x sin x, df/dx = sin x + x cos x
+    assert math.isclose(result.value, 2 * math.sin(2), rel_tol=1e-6)
+    assert math.isclose(result.quantity("x").grad, math.sin(2) + 2 * math.cos(2), rel_tol=1e-5)
+    table = window.results.text()
+    assert "f  (output, scalar)\t1.81859" in table
+    assert "x  (input, scalar)\t2\t0.07700" in table  # float32
+
+
+def test_ctrl_enter_computes(qtbot, window):
+    window.auto_action.setChecked(False)
+    qtbot.keyClicks(window.editor, "y = a / b")
+    window.variables.set_value("a", "3")
+    window.variables.set_value("b", "2")
+    assert window.result is None  # nothing computed while auto-recompute is off
+    with qtbot.waitSignal(window.computed, timeout=TIMEOUT):
+        qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.result.quantity("b").grad == pytest.approx(-3 / 4)  # -a/b^2
+    assert window.editor.toPlainText() == "y = a / b"  # Ctrl+Enter inserted no newline
+
+
+def test_syntax_error_is_underlined_where_it_is(qtbot, window):
+    window.editor.setPlainText("f = w +* 2")
+    span = window.editor.error_span
+    assert (span.line, span.column) == (1, 8)
+    start, end = window.editor.error_range()
+    assert start == 7 and end > start  # column 8 is offset 7 on the first line
+    assert window.error_label.isVisible() or not window.isVisible()
+    assert "line 1, column 8" in window.error_label.text()
+
+
+def test_unknown_function_on_second_line_is_underlined(qtbot, window):
+    window.editor.setPlainText("a = 2*w\nb = foo(a)")
+    assert window.editor.error_range() == (len("a = 2*w\n") + 4, len("a = 2*w\n") + 7)
+    assert "foo" in window.error_label.text()
+    window.editor.setPlainText("a = 2*w\nb = sin(a)")
+    assert window.editor.error_range() is None  # fixed text clears the underline
+    assert window.variables.names() == ["w"]
+
+
+def test_bad_value_is_flagged_in_its_cell_and_nothing_is_computed(qtbot, window):
+    compute_and_draw(qtbot, window, "f = sum(v * v)", {"v": "[1, 2]"})
+    first = window.result
+    window.variables.set_value("v", "[1, [2]]")
+    window.compute_now()
+    item = window.variables.item(0, 1)
+    assert item.background().color().red() == 255 and item.background().color().green() < 230
+    assert "rectangular" in item.toolTip()
+    assert window.variables.item(0, 2).text() == "?"
+    assert "v" in window.error_label.text()
+    assert window.result is first and not window.compute_jobs.busy
+
+
+def test_variables_follow_free_names_and_remember_values(qtbot, window):
+    window.editor.setPlainText("f = a + b")
+    window.variables.set_value("a", "5")
+    window.editor.setPlainText("f = b")
+    assert window.variables.names() == ["b"]
+    window.editor.setPlainText("f = a * b + c")
+    assert window.variables.names() == ["a", "b", "c"]
+    assert window.variables.entries()["a"] == ("5", True)
+
+
+def test_notebook_cell_fills_values_from_its_definitions(qtbot, window):
+    cell = ("import torch\nw = torch.ones(1, requires_grad=True)\n"
+            "z = torch.tensor([2.0], requires_grad=True)\nf = (w*z).sum()\nf.backward()")
+    compute_and_draw(qtbot, window, cell)
+    assert window.variables.entries() == {"w": ("[1.0]", True), "z": ("[2.0]", True)}
+    assert window.result.quantity("w").grad == [2.0]  # d(wz)/dw = z
+    assert window.result.quantity("z").grad == [1.0]
+
+
+def test_constant_has_no_gradient_row(qtbot, window):
+    result = compute_and_draw(qtbot, window, "y = w * x", {"w": 3, "x": 4},
+                              grads={"w": True, "x": False})
+    assert result.quantity("w").grad == 4.0
+    assert "no gradient: constant" in window.results.text()
+
+
+def test_results_copy_to_clipboard(qtbot, window):
+    compute_and_draw(qtbot, window, "f = w + 2*z", {"w": 1, "z": 1})
+    window.results.copy_all()
+    text = QGuiApplication.clipboard().text()
+    assert text.splitlines()[0].startswith("Name\tValue\tGradient")
+    assert "z  (input, scalar)\t1\t2" in text
+
+
+def test_matrix_results_are_shown_as_rows(qtbot, window):
+    compute_and_draw(qtbot, window, "F = sum(W @ W)", {"W": "[[1, 2], [3, 4]]"})
+    # By hand, with J the all-ones matrix: d sum(WW)/dW = J W^T + W^T J, so entry (i, j) is
+    # the sum of row j of W plus the sum of column i of W.
+    W = [[1, 2], [3, 4]]
+    expected = [[sum(W[j]) + sum(W[k][i] for k in range(2)) for j in range(2)] for i in range(2)]
+    assert window.result.quantity("W").grad == expected
+    cell = window.results.table.item(1, 2).text()
+    assert cell.count("\n") == 1 and cell.startswith("[[")
+
+
+def test_node_click_shows_details_and_selects_its_text(qtbot, window):
+    compute_and_draw(qtbot, window, "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2",
+                     {"w": 1, "z": 1})
+    details = window.drawing.details
+    exp_id = next(k for k, d in details.items() if d["op"] == "ExpBackward0")
+    center = window.graph.node_scene_rect(exp_id).center()
+    window.graph.click_at(center)
+    shown = window.details.details
+    assert shown["op"] == "ExpBackward0" and shown["expression"] == "exp(g1)"
+    assert shown["value"].startswith("34.47")  # exp(3 + cos 1) = 34.4773
+    assert "ExpBackward0" in window.details.toPlainText()
+    assert window.editor.textCursor().selectedText() == "exp(g1)"
+    # a click on empty space clears the panel
+    corner = window.graph.svg_item.sceneBoundingRect().topLeft()
+    window.graph.click_at(corner)
+    assert window.details.details is None
+
+
+def test_node_click_with_the_mouse(qtbot, window):
+    compute_and_draw(qtbot, window, "y = x * x", {"x": 3})
+    leaf = next(k for k, d in window.drawing.details.items() if d["kind"] == "leaf")
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.graph.fit()
+    view_point = window.graph.mapFromScene(window.graph.node_scene_rect(leaf).center())
+    with qtbot.waitSignal(window.graph.nodeClicked) as clicked:
+        qtbot.mouseClick(window.graph.viewport(), Qt.MouseButton.LeftButton, pos=view_point)
+    assert clicked.args == [leaf]
+    assert window.details.details["grad"] == "6"  # d(x*x)/dx at 3
+
+
+def test_highlight_boxes_cover_nodes(qtbot, window):
+    compute_and_draw(qtbot, window, "f = exp(w) * w", {"w": 1})
+    ids = list(window.graph.node_rects)
+    window.graph.set_highlight({ids[0]}, {ids[1], ids[0], "not-a-node"})
+    assert window.graph.highlighted() == {ids[0]: "current", ids[1]: "done"}
+    box = next(i for i in window.graph._overlays if i.data(0) == ids[0]).sceneBoundingRect()
+    assert box.contains(window.graph.node_scene_rect(ids[0]))
+    window.graph.set_highlight(set(), set())
+    assert window.graph.highlighted() == {}
+
+
+def test_zoom_is_kept_when_the_same_graph_is_recomputed(qtbot, window):
+    compute_and_draw(qtbot, window, "f = sin(w) * z", {"w": 1, "z": 2})
+    window.graph.zoom_in()
+    window.graph.zoom_in()
+    zoom = window.graph.scale_factor()
+    window.graph.horizontalScrollBar().setValue(window.graph.horizontalScrollBar().maximum())
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.variables.set_value("w", "1.5")
+        window.compute_now()
+    assert window.graph.scale_factor() == pytest.approx(zoom)
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.editor.setPlainText("f = sin(w) * z + exp(w) * cos(z) * w")
+        window.compute_now()
+    assert window.graph.scale_factor() != pytest.approx(zoom)  # a new graph is fitted
+
+
+def test_zoom_actions(qtbot, window):
+    compute_and_draw(qtbot, window, "f = w * z", {"w": 1, "z": 2})
+    start = window.graph.scale_factor()
+    window.zoom_in_action.trigger()
+    assert window.graph.scale_factor() == pytest.approx(start * 1.25)
+    window.zoom_out_action.trigger()
+    window.zoom_out_action.trigger()
+    assert window.graph.scale_factor() == pytest.approx(start / 1.25)
+    window.actual_size_action.trigger()
+    assert window.graph.scale_factor() == 1.0
+
+
+def test_math_error_is_shown_not_raised(qtbot, window):
+    window.auto_action.setChecked(False)
+    window.editor.setPlainText("f = W @ v")
+    window.variables.set_value("W", "[[1, 2], [3, 4]]")
+    window.variables.set_value("v", "[1, 2, 3]")
+    with qtbot.waitSignal(window.failed, timeout=TIMEOUT) as failed:
+        window.compute_now()
+    error = failed.args[0]
+    assert error.kind in ("shape", "math")
+    assert window.editor.error_range() is not None
+    assert window.error_label.text().startswith("line 1, column 5")
+
+
+def test_graphviz_missing_shows_banner_and_values(qtbot, window, monkeypatch):
+    from gui import graph_source
+
+    monkeypatch.setattr(graph_source, "graphviz_available", lambda: False)
+    window.auto_action.setChecked(False)
+    window.editor.setPlainText("f = w * w")
+    with qtbot.waitSignal(window.render_jobs.errored, timeout=TIMEOUT):
+        window.compute_now()
+    assert not window.banner.isHidden()
+    assert "sudo apt-get install graphviz" in window.banner.text()
+    assert window.result.quantity("w").grad == 2.0  # values still work
+    assert not window.graph.has_graph()
+
+
+def test_window_module_does_not_import_torch():
+    # The window must be able to appear before torch is loaded (DESIGN: startup facts).
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+            "from gui.main_window import MainWindow; w = MainWindow(restore=False);"
+            "w.load_startup_content(); w.show(); app.processEvents();"
+            "assert w.variables.names() == ['w', 'z'], w.variables.names();"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60, env={"QT_QPA_PLATFORM": "offscreen", "HOME": "/tmp",
+                                          "XDG_CONFIG_HOME": "/tmp/autograd-explorer-test-cfg"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
