@@ -264,12 +264,12 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
     """Turn the hook events into steps with contributions, rules and leaf totals."""
     root = evaluation.output.grad_fn
     root_id = str(id(root))
-    # gradients that arrived at each (node id, input slot), in arrival order
-    arrived: dict[tuple[str, int], list[Contribution]] = {}
+    # node id -> input slot -> gradients that arrived there, in arrival order
+    arrived: dict[str, dict[int, list[Contribution]]] = {}
     seed = torch.ones_like(evaluation.output.detach())
     out = evaluation.output_name
-    arrived[(root_id, 0)] = [Contribution(seed, None, None,
-                                          f"the output {out} (d{out}/d{out} = 1)", seed)]
+    arrived[root_id] = {0: [Contribution(seed, None, None,
+                                          f"the output {out} (d{out}/d{out} = 1)", seed)]}
     inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
     steps: list[Step] = []
     leaves: dict[str, LeafContributions] = {}
@@ -285,7 +285,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
             inputs.append(None if child is None else str(id(child)))
             labels.append(None if child is None else _label(evaluation, child, inherited,
                                                             expression))
-        contributions = [c for (nid, _), cs in arrived.items() if nid == node_id for c in cs]
+        contributions = [c for cs in arrived.get(node_id, {}).values() for c in cs]
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
                     rule=rule_for(fn, grad_in, grad_out, labels if op != "AccumulateGrad"
@@ -305,12 +305,12 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
         for (child, slot), grad in zip(fn.next_functions, grad_out):
             if child is None or grad is None:
                 continue
-            key = (str(id(child)), slot)
-            previous = arrived.setdefault(key, [])
+            child_id = str(id(child))
+            previous = arrived.setdefault(child_id, {}).setdefault(slot, [])
             running = grad if not previous else previous[-1].running_total + grad
             previous.append(Contribution(grad, index, node_id, via, running))
-            if expression and key[0] not in inherited:
-                inherited[key[0]] = expression
+            if expression and child_id not in inherited:
+                inherited[child_id] = expression
         steps.append(step)
     return Trace(steps, leaves, _forward_steps(evaluation), output_id, root_id,
                  evaluation.output_name)
