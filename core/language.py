@@ -352,12 +352,13 @@ class _Converter:
             expr = BinaryOp(_span(stmt), self._source(stmt), op, left, right)
             return Statement(target, expr, _span(stmt), self._source(stmt))
         if isinstance(stmt, ast.Expr):
+            value = self.expr(stmt.value)  # first: what is refused in it is the better message
             if not is_last:
                 raise ExpressionError(
                     "unsupported", "this line computes a value but does not name it; give it "
                     "a name (g = ...) or move it to the end, where it becomes the output",
                     _span(stmt))
-            return Statement(None, self.expr(stmt.value), _span(stmt), self._source(stmt.value))
+            return Statement(None, value, _span(stmt), self._source(stmt.value))
         raise _not_allowed(stmt)
 
     def _target_name(self, node: ast.expr) -> str:
