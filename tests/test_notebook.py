@@ -474,3 +474,29 @@ def test_refused_cell_through_the_cli_is_one_error_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: line 5, column 1: import os")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+# --------------------------------------------------------------------------- a property
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_ASIDE_LINES = st.sampled_from([
+    "import torch", "import numpy as np", "from torch import nn", "import math",
+    "print(w.grad, z.grad)", "print(f'{w}', __import__('os'))", "w.grad", "f.item()",
+    "torch.manual_seed(42)", "print()", "z.grad.data.tolist()",
+])
+_IN_22_LINES = IN_22.splitlines()
+_CHAIN_RULE = SEED_EXAMPLES[2]["reference"]["gradients"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_IN_22_LINES)), _ASIDE_LINES), max_size=6))
+def test_lines_set_aside_anywhere_change_no_gradient(insertions):
+    lines = list(_IN_22_LINES)
+    for position, line in sorted(insertions, reverse=True):
+        lines.insert(position, line)
+    program = parse("\n".join(lines))
+    assert program.output_name == "f" and list(program.defaults) == ["w", "z"]
+    ev = evaluate(program, {}, "float64")
+    assert ev.gradients["w"].item() == pytest.approx(_CHAIN_RULE["w"], rel=1e-14)
+    assert ev.gradients["z"].item() == pytest.approx(_CHAIN_RULE["z"], rel=1e-14)
