@@ -1,0 +1,158 @@
+"""core.rules: every function and operator of the language has a local rule, and the
+rule's numbers are right (derivatives checked against SymPy)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sympy
+import torch
+
+from core.evaluate import evaluate
+from core.functions import FUNCTIONS
+from core.language import parse
+from core.rules import RULES, fmt, has_rule, rule_for
+from core.trace import record_steps
+
+VALUES = {"x": [[0.5, 0.3], [0.2, 0.8]], "y": [[0.4, 0.1], [0.6, 0.9]], "v": [0.3, 0.7],
+          "u": [0.2, 0.5], "a": [[[0.5, 0.3], [0.2, 0.8]], [[0.1, 0.2], [0.3, 0.4]]], "s": 0.7}
+
+#: one program per function of the language (some need arguments beyond a tensor)
+CALLS = {
+    "pow": "sum(pow(x, 3))", "maximum": "sum(maximum(x, y))", "minimum": "sum(minimum(x, y))",
+    "clamp": "sum(clamp(x, min=0.25, max=0.6))", "sum": "sum(x)", "mean": "mean(x)",
+    "prod": "prod(x)", "norm": "norm(x)", "max": "max(x)", "min": "min(x)",
+    "logsumexp": "logsumexp(x)", "softmax": "sum(softmax(x, dim=1) * y)",
+    "log_softmax": "sum(log_softmax(x, dim=1) * y)", "matmul": "sum(matmul(x, y))",
+    "mm": "sum(mm(x, y))", "mv": "sum(mv(x, v))", "dot": "dot(v, u)",
+    "outer": "sum(outer(v, u) * x)", "transpose": "sum(transpose(x, 0, 1) * y)",
+    "t": "sum(t(x) * y)", "trace": "trace(x)", "reshape": "sum(reshape(x, 4) * reshape(y, 4))",
+    "tensor": "sum(x * tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True))",
+    "ones": "sum(x * ones(2, 2, requires_grad=True))",
+    "zeros": "sum(x + zeros(2, 2, requires_grad=True))",
+    "full": "sum(x * full((2, 2), 3.0, requires_grad=True))",
+    "eye": "sum(x * eye(2, requires_grad=True))",
+}
+OPERATORS = {"+": "sum(x + y)", "-": "sum(x - y)", "*": "sum(x * y)", "/": "sum(x / y)",
+             "**": "sum(x ** y)", "@": "sum(x @ y)", "unary -": "sum(-x)"}
+#: forms that make other backward nodes: numbers on either side, reductions along a dim,
+#: batched and vector products
+VARIANTS = ["sum(2 - x)", "sum(x - 2)", "sum(2 / x)", "sum(x / 2)", "sum(2 ** x)",
+            "sum(x ** 0.5)", "sum(s ** x)", "sum(sum(x, dim=0))", "sum(mean(x, dim=1))",
+            "sum(prod(x, dim=1))", "sum(max(x, dim=1))", "sum(min(x, 0))",
+            "sum(norm(x, p=1, dim=0))", "sum(logsumexp(x, dim=1))", "sum(v @ x)",
+            "sum(a @ a)", "sum(x @ a)", "sum(matmul(a, v))", "sum(clamp(x, min=0.3))",
+            "sum(clamp(x, max=0.3))", "norm(s)", "sum(mean(x, keepdim=True))", "-s",
+            "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))"]
+
+
+def program_for(name: str) -> str:
+    if name in CALLS:
+        return CALLS[name]
+    return f"sum({name}(x))"  # the one-argument elementwise functions
+
+
+def ops_made(text: str) -> set[str]:
+    program = parse(text)
+    evaluation = evaluate(program, {k: VALUES[k] for k in program.free_names})
+    return {step.op for step in record_steps(evaluation).steps}
+
+
+@pytest.mark.parametrize("text", [program_for(n) for n in FUNCTIONS] + list(OPERATORS.values())
+                         + VARIANTS)
+def test_every_backward_node_of_the_language_has_its_own_rule(text):
+    made = ops_made(text)
+    assert len(made) >= 2  # the program really built a graph
+    missing = sorted(op for op in made if not has_rule(op))
+    assert not missing, f"{text} makes {missing}, which fall back to the generic rule"
+
+
+def test_every_function_name_is_exercised():
+    # the coverage list above must grow with the language
+    assert set(FUNCTIONS) <= set(CALLS) | {n for n in FUNCTIONS if FUNCTIONS[n].min_args == 1
+                                           and FUNCTIONS[n].max_args == 1
+                                           and not FUNCTIONS[n].constructor}
+
+
+def test_unknown_node_gets_the_generic_rule():
+    class StrangeBackward0:
+        next_functions = ()
+
+    rule = rule_for(StrangeBackward0(), [torch.tensor(2.0)], [torch.tensor(5.0)], ["q"])
+    assert rule.generic and "StrangeBackward0" in rule.formula
+    assert rule.numbers == ("to q: 5",)
+    assert not has_rule("StrangeBackward0")
+
+
+# --------------------------------------------------------------------------- numbers
+
+CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
+
+
+def chain_steps():
+    return record_steps(evaluate(parse(CHAIN), {"w": 1.0, "z": 1.0})).steps
+
+
+def test_exp_rule_in_words_and_numbers():
+    step = next(s for s in chain_steps() if s.op == "ExpBackward0")
+    assert step.rule.formula == "d/dx exp(x) = exp(x)"
+    assert step.rule.numbers == ("to g1: 1 × 34.4773 = 34.4773",)
+
+
+def test_mul_by_a_constant_names_the_factor():
+    step = next(s for s in chain_steps() if s.expression == "3*w")
+    assert step.rule.numbers == ("to w: 34.4773 × 3 = 103.432",)
+
+
+def test_matmul_rule_shows_small_matrices_in_full():
+    program = parse("f = sum(A @ B)")
+    evaluation = evaluate(program, {"A": [[1.0, 2.0], [3.0, 4.0]], "B": [[0.5, 0.0], [1.0, 2.0]]})
+    step = next(s for s in record_steps(evaluation).steps if s.op == "MmBackward0")
+    assert "dA = G Bᵀ, dB = Aᵀ G" in step.rule.formula
+    # G is all ones; dA = G Bᵀ = [[0.5, 3], [0.5, 3]], dB = Aᵀ G = [[4, 4], [6, 6]]
+    assert step.rule.numbers[0] == ("to A: G Bᵀ = [[1, 1], [1, 1]] · [[0.5, 1], [0, 2]] = "
+                                    "[[0.5, 3], [0.5, 3]]")
+    assert step.rule.numbers[1] == ("to B: Aᵀ G = [[1, 3], [2, 4]] · [[1, 1], [1, 1]] = "
+                                    "[[4, 4], [6, 6]]")
+
+
+def test_large_tensors_are_summarised():
+    big = torch.arange(40, dtype=torch.float32).reshape(4, 10)
+    assert fmt(big) == "4×10 tensor (min 0, max 39)"
+    assert fmt(torch.tensor([[1.0, 0.5]])) == "[[1, 0.5]]"
+    assert fmt(torch.tensor(2.5)) == "2.5"
+
+
+X = sympy.Symbol("x", real=True)
+#: the language's elementwise functions as SymPy expressions, to differentiate independently
+SYMPY = {
+    "sin": sympy.sin(X), "cos": sympy.cos(X), "tan": sympy.tan(X), "asin": sympy.asin(X),
+    "acos": sympy.acos(X), "atan": sympy.atan(X), "sinh": sympy.sinh(X),
+    "cosh": sympy.cosh(X), "tanh": sympy.tanh(X), "exp": sympy.exp(X),
+    "expm1": sympy.exp(X) - 1, "log": sympy.log(X), "log2": sympy.log(X, 2),
+    "log10": sympy.log(X, 10), "log1p": sympy.log(1 + X), "sqrt": sympy.sqrt(X),
+    "rsqrt": 1 / sympy.sqrt(X), "square": X ** 2, "reciprocal": 1 / X, "abs": sympy.Abs(X),
+    "neg": -X, "sigmoid": 1 / (1 + sympy.exp(-X)), "relu": sympy.Max(X, 0),
+    "softplus": sympy.log(1 + sympy.exp(X)), "erf": sympy.erf(X),
+}
+NUMBER = r"-?[\d.]+(?:e[-+]?\d+)?"
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY))
+def test_elementwise_rule_numbers_match_sympy(name):
+    at = 0.3
+    evaluation = evaluate(parse(f"f = 2 * {name}(x)"), {"x": at}, "float64")
+    step = next(s for s in record_steps(evaluation).steps if s.expression == f"{name}({'x'})")
+    assert not step.rule.generic and step.rule.formula
+    line = step.rule.numbers[0]
+    match = re.fullmatch(rf"to x: ({NUMBER}) × ({NUMBER}) = ({NUMBER})", line)
+    assert match, line
+    g, local, out = (float(v) for v in match.groups())
+    expected = float(sympy.diff(SYMPY[name], X).subs(X, at))
+    assert g == 2.0
+    assert local == pytest.approx(expected, rel=1e-5)
+    assert out == pytest.approx(2 * expected, rel=1e-5)
+
+
+def test_rule_table_names_are_torch_node_names():
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*Backward\d|AccumulateGrad", op) for op in RULES)
