@@ -322,11 +322,25 @@ class _Converter:
 
     def __init__(self, text: str):
         self.text = text
+        # ast.get_source_segment splits the whole text on every call (quadratic on a
+        # 5,000-line chain), so keep the lines once.
+        self.lines = text.splitlines(keepends=True)
         # names assigned so far: a variable may share a function's name (t, dot, max)
         self.assigned: set[str] = set()
 
     def _source(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ""
+        """The text of ``node`` (ast offsets are UTF-8 byte columns)."""
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1
+            start, end = node.col_offset, node.end_col_offset
+        except (AttributeError, TypeError):
+            return ""
+        if first == last:
+            return _byte_slice(self.lines[first], start, end)
+        parts = [_byte_slice(self.lines[first], start, None)]
+        parts.extend(self.lines[first + 1:last])
+        parts.append(_byte_slice(self.lines[last], 0, end))
+        return "".join(parts)
 
     # statements ---------------------------------------------------------------
 
@@ -579,6 +593,12 @@ class _Converter:
         raise ExpressionError("unsupported", f"attribute access ('.{node.attr}') is not part of "
                               "the language; only torch.<function>(...) and x.T are",
                               _span(node))
+
+
+def _byte_slice(line: str, start: int, end: int | None) -> str:
+    if line.isascii():
+        return line[start:end]
+    return line.encode("utf-8")[start:end].decode("utf-8", errors="replace")
 
 
 def _is_literal(node: ast.expr) -> bool:
