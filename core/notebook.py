@@ -290,7 +290,7 @@ class _Pass:
                 raise ExpressionError("unsupported", f"{len(targets)} names for {len(wrt)} "
                                       "gradients", _span(stmt.targets[0]))
             else:
-                pairs = list(zip(targets, wrt))
+                pairs = list(zip(targets, wrt, strict=True))
             for name, of in pairs:
                 self.gradient_names[name] = (of, stmt.lineno)
             message += "; " + ", ".join(f"{name} is d{output}/d{of}" for name, of in pairs)

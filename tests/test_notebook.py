@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import sympy
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import ExpressionError
 from core.evaluate import evaluate
@@ -389,8 +391,8 @@ def test_a_redefinition_after_first_use_stays_an_expression():
 
 
 def test_constructors_outside_the_literal_forms_stay_with_the_language():
-    program = parse("n = torch.ones(2, requires_grad=True)\nk = torch.ones(2.5, requires_grad=True)\n"
-                    "f = (n * k).sum()")
+    program = parse("n = torch.ones(2, requires_grad=True)\n"
+                    "k = torch.ones(2.5, requires_grad=True)\nf = (n * k).sum()")
     assert list(program.defaults) == ["n"]
     assert program.assigned_names == ["k", "f"]
     with pytest.raises(ExpressionError) as info:  # the language explains the size
@@ -478,7 +480,6 @@ def test_refused_cell_through_the_cli_is_one_error_line(tmp_path):
 
 # --------------------------------------------------------------------------- a property
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 _ASIDE_LINES = st.sampled_from([
     "import torch", "import numpy as np", "from torch import nn", "import math",
