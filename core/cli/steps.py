@@ -1,0 +1,75 @@
+"""``main.py steps``: the backward pass step by step, as text, JSON, a PDF or PNG frames."""
+from __future__ import annotations
+
+from core.cli.common import add_program_arguments, load, print_json
+
+
+def add_parser(subparsers) -> None:
+    """Register ``steps``."""
+    parser = subparsers.add_parser(
+        "steps", help="step through the backward pass (the chain rule, node by node)",
+        description="Replay the backward pass as torch's engine runs it: for each node the "
+        "gradient flowing in, the gradient sent to each input, and the local rule; for each "
+        "input the contribution of every path and their sum.")
+    add_program_arguments(parser)
+    parser.add_argument("--json", action="store_true",
+                        help='print {"steps": [...], "leaves": {...}} as JSON')
+    parser.add_argument("--pdf", metavar="FILE", help="write one PDF page per step")
+    parser.add_argument("--frames", metavar="DIR",
+                        help="write one PNG per step (step-001.png, ...) into DIR")
+    parser.add_argument("--dpi", type=int, default=150, help="resolution of the PNG frames")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    """Record the steps and print or export them."""
+    from core.evaluate import evaluate
+    from core.trace import record_steps
+
+    program, variables = load(args)
+    evaluation = evaluate(program, variables, args.dtype)
+    trace = record_steps(evaluation)
+    if args.pdf or args.frames:
+        from core import step_export
+        from core.graph import build_graph
+        graph = build_graph(evaluation)
+        if args.pdf:
+            pages = step_export.export_pdf(graph, trace, args.pdf)
+            _note(args, f"wrote {args.pdf} ({pages} page{'s' if pages != 1 else ''})")
+        if args.frames:
+            frames = step_export.export_frames(graph, trace, args.frames, dpi=args.dpi)
+            _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
+                  f"to {args.frames}")
+    if args.json:
+        print_json(trace.to_dict())
+        return 0
+    print(format_trace(trace))
+    return 0
+
+
+def _note(args, text: str) -> None:
+    # with --json stdout is exactly one JSON object, so notes go to stderr
+    import sys
+    print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def format_trace(trace) -> str:
+    """The steps and the leaves' contributions as readable text."""
+    from core.rules import fmt
+
+    if not trace.steps:
+        return "no backward steps: the output does not depend on any input that needs a gradient"
+    lines = []
+    for step in trace.steps:
+        lines.append(step.title)
+        if step.grad_in:
+            lines.append(f"    gradient in: {fmt(step.grad_in[0])}")
+        lines.extend("    " + line for line in step.rule.text.splitlines())
+    lines.append("")
+    lines.append("leaves (each path's contribution, then the sum):")
+    for name, leaf in trace.leaves.items():
+        lines.append(f"  {name}:")
+        for c in leaf.contributions:
+            lines.append(f"    {fmt(c.value)}  via {c.via}   (running sum {fmt(c.running_total)})")
+        lines.append(f"    total d{trace.output_name}/d{name} = {fmt(leaf.total)}")
+    return "\n".join(lines)
