@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
+import zlib
 from dataclasses import dataclass, field
 
 from core.errors import ExpressionError
@@ -73,10 +75,24 @@ def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print") -
         return drawing.svg
     if _render is not None:
         options = dict(drawing.options, dpi=dpi, theme=theme)
-        return _render.render(drawing.source, _options(options), fmt)
+        data = _render.render(drawing.source, _options(options), fmt)
+        return with_png_dpi(data, dpi) if fmt == "png" else data
     dot = drawing.source.copy()
     dot.graph_attr["dpi"] = str(dpi)
-    return dot.pipe(format=fmt)
+    data = dot.pipe(format=fmt)
+    return with_png_dpi(data, dpi) if fmt == "png" else data
+
+
+def with_png_dpi(data: bytes, dpi: int) -> bytes:
+    """Add a pHYs chunk (physical pixel size) to a PNG that has none, so word processors
+    and LaTeX place a 300-DPI export at its intended size. Graphviz's PNG omits it."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or b"pHYs" in data[:4096]:
+        return data
+    ppm = round(dpi / 0.0254)
+    body = b"pHYs" + struct.pack(">IIB", ppm, ppm, 1)  # 1: the unit is the metre
+    chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    end_of_ihdr = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
 
 
 def _options(options: dict):
