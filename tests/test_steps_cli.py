@@ -1,0 +1,127 @@
+"""``main.py steps``: JSON shape and numbers, errors without tracebacks, PDF and frames."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from core.cli import main as cli_main
+from core.step_export import merge_pdfs
+
+CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
+
+
+def steps_json(capsys, *argv):
+    assert cli_main(["steps", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_is_exactly_steps_and_leaves(capsys):
+    data = steps_json(capsys, CHAIN, "--var", "w=1", "--var", "z=1")
+    assert set(data) == {"steps", "leaves"}
+    assert [s["index"] for s in data["steps"]] == list(range(12))
+    for step in data["steps"]:
+        assert set(step) == {"index", "node", "op", "expression", "grad_in", "grad_out", "rule"}
+        assert isinstance(step["rule"], str) and step["rule"]
+    assert data["steps"][2]["op"] == "ExpBackward0"
+    assert data["steps"][2]["grad_out"] == [pytest.approx(34.4773, abs=1e-4)]
+    assert data["steps"][1]["grad_out"] == [3.0, None]
+    w = data["leaves"]["w"]
+    assert [c["value"] for c in w["contributions"]] == pytest.approx([6.0, 103.432], abs=1e-3)
+    assert w["total"] == pytest.approx(109.43202095367012, rel=1e-6)
+    assert set(data["leaves"]) == {"w", "z"}
+
+
+def test_json_matrices_are_nested_lists(capsys, seed_example):
+    argv = [seed_example["expression"], "--dtype", "float64"]
+    for name, value in seed_example["vars"].items():
+        argv += ["--var", f"{name}={json.dumps(value)}"]
+    data = steps_json(capsys, *argv)
+    for name, reference in seed_example["reference"]["gradients"].items():
+        leaf = data["leaves"][name]
+        total = leaf["total"]
+        assert _flat(total) == pytest.approx(_flat(reference), rel=1e-5, abs=1e-5)
+        # contributions add up to the total, entry by entry
+        summed = leaf["contributions"][0]["value"]
+        for c in leaf["contributions"][1:]:
+            summed = _add(summed, c["value"])
+        assert _flat(summed) == pytest.approx(_flat(total), rel=1e-12)
+
+
+def _add(a, b):
+    return [_add(x, y) for x, y in zip(a, b)] if isinstance(a, list) else a + b
+
+
+def _flat(a):
+    return [x for row in a for x in _flat(row)] if isinstance(a, list) else [a]
+
+
+def test_text_output_lists_steps_and_sums(capsys):
+    assert cli_main(["steps", CHAIN, "--var", "w=1", "--var", "z=1"]) == 0
+    out = capsys.readouterr().out
+    assert "3. ExpBackward0  exp(g1)" in out
+    assert "to g1: 1 × 34.4773 = 34.4773" in out
+    assert "w.grad = 6 + 103.432 = 109.432" in out
+    assert "total df/dw = 109.432" in out
+
+
+def test_user_errors_are_one_line_without_traceback(capsys):
+    assert cli_main(["steps", "f = exp(w", "--var", "w=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err and len(err.splitlines()) == 1
+    assert cli_main(["steps", "f = w * q", "--var", "w=1"]) == 2
+    assert "'q' has no value" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _pdf_pages(path: Path) -> int:
+    """The page count as poppler reads it (an independent PDF reader)."""
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert "Syntax Error" not in info.stderr, info.stderr
+    return int(next(line.split()[-1] for line in info.stdout.splitlines()
+                    if line.startswith("Pages:")))
+
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdfinfo") is None or shutil.which("dot") is None,
+                                   reason="needs Graphviz dot and poppler's pdfinfo")
+
+
+@needs_poppler
+def test_merge_pdfs_joins_graphviz_pages(tmp_path):
+    pages = [subprocess.run(["dot", "-Tpdf"], input=f'digraph {{ a{i} -> b; label="page {i} ⊙ ᵀ" }}'
+                            .encode(), capture_output=True, check=True).stdout for i in range(4)]
+    out = tmp_path / "joined.pdf"
+    out.write_bytes(merge_pdfs(pages))
+    assert _pdf_pages(out) == 4
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert [line for line in text.splitlines() if line.startswith("page")] == [
+        f"page {i} ⊙ ᵀ" for i in range(4)]
+
+
+@needs_poppler
+def test_pdf_has_one_page_per_step(tmp_path, capsys):
+    out = tmp_path / "steps.pdf"
+    assert cli_main(["steps", CHAIN, "--var", "w=1", "--var", "z=1", "--pdf", str(out)]) == 0
+    assert f"wrote {out} (12 pages)" in capsys.readouterr().out
+    assert _pdf_pages(out) == 12
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True).stdout
+    pages = text.split("\f")
+    assert "Step 1 of 12" in pages[0] and "Step 12 of 12" in pages[11]
+    assert "w.grad = 6 + 103.432 = 109.432" in pages[11]
+
+
+@needs_poppler
+def test_frames_are_numbered_pngs(tmp_path, capsys):
+    folder = tmp_path / "frames"
+    argv = ["steps", "f = sin(w) * w", "--var", "w=0.5", "--frames", str(folder), "--dpi", "40"]
+    assert cli_main(argv) == 0
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == [f"step-{i:03d}.png" for i in range(1, len(files) + 1)]
+    assert len(files) == 3  # MulBackward0, SinBackward0, AccumulateGrad
+    assert all((folder / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
