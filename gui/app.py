@@ -42,7 +42,10 @@ def run_app(argv: list[str]) -> int:
 
     window = MainWindow()
     window.load_startup_content()  # parsing only: the editor and variables fill at once
-    window.show()
+    if window.layout_restored:
+        window.show()
+    else:
+        window.showMaximized()  # first start: the graph gets the whole screen
     shown = time.perf_counter() - _T0
     window.statusBar().showMessage("Loading torch…")
     # Start the torch import once the first frame is painted.

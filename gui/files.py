@@ -32,14 +32,21 @@ def current_session(w) -> Session:
     """The window's state as a :class:`Session`."""
     entries = {name: VariableEntry(text, grad) for name, (text, grad) in
                w.variables.entries().items()}
-    return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(),
-                   dict(w.graph_options))
+    settings = dict(w.graph_options)
+    if w.current_reference() is not None:  # still the example as loaded: keep its card
+        settings["example"] = w.example.title
+    return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(), settings)
 
 
 def apply_session(w, session: Session) -> None:
     """Put a (validated) session into the window and compute it."""
-    w.example = None
-    w.example_label.setVisible(False)
+    from gui.examples import load_examples
+
+    w.example = next((e for e in load_examples() if e.title == session.settings.get("example")
+                      and e.expression == session.expression), None)
+    w.example_label.setVisible(w.example is not None)
+    if w.example is not None:
+        w.example_label.setText(f"<b>{w.example.title}</b><br>{w.example.explanation}")
     w.editor.set_text(session.expression)
     w.variables.set_entries({n: (e.value, e.requires_grad) for n, e in session.variables.items()})
     w.dtype_box.blockSignals(True)
@@ -176,19 +183,23 @@ def save_window(w) -> None:
     w.settings.sync()
 
 
-def restore_window(w) -> None:
-    """Restore geometry and dock layout (a fresh user gets a sensible default size)."""
+def restore_window(w) -> bool:
+    """Restore geometry and dock layout; False on a first start (then a default size)."""
     geometry = w.settings.value("window/geometry")
-    if isinstance(geometry, QByteArray) and w.restoreGeometry(geometry):
+    restored = isinstance(geometry, QByteArray) and w.restoreGeometry(geometry)
+    if restored:
         state = w.settings.value("window/state")
         if isinstance(state, QByteArray):
             w.restoreState(state)
     else:
+        # first start: the whole screen (the app then also asks for maximized), so the
+        # graph is big from the first moment
         screen = QGuiApplication.primaryScreen()
         size = screen.availableSize() if screen else QSize(1600, 1000)
-        w.resize(min(1500, int(size.width() * 0.92)), min(920, int(size.height() * 0.9)))
+        w.resize(size)
     auto = w.settings.value("compute/auto", True)
     w.auto_action.setChecked(auto not in (False, "false"))
+    return restored
 
 
 def restore_last_session(w) -> bool:

@@ -65,8 +65,7 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         menus.build(self)
         self._connect()
-        if restore:
-            files.restore_window(self)
+        self.layout_restored = files.restore_window(self) if restore else False
         self.set_graphviz_banner(shutil.which("dot") is None)
 
     # ------------------------------------------------------------------ layout
@@ -104,11 +103,11 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(8, 8, 8, 4)
         top_layout.addWidget(self._heading("Expression"))
-        top_layout.addWidget(self.editor, 3)
+        top_layout.addWidget(self.editor, 2)
         top_layout.addWidget(self.error_label)
         top_layout.addWidget(self.example_label)
         top_layout.addLayout(controls)
-        top_layout.addWidget(self.variables, 2)
+        top_layout.addWidget(self.variables, 1)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(8, 4, 8, 8)
@@ -118,8 +117,9 @@ class MainWindow(QMainWindow):
         left.setObjectName("leftSplitter")
         left.addWidget(top)
         left.addWidget(bottom)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        left.setStretchFactor(0, 1)
+        left.setStretchFactor(1, 1)
+        left.setMinimumWidth(440)
         self.left_dock = self._dock("Expression", "expressionDock", left,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
 

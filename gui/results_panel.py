@@ -16,9 +16,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWid
 from core.serialize import format_number
 from core.values import format_shape
 
-COLUMNS = ["Name", "Value", "Gradient ∂out/∂·", "Reference"]
+COLUMNS = ["Name", "Value", "Gradient", "Reference"]
 ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
              "constant": "constant"}
+#: The name cell is tinted like the node in torchviz's drawing (inputs blue, output green).
+ROLE_COLOUR = {"output": QColor("#dcedc8"), "input": QColor("#d7ecf5"),
+               "intermediate": QColor("#f1f3f4"), "constant": QColor("#ffffff")}
 
 
 def format_data(data, digits: int = 6) -> str:
@@ -64,6 +67,8 @@ class ResultsPanel(QWidget):
         self.notice.setVisible(False)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(2).setToolTip(
+            "∂output/∂name: how fast the output changes when this quantity changes")
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
@@ -101,7 +106,8 @@ class ResultsPanel(QWidget):
         self.table.setRowCount(0)
         for q in result.quantities:
             role = q.role if q.requires_grad or q.role != "input" else "constant"
-            name = f"{q.name}  ({ROLE_TEXT[role]}, {format_shape(q.shape)})"
+            name = q.name
+            what = f"{q.name}: {ROLE_TEXT[role]}, {format_shape(q.shape)}"
             ref_text, ok = "", None
             if q.role == "output" and "value" in reference:
                 ref_text, ok = format_data(reference["value"]), matches(q.value, reference["value"], digits)
@@ -110,16 +116,18 @@ class ResultsPanel(QWidget):
             row = self.table.rowCount()
             self.table.insertRow(row)
             cells = [name, format_data(q.value),
-                     format_data(q.grad) if q.requires_grad else "(no gradient: constant)",
+                     format_data(q.grad) if q.requires_grad else "constant: no gradient",
                      (("✓ " if ok else "✗ ") + ref_text) if ref_text else ""]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setFont(self.mono)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-                if col == 0 and q.role == "output":
+                if col == 0:
+                    item.setBackground(QBrush(ROLE_COLOUR[role]))
+                    item.setToolTip(what)
                     font = item.font()
-                    font.setBold(True)
+                    font.setBold(q.role != "intermediate")
                     item.setFont(font)
                 if col == 3 and ok is not None:
                     item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))

@@ -27,8 +27,8 @@ def test_typing_an_expression_shows_value_and_gradients(qtbot, window):
     assert math.isclose(result.value, 2 * math.sin(2), rel_tol=1e-6)
     assert math.isclose(result.quantity("x").grad, math.sin(2) + 2 * math.cos(2), rel_tol=1e-5)
     table = window.results.text()
-    assert "f  (output, scalar)\t1.81859" in table
-    assert "x  (input, scalar)\t2\t0.07700" in table  # float32
+    assert "f\t1.81859" in table
+    assert "x\t2\t0.07700" in table  # float32
 
 
 def test_ctrl_enter_computes(qtbot, window):
@@ -98,7 +98,7 @@ def test_constant_has_no_gradient_row(qtbot, window):
     result = compute_and_draw(qtbot, window, "y = w * x", {"w": 3, "x": 4},
                               grads={"w": True, "x": False})
     assert result.quantity("w").grad == 4.0
-    assert "no gradient: constant" in window.results.text()
+    assert "x\t4\tconstant: no gradient" in window.results.text()
 
 
 def test_results_copy_to_clipboard(qtbot, window):
@@ -106,7 +106,7 @@ def test_results_copy_to_clipboard(qtbot, window):
     window.results.copy_all()
     text = QGuiApplication.clipboard().text()
     assert text.splitlines()[0].startswith("Name\tValue\tGradient")
-    assert "z  (input, scalar)\t1\t2" in text
+    assert "z\t1\t2" in text
 
 
 def test_matrix_results_are_shown_as_rows(qtbot, window):

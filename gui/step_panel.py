@@ -1,0 +1,250 @@
+"""The step-through panel: walk the recorded backward pass one node at a time.
+
+A self-contained widget the main window embeds beside the graph view. It receives a
+:class:`core.trace.Trace` already computed (no torch work happens here) and shows step
+controls (first, back, next, last, play with a speed), a clickable list of the steps, and
+the arithmetic of the current step. Each change of step emits ``stepChanged(index,
+highlight)`` where ``highlight`` is the trace's :class:`~core.trace.StepHighlight`
+(``current``, ``done``, ``edge_labels``), ready for ``GraphView.set_highlight(current, done)``.
+
+Keys (while the panel or a child has focus): Left/Right step back/forward, Home/End go to the
+first/last step, Space plays or pauses; Up/Down move through the list as usual.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget,
+                               QPlainTextEdit, QSplitter, QStyle, QToolButton, QVBoxLayout,
+                               QWidget)
+
+
+class StepPanel(QWidget):
+    """Step controls, the list of steps and the current step's arithmetic."""
+
+    #: (step index, StepHighlight) whenever the current step changes
+    stepChanged = Signal(int, object)  # noqa: N815 - Qt's naming
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._trace = None
+        self._index = -1
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._advance)
+
+        style = self.style()
+        self.first_button = self._button(QStyle.SP_MediaSkipBackward, "First step (Home)",
+                                         self.first)
+        self.back_button = self._button(QStyle.SP_MediaSeekBackward, "Previous step (Left)",
+                                        self.back)
+        self.play_button = self._button(QStyle.SP_MediaPlay, "Play / pause (Space)",
+                                        self.toggle_play)
+        self.next_button = self._button(QStyle.SP_MediaSeekForward, "Next step (Right)",
+                                        self.next)
+        self.last_button = self._button(QStyle.SP_MediaSkipForward, "Last step (End)",
+                                        self.last)
+        self._play_icon = style.standardIcon(QStyle.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.SP_MediaPause)
+
+        self.speed = QDoubleSpinBox(self)
+        self.speed.setRange(0.25, 20.0)
+        self.speed.setSingleStep(0.25)
+        self.speed.setValue(1.0)
+        self.speed.setSuffix(" steps/s")
+        self.speed.setToolTip("How fast Play moves through the steps")
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.position = QLabel("no steps", self)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        for button in (self.first_button, self.back_button, self.play_button,
+                       self.next_button, self.last_button):
+            controls.addWidget(button)
+        controls.addWidget(self.speed)
+        controls.addStretch(1)
+        controls.addWidget(self.position)
+
+        self.list = QListWidget(self)
+        self.list.setAccessibleName("Backward steps")
+        self.list.currentRowChanged.connect(self._row_changed)
+        self.details = QPlainTextEdit(self)
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("Arithmetic of the step")
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
+        self.details.setLineWrapMode(QPlainTextEdit.NoWrap)
+
+        splitter = QSplitter(Qt.Vertical, self)
+        splitter.addWidget(self.list)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(splitter, 1)
+
+        # shortcuts work anywhere inside the panel, not in the rest of the window
+        for key, slot in ((Qt.Key_Left, self.back), (Qt.Key_Right, self.next),
+                          (Qt.Key_Home, self.first), (Qt.Key_End, self.last),
+                          (Qt.Key_Space, self.toggle_play)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self._update_controls()
+
+    def _button(self, icon, tip: str, slot) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(self.style().standardIcon(icon))
+        button.setToolTip(tip)
+        button.setAccessibleName(tip.split(" (")[0])
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    # ------------------------------------------------------------------ public API
+
+    def set_trace(self, trace) -> None:
+        """Show a new recorded backward pass (or None to clear) and go to its first step."""
+        self.stop()
+        self._trace = trace
+        self._index = -1
+        self.list.blockSignals(True)
+        self.list.clear()
+        if trace is not None:
+            self.list.addItems([step.title for step in trace.steps])
+        self.list.blockSignals(False)
+        self.details.clear()
+        if trace is not None and trace.steps:
+            self.set_step(0)
+        else:
+            self.details.setPlainText(
+                "" if trace is None else "No backward steps: the output does not depend on "
+                "any input that needs a gradient.")
+            self._update_controls()
+
+    def trace(self):
+        """The trace being shown (None if none)."""
+        return self._trace
+
+    def current_index(self) -> int:
+        """The current step's index (-1 when there is none)."""
+        return self._index
+
+    def step_count(self) -> int:
+        """How many steps the trace has."""
+        return len(self._trace.steps) if self._trace is not None else 0
+
+    def is_playing(self) -> bool:
+        """True while Play is moving through the steps."""
+        return self._timer.isActive()
+
+    def set_step(self, index: int) -> None:
+        """Go to step ``index`` (clamped), update the list and text, emit stepChanged."""
+        count = self.step_count()
+        if not count:
+            return
+        index = max(0, min(index, count - 1))
+        if index == self._index:
+            return
+        self._index = index
+        if self.list.currentRow() != index:
+            self.list.blockSignals(True)
+            self.list.setCurrentRow(index)
+            self.list.blockSignals(False)
+        self.details.setPlainText(step_text(self._trace, index))
+        self._update_controls()
+        self.stepChanged.emit(index, self._trace.highlight(index))
+
+    def first(self) -> None:
+        """Go to the first step."""
+        self.set_step(0)
+
+    def last(self) -> None:
+        """Go to the last step."""
+        self.set_step(self.step_count() - 1)
+
+    def next(self) -> None:
+        """Go one step forward."""
+        self.set_step(self._index + 1)
+
+    def back(self) -> None:
+        """Go one step back."""
+        self.set_step(self._index - 1)
+
+    def toggle_play(self) -> None:
+        """Play from the current step (from the start if at the end), or pause."""
+        if self.is_playing():
+            self.stop()
+            return
+        if not self.step_count():
+            return
+        if self._index >= self.step_count() - 1:
+            self.first()
+        self._timer.start(self._interval())
+        self._update_controls()
+
+    def stop(self) -> None:
+        """Pause playing."""
+        self._timer.stop()
+        self._update_controls()
+
+    def set_speed(self, steps_per_second: float) -> None:
+        """Set how many steps per second Play shows."""
+        self.speed.setValue(steps_per_second)
+
+    # ------------------------------------------------------------------ private slots
+
+    def _interval(self) -> int:
+        return max(1, round(1000 / self.speed.value()))
+
+    def _speed_changed(self, _value) -> None:
+        if self.is_playing():
+            self._timer.setInterval(self._interval())
+
+    def _advance(self) -> None:
+        if self._index >= self.step_count() - 1:
+            self.stop()
+            return
+        self.next()
+        if self._index >= self.step_count() - 1:
+            self.stop()
+
+    def _row_changed(self, row: int) -> None:
+        if row >= 0:
+            self.set_step(row)
+
+    def _update_controls(self) -> None:
+        count = self.step_count()
+        at = self._index
+        self.first_button.setEnabled(count > 0 and at > 0)
+        self.back_button.setEnabled(count > 0 and at > 0)
+        self.next_button.setEnabled(count > 0 and at < count - 1)
+        self.last_button.setEnabled(count > 0 and at < count - 1)
+        self.play_button.setEnabled(count > 1)
+        self.play_button.setIcon(self._pause_icon if self.is_playing() else self._play_icon)
+        self.position.setText(f"step {at + 1} of {count}" if count else "no steps")
+
+
+def step_text(trace, index: int) -> str:
+    """The arithmetic of one step as the panel shows it: what runs, what comes in, the rule
+    in words and numbers, and where several paths meet, each path's term and the sum."""
+    from core.rules import fmt  # pure formatting; torch is already loaded with the trace
+
+    step = trace.steps[index]
+    lines = [step.title, ""]
+    if step.grad_in:
+        lines.append(f"gradient in   G = {fmt(step.grad_in[0])}")
+    if len(step.contributions) > 1:
+        lines.append("  arriving from several paths:")
+        for c in step.contributions:
+            lines.append(f"    {fmt(c.value):>12}  via {c.via}   (sum so far "
+                         f"{fmt(c.running_total)})")
+    lines.append("")
+    lines.append("rule:  " + step.rule.formula)
+    lines.extend("       " + line for line in step.rule.numbers)
+    if step.leaf_id:
+        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
+                    None)
+        if leaf is not None:
+            lines.append("")
+            lines.append(f"d{trace.output_name}/d{leaf.name} = {fmt(leaf.total)}")
+    return "\n".join(lines)
