@@ -1,0 +1,110 @@
+"""gui.step_panel: controls, keys, list and play drive the step and emit its highlight."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.evaluate import evaluate
+from core.language import parse
+from core.trace import record_steps
+from gui.step_panel import StepPanel
+
+pytestmark = pytest.mark.gui
+
+CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
+
+
+@pytest.fixture(scope="module")
+def trace():
+    return record_steps(evaluate(parse(CHAIN), {"w": 1.0, "z": 1.0}))
+
+
+@pytest.fixture
+def panel(qtbot, trace):
+    widget = StepPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_trace(trace)
+    return widget
+
+
+def test_set_trace_lists_every_step_and_starts_at_the_first(panel, trace):
+    assert panel.list.count() == len(trace.steps) == 12
+    assert panel.list.item(2).text() == "3. ExpBackward0  exp(g1)"
+    assert panel.current_index() == 0
+    assert panel.position.text() == "step 1 of 12"
+    assert not panel.back_button.isEnabled() and panel.next_button.isEnabled()
+
+
+def test_buttons_move_and_emit_the_highlight(panel, trace, qtbot):
+    with qtbot.waitSignal(panel.stepChanged) as blocker:
+        panel.next_button.click()
+    index, highlight = blocker.args
+    assert index == 1
+    assert highlight.current == {trace.steps[1].node_id}
+    assert trace.steps[0].node_id in highlight.done
+    with qtbot.waitSignal(panel.stepChanged) as blocker:
+        panel.last_button.click()
+    assert blocker.args[0] == 11 and not panel.next_button.isEnabled()
+    panel.first_button.click()
+    assert panel.current_index() == 0
+
+
+def test_keys_step_through(panel, qtbot):
+    panel.list.setFocus()
+    qtbot.keyClick(panel.list, Qt.Key_Right)
+    qtbot.keyClick(panel.list, Qt.Key_Right)
+    assert panel.current_index() == 2
+    qtbot.keyClick(panel.list, Qt.Key_Left)
+    assert panel.current_index() == 1
+    qtbot.keyClick(panel.list, Qt.Key_End)
+    assert panel.current_index() == 11
+    qtbot.keyClick(panel.list, Qt.Key_Home)
+    assert panel.current_index() == 0
+    qtbot.keyClick(panel.list, Qt.Key_Down)  # the list's own navigation
+    assert panel.current_index() == 1
+    qtbot.keyClick(panel.list, Qt.Key_Space)
+    assert panel.is_playing()
+    qtbot.keyClick(panel.list, Qt.Key_Space)
+    assert not panel.is_playing()
+
+
+def test_clicking_a_step_in_the_list_goes_there(panel, qtbot):
+    item = panel.list.item(9)
+    rect = panel.list.visualItemRect(item)
+    with qtbot.waitSignal(panel.stepChanged) as blocker:
+        qtbot.mouseClick(panel.list.viewport(), Qt.LeftButton, pos=rect.center())
+    assert blocker.args[0] == 9
+
+
+def test_details_show_the_steps_arithmetic(panel):
+    panel.set_step(2)
+    text = panel.details.toPlainText()
+    assert "d/dx exp(x) = exp(x)" in text and "to g1: 1 × 34.4773 = 34.4773" in text
+    panel.set_step(11)
+    text = panel.details.toPlainText()
+    assert "w.grad = 6 + 103.432 = 109.432" in text
+    assert "via w**2" in text and "via 3*w" in text
+    assert "df/dw = 109.432" in text
+
+
+def test_play_runs_to_the_end_and_stops(panel, qtbot):
+    panel.set_speed(20.0)
+    seen = []
+    panel.stepChanged.connect(lambda i, _h: seen.append(i))
+    panel.toggle_play()
+    qtbot.waitUntil(lambda: not panel.is_playing(), timeout=10_000)
+    assert seen == list(range(1, 12)) and panel.current_index() == 11
+
+
+def test_empty_and_cleared_traces(panel, qtbot):
+    from core.values import VariableSpec
+    constant = record_steps(evaluate(parse("f = x * 2"), {"x": VariableSpec("x", 1.0, False)}))
+    panel.set_trace(constant)
+    assert panel.list.count() == 0 and panel.current_index() == -1
+    assert "No backward steps" in panel.details.toPlainText()
+    assert not panel.play_button.isEnabled()
+    panel.next()  # does nothing, raises nothing
+    panel.set_trace(None)
+    assert panel.position.text() == "no steps"
