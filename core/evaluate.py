@@ -131,7 +131,7 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
             interpreter.statement_index = index
-            result = interpreter.eval(statement.expr)
+            result = interpreter.value_of(statement.expr)
             if statement.target:
                 interpreter.name_result(statement.target, result, statement)
     output = interpreter.last_value
@@ -281,7 +281,7 @@ class _Interpreter:
 
     # evaluation ---------------------------------------------------------------
 
-    def eval(self, node: Node):
+    def value_of(self, node: Node):
         if isinstance(node, Number):
             self.last_value = node.value
             return node.value
@@ -314,7 +314,7 @@ class _Interpreter:
         raise ExpressionError("unsupported", "this is not part of the language", node.span)
 
     def _unary(self, node: UnaryOp):
-        value = self.eval(node.operand)
+        value = self.value_of(node.operand)
         if node.op == "+":
             return value
         if isinstance(value, float):
@@ -322,8 +322,8 @@ class _Interpreter:
         return self._record(node, -value)
 
     def _binary(self, node: BinaryOp):
-        left = self.eval(node.left)
-        right = self.eval(node.right)
+        left = self.value_of(node.left)
+        right = self.value_of(node.right)
         if isinstance(left, float) and isinstance(right, float):
             return self._constant_arithmetic(node, left, right)
         if node.op == "@":
@@ -359,8 +359,8 @@ class _Interpreter:
 
     def _call(self, node: Call):
         spec = FUNCTIONS[node.function]
-        args = [self.eval(arg) for arg in node.args]
-        kwargs = {key: self.eval(value) for key, value in node.kwargs}
+        args = [self.value_of(arg) for arg in node.args]
+        kwargs = {key: self.value_of(value) for key, value in node.kwargs}
         if spec.constructor:
             if node.function == "tensor" and not isinstance(node.args[0], (Literal, Number)):
                 raise ops.ArgumentError("tensor() takes a number or a nested list of numbers "

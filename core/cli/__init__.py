@@ -45,11 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _expression_first(parser, argv: list[str]) -> list[str]:
+    """Let an expression that starts with '-' (``compute '-x**2'``) be read as the expression,
+    not as an unknown option: move it after the options, behind ``--``."""
+    if len(argv) < 2 or not argv[1].startswith("-") or argv[1] == "-":
+        return argv
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    command = sub.choices.get(argv[0]) if sub else None
+    if command is None:
+        return argv
+    option = argv[1].split("=", 1)[0]
+    if option in command._option_string_actions or argv[1] == "--":
+        return argv
+    return [argv[0], *argv[2:], "--", argv[1]]
+
+
 def main(argv: list[str]) -> int:
     """Run one sub-command; returns the exit status."""
     from core.cli.common import run_guarded
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(_expression_first(parser, argv))
+    except SystemExit as exit_:  # --help (0) or a usage error (2, already printed)
+        return exit_.code if isinstance(exit_.code, int) else 2
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -69,8 +69,6 @@ def load(args):
     """Parse the program and collect its variables: ``(program, {name: VariableSpec})``."""
     from core.language import parse
     text = read_text(args)
-    if ";" in text and "\n" not in text.strip():
-        text = text.replace(";", "\n")  # one-line programs from a shell
     program = parse(text)
     variables = parse_assignments(args.var, True)
     variables.update(parse_assignments(args.const, False))
