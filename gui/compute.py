@@ -48,11 +48,15 @@ class ComputeResult:
 
 
 def warm_up() -> str:
-    """Import torch and the evaluator; returns torch's version. Run on a worker thread."""
+    """Import torch, the evaluator and the graph modules, and run one tiny computation (a
+    first torch operation costs about 0.5 s of one-time setup); returns torch's version.
+    Runs on a worker thread while the status bar says "Loading torch…"."""
     import torch
 
-    from core import evaluate  # noqa: F401 - importing is the point
-    from gui import graph_source  # noqa: F401
+    from gui import graph_source
+
+    graph_source.warm_up()
+    compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
     return torch.__version__
 
 

@@ -44,6 +44,12 @@ class Drawing:
     options: dict = field(default_factory=dict)
 
 
+def warm_up() -> None:
+    """Import what drawing needs (torchviz takes about 0.3 s to import)."""
+    if _render is None:
+        import torchviz  # noqa: F401
+
+
 def graphviz_available() -> bool:
     """True if Graphviz's ``dot`` program can be run."""
     if _render is not None:

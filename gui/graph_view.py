@@ -51,6 +51,9 @@ class GraphView(QGraphicsView):
         self._selected: QGraphicsPathItem | None = None
         self._key = None
         self._press: QPointF | None = None
+        # True while the drawing is fitted and the user has not zoomed: resizing the
+        # window (docks, first show) then fits again instead of cropping the graph
+        self.auto_fit = True
         self.placeholder = self.scene().addText("")
         self.placeholder.setDefaultTextColor(QColor("#666666"))
 
@@ -79,7 +82,9 @@ class GraphView(QGraphicsView):
         margin = 20
         self.scene().setSceneRect(self.svg_item.boundingRect().adjusted(-margin, -margin,
                                                                         margin, margin))
-        if keep:
+        if keep and self.auto_fit:
+            self.fit()
+        elif keep:
             self.setTransform(saved_transform)
             self.centerOn(saved_center)
         else:
@@ -134,6 +139,7 @@ class GraphView(QGraphicsView):
         current = self.scale_factor()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
+        self.auto_fit = False
         self.zoomChanged.emit(self.scale_factor())
 
     def zoom_in(self) -> None:
@@ -147,18 +153,26 @@ class GraphView(QGraphicsView):
     def reset_zoom(self) -> None:
         """Natural size (100 %)."""
         self.resetTransform()
+        self.auto_fit = False
         self.zoomChanged.emit(1.0)
 
     def fit(self) -> None:
         """Fit the whole drawing in the view (never enlarging small graphs past 200 %)."""
         if self.svg_item is None:
             return
-        self.fitInView(self.svg_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor() > 2.0:
             self.resetTransform()
             self.scale(2.0, 2.0)
             self.centerOn(self.svg_item)
+        self.auto_fit = True
         self.zoomChanged.emit(self.scale_factor())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Keep a fitted drawing fitted when the view changes size."""
+        super().resizeEvent(event)
+        if self.auto_fit and self.svg_item is not None:
+            self.fit()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """The wheel zooms around the mouse (Shift+wheel scrolls)."""
@@ -200,6 +214,8 @@ class GraphView(QGraphicsView):
         self._press = None
         if moved <= CLICK_SLOP:
             self.click_at(self.mapToScene(event.position().toPoint()))
+        else:
+            self.auto_fit = False  # the user panned: keep the view where they put it
 
     def click_at(self, scene_pos: QPointF) -> None:
         """Select the node at ``scene_pos`` and emit ``nodeClicked``."""

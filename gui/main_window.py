@@ -183,6 +183,16 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """On a first start, give the left column room for matrices once sizes are known."""
+        super().showEvent(event)
+        if not self.layout_restored and not getattr(self, "_docks_sized", False):
+            self._docks_sized = True
+            width = self.width()
+            self.resizeDocks([self.left_dock, self.details_dock],
+                             [max(440, int(width * 0.34)), max(300, int(width * 0.2))],
+                             Qt.Orientation.Horizontal)
+
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
         """Put a panel (the step-through or check widget) into its dock."""
         dock.setWidget(widget)

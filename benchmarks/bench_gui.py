@@ -1,0 +1,150 @@
+"""Benchmarks of the desktop window: startup, compute-to-graph, memory.
+
+    .venv/bin/python benchmarks/bench_gui.py [--runs 5]
+
+* startup: ``main.py`` is launched as a new process (offscreen Qt, a throw-away settings
+  folder); times are measured from just before the launch to the line the app prints when the
+  window is shown / its first event-loop pass is done / torch is imported / the seed's
+  chain-rule graph is on screen.
+* compute-to-graph: in one running window, the time from asking for a compute (a value
+  changed) to the new drawing being on screen, for several examples.
+* memory: the app's resident set size (VmRSS) once the first graph is drawn.
+
+Prints medians and writes ``benchmarks/RESULTS_gui.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def startup_runs(runs: int) -> list[dict]:
+    """Launch the app ``runs`` times; returns the milestones (seconds since launch) of each."""
+    results = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as config:
+            env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=config)
+            start = time.perf_counter()
+            proc = subprocess.Popen([sys.executable, "main.py", "--startup-time",
+                                     "--quit-after-draw"], cwd=ROOT, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            marks = {}
+            for line in proc.stdout:
+                now = time.perf_counter() - start
+                for key, prefix in (("shown", "window shown"), ("painted", "first event loop"),
+                                    ("torch", "torch ready"), ("graph", "graph drawn")):
+                    if line.startswith(prefix):
+                        marks[key] = now
+                if "rss" in line:
+                    marks["rss_mb"] = float(line.rsplit("rss", 1)[1].split()[0])
+            proc.wait(timeout=120)
+            results.append(marks)
+    return results
+
+
+def compute_to_graph(runs: int) -> dict[str, list[float]]:
+    """Milliseconds from compute request to drawing on screen, per example, in one window."""
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui.examples import load_examples
+    from gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    config = tempfile.mkdtemp()
+    window = MainWindow(QSettings(f"{config}/s.ini", QSettings.Format.IniFormat))
+    window.show()
+
+    def wait(signal, timeout_ms=120_000):
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        signal.disconnect(loop.quit)
+
+    window.start_loading()
+    wait(window.torchReady)
+    wait(window.drawn) if window.compute_jobs.busy or window.render_jobs.busy else None
+    window.auto_action.setChecked(False)
+    times: dict[str, list[float]] = {}
+    chosen = [e for e in load_examples() if e.title.split(":")[0] in
+              ("Chain rule", "Matrices", "Two-layer network with a squared loss", "Sum")]
+    for example in chosen:
+        window.load_example(example)
+        wait(window.drawn)
+        first = next(iter(example.vars))
+        for i in range(runs):
+            window.variables.set_value(first, str(example.vars[first]) if i % 2 == 0 else
+                                       str(example.vars[first]).replace("1", "2", 1))
+            start = time.perf_counter()
+            window.compute_now()
+            wait(window.drawn)
+            times.setdefault(example.title.split(":")[0], []).append(
+                (time.perf_counter() - start) * 1000)
+    window.close()
+    window.wait_for_workers()
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    startup = startup_runs(args.runs)
+    med = {key: statistics.median(run[key] for run in startup if key in run)
+           for key in ("shown", "painted", "torch", "graph", "rss_mb")}
+    print(f"startup (median of {args.runs}): window shown {med['shown']:.3f} s, first paint "
+          f"{med['painted']:.3f} s, torch ready {med['torch']:.3f} s, first graph "
+          f"{med['graph']:.3f} s; RSS with the first graph {med['rss_mb']:.0f} MB")
+    times = compute_to_graph(args.runs)
+    rows = []
+    for name, values in times.items():
+        print(f"compute-to-graph {name}: median {statistics.median(values):.1f} ms "
+              f"(min {min(values):.1f}, max {max(values):.1f})")
+        rows.append(f"| {name} | {statistics.median(values):.1f} | {min(values):.1f} | "
+                    f"{max(values):.1f} |")
+
+    report = f"""# GUI benchmarks
+
+Measured by `benchmarks/bench_gui.py --runs {args.runs}` on {platform.machine()} with
+{os.cpu_count()} CPU(s), Python {platform.python_version()}, offscreen Qt, {time.strftime('%Y-%m-%d')}.
+The machine was shared with other work, so treat these as typical rather than best values.
+
+## Startup (new process, seconds since launch, median of {args.runs})
+
+| milestone | seconds |
+|---|---|
+| window shown (before torch is imported) | {med['shown']:.3f} |
+| first event-loop pass (window painted) | {med['painted']:.3f} |
+| torch imported (worker thread) | {med['torch']:.3f} |
+| seed chain-rule example computed and its graph drawn | {med['graph']:.3f} |
+
+Memory of the running app with the first graph on screen: **{med['rss_mb']:.0f} MB** RSS
+(torch alone accounts for about 210 MB).
+
+## Compute-to-graph (one running window, value changed then recomputed; ms)
+
+From the compute request to the new drawing being on screen: parse, evaluate, backward,
+graph building, Graphviz layout, SVG loaded into the view.
+
+| example | median | min | max |
+|---|---|---|---|
+""" + "\n".join(rows) + "\n"
+    (ROOT / "benchmarks" / "RESULTS_gui.md").write_text(report, encoding="utf-8")
+    print("wrote benchmarks/RESULTS_gui.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Make the README's screenshots of the real window into docs/screenshots/.
+
+    .venv/bin/python scripts/screenshots.py
+
+Runs the application window offscreen (no display needed) with throw-away settings, loads
+examples, and saves ``QWidget.grab()`` images of the whole window:
+
+* ``window.png``: the seed notebook's chain-rule example, computed, graph drawn;
+* ``node-details.png``: the same with the exp node clicked (details panel, editor selection);
+* ``matrices.png``: the seed's matrix example (matrix results, reference values);
+* ``error.png``: an expression with an unknown function, underlined where it is.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SIZE = (1600, 1000)
+
+
+def main() -> int:
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from gui.app import create_application
+    from gui.examples import load_examples
+    from gui.main_window import MainWindow
+
+    app = create_application([])
+    out = ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    config = tempfile.mkdtemp()
+    window = MainWindow(QSettings(f"{config}/s.ini", QSettings.Format.IniFormat))
+    window.resize(*SIZE)
+    window.show()
+
+    def wait(signal=None, ms=60_000):
+        loop = QEventLoop()
+        if signal is not None:
+            signal.connect(loop.quit)
+        QTimer.singleShot(ms if signal is not None else 300, loop.quit)
+        loop.exec()
+        if signal is not None:
+            signal.disconnect(loop.quit)
+
+    def shot(name: str) -> None:
+        wait()  # let layouts settle and paint
+        path = out / name
+        window.grab().save(str(path))
+        print("saved", path.relative_to(ROOT))
+
+    window.start_loading()
+    wait(window.torchReady)
+    examples = {e.title.split(":")[0]: e for e in load_examples()}
+
+    window.load_example(examples["Chain rule"])
+    wait(window.drawn)
+    shot("window.png")
+
+    exp_node = next(k for k, d in window.drawing.details.items() if d["op"] == "ExpBackward0")
+    window.graph.click_at(window.graph.node_scene_rect(exp_node).center())
+    shot("node-details.png")
+
+    window.load_example(examples["Matrices"])
+    wait(window.drawn)
+    shot("matrices.png")
+
+    window.editor.setPlainText("g = 3*w + cos(z)\nf = expp(g) * z")
+    window.on_text_changed()
+    shot("error.png")
+
+    window.close()
+    window.wait_for_workers()
+    del app
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
