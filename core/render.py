@@ -1,0 +1,451 @@
+"""Drawing a :class:`~core.graph.BackwardGraph` with Graphviz: SVG, PNG and PDF.
+
+Two modes:
+
+* plain: torchviz's ``make_dot`` called as it is, on the evaluation's output tensor (its
+  walk is recursive, so on deep graphs it runs in a thread with a larger stack and a raised
+  recursion limit);
+* annotated (the default): a ``graphviz.Digraph`` with make_dot's look (monospace boxes,
+  light blue leaves, orange saved tensors, green output, gray backward functions) whose
+  labels also show the user's subexpression, the value and the gradient, with a print theme
+  for slides and handouts, and highlighting of nodes and edges for the step-through.
+
+Layout runs ``dot`` as a subprocess with a time limit (:class:`~core.errors.LimitError`
+names it). Graphviz's ranking is slow on graphs where one node feeds many operations far
+apart (a weight reused in every layer: 12-15 s for 100 operations), so on large graphs
+such a node is drawn once where it is made and once more, as a dashed copy, beside each of
+its consumers; the edges are then all short and layout is linear-ish (0.05 s for the same
+graph, benchmarks/RESULTS_graph.md). Copies are named ``<node id>_copy<k>``.
+"""
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field, replace
+
+from core.errors import ExpressionError, LimitError
+from core.serialize import format_tensor
+
+#: Seconds ``dot`` may take before the layout is abandoned (a 5,000-operation chain needs
+#: about 10-20 s on a busy 2-core machine).
+DEFAULT_TIMEOUT = 60.0
+#: A node feeding at least this many operations is drawn as copies beside its consumers...
+SPLIT_FANOUT = 4
+#: ...when the graph has at least this many nodes (small graphs keep the real picture: one
+#: leaf with several arrows is the multivariate chain rule a lecture wants to show).
+SPLIT_MIN_NODES = 60
+#: Entries of a tensor shown in full on a node; larger tensors are summarised.
+LABEL_MAX_ENTRIES = 16
+#: Characters of the user's expression shown on a node before it is shortened.
+LABEL_MAX_CHARS = 48
+#: Largest PNG side in pixels (cairo refuses beyond 32,767); larger drawings are scaled down.
+MAX_PNG_PIXELS = 30_000
+#: Stack for running torchviz's recursive walk on deep graphs.
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+
+FORMATS = ("svg", "png", "pdf")
+ANNOTATIONS = ("all", "values", "gradients", "none")
+
+_INSTALL_HINT = ("drawing the graph needs Graphviz's 'dot' program, which was not found: "
+                 "install it with 'sudo apt-get install graphviz' (Debian, Ubuntu), "
+                 "'brew install graphviz' (macOS) or from https://graphviz.org/download/")
+
+
+class GraphvizMissing(ExpressionError):
+    """Graphviz's ``dot`` is not installed; the message says how to install it."""
+
+    def __init__(self):
+        super().__init__("graphviz", _INSTALL_HINT)
+
+
+@dataclass
+class Highlight:
+    """What the step-through marks: the node being processed, the nodes already done, and
+    labels on edges (the gradient each one carries). ``edges`` are highlighted without a
+    label. Node ids are GraphNode ids; edges are (source, target) as in GraphEdge."""
+
+    current: set[str] = field(default_factory=set)
+    done: set[str] = field(default_factory=set)
+    edge_labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+
+    def __post_init__(self):
+        self.current, self.done = set(self.current), set(self.done)
+        self.edge_labels, self.edges = dict(self.edge_labels), set(self.edges)
+
+
+@dataclass
+class RenderOptions:
+    """How to draw: annotations, direction, theme, torchviz's plain mode and its options.
+
+    ``layout`` is "auto" (split high fan-out nodes on large graphs), "exact" (never) or
+    "split" (always, for nodes feeding at least SPLIT_FANOUT operations).
+    """
+
+    annotate: str = "all"
+    rankdir: str = "TB"
+    theme: str = "screen"
+    plain: bool = False
+    show_saved: bool = False
+    show_attrs: bool = False
+    highlight: Highlight | None = None
+    dpi: int = 96
+    layout: str = "auto"
+
+    def __post_init__(self):
+        if self.annotate not in ANNOTATIONS:
+            raise ExpressionError("value", f"annotate must be one of {', '.join(ANNOTATIONS)}")
+        if self.rankdir not in ("TB", "LR"):
+            raise ExpressionError("value", "rankdir must be TB (top to bottom) or LR "
+                                  "(left to right)")
+        if self.theme not in THEMES:
+            raise ExpressionError("value", f"theme must be one of {', '.join(THEMES)}")
+        if self.layout not in ("auto", "exact", "split"):
+            raise ExpressionError("value", "layout must be auto, exact or split")
+        if not 10 <= int(self.dpi) <= 1200:
+            raise ExpressionError("value", f"dpi must be between 10 and 1200, not {self.dpi}")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Colours and sizes of one look. "screen" is torchviz's own."""
+
+    fontsize: str
+    small: str
+    fills: dict
+    penwidth: str = "1"
+    bgcolor: str = "white"
+    muted: str = "#555555"
+    grad_color: str = "#b2182b"
+    current: str = "#d62728"
+    current_fill: str = "#ffe680"
+    done: str = "#1a7f37"
+
+
+THEMES = {
+    # make_dot's colours: Graphviz's default lightgrey for functions
+    "screen": Theme("10", "8", {"op": "lightgrey", "leaf": "lightblue", "saved": "orange",
+                                "output": "darkolivegreen1", "base": "darkolivegreen3"}),
+    # slides and paper: larger type, paler fills that survive a projector or a gray printer
+    "print": Theme("14", "11", {"op": "#eeeeee", "leaf": "#cfe6fb", "saved": "#ffd9a8",
+                                "output": "#d5f5a8", "base": "#b5d98a"}, penwidth="1.6",
+                   muted="#444444"),
+}
+
+
+# --------------------------------------------------------------------------- Graphviz
+
+
+def graphviz_available() -> bool:
+    """Whether Graphviz's ``dot`` program can be found on PATH."""
+    return shutil.which("dot") is not None
+
+
+def to_digraph(graph, options: RenderOptions | None = None):
+    """A ``graphviz.Digraph`` of ``graph`` (not laid out yet)."""
+    options = options or RenderOptions()
+    if options.plain:
+        dot = _torchviz_digraph(graph, options)
+    else:
+        dot = _annotated_digraph(graph, options)
+    if options.rankdir != "TB":
+        dot.graph_attr["rankdir"] = options.rankdir
+    return dot
+
+
+def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
+           timeout: float | None = DEFAULT_TIMEOUT) -> bytes:
+    """Lay out and draw ``graph`` as ``fmt`` ("svg", "png" or "pdf"); returns the file's bytes.
+
+    Raises :class:`GraphvizMissing` without ``dot`` and :class:`LimitError` when layout takes
+    longer than ``timeout`` seconds (None: no limit).
+    """
+    options = options or RenderOptions()
+    if fmt not in FORMATS:
+        raise ExpressionError("value", f"cannot draw '{fmt}': choose svg, png or pdf")
+    if not graphviz_available():
+        raise GraphvizMissing()
+    dot = to_digraph(graph, options)
+    if fmt == "png":
+        # PNG is the only raster format: its DPI sets the pixel size; cap the drawing so
+        # cairo can allocate it (Graphviz scales down only when the drawing is larger)
+        dot.graph_attr["dpi"] = str(int(options.dpi))
+        inches = MAX_PNG_PIXELS / int(options.dpi)
+        dot.graph_attr.setdefault("size", f"{inches:g},{inches:g}")
+    return run_dot(dot.source, fmt, timeout, len(graph.nodes))
+
+
+def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
+            nodes: int | None = None) -> bytes:
+    """Run ``dot -T<fmt>`` on DOT ``source`` with a time limit; returns its output."""
+    program = shutil.which("dot")
+    if program is None:
+        raise GraphvizMissing()
+    try:
+        # run() kills dot when the time is up, so no layout is left running
+        done = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        size = f" of {nodes:,} nodes" if nodes else ""
+        raise LimitError(f"Graphviz took longer than {timeout:g} s, the layout time limit, to "
+                         f"draw this graph{size}; draw it annotated instead of plain (large "
+                         "graphs are then drawn faster) or make the program shorter") from None
+    except OSError as err:
+        raise ExpressionError("graphviz", f"could not run Graphviz's dot: {err}") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
+                              + (message[-1] if message else f"exit status {done.returncode}"))
+    return done.stdout
+
+
+def svg_node_ids(svg: bytes) -> dict[str, str]:
+    """DOT node name -> SVG element id (``node12``) in Graphviz's SVG output.
+
+    Copies drawn by the large-graph layout appear under their own names
+    (``<id>_copy<k>``); :func:`original_id` maps them back.
+    """
+    root = ElementTree.fromstring(svg)
+    found = {}
+    for element in root.iter("{http://www.w3.org/2000/svg}g"):
+        if element.get("class") != "node":
+            continue
+        title = element.find("{http://www.w3.org/2000/svg}title")
+        if title is not None and title.text is not None and element.get("id"):
+            found[title.text] = element.get("id")
+    return found
+
+
+def original_id(dot_name: str) -> str:
+    """The GraphNode id a DOT node name stands for (a copy's name gives its original)."""
+    return dot_name.split("_copy", 1)[0]
+
+
+# --------------------------------------------------------------------------- plain mode
+
+
+def _torchviz_digraph(graph, options: RenderOptions):
+    """make_dot as it is (leaves named through its ``params``), on a big stack if deep."""
+    from torchviz import make_dot
+
+    tensor = graph.output_tensor
+    evaluation = graph.evaluation
+    params = None
+    if evaluation is not None:
+        params = {name: t for name, t in evaluation.inputs.items() if t.requires_grad}
+
+    def draw():
+        return make_dot(tensor, params=params, show_attrs=options.show_attrs,
+                        show_saved=options.show_saved)
+
+    if len(graph.nodes) < 200:
+        return draw()
+    return call_with_deep_stack(draw, 4 * len(graph.nodes) + 1_000)
+
+
+_deep_lock = threading.Lock()
+_deep_calls = 0
+
+
+def call_with_deep_stack(function, recursion_limit: int):
+    """Run ``function()`` in a thread with a large stack and at least ``recursion_limit``
+    Python frames allowed; returns its result or raises its exception.
+
+    The recursion limit is interpreter-wide, so it is restored only when no other deep call
+    is still running.
+    """
+    global _deep_calls
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = function()
+        except BaseException as err:  # handed to the caller, who decides
+            outcome["error"] = err
+
+    with _deep_lock:
+        _deep_calls += 1
+        old_limit = sys.getrecursionlimit()
+        if recursion_limit > old_limit:
+            sys.setrecursionlimit(recursion_limit)
+        old_stack = threading.stack_size(_DEEP_STACK_BYTES)
+        try:
+            thread = threading.Thread(target=target, name="deep-stack", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(old_stack)
+    try:
+        thread.join()
+    finally:
+        with _deep_lock:
+            _deep_calls -= 1
+            if _deep_calls == 0:
+                sys.setrecursionlimit(old_limit)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+# --------------------------------------------------------------------------- annotated mode
+
+
+def _annotated_digraph(graph, options: RenderOptions):
+    from graphviz import Digraph
+
+    theme = THEMES[options.theme]
+    highlight = options.highlight or Highlight()
+    # make_dot's node and graph attributes ("align" and "ranksep" on nodes are no-ops in
+    # Graphviz, kept so the DOT text matches torchviz's)
+    node_attr = dict(style="filled", shape="box", align="left", fontsize=theme.fontsize,
+                     ranksep="0.1", height="0.2", fontname="monospace",
+                     penwidth=theme.penwidth)
+    edge_attr = dict(penwidth=theme.penwidth, fontname="monospace", fontsize=theme.small)
+    graph_attr = dict(bgcolor=theme.bgcolor, pad="0.2")
+    if options.theme == "print":
+        graph_attr.update(nodesep="0.35", ranksep="0.45")
+    dot = Digraph(node_attr=node_attr, edge_attr=edge_attr, graph_attr=graph_attr)
+
+    split = _nodes_to_split(graph, options.layout)
+    for node in graph.nodes.values():
+        dot.node(node.id, _label(node, graph, options, theme),
+                 **_node_style(node, theme, highlight, node.id))
+    copies: dict[str, int] = {}
+    for edge in graph.edges:
+        source = edge.source
+        if source in split and edge.kind == "data":
+            # a dashed copy of the shared node beside this consumer, so the edge is short
+            k = copies[source] = copies.get(source, 0) + 1
+            copy_id = f"{source}_copy{k}"
+            original = graph.nodes[source]
+            style = _node_style(original, theme, highlight, source)
+            style["style"] = style.get("style", "filled") + ",dashed"
+            dot.node(copy_id, _copy_label(original, theme), **style)
+            source = copy_id
+        dot.edge(source, edge.target, **_edge_style(edge, theme, highlight))
+    return dot
+
+
+def _nodes_to_split(graph, layout: str) -> set[str]:
+    if layout == "exact":
+        return set()
+    if layout == "auto" and len(graph.nodes) < SPLIT_MIN_NODES:
+        return set()
+    return {node_id for node_id, count in graph.out_degree().items() if count >= SPLIT_FANOUT}
+
+
+def _node_style(node, theme: Theme, highlight: Highlight, node_id: str) -> dict:
+    kind = "base" if node.view_base else node.kind
+    style = {}
+    if kind != "op":
+        style["fillcolor"] = theme.fills[kind]
+    elif theme.fills["op"] != "lightgrey":
+        style["fillcolor"] = theme.fills["op"]
+    if node_id in highlight.current:
+        style.update(color=theme.current, penwidth="3", fillcolor=theme.current_fill)
+    elif node_id in highlight.done:
+        style.update(color=theme.done, penwidth="2.2")
+    return style
+
+
+def _edge_style(edge, theme: Theme, highlight: Highlight) -> dict:
+    style = {}
+    if edge.kind == "saved":
+        style["dir"] = "none"
+    elif edge.kind == "view":
+        style["style"] = "dotted"
+    key = (edge.source, edge.target)
+    if key in highlight.edge_labels or key in highlight.edges:
+        style.update(color=theme.current, fontcolor=theme.current, penwidth="2.2")
+        if key in highlight.edge_labels:
+            style["label"] = " " + highlight.edge_labels[key] + " "
+    return style
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _label(node, graph, options: RenderOptions, theme: Theme) -> str:
+    """An HTML-like label: the operation (small, muted), the user's text (bold), then the
+    value and the gradient as asked."""
+    annotate = options.annotate
+    shape = "(" + ", ".join(str(n) for n in node.shape) + ")" if node.shape is not None else ""
+    lines = []
+    small = f'<FONT POINT-SIZE="{theme.small}" COLOR="{theme.muted}">'
+    if node.kind == "op":
+        op = node.op
+        if options.show_attrs and node.attrs:
+            op += "".join(f"<BR/>{_esc(k)}: {_esc(_short(v, 30))}" for k, v in node.attrs.items())
+        lines.append(small + op + "</FONT>")
+        if annotate != "none" and node.expression:
+            lines.append("<B>" + _esc(_statement(node)) + "</B>")
+    else:
+        title = node.name or ""
+        if node.kind == "saved":
+            title = node.op or "saved"
+        elif node.kind == "output" and node.view_base:
+            title = node.name or "base"
+        head = f"<B>{_esc(title)}</B> " if title else ""
+        lines.append(head + small + _esc(shape) + "</FONT>")
+        # the output's expression is already on the operation that made it
+        shown_above = node.kind == "output" and graph.output_tensor is not None \
+            and graph.output_tensor.grad_fn is not None
+        if annotate != "none" and node.expression and node.expression != node.name \
+                and not shown_above:
+            lines.append(_esc(_short(node.expression, LABEL_MAX_CHARS)))
+    is_accumulate = node.kind == "op" and node.op == "AccumulateGrad"
+    numbers = []
+    if annotate in ("all", "values") and node.value is not None and not is_accumulate:
+        numbers.extend(_tensor_lines("value", node.value))
+    if annotate in ("all", "gradients") and node.grad is not None:
+        grad = _tensor_lines("grad", node.grad)
+        numbers.extend(f'<FONT COLOR="{theme.grad_color}">{line}</FONT>' for line in grad)
+    # names centred, numbers left-aligned so matrix rows line up (a BR's ALIGN applies
+    # to the line before it)
+    text = "<BR/>".join(lines)
+    if numbers:
+        text += "<BR/>" + '<BR ALIGN="LEFT"/>'.join(numbers) + '<BR ALIGN="LEFT"/>'
+    return "<" + text + ">"
+
+
+def _copy_label(node, theme: Theme) -> str:
+    """A copy of a shared node says what it is a copy of; the original carries the numbers."""
+    small = f'<FONT POINT-SIZE="{theme.small}" COLOR="{theme.muted}">'
+    what = node.name or _short(node.expression or "", 24) or node.op or ""
+    return f"<{small}{_esc(node.op or node.kind)}</FONT><BR/><B>{_esc(what)}</B>>"
+
+
+def _statement(node) -> str:
+    """``g1 = 3*w + cos(z)`` for a named value, the expression itself otherwise."""
+    expression = _short(node.expression, LABEL_MAX_CHARS)
+    if node.name and node.name != node.expression:
+        return f"{node.name} = {expression}"
+    return expression
+
+
+def _tensor_lines(word: str, tensor) -> list[str]:
+    """``value 3`` or a matrix, its rows aligned under the first (non-breaking spaces,
+    since the lines are left-aligned by the caller)."""
+    rows = format_tensor(tensor, digits=6 if tensor.numel() == 1 else 4, max_entries=LABEL_MAX_ENTRIES).split("\n")
+    pad = "&#160;" * (len(word) + 1)
+    return [_esc(f"{word} {rows[0]}")] + [
+        pad + _esc(row).replace(" ", "&#160;", len(row) - len(row.lstrip())) for row in rows[1:]]
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _esc(text: str) -> str:
+    # HTML-like labels: escape markup, keep runs of spaces (Graphviz collapses none, but
+    # a leading space of a matrix row must survive)
+    return html.escape(text, quote=True)
+
+
+def with_options(options: RenderOptions, **changes) -> RenderOptions:
+    """A copy of ``options`` with some fields changed (for the GUI's toggles)."""
+    return replace(options, **changes)
