@@ -36,6 +36,7 @@ class ComputeResult:
     output_name: str
     quantities: list[Quantity] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    trace: object = None  # core.trace.Trace of the backward pass, for the Steps panel
 
     def quantity(self, name: str) -> Quantity | None:
         """The row called ``name``, if any."""
@@ -86,4 +87,17 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
     result.warnings = [str(w) for w in evaluation.warnings]
+    result.trace = _record_trace(evaluation)
     return result
+
+
+def _record_trace(evaluation):
+    """The engine-order backward steps (a second, hooked backward pass: done here, on the
+    worker, so the Steps panel only displays). None if the trace module is absent."""
+    try:
+        from core.trace import record_steps
+    except ImportError:  # pragma: no cover - depends on what has landed
+        return None
+    if not evaluation.output.requires_grad:
+        return None
+    return record_steps(evaluation)

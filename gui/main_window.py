@@ -62,6 +62,12 @@ class MainWindow(QMainWindow):
         self._compute_started = 0.0
         self.timings: dict[str, float] = {}
         self.graph_options = {"annotate": "all", "rankdir": "TB", "show_saved": False}
+        self.step_panel = None
+        self.check_panel = None
+        self.step_highlight = None  # the Steps panel's current StepHighlight
+        # tabbed docks stay isVisible() in Qt 6 when another tab is on top; the dock's
+        # visibilityChanged signal tells the truth, so follow it
+        self.steps_showing = False
         self._build_widgets()
         menus.build(self)
         self._connect()
@@ -344,6 +350,7 @@ class MainWindow(QMainWindow):
         self.set_graphviz_banner(False)
         key = (self._structure_key(), tuple(sorted(self.graph_options.items())))
         self.graph.show_svg(drawing.svg, drawing.node_ids, key=key)
+        self.apply_step_highlight()  # the new drawing has the trace's node ids
         self.details.show_details(None)
         self.timings["compute_to_graph_ms"] = (time.perf_counter() - self._compute_started) * 1000
         self.statusBar().showMessage(
@@ -440,6 +447,19 @@ class MainWindow(QMainWindow):
                                    self.editor.document().characterCount() - 1),
                                cursor.MoveMode.KeepAnchor)
             self.editor.setTextCursor(cursor)
+
+    def on_step_changed(self, _index: int, highlight) -> None:
+        """The Steps panel moved: remember its highlight and draw it if the tab shows."""
+        self.step_highlight = highlight
+        self.apply_step_highlight()
+
+    def apply_step_highlight(self) -> None:
+        """Draw the step highlight while the Steps panel is on screen, else none."""
+        h = self.step_highlight
+        if h is not None and self.step_panel is not None and self.steps_showing:
+            self.graph.set_highlight(set(h.current), set(h.done))
+        else:
+            self.graph.clear_highlight()
 
     def set_graph_option(self, key: str, value) -> None:
         """Change a drawing option (annotation, direction, saved tensors) and redraw."""

@@ -154,23 +154,40 @@ def build(w) -> None:
 
 
 def attach_panels(w) -> None:
-    """Embed the Steps and Check panels once torch is loaded (they may import it).
+    """Embed the Steps and Check panels once torch is loaded (their modules may import it).
 
-    Each is optional: until its module exists the dock keeps its placeholder.
+    Each is optional: until its module exists the dock keeps its placeholder. The Steps
+    panel gets each result's trace (recorded on the compute worker) and its highlight is
+    drawn on the graph while the Steps tab is showing.
     """
-    for module_name, class_name, dock in (("gui.step_panel", "StepPanel", w.steps_dock),
-                                          ("gui.check_panel", "CheckPanel", w.check_dock)):
+    try:
+        from gui.step_panel import StepPanel
+    except ImportError:  # pragma: no cover - depends on what has landed
+        StepPanel = None
+    if StepPanel is not None:
+        w.step_panel = StepPanel()
+        w.embed_panel(w.steps_dock, w.step_panel)
+        w.computed.connect(lambda result: w.step_panel.set_trace(result.trace))
+        w.step_panel.stepChanged.connect(w.on_step_changed)
+        w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
+        w.steps_dock.visibilityChanged.connect(
+            lambda visible: (setattr(w, "steps_showing", visible), w.apply_step_highlight()))
+    try:
+        from gui.check_panel import CheckPanel
+    except ImportError:  # pragma: no cover
+        CheckPanel = None
+    if CheckPanel is not None:
         try:
-            module = __import__(module_name, fromlist=[class_name])
-            panel = getattr(module, class_name)()
-        except (ImportError, AttributeError, TypeError):
-            continue
-        w.embed_panel(dock, panel)
-        setter = getattr(panel, "set_evaluation", None)
-        if setter is not None:
-            w.computed.connect(lambda result, s=setter: s(result.evaluation))
-        if hasattr(panel, "highlightChanged"):
-            panel.highlightChanged.connect(w.graph.set_highlight)
+            w.check_panel = CheckPanel()
+        except TypeError:  # an unexpected constructor: keep the placeholder
+            return
+        w.embed_panel(w.check_dock, w.check_panel)
+        for name in ("set_evaluation", "set_result"):
+            setter = getattr(w.check_panel, name, None)
+            if setter is not None:
+                w.computed.connect(lambda result, s=setter, n=name: s(
+                    result.evaluation if n == "set_evaluation" else result))
+                break
 
 
 def show_functions(w) -> None:

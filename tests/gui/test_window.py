@@ -230,3 +230,27 @@ def test_window_module_does_not_import_torch():
                                           "XDG_CONFIG_HOME": "/tmp/autograd-explorer-test-cfg"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_steps_panel_highlights_the_current_node_on_the_graph(qtbot, window):
+    if window.step_panel is None:
+        pytest.fail("gui.step_panel is in the tree but was not embedded")
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    compute_and_draw(qtbot, window, "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2",
+                     {"w": 1, "z": 1})
+    assert window.step_panel.trace() is window.result.trace
+    window.steps_dock.raise_()
+    qtbot.waitUntil(lambda: window.steps_showing)
+    window.step_panel.set_step(2)
+    step = window.result.trace.steps[2]
+    shown = window.graph.highlighted()
+    assert shown.get(step.node_id) == "current"
+    assert {n for n, k in shown.items() if k == "done"} >= {
+        s.node_id for s in window.result.trace.steps[:2]}
+    # DESIGN's engine order for this example: the third node run is ExpBackward0
+    assert window.drawing.details[step.node_id]["op"] == "ExpBackward0"
+    window.details_dock.raise_()
+    qtbot.waitUntil(lambda: not window.steps_showing)
+    assert window.graph.highlighted() == {}
