@@ -3,5 +3,5 @@
 # e.g. ./run.sh compute 'f = w**2' --var w=3
 set -euo pipefail
 cd "$(dirname "$0")"
-source scripts/bootstrap.sh
+source scripts/bootstrap.sh   # takes no arguments
 exec "$AUTOGRAD_EXPLORER_PYTHON" main.py "$@"

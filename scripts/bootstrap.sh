@@ -13,7 +13,6 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 APT_PACKAGES=(graphviz libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxkbcommon-x11-0 fonts-dejavu-core)
-APT_PACKAGES+=("$@")  # callers may add packages (test.sh adds none by default)
 
 missing=()
 if command -v dpkg-query >/dev/null; then
