@@ -60,7 +60,7 @@ def compute_to_graph(runs: int) -> dict[str, list[float]]:
     from gui.examples import load_examples
     from gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # noqa: F841 - must exist
     config = tempfile.mkdtemp()
     window = MainWindow(QSettings(f"{config}/s.ini", QSettings.Format.IniFormat))
     window.show()
@@ -104,7 +104,8 @@ def main() -> int:
     startup = startup_runs(args.runs)
     med = {key: statistics.median(run[key] for run in startup if key in run)
            for key in ("shown", "painted", "torch", "graph", "rss_mb")}
-    print(f"startup (median of {args.runs}): window shown {med['shown']:.3f} s, first paint "
+    print(f"startup (median of {args.runs}): window shown {med['shown']:.3f} s, "
+          f"first paint "
           f"{med['painted']:.3f} s, torch ready {med['torch']:.3f} s, first graph "
           f"{med['graph']:.3f} s; RSS with the first graph {med['rss_mb']:.0f} MB")
     times = compute_to_graph(args.runs)
@@ -118,7 +119,8 @@ def main() -> int:
     report = f"""# GUI benchmarks
 
 Measured by `benchmarks/bench_gui.py --runs {args.runs}` on {platform.machine()} with
-{os.cpu_count()} CPU(s), Python {platform.python_version()}, offscreen Qt, {time.strftime('%Y-%m-%d')}.
+{os.cpu_count()} CPU(s), Python {platform.python_version()}, offscreen Qt,
+{time.strftime('%Y-%m-%d')}.
 The machine was shared with other work, so treat these as typical rather than best values.
 
 ## Startup (new process, seconds since launch, median of {args.runs})

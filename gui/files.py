@@ -8,12 +8,11 @@ from importlib.resources import files as _resources
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize
-from PySide6.QtGui import QGuiApplication, QImage, QPainter, QColor
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from core.errors import ExpressionError
-from gui.session import (Session, VariableEntry, load_session, save_session,
-                         session_from_json)
+from gui.session import Session, VariableEntry, load_session, save_session, session_from_json
 from gui.workers import Worker
 
 MAX_RECENT = 8

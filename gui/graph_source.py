@@ -147,7 +147,6 @@ def _details_from_torch(evaluation) -> dict[str, dict]:
     output = evaluation.output
     if output.grad_fn is None:
         return details
-    names = {id(t): n for n, t in evaluation.intermediates.items()}
     grads = evaluation.intermediate_gradients
     stack, seen = [output.grad_fn], set()
     while stack:

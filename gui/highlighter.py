@@ -27,8 +27,8 @@ class ExpressionHighlighter(QSyntaxHighlighter):
     RULES = [
         # (pattern, format); later rules win where they overlap, so comments come last.
         (re.compile(r"\b(?:torch|nn|functional|F)\b\.?"), _format("#7a7a7a")),
-        (re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + r")\b(?=\s*\()"),
-         _format("#1f5fbf", bold=True)),
+        (re.compile(r"\b(?:" + "|".join(sorted(FUNCTIONS, key=len, reverse=True))
+                    + r")\b(?=\s*\()"), _format("#1f5fbf", bold=True)),
         (re.compile(r"\b(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\b"), _format("#a0522d")),
         (re.compile(r"\*\*|[-+*/@=]"), _format("#b03060", bold=True)),
         (re.compile(r"^\s*[A-Za-z_]\w*(?=\s*=[^=])"), _format("#2e7d32", bold=True)),

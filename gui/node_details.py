@@ -37,7 +37,8 @@ def details_html(details: dict | None) -> str:
             ("Operation", html.escape(details.get("op") or "—"))]
     if details.get("expression"):
         where = details.get("span")
-        at = f" <span style='color:#777'>(line {where[0]}, column {where[1]})</span>" if where else ""
+        at = (f" <span style='color:#777'>(line {where[0]}, column {where[1]})</span>"
+              if where else "")
         rows.append(("Computes", f"<code>{html.escape(details['expression'])}</code>{at}"))
     shape = details.get("shape")
     if shape is not None:
@@ -52,7 +53,8 @@ def details_html(details: dict | None) -> str:
         saved_html = "<h4 style='margin-bottom:2px'>Saved for backward</h4><table>" + "".join(
             f"<tr><td style='padding:2px 10px 2px 0;color:#555;vertical-align:top'>"
             f"{html.escape(n)}</td><td>{_pre(v)}</td></tr>" for n, v in saved) + "</table>"
-    return f"<h3 style='margin-bottom:4px'>{html.escape(title)}</h3><table>{body}</table>{saved_html}"
+    return (f"<h3 style='margin-bottom:4px'>{html.escape(title)}</h3>"
+            f"<table>{body}</table>{saved_html}")
 
 
 class NodeDetails(QTextBrowser):

@@ -10,8 +10,15 @@ import math
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.serialize import format_number
 from core.values import format_shape
@@ -49,7 +56,7 @@ def matches(computed, reference, digits: int | None = None) -> bool:
     ``digits`` significant digits when given, else to float32 precision."""
     if isinstance(reference, list):
         return isinstance(computed, list) and len(computed) == len(reference) and all(
-            matches(c, r, digits) for c, r in zip(computed, reference))
+            matches(c, r, digits) for c, r in zip(computed, reference, strict=True))
     if isinstance(computed, list) or computed is None or isinstance(computed, str):
         return False
     rel = 0.5 * 10 ** (1 - digits) if digits else 1e-5
@@ -110,9 +117,11 @@ class ResultsPanel(QWidget):
             what = f"{q.name}: {ROLE_TEXT[role]}, {format_shape(q.shape)}"
             ref_text, ok = "", None
             if q.role == "output" and "value" in reference:
-                ref_text, ok = format_data(reference["value"]), matches(q.value, reference["value"], digits)
+                ref_text = format_data(reference["value"])
+                ok = matches(q.value, reference["value"], digits)
             elif q.name in ref_grads and q.role == "input":
-                ref_text, ok = format_data(ref_grads[q.name]), matches(q.grad, ref_grads[q.name], digits)
+                ref_text = format_data(ref_grads[q.name])
+                ok = matches(q.grad, ref_grads[q.name], digits)
             row = self.table.rowCount()
             self.table.insertRow(row)
             cells = [name, format_data(q.value),
@@ -122,7 +131,8 @@ class ResultsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setFont(self.mono)
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft |
+                                          Qt.AlignmentFlag.AlignVCenter)
                 if col == 0:
                     item.setBackground(QBrush(ROLE_COLOUR[role]))
                     item.setToolTip(what)

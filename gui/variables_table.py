@@ -93,8 +93,9 @@ class VariablesTable(QTableWidget):
 
     def entries(self) -> dict[str, tuple[str, bool]]:
         """name -> (value text, requires_grad) as shown."""
+        checked = Qt.CheckState.Checked
         return {self.item(r, NAME).text(): (self.item(r, VALUE).text(),
-                                            self.item(r, GRAD).checkState() == Qt.CheckState.Checked)
+                                            self.item(r, GRAD).checkState() == checked)
                 for r in range(self.rowCount())}
 
     def set_value(self, name: str, text: str, requires_grad: bool | None = None) -> None:

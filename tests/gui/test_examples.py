@@ -17,7 +17,7 @@ EXAMPLES = load_examples()
 def close(computed, reference, rel):
     if isinstance(reference, list):
         return len(computed) == len(reference) and all(
-            close(c, r, rel) for c, r in zip(computed, reference))
+            close(c, r, rel) for c, r in zip(computed, reference, strict=True))
     return math.isclose(computed, reference, rel_tol=rel, abs_tol=1e-6)
 
 
@@ -25,7 +25,7 @@ def test_there_are_the_seed_four_and_at_least_eight_teaching_examples():
     seed = [e for e in EXAMPLES if e.group == "Seed notebook"]
     assert [e.expression for e in seed] == [e["expression"] for e in SEED_EXAMPLES]
     # the seed's Mathematica values are carried over unchanged
-    for ours, theirs in zip(seed, SEED_EXAMPLES):
+    for ours, theirs in zip(seed, SEED_EXAMPLES, strict=True):
         assert ours.reference["gradients"] == theirs["reference"]["gradients"]
     teaching = [e for e in EXAMPLES if e.group != "Seed notebook"]
     assert len(teaching) >= 8
