@@ -86,7 +86,10 @@ def main(argv=None) -> int:
         if n == 5_000 and args.skip_5000:
             continue
         target = f"<= {limit:g} s" if limit else "finishes"
-        check = (lambda ours, anchor, limit=limit: limit is None or ours <= limit)
+
+        def check(ours, anchor, limit=limit):
+            return limit is None or ours <= limit
+
         repeat = args.repeat if n <= 100 else (3 if n <= 1_000 else 1)
         cases.append((f"chain, {n:,} operations", chain_text(n), {"x": 0.5}, repeat, check,
                       target))
@@ -115,11 +118,11 @@ def main(argv=None) -> int:
     header = ("case", "nodes", "evaluate", "anchor: make_dot + dot", "ours: graph + render",
               "ours/anchor", "target", "met", "SVG bytes")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    line = " | ".join(h.ljust(w) for h, w in zip(header, widths))
+    line = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     print("| " + line + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |")
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     print(f"\n(medians of up to {args.repeat} runs; python {sys.version.split()[0]}; "
           f"{time.strftime('%Y-%m-%d')})")
     return 0

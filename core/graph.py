@@ -326,7 +326,8 @@ def _attach_gradients(graph: BackwardGraph, evaluation) -> None:
     except RuntimeError:
         # the graph was freed by a backward without retain_graph: values only
         return
-    by_id = {id(t): (g.detach() if g is not None else None) for t, g in zip(ordered, grads)}
+    by_id = {id(t): (g.detach() if g is not None else None)
+             for t, g in zip(ordered, grads, strict=True)}
     by_node_id = {str(tensor_id): tensor_id for tensor_id in tensors}
     for node in graph.nodes.values():
         if node.kind == "op":

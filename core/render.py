@@ -429,7 +429,9 @@ def _statement(node) -> str:
 def _tensor_lines(word: str, tensor) -> list[str]:
     """``value 3`` or a matrix, its rows aligned under the first (non-breaking spaces,
     since the lines are left-aligned by the caller)."""
-    rows = format_tensor(tensor, digits=6 if tensor.numel() == 1 else 4, max_entries=LABEL_MAX_ENTRIES).split("\n")
+    # six digits for a number (the seed's 109.432), four inside a matrix to keep it narrow
+    digits = 6 if tensor.numel() == 1 else 4
+    rows = format_tensor(tensor, digits=digits, max_entries=LABEL_MAX_ENTRIES).split("\n")
     pad = "&#160;" * (len(word) + 1)
     return [_esc(f"{word} {rows[0]}")] + [
         pad + _esc(row).replace(" ", "&#160;", len(row) - len(row.lstrip())) for row in rows[1:]]
