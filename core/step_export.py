@@ -16,11 +16,9 @@ joined badly.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-from core.errors import ExpressionError, LimitError
+from core.errors import ExpressionError
 
 #: seconds Graphviz may spend on one page
 PAGE_TIMEOUT = 60.0
@@ -48,7 +46,9 @@ def page_digraphs(graph, trace, options=None) -> list:
 
     from core.render import Highlight, RenderOptions, to_digraph
 
-    base = options or RenderOptions(theme="print")
+    # values only on the nodes: the gradients appear on the edges as the steps compute
+    # them, so a page does not give away the answer before its step
+    base = options or RenderOptions(theme="print", annotate="values")
     pages = []
     for index in range(len(trace.steps)):
         spec = trace.highlight(index)
@@ -64,24 +64,12 @@ def page_digraphs(graph, trace, options=None) -> list:
 
 
 def _dot(source: str, fmt: str, dpi: int | None = None) -> bytes:
-    """Run Graphviz's ``dot`` on one graph; errors become ExpressionErrors."""
-    from core.render import GraphvizMissing, graphviz_available
-    if not graphviz_available():
-        raise GraphvizMissing()
-    command = [shutil.which("dot") or "dot", f"-T{fmt}"]
+    """Run Graphviz on one page through core.render (same time limit and error messages)."""
+    from core.render import run_dot
     if dpi:
-        command.append(f"-Gdpi={dpi}")
-    try:
-        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
-                              timeout=PAGE_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise LimitError(f"Graphviz took longer than {PAGE_TIMEOUT:g} s to draw a page; "
-                         "the graph is too large to export step by step") from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ExpressionError("render", "Graphviz could not draw a page"
-                              + (f": {message[0]}" if message else ""))
-    return done.stdout
+        # the graph attribute dpi sets the PNG resolution, as -Gdpi would
+        source = source.replace("{", f"{{\n\tgraph [dpi={dpi}]", 1)
+    return run_dot(source, fmt, timeout=PAGE_TIMEOUT)
 
 
 def export_pdf(graph, trace, path, options=None) -> int:
@@ -136,7 +124,8 @@ def merge_pdfs(documents: list[bytes]) -> bytes:
         for old in sorted(table):
             body = table[old]
             head, stream = _split_stream(body)
-            head = _REF.sub(lambda m: b"%d 0 R" % renumber.get(int(m.group(1)), 0), head)
+            head = _REF.sub(lambda m, table=renumber: b"%d 0 R" % table.get(int(m.group(1)), 0),
+                           head)
             if re.search(rb"/Type\s*/Page\b", head):
                 head = re.sub(rb"/Parent\s+\d+\s+0\s+R", b"/Parent " + pages_id_placeholder +
                               b" 0 R", head)

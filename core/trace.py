@@ -157,7 +157,7 @@ class Trace:
                 done.add(earlier.node_id)
                 if earlier.leaf_id:
                     done.add(earlier.leaf_id)
-            for target, grad in zip(earlier.inputs, earlier.grad_out):
+            for target, grad in zip(earlier.inputs, earlier.grad_out, strict=True):
                 if target is not None and grad is not None:
                     labels[(target, earlier.node_id)] = edge_text(grad)
             if earlier.leaf_id and earlier.grad_in:
@@ -302,7 +302,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                                                   contributions, total, index)
             step.rule = accumulate_rule(leaf_name, [c.value for c in contributions], total)
         via = _via(step)
-        for (child, slot), grad in zip(fn.next_functions, grad_out):
+        for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
             if child is None or grad is None:
                 continue
             child_id = str(id(child))

@@ -52,7 +52,7 @@ def test_json_matrices_are_nested_lists(capsys, seed_example):
 
 
 def _add(a, b):
-    return [_add(x, y) for x, y in zip(a, b)] if isinstance(a, list) else a + b
+    return [_add(x, y) for x, y in zip(a, b, strict=True)] if isinstance(a, list) else a + b
 
 
 def _flat(a):

@@ -50,7 +50,7 @@ def as_list(values):
 def test_seed_chain_rule_matches_the_engine_listing():
     _, trace = run(CHAIN, {"w": 1.0, "z": 1.0})
     assert [s.op for s in trace.steps] == [op for op, _, _ in DESIGN_LISTING]
-    for step, (_, grad_in, grad_out) in zip(trace.steps, DESIGN_LISTING):
+    for step, (_, grad_in, grad_out) in zip(trace.steps, DESIGN_LISTING, strict=True):
         assert as_list(step.grad_in) == pytest.approx(grad_in, abs=1e-3)
         got = as_list(step.grad_out)
         assert [g is None for g in got] == [g is None for g in grad_out]
@@ -226,7 +226,7 @@ def check_local_rules(text, values):
     evaluation, trace = run(text, values, "float64")
     checked = 0
     with torch.no_grad():
-        for step, (fn, _) in zip(trace.steps, _nodes_in_order(evaluation, trace)):
+        for step, (fn, _) in zip(trace.steps, _nodes_in_order(evaluation, trace), strict=True):
             if step.op == "AccumulateGrad":
                 continue
             assert step.op in FORWARD, f"no independent forward for {step.op}"
