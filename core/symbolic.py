@@ -32,6 +32,9 @@ MAX_INPUT_ENTRIES = 64
 MAX_TENSOR_ENTRIES = 256
 #: Operations in any one formula (tree size, shared subexpressions counted each time).
 MAX_FORMULA_SIZE = 50_000
+#: Nesting depth of any one formula: SymPy recurses on it (diff, evalf, printing), and a
+#: chain of 120 ``y = sin(y) + x`` lines already exhausts Python's recursion limit.
+MAX_FORMULA_DEPTH = 80
 #: Operations up to which a formula is printed as text and LaTeX.
 MAX_SHOWN_SIZE = 1_000
 #: Operations up to which it is also pretty-printed (slow, and unreadable when long:
@@ -86,8 +89,9 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
     try:
         translator = Translator(evaluation.specs, set(names), deadline)
         output = translator.program(evaluation.program)
-    except SymbolicUnavailable as err:
-        result.reason = str(err)
+    except (SymbolicUnavailable, RecursionError) as err:
+        result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
+                         else "the program is nested too deeply for SymPy")
         result.seconds = time.monotonic() - start
         return result
     result.output = describe(output, evaluation.output_name, (), translator.substitutions)
@@ -104,10 +108,13 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
             try:
                 derivative = sympy.diff(output, symbols[index])
                 check_size(derivative, f"the derivative for {entry_name(name, index)}")
+                filled = describe(derivative, name, entry.index, translator.substitutions)
             except SymbolicUnavailable as err:
                 entry.note = str(err)
                 continue
-            filled = describe(derivative, name, entry.index, translator.substitutions)
+            except RecursionError:  # a safety net: the depth bound should prevent it
+                entry.note = "the formula is nested too deeply for SymPy"
+                continue
             filled.note = filled.note or entry.note
             result.derivatives[(name, entry.index)] = filled
     if any(d.note and d.note.startswith("not computed") for d in result.derivatives.values()):
@@ -135,11 +142,30 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
 
 
 def value_of(expr, substitutions: dict) -> tuple[float | None, str | None]:
-    """``expr`` at the input values, to :data:`DIGITS` digits, as a float (or why not)."""
+    """``expr`` at the input values, to :data:`DIGITS` digits, as a float (or why not).
+
+    Evaluated node by node over the shared expression graph, each node once: SymPy's own
+    ``evalf`` on the whole formula re-evaluates shared parts with rising precision, which
+    took seconds for a chain of a dozen nested sines (and grows threefold per level).
+    """
+    values: dict[int, object] = {}
+    stack = [(expr, False)]
     try:
-        number = expr.xreplace(substitutions).evalf(DIGITS)
-        value = complex(number)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in values:
+                continue
+            if node in substitutions:
+                values[id(node)] = sympy.Float(substitutions[node], DIGITS)
+            elif not node.args:
+                values[id(node)] = node.evalf(DIGITS)
+            elif ready:
+                values[id(node)] = node.func(*[values[id(a)] for a in node.args]).evalf(DIGITS)
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if id(a) not in values)
+        value = complex(values[id(expr)])
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
         return None, "SymPy cannot give this formula a number at this point"
     if value.imag != 0 and abs(value.imag) > 1e-20 * max(1.0, abs(value.real)):
         return None, "the formula is not a real number at this point"
@@ -170,15 +196,40 @@ def tree_size(expr) -> int:
     return sizes[id(expr)]
 
 
+def tree_depth(expr) -> int:
+    """Nesting depth of ``expr`` (a symbol or number is 1), computed without recursion."""
+    depths: dict[int, int] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in depths:
+            continue
+        if not node.args:
+            depths[id(node)] = 1
+        elif ready:
+            depths[id(node)] = 1 + max(depths[id(a)] for a in node.args)
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if id(a) not in depths)
+    return depths[id(expr)]
+
+
 def check_size(expr, what: str) -> None:
-    """Raise :class:`SymbolicUnavailable` if ``expr`` (or array of them) is too large."""
+    """Raise :class:`SymbolicUnavailable` if ``expr`` (or array of them) is too large or
+    nested too deeply for SymPy to finish quickly."""
     items = expr.flat if isinstance(expr, np.ndarray) else [expr]
     total = 0
     for item in items:
+        if not isinstance(item, sympy.Basic):
+            continue
         total += tree_size(item)
         if total > MAX_FORMULA_SIZE:
             raise SymbolicUnavailable(f"{what} grows past {MAX_FORMULA_SIZE:,} operations; "
                                       "symbolic work stops there")
+        depth = tree_depth(item)
+        if depth > MAX_FORMULA_DEPTH:
+            raise SymbolicUnavailable(f"{what} is nested {depth} levels deep; symbolic work "
+                                      f"stops at {MAX_FORMULA_DEPTH} levels")
 
 
 def _latex_names(expr) -> dict:
