@@ -1,0 +1,199 @@
+"""The Check panel: autograd's gradient against finite differences, SymPy and references.
+
+A self-contained widget for the window's "Check" tab. ``set_report(report)`` takes a
+:class:`core.check.CheckReport` already computed on a worker thread (this module imports
+no torch and runs no check): it fills one table row per input entry, shows the selected
+entry's derivative formula, and explains the verdicts and why float32 differs from the exact
+values in the last digits. When NaN or infinity appeared, it names the first operation and
+``highlightRequested(node_id)`` asks the window to highlight it in the graph.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFontDatabase
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+                               QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
+
+COLUMNS = ("entry", "autograd", "finite diff", "rel. error", "symbolic", "rel. error",
+           "reference", "rel. error", "verdict")
+COLUMN_TIPS = {
+    2: "central difference (f(x+h) - f(x-h)) / 2h in float64",
+    4: "SymPy's derivative of the expression, evaluated to 30 digits",
+    6: "a value you supplied (for the seed examples: the notebook's Mathematica numbers)",
+}
+#: light backgrounds that read on both light and dark themes' text colours
+VERDICT_COLOURS = {"agree": "#c8e6c9", "disagree": "#ffcdd2", "non-smooth": "#fff3c4",
+                   "not checked": "#e0e0e0"}
+
+
+def _number(x) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return f"{x:.10g}"
+
+
+def _error(comparison) -> str:
+    return "–" if comparison.rel_error is None else f"{comparison.rel_error:.1e}"
+
+
+class CheckPanel(QWidget):
+    """Table of per-entry checks, the selected entry's formula, and the explanation."""
+
+    #: the graph node id (``str(id(grad_fn))``) of the first operation that made NaN/inf
+    highlightRequested = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.report = None
+        self.summary = QLabel("Compute an expression, then check its gradients here.")
+        self.summary.setObjectName("checkSummary")
+        self.summary.setWordWrap(True)
+
+        self.nonfinite = QLabel()
+        self.nonfinite.setObjectName("checkNonFinite")
+        self.nonfinite.setWordWrap(True)
+        self.show_origin = QPushButton("Show in graph")
+        self.show_origin.setToolTip("Highlight the operation where NaN or infinity first appeared")
+        self.show_origin.clicked.connect(self._request_highlight)
+        origin_row = QHBoxLayout()
+        origin_row.setContentsMargins(0, 0, 0, 0)
+        origin_row.addWidget(self.nonfinite, 1)
+        origin_row.addWidget(self.show_origin)
+        self.origin_box = QWidget()
+        self.origin_box.setLayout(origin_row)
+        self.origin_box.setVisible(False)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        for col, tip in COLUMN_TIPS.items():
+            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.formula = QPlainTextEdit()
+        self.formula.setObjectName("checkFormula")
+        self.formula.setReadOnly(True)
+        self.formula.setFont(mono)
+        self.formula.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.formula.setPlaceholderText("Select a row to see its derivative formula.")
+        self.explanation = QTextBrowser()
+        self.explanation.setObjectName("checkExplanation")
+        self.explanation.setOpenLinks(False)
+
+        lower = QSplitter(Qt.Orientation.Vertical)
+        lower.addWidget(self.table)
+        lower.addWidget(self.formula)
+        lower.addWidget(self.explanation)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 1)
+        lower.setStretchFactor(2, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.origin_box)
+        layout.addWidget(lower, 1)
+
+    # public API ---------------------------------------------------------------------
+
+    def set_report(self, report) -> None:
+        """Show a computed :class:`core.check.CheckReport` (None clears the panel)."""
+        self.report = report
+        self.table.setRowCount(0)
+        self.formula.clear()
+        if report is None:
+            self.summary.setText("Compute an expression, then check its gradients here.")
+            self.origin_box.setVisible(False)
+            self.explanation.clear()
+            return
+        counts = ", ".join(f"{n} {v}" for v, n in report.counts().items() if n)
+        self.summary.setText(f"<b>{report.verdict}</b> &nbsp;({counts}) &nbsp;·&nbsp; "
+                             f"{report.output_name} = {_number(report.value)} in "
+                             f"{report.dtype}")
+        self._fill_table(report)
+        origin = report.nonfinite
+        self.origin_box.setVisible(origin is not None)
+        if origin is not None:
+            self.nonfinite.setText(origin.message)
+            self.show_origin.setEnabled(bool(origin.node_id))
+        self.explanation.setPlainText(self._explanation_text(report))
+        if report.rows:
+            self.table.selectRow(0)
+
+    def clear(self) -> None:
+        """Empty the panel (e.g. while the expression has an error)."""
+        self.set_report(None)
+
+    def verdicts(self) -> list[str]:
+        """The verdict column, top to bottom (for tests and copying)."""
+        return [self.table.item(r, len(COLUMNS) - 1).text()
+                for r in range(self.table.rowCount())]
+
+    # internals ----------------------------------------------------------------------
+
+    def _fill_table(self, report) -> None:
+        self.table.setRowCount(len(report.rows))
+        for r, row in enumerate(report.rows):
+            fd, sym, ref = row.comparisons
+            cells = (row.label, _number(row.autograd), _number(fd.value), _error(fd),
+                     _number(sym.value), _error(sym), _number(ref.value), _error(ref),
+                     row.verdict)
+            tip = "\n".join(row.reasons)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                if 0 < c < len(COLUMNS) - 1:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
+                                          Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+            for c, comparison in ((3, fd), (5, sym), (7, ref)):
+                if comparison.agrees is False:
+                    self.table.item(r, c).setForeground(QBrush(QColor("#b71c1c")))
+                if comparison.note and comparison.value is None:
+                    self.table.item(r, c - 1).setToolTip(comparison.note)
+            verdict = self.table.item(r, len(COLUMNS) - 1)
+            verdict.setBackground(QBrush(QColor(VERDICT_COLOURS.get(row.verdict, "#ffffff"))))
+            verdict.setForeground(QBrush(QColor("#000000")))
+
+    def _show_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows() if self.report else []
+        if not rows:
+            self.formula.clear()
+            return
+        row = self.report.rows[rows[0].row()]
+        name = self.report.output_name
+        lines = [f"∂{name}/∂{row.label}:  {row.verdict}"]
+        lines += [f"  · {reason}" for reason in row.reasons]
+        if row.formula and (row.formula.pretty or row.formula.text):
+            lines += ["", row.formula.pretty or row.formula.text]
+            if row.formula.latex:
+                lines += ["", "LaTeX: " + row.formula.latex]
+        elif row.symbolic.note:
+            lines += ["", f"symbolic: {row.symbolic.note}"]
+        if row.symbolic.value is not None:
+            lines += ["", f"value: {row.symbolic.value!r}"]
+        self.formula.setPlainText("\n".join(lines))
+
+    @staticmethod
+    def _explanation_text(report) -> str:
+        parts = []
+        if report.notes:
+            parts.append("\n".join(f"• {note}" for note in report.notes))
+        parts.append(report.explanation)
+        return "\n\n".join(parts)
+
+    def _request_highlight(self) -> None:
+        if self.report is not None and self.report.nonfinite and self.report.nonfinite.node_id:
+            self.highlightRequested.emit(self.report.nonfinite.node_id)
