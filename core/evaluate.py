@@ -140,7 +140,8 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
         output = torch.tensor(float(output), dtype=torch_dtype)
     if output.numel() != 1:
         raise ExpressionError(
-            "output", f"the output{' ' + program.output_name if program.output_name else ''} has shape {format_shape(output.shape)}, but "
+            "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
+            f"{format_shape(output.shape)}, but "
             "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
             program.output.span)
     inputs.update(interpreter.new_leaves)

@@ -56,8 +56,10 @@ _SPECS = [_spec(name, 1, 1, summary) for name, summary in _UNARY.items()] + [
     _spec("mean", 1, 2, "mean of entries, all or along dim", ("dim", "keepdim")),
     _spec("prod", 1, 2, "product of entries, all or along dim", ("dim", "keepdim")),
     _spec("norm", 1, 3, "vector or Frobenius p-norm, all or along dim", ("p", "dim", "keepdim")),
-    _spec("max", 1, 2, "largest entry (or along dim, or elementwise of two tensors)", ("dim", "keepdim")),
-    _spec("min", 1, 2, "smallest entry (or along dim, or elementwise of two tensors)", ("dim", "keepdim")),
+    _spec("max", 1, 2, "largest entry (or along dim, or elementwise of two tensors)",
+          ("dim", "keepdim")),
+    _spec("min", 1, 2, "smallest entry (or along dim, or elementwise of two tensors)",
+          ("dim", "keepdim")),
     _spec("logsumexp", 1, 2, "log(sum(exp(x))) computed stably", ("dim", "keepdim")),
     _spec("softmax", 1, 2, "exp(x) / sum(exp(x)) along dim", ("dim",)),
     _spec("log_softmax", 1, 2, "log(softmax(x)) along dim, computed stably", ("dim",)),
@@ -78,7 +80,8 @@ _SPECS = [_spec(name, 1, 1, summary) for name, summary in _UNARY.items()] + [
           ("requires_grad", "dtype", "size"), constructor=True, method=False),
     _spec("full", 2, 2, "a tensor of the given size filled with a value",
           ("requires_grad", "dtype", "size", "fill_value"), constructor=True, method=False),
-    _spec("eye", 1, 2, "an identity matrix", ("requires_grad", "dtype"), constructor=True, method=False),
+    _spec("eye", 1, 2, "an identity matrix", ("requires_grad", "dtype"),
+          constructor=True, method=False),
 ]
 
 #: Every allowed function by name.

@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 
 from core import limits, notebook
 from core.errors import ExpressionError, LimitError, Span
-from core.functions import (ATTRIBUTE_FUNCTIONS, BINARY_OPERATORS, DTYPES, FUNCTIONS,
-                            MODULE_PREFIXES, UNARY_OPERATORS)
+from core.functions import (
+    ATTRIBUTE_FUNCTIONS,
+    BINARY_OPERATORS,
+    DTYPES,
+    FUNCTIONS,
+    MODULE_PREFIXES,
+    UNARY_OPERATORS,
+)
 from core.values import VariableSpec
 
 # --------------------------------------------------------------------------- tree
@@ -451,8 +457,10 @@ class _Converter:
             "BitXor": "'^' is not a power in Python: write x**2",
             "BitAnd": "'&' is not part of the language", "BitOr": "'|' is not part of the language",
             "FloorDiv": "'//' (integer division) is not differentiable: use /",
-            "Mod": "'%' is not part of the language", "LShift": "'<<' is not part of the language",
-            "RShift": "'>>' is not part of the language", "Not": "'not' is not part of the language",
+            "Mod": "'%' is not part of the language",
+            "LShift": "'<<' is not part of the language",
+            "RShift": "'>>' is not part of the language",
+            "Not": "'not' is not part of the language",
             "Invert": "'~' is not part of the language",
         }
         return ExpressionError("unsupported", hints.get(name, f"the operator {name} is not part "
@@ -549,7 +557,7 @@ class _Converter:
         span, text = _span(node), self._source(node)
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None):
             return Literal(span, text, node.value)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in ("fro",):
+        if isinstance(node, ast.Constant) and node.value == "fro":  # norm(x, p="fro")
             return Literal(span, text, node.value)
         if isinstance(node, ast.Attribute):
             dotted = self._dotted(node)

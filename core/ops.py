@@ -37,7 +37,8 @@ def as_int(value, what: str) -> int:
         if value.numel() != 1:
             raise ArgumentError(f"{what} must be a whole number, not a tensor")
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not float(value).is_integer():
         raise ArgumentError(f"{what} must be a whole number")
     return int(value)
 

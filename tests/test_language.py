@@ -36,8 +36,9 @@ def test_spans_are_one_based_and_cover_the_subexpression():
     assert expr.text == "exp(w)"
 
 
-@pytest.mark.parametrize("text", ["torch.sin(x)", "sin(x)", "x.sin()", "torch.nn.functional.relu(x)",
-                                  "F.relu(x)", "nn.functional.relu(x)"])
+@pytest.mark.parametrize("text", ["torch.sin(x)", "sin(x)", "x.sin()",
+                                  "torch.nn.functional.relu(x)", "F.relu(x)",
+                                  "nn.functional.relu(x)"])
 def test_function_spellings(text):
     expr = parse(text).output.expr
     assert isinstance(expr, Call)

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Autograd Explorer: see how torch.autograd computes "
                      "gradients. Without a sub-command, the desktop application starts.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in COMMANDS.items():
+    for module_name in COMMANDS.values():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:
