@@ -13,9 +13,20 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFontDatabase
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
-                               QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 COLUMNS = ("entry", "autograd", "finite diff", "rel. error", "symbolic", "rel. error",
            "reference", "rel. error", "verdict")
@@ -184,6 +195,10 @@ class CheckPanel(QWidget):
             lines += ["", f"symbolic: {row.symbolic.note}"]
         if row.symbolic.value is not None:
             lines += ["", f"value: {row.symbolic.value!r}"]
+        # pretty-printed formulas are laid out in 2D and must not wrap; plain text should
+        pretty = bool(row.formula and row.formula.pretty)
+        self.formula.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap if pretty
+                                     else QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.formula.setPlainText("\n".join(lines))
 
     @staticmethod

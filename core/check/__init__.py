@@ -19,8 +19,15 @@ import torch
 from core.check import compare as _compare
 from core.check.finite_differences import MAX_ENTRIES, TIME_LIMIT, finite_differences
 from core.check.nonfinite import NonFiniteOrigin, first_nonfinite
-from core.check.report import (VERDICTS, CheckReport, Comparison, EntryCheck, Formula,
-                               entry_label, explain)
+from core.check.report import (
+    VERDICTS,
+    CheckReport,
+    Comparison,
+    EntryCheck,
+    Formula,
+    entry_label,
+    explain,
+)
 from core.errors import ExpressionError
 from core.values import check_value, shape_of
 
