@@ -360,7 +360,7 @@ class Translator:
         for statement in program.statements:
             self.leaf_name = statement.target
             self.statement_expr = statement.expr
-            result = self.eval(statement.expr)
+            result = self.translate(statement.expr)
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
@@ -369,7 +369,7 @@ class Translator:
             raise SymbolicUnavailable("the output is not a single number")
         return result.reshape(())[()]
 
-    def eval(self, node) -> np.ndarray:
+    def translate(self, node) -> np.ndarray:
         """The SymPy array of one node."""
         if time.monotonic() > self.deadline:
             raise SymbolicUnavailable("symbolic translation ran out of time")
@@ -382,10 +382,10 @@ class Translator:
         if isinstance(node, Literal):
             return node.value
         if isinstance(node, UnaryOp):
-            value = self.eval(node.operand)
+            value = self.translate(node.operand)
             return value if node.op == "+" else _map(lambda x: -x, value)
         if isinstance(node, BinaryOp):
-            left, right = _array(self.eval(node.left)), _array(self.eval(node.right))
+            left, right = _array(self.translate(node.left)), _array(self.translate(node.right))
             if node.op == "@":
                 return self._checked(node, self._product("matmul", left, right))
             op = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -406,7 +406,7 @@ class Translator:
 
     def _call(self, node: Call) -> np.ndarray:
         name = node.function
-        args = [self.eval(a) for a in node.args]
+        args = [self.translate(a) for a in node.args]
         kwargs = {key: self._kwarg(value) for key, value in node.kwargs}
         if name in ("tensor", "ones", "zeros", "full", "eye"):
             return self._constructor(node, name, args, kwargs)
@@ -491,7 +491,7 @@ class Translator:
             return node.value
         if isinstance(node, UnaryOp) and isinstance(node.operand, Number):
             return -node.operand.value if node.op == "-" else node.operand.value
-        return self.eval(node)
+        return self.translate(node)
 
     def _constructor(self, node, name, args, kwargs) -> np.ndarray:
         size = kwargs.get("size")

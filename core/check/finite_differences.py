@@ -143,7 +143,7 @@ def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(index))
 
 
-# ------------------------------------------------------------------ inputs made in the text
+# --------------------------------------------------------------- inputs made in the text
 
 
 def free_program(evaluation) -> tuple[Program, dict[str, VariableSpec]]:
