@@ -52,6 +52,22 @@ def startup_runs(runs: int) -> list[dict]:
     return results
 
 
+def anchor_runs(runs: int) -> dict:
+    """The anchor, measured in the same run: a bare ``python -c "import torch"`` process
+    (seconds from launch to torch imported, and its resident memory in MB)."""
+    code = ("import time, sys; import torch; print('ready', flush=True); "
+            "print('rss', [l.split()[1] for l in open('/proc/self/status') "
+            "if l.startswith('VmRSS')][0], flush=True)")
+    seconds, rss = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120).stdout.split()
+        seconds.append(time.perf_counter() - start)
+        rss.append(int(out[out.index("rss") + 1]) / 1024)
+    return {"seconds": statistics.median(seconds), "rss_mb": statistics.median(rss)}
+
+
 def compute_to_graph(runs: int) -> dict[str, list[float]]:
     """Milliseconds from compute request to drawing on screen, per example, in one window."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -101,6 +117,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
+    anchor = anchor_runs(args.runs)
     startup = startup_runs(args.runs)
     med = {key: statistics.median(run[key] for run in startup if key in run)
            for key in ("shown", "painted", "torch", "graph", "rss_mb")}
@@ -116,6 +133,14 @@ def main() -> int:
         rows.append(f"| {name} | {statistics.median(values):.1f} | {min(values):.1f} | "
                     f"{max(values):.1f} |")
 
+    milestones = [("window shown (before torch is imported)", "shown"),
+                  ("first event-loop pass (window painted)", "painted"),
+                  ("torch imported and warmed up (worker thread)", "torch"),
+                  ("seed chain-rule example computed and its graph drawn", "graph")]
+    milestone_table = "\n".join(
+        ["| milestone | seconds | / anchor |", "|---|---|---|"]
+        + [f"| {label} | {med[key]:.3f} | {med[key] / anchor['seconds']:.2f}x |"
+           for label, key in milestones])
     report = f"""# GUI benchmarks
 
 Measured by `benchmarks/bench_gui.py --runs {args.runs}` on {platform.machine()} with
@@ -125,15 +150,13 @@ The machine was shared with other work, so treat these as typical rather than be
 
 ## Startup (new process, seconds since launch, median of {args.runs})
 
-| milestone | seconds |
-|---|---|
-| window shown (before torch is imported) | {med['shown']:.3f} |
-| first event-loop pass (window painted) | {med['painted']:.3f} |
-| torch imported (worker thread) | {med['torch']:.3f} |
-| seed chain-rule example computed and its graph drawn | {med['graph']:.3f} |
+The anchor, measured in the same run: a bare `python -c "import torch"` process took
+{anchor['seconds']:.3f} s (whole process) and {anchor['rss_mb']:.0f} MB.
 
-Memory of the running app with the first graph on screen: **{med['rss_mb']:.0f} MB** RSS
-(torch alone accounts for about 210 MB).
+{milestone_table}
+
+Memory of the running app with the first graph on screen: **{med['rss_mb']:.0f} MB** RSS,
+{med['rss_mb'] / anchor['rss_mb']:.2f}x the bare torch process.
 
 ## Compute-to-graph (one running window, value changed then recomputed; ms)
 
