@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field, replace
 
@@ -66,16 +67,19 @@ class GraphvizMissing(ExpressionError):
 class Highlight:
     """What the step-through marks: the node being processed, the nodes already done, and
     labels on edges (the gradient each one carries). ``edges`` are highlighted without a
-    label. Node ids are GraphNode ids; edges are (source, target) as in GraphEdge."""
+    label; ``recent`` edges (those the current step just labelled) are drawn bolder. Node ids
+    are GraphNode ids; edges are (source, target) as in GraphEdge."""
 
     current: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
     edge_labels: dict[tuple[str, str], str] = field(default_factory=dict)
     edges: set[tuple[str, str]] = field(default_factory=set)
+    recent: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self):
         self.current, self.done = set(self.current), set(self.done)
         self.edge_labels, self.edges = dict(self.edge_labels), set(self.edges)
+        self.recent = set(self.recent)
 
 
 @dataclass
@@ -84,6 +88,10 @@ class RenderOptions:
 
     ``layout`` is "auto" (split high fan-out nodes on large graphs), "exact" (never) or
     "split" (always, for nodes feeding at least SPLIT_FANOUT operations).
+
+    ``pinned`` (a :class:`core.pinned_layout.PinnedLayout`) puts every node and edge where an
+    earlier layout put them; such a drawing is rendered with ``neato -n2``, which draws
+    without laying out, so pages that differ only in colours and labels line up exactly.
     """
 
     annotate: str = "all"
@@ -95,6 +103,7 @@ class RenderOptions:
     highlight: Highlight | None = None
     dpi: int = 96
     layout: str = "auto"
+    pinned: object | None = None
 
     def __post_init__(self):
         if self.annotate not in ANNOTATIONS:
@@ -158,11 +167,12 @@ def to_digraph(graph, options: RenderOptions | None = None):
 
 
 def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
-           timeout: float | None = DEFAULT_TIMEOUT) -> bytes:
+           timeout: float | None = DEFAULT_TIMEOUT, cancel=None) -> bytes:
     """Lay out and draw ``graph`` as ``fmt`` ("svg", "png" or "pdf"); returns the file's bytes.
 
-    Raises :class:`GraphvizMissing` without ``dot`` and :class:`LimitError` when layout takes
-    longer than ``timeout`` seconds (None: no limit).
+    Raises :class:`GraphvizMissing` without ``dot``, :class:`LimitError` when layout takes
+    longer than ``timeout`` seconds (None: no limit), and :class:`Cancelled` as soon as the
+    ``cancel`` event (a ``threading.Event``) is set: the GUI's Cancel stops a long layout.
     """
     options = options or RenderOptions()
     if fmt not in FORMATS:
@@ -176,19 +186,32 @@ def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
         dot.graph_attr["dpi"] = str(int(options.dpi))
         inches = MAX_PNG_PIXELS / int(options.dpi)
         dot.graph_attr.setdefault("size", f"{inches:g},{inches:g}")
-    return run_dot(dot.source, fmt, timeout, len(graph.nodes))
+    return run_dot(dot.source, fmt, timeout, len(graph.nodes), cancel=cancel)
+
+
+class Cancelled(ExpressionError):
+    """The user cancelled a drawing; Graphviz was stopped."""
+
+    def __init__(self):
+        super().__init__("cancelled", "drawing cancelled")
 
 
 def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
-            nodes: int | None = None) -> bytes:
-    """Run ``dot -T<fmt>`` on DOT ``source`` with a time limit; returns its output."""
-    program = shutil.which("dot")
+            nodes: int | None = None, engine: str = "dot",
+            arguments: tuple[str, ...] = (), cancel=None) -> bytes:
+    """Run ``dot -T<fmt>`` on DOT ``source`` with a time limit; returns its output.
+
+    ``engine`` names another Graphviz program (``neato`` draws pinned layouts) and
+    ``arguments`` are passed before the format (``-n2``). Setting ``cancel`` (a
+    ``threading.Event``) stops the program and raises :class:`Cancelled`."""
+    if engine not in ("dot", "neato"):
+        raise ExpressionError("value", f"unknown Graphviz program '{engine}'")
+    program = shutil.which(engine)
     if program is None:
         raise GraphvizMissing()
     try:
-        # run() kills dot when the time is up, so no layout is left running
-        done = subprocess.run([program, f"-T{fmt}"], input=source.encode("utf-8"),
-                              capture_output=True, timeout=timeout, check=False)
+        done = _communicate([program, *arguments, f"-T{fmt}"], source.encode("utf-8"),
+                            timeout, cancel)
     except subprocess.TimeoutExpired:
         size = f" of {nodes:,} nodes" if nodes else ""
         raise LimitError(f"Graphviz took longer than {timeout:g} s, the layout time limit, to "
@@ -201,6 +224,32 @@ def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
         raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
                               + (message[-1] if message else f"exit status {done.returncode}"))
     return done.stdout
+
+
+def _communicate(command: list[str], data: bytes, timeout: float | None, cancel):
+    """subprocess.run(..., timeout=) that also stops when ``cancel`` is set; the program is
+    killed either way, so no layout is left running."""
+    if cancel is None:
+        return subprocess.run(command, input=data, capture_output=True, timeout=timeout,
+                              check=False)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        pending = data
+        while True:
+            try:
+                out, err = process.communicate(pending, timeout=0.05)
+                return subprocess.CompletedProcess(command, process.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                pending = None  # the input was sent on the first call
+                if cancel.is_set():
+                    process.kill()
+                    process.communicate()
+                    raise Cancelled() from None
+                if deadline is not None and time.monotonic() > deadline:
+                    process.kill()
+                    process.communicate()
+                    raise
 
 
 def svg_node_ids(svg: bytes) -> dict[str, str]:
@@ -310,10 +359,14 @@ def _annotated_digraph(graph, options: RenderOptions):
     dot = Digraph(node_attr=node_attr, edge_attr=edge_attr, graph_attr=graph_attr)
 
     split = _nodes_to_split(graph, options.layout)
+    pinned = options.pinned
     for node in graph.nodes.values():
-        dot.node(node.id, _label(node, graph, options, theme),
-                 **_node_style(node, theme, highlight, node.id))
+        style = _node_style(node, theme, highlight, node.id)
+        if pinned is not None:
+            style.update(pinned.node_attrs(node.id))
+        dot.node(node.id, _label(node, graph, options, theme), **style)
     copies: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}  # occurrence of each (source, target) pair
     for edge in graph.edges:
         source = edge.source
         if source in split and edge.kind == "data":
@@ -323,9 +376,15 @@ def _annotated_digraph(graph, options: RenderOptions):
             original = graph.nodes[source]
             style = _node_style(original, theme, highlight, source)
             style["style"] = style.get("style", "filled") + ",dashed"
+            if pinned is not None:
+                style.update(pinned.node_attrs(copy_id))
             dot.node(copy_id, _copy_label(original, theme), **style)
             source = copy_id
-        dot.edge(source, edge.target, **_edge_style(edge, theme, highlight))
+        style = _edge_style(edge, theme, highlight)
+        if pinned is not None:
+            k = seen[source, edge.target] = seen.get((source, edge.target), 0) + 1
+            style.update(pinned.edge_attrs(source, edge.target, k, "label" in style))
+        dot.edge(source, edge.target, **style)
     return dot
 
 
@@ -360,6 +419,8 @@ def _edge_style(edge, theme: Theme, highlight: Highlight) -> dict:
     key = (edge.source, edge.target)
     if key in highlight.edge_labels or key in highlight.edges:
         style.update(color=theme.current, fontcolor=theme.current, penwidth="2.2")
+        if key in highlight.recent:
+            style.update(penwidth="3.5", fontname="monospace bold")
         if key in highlight.edge_labels:
             style["label"] = " " + highlight.edge_labels[key] + " "
     return style

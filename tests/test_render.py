@@ -232,6 +232,38 @@ def test_layout_time_limit_raises_limit_error_naming_it():
         R.render(graph, R.RenderOptions(plain=True), "svg", timeout=0.2)
 
 
+def _child_processes() -> list[str]:
+    import glob
+    children = []
+    for path in glob.glob("/proc/self/task/*/children"):
+        with open(path) as handle:
+            children += handle.read().split()
+    return children
+
+
+@needs_dot
+def test_cancel_stops_a_long_layout_and_leaves_no_dot_running():
+    import threading
+    graph = build_graph(evaluate(parse(chain_text(100)), {"x": 0.5}), gradients=False)
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with pytest.raises(R.Cancelled):
+        R.render(graph, R.RenderOptions(plain=True), "svg", timeout=None, cancel=cancel)
+    assert _child_processes() == []
+    # with a cancel event that is never set, the time limit still applies
+    with pytest.raises(LimitError, match="layout time limit"):
+        R.render(graph, R.RenderOptions(plain=True), "svg", timeout=0.2,
+                 cancel=threading.Event())
+    assert _child_processes() == []
+
+
+@needs_dot
+def test_cancel_event_unset_draws_normally(chain_rule):
+    import threading
+    svg = R.render(chain_rule, R.RenderOptions(), "svg", cancel=threading.Event())
+    assert b"<svg" in svg
+
+
 # --------------------------------------------------------------------------- without Graphviz
 
 
