@@ -2,8 +2,15 @@
 numbered PNG frames.
 
 Each page is the backward graph drawn by :mod:`core.render` with the step's highlight
-(current node, finished nodes, the gradient on every edge it has crossed) and, under it,
-the step's arithmetic as the graph's caption. Graphviz draws every page.
+(current node, finished nodes, the gradient on every edge it has crossed, bolder on the
+edges this step just computed), a heading with the step, its rule and its arithmetic, and
+a legend under the graph.
+
+The graph stands still from page to page: it is laid out once, on a drawing that already
+carries every gradient label and the largest heading of any page, and each page is drawn
+at those pinned positions (:mod:`core.pinned_layout`, ``neato -n2``). Only colours and
+which labels are shown change. The heading is a fixed-size box (the largest of all pages,
+measured by Graphviz), so every page has the same size too.
 
 Joining the pages: Graphviz's cairo PDF writer emits one document per graph, and the other
 routes to a multi-page PDF need a new dependency (pypdf) or a program the user may not have
@@ -15,85 +22,178 @@ joined badly.
 """
 from __future__ import annotations
 
+import html
+import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from core.errors import ExpressionError
 
-#: seconds Graphviz may spend on one page
+#: seconds Graphviz may spend on one page (and on the one layout)
 PAGE_TIMEOUT = 60.0
+#: points between the heading, the graph and the legend
+GAP = 14
+#: the heading's look: the title line, the rule, then the step's numbers
+TITLE_SIZE, TEXT_SIZE, MUTED = 18, 13, "#555555"
+#: how the heading and legend are drawn; the same attributes when measured and when drawn,
+#: or the fixed boxes would not fit their text
+TEXT_NODE = dict(shape="plaintext", margin="0", width="0", height="0", style="", penwidth="0",
+                 fontname="sans-serif")
+LEGEND = ("yellow box, red border: this step      green border: finished",
+          "red numbers on arrows: gradients computed so far (they flow against the arrows)")
+
+_NO_STEPS = ("there are no backward steps to export: the output does not depend on any "
+             "input that needs a gradient")
 
 
 def caption(trace, index: int) -> str:
-    """The text under page ``index``: which step, what it computes, and its numbers."""
+    """The text of page ``index`` as plain lines: which step, its rule and its numbers."""
+    return "\n".join(_heading_lines(trace, index))
+
+
+def _heading_lines(trace, index: int) -> list[str]:
+    from core.rules import fmt
+
     step = trace.steps[index]
-    lines = [f"Step {index + 1} of {len(trace.steps)}: {step.op}"
-             + (f"   {step.expression}" if step.expression else "")]
+    lines = [_title(trace, index), "rule: " + step.rule.formula]
     if step.grad_in:
-        from core.rules import fmt
         lines.append(f"gradient in: {fmt(step.grad_in[0])}")
-    lines.extend(step.rule.text.splitlines())
+    lines.extend(step.rule.numbers)
     if len(step.contributions) > 1 and not step.leaf_id:
-        from core.rules import fmt
         terms = " + ".join(fmt(c.value) for c in step.contributions)
         lines.append(f"paths into this node: {terms} = {fmt(step.grad_in[0])}")
-    return "\n".join(lines)
+    return lines
+
+
+def _title(trace, index: int) -> str:
+    step = trace.steps[index]
+    if step.leaf_id:
+        what = f"{step.name} collects its gradient" if step.name else "a leaf collects its gradient"
+    elif step.name and step.expression and step.name != step.expression:
+        what = f"{step.name} = {step.expression}"
+    else:
+        what = step.expression or step.op
+    return f"Step {index + 1} of {len(trace.steps)}: {what}   ({step.op})"
+
+
+def _heading_html(trace, index: int, box: tuple | None = None) -> str:
+    """The heading as an HTML-like label; with ``box`` (width, height in points) it fills
+    exactly that box, text at the top left, so every page's heading has the same size."""
+    first, *rest = _heading_lines(trace, index)
+    title, _, op = first.rpartition("   ")
+    rows = [f'<FONT POINT-SIZE="{TITLE_SIZE}"><B>{_esc(title)}</B></FONT>'
+            f'<FONT POINT-SIZE="{TEXT_SIZE}" COLOR="{MUTED}">   {_esc(op)}</FONT>']
+    rule, *numbers = rest
+    # the rule in words reads best in the text face; the numbers in monospace, so the
+    # "a × b = c" lines of one step line up
+    rows.append(f'<FONT POINT-SIZE="{TEXT_SIZE}">{_esc(rule)}</FONT>')
+    rows += [f'<FONT POINT-SIZE="{TEXT_SIZE}" FACE="monospace">{_esc(line)}</FONT>'
+             for line in numbers]
+    return _text_box(rows, box)
+
+
+def _legend_html(box: tuple | None = None) -> str:
+    return _text_box([f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{_esc(line)}</FONT>'
+                      for line in LEGEND], box)
+
+
+def _text_box(rows: list[str], box: tuple | None) -> str:
+    # BALIGN left-aligns every line (a trailing BR would add an empty line)
+    text = "<BR/>".join(rows)
+    size = ""
+    if box is not None:
+        size = f' FIXEDSIZE="TRUE" WIDTH="{box[0]}" HEIGHT="{box[1]}"'
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="0" CELLSPACING="0"><TR>'
+            f'<TD ALIGN="LEFT" VALIGN="TOP" BALIGN="LEFT"{size}>{text}</TD></TR></TABLE>>')
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
 
 
 def page_digraphs(graph, trace, options=None) -> list:
-    """One ``graphviz.Digraph`` per step: the graph with the step's highlight and caption."""
-    from dataclasses import replace
-
+    """One ``graphviz.Digraph`` per step, every node and edge pinned where one shared layout
+    put them; draw each with ``neato -n2`` (:func:`render_page` does)."""
+    from core.pinned_layout import lay_out, measure
     from core.render import Highlight, RenderOptions, to_digraph
 
+    if not trace.steps:
+        raise ExpressionError("output", _NO_STEPS)
     # values only on the nodes: the gradients appear on the edges as the steps compute
     # them, so a page does not give away the answer before its step
     base = options or RenderOptions(theme="print", annotate="values")
+    highlights = [trace.highlight(i) for i in range(len(trace.steps))]
+    # the layout carries every label any page shows (each edge keeps its text once it has
+    # one), so each page's labels fit in the space reserved for them
+    everything = Highlight(edge_labels=dict(highlights[-1].edge_labels))
+    layout = lay_out(to_digraph(graph, replace(base, highlight=everything)).source,
+                     PAGE_TIMEOUT)
+    headings = [_heading_html(trace, i) for i in range(len(trace.steps))]
+    sizes = measure(headings + [_legend_html()], PAGE_TIMEOUT, **TEXT_NODE)
+    heading_box = (math.ceil(max(w for w, _ in sizes[:-1])) + 2,
+                   math.ceil(max(h for _, h in sizes[:-1])) + 2)
+    legend_box = (math.ceil(sizes[-1][0]) + 2, math.ceil(sizes[-1][1]) + 2)
+    heading_at, legend_at = _text_positions(layout.bb, heading_box, legend_box)
+
     pages = []
-    for index in range(len(trace.steps)):
-        spec = trace.highlight(index)
+    previous: dict = {}
+    for index, spec in enumerate(highlights):
+        labels = dict(spec.edge_labels)
         highlight = Highlight(current=set(spec.current), done=set(spec.done),
-                              edge_labels=dict(spec.edge_labels))
-        digraph = to_digraph(graph, replace(base, highlight=highlight))
-        # "\l" ends a left-justified line in Graphviz labels
-        text = caption(trace, index).replace("\\", "\\\\")
-        digraph.attr(label="\\l".join(text.splitlines()) + "\\l", labelloc="b",
-                     labeljust="l", fontname="monospace", fontsize="11")
+                              edge_labels=labels,
+                              recent={k for k in labels if k not in previous})
+        previous = labels
+        digraph = to_digraph(graph, replace(base, highlight=highlight, pinned=layout))
+        digraph.node("__heading", _heading_html(trace, index, heading_box),
+                     pos=heading_at, **TEXT_NODE)
+        digraph.node("__legend", _legend_html(legend_box), pos=legend_at, **TEXT_NODE)
         pages.append(digraph)
     return pages
 
 
-def _dot(source: str, fmt: str, dpi: int | None = None) -> bytes:
-    """Run Graphviz on one page through core.render (same time limit and error messages)."""
-    from core.render import run_dot
+def _text_positions(bb: tuple, heading: tuple, legend: tuple) -> tuple[str, str]:
+    """Centres (``pos`` in points) of the heading above the graph and the legend under it,
+    both starting at the same left edge; the graph is centred under them if narrower."""
+    llx, lly, urx, ury = bb
+    widest = max(heading[0], legend[0])
+    left = min(llx, (llx + urx) / 2 - widest / 2)
+    heading_at = (left + heading[0] / 2, ury + GAP + heading[1] / 2)
+    legend_at = (left + legend[0] / 2, lly - GAP - legend[1] / 2)
+    return tuple(f"{x:g},{y:g}" for x, y in (heading_at, legend_at))
+
+
+def render_page(page, fmt: str, dpi: int | None = None) -> bytes:
+    """Draw one page (from :func:`page_digraphs`) at its pinned positions: no layout runs,
+    so this is quick even for large graphs."""
+    from core.render import MAX_PNG_PIXELS, run_dot
+    source = page.source
     if dpi:
-        # the graph attribute dpi sets the PNG resolution, as -Gdpi would
-        source = source.replace("{", f"{{\n\tgraph [dpi={dpi}]", 1)
-    return run_dot(source, fmt, timeout=PAGE_TIMEOUT)
+        # the graph attribute dpi sets the PNG resolution, as -Gdpi would; the size cap
+        # keeps the picture within what cairo can allocate, as core.render does
+        inches = MAX_PNG_PIXELS / int(dpi)
+        source = source.replace("{", f'{{\n\tgraph [dpi={int(dpi)} size="{inches:g},{inches:g}"]',
+                                1)
+    return run_dot(source, fmt, timeout=PAGE_TIMEOUT, engine="neato", arguments=("-n2",))
 
 
 def export_pdf(graph, trace, path, options=None) -> int:
     """Write every step as one page of a PDF at ``path``; returns the number of pages."""
-    if not trace.steps:
-        raise ExpressionError("output", "there are no backward steps to export: the output "
-                              "does not depend on any input that needs a gradient")
-    pdfs = [_dot(page.source, "pdf") for page in page_digraphs(graph, trace, options)]
+    pdfs = [render_page(page, "pdf") for page in page_digraphs(graph, trace, options)]
     Path(path).write_bytes(merge_pdfs(pdfs))
     return len(pdfs)
 
 
 def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list[Path]:
     """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths."""
-    if not trace.steps:
-        raise ExpressionError("output", "there are no backward steps to export: the output "
-                              "does not depend on any input that needs a gradient")
+    pages = page_digraphs(graph, trace, options)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    width = max(3, len(str(len(trace.steps))))
+    width = max(3, len(str(len(pages))))
     paths = []
-    for index, page in enumerate(page_digraphs(graph, trace, options)):
+    for index, page in enumerate(pages):
         target = folder / f"step-{index + 1:0{width}d}.png"
-        target.write_bytes(_dot(page.source, "png", dpi))
+        target.write_bytes(render_page(page, "png", dpi))
         paths.append(target)
     return paths
 
