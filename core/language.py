@@ -15,6 +15,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from core import limits, notebook
+from core.astutil import dotted_name
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import (
     ATTRIBUTE_FUNCTIONS,
@@ -469,17 +470,6 @@ class _Converter:
 
     # calls --------------------------------------------------------------------
 
-    def _dotted(self, node: ast.expr) -> tuple[str, ...] | None:
-        """``torch.nn.functional.relu`` -> ('torch', 'nn', 'functional', 'relu'), else None."""
-        parts = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if isinstance(node, ast.Name):
-            parts.append(node.id)
-            return tuple(reversed(parts))
-        return None
-
     def _function_name(self, func: ast.expr) -> tuple[str, ast.expr | None]:
         """The allowed function a call names, and the tensor it is a method of (if any)."""
         if isinstance(func, ast.Name):
@@ -493,7 +483,7 @@ class _Converter:
             if func.attr.startswith("_"):
                 raise ExpressionError("name", f"names starting with an underscore "
                                       f"('{func.attr}') are not allowed", _span(func))
-            dotted = self._dotted(func)
+            dotted = dotted_name(func)
             if dotted and dotted[0] == "F" and "F" in self.assigned:
                 dotted = None  # F is the user's variable here (as in the seed): F.sum() is a method
             if dotted and dotted[:-1] in MODULE_PREFIXES:
@@ -560,7 +550,7 @@ class _Converter:
         if isinstance(node, ast.Constant) and node.value == "fro":  # norm(x, p="fro")
             return Literal(span, text, node.value)
         if isinstance(node, ast.Attribute):
-            dotted = self._dotted(node)
+            dotted = dotted_name(node)
             if dotted and len(dotted) == 2 and dotted[0] == "torch" and dotted[1] in DTYPES:
                 return Literal(span, text, DTYPES[dotted[1]])
             raise ExpressionError("unsupported", "only torch.float32 or torch.float64 can be "
@@ -594,7 +584,7 @@ class _Converter:
             receiver = self.expr(node.value)
             function = ATTRIBUTE_FUNCTIONS[node.attr]
             return Call(_span(node), self._source(node), function, (receiver,))
-        dotted = self._dotted(node)
+        dotted = dotted_name(node)
         if dotted and dotted[0] in ("torch", "F", "nn") and dotted[-1] in FUNCTIONS:
             raise ExpressionError("unsupported", f"'{'.'.join(dotted)}' is a function: call "
                                   f"it, as in {'.'.join(dotted)}(x)", _span(node))

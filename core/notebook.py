@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 
 from core import limits
+from core.astutil import dotted_name
 from core.errors import ExpressionError, Span
 from core.functions import DTYPES
 from core.values import VariableSpec, check_value
@@ -94,18 +95,6 @@ def _span(node: ast.AST) -> Span:
     end_col = getattr(node, "end_col_offset", None)
     return Span(line, col, getattr(node, "end_lineno", None),
                 None if end_col is None else end_col + 1)
-
-
-def _dotted(node: ast.expr) -> tuple[str, ...] | None:
-    """``torch.autograd.grad`` -> ('torch', 'autograd', 'grad'); None if not a dotted name."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return None
 
 
 def _lines(numbers: list[int]) -> str:
@@ -208,7 +197,7 @@ class _Pass:
     def _expression_statement(self, stmt: ast.Expr) -> None:
         value = stmt.value
         if isinstance(value, ast.Call):
-            dotted = _dotted(value.func)
+            dotted = dotted_name(value.func)
             if dotted == ("print",):
                 return self._set_aside("print", stmt)  # its arguments are never converted
             if dotted == ("torch", "manual_seed"):
@@ -475,7 +464,7 @@ def _targets(stmt: ast.stmt) -> list[str]:
 
 def _is_grad_call(node: ast.expr) -> bool:
     """``grad(...)``, ``torch.autograd.grad(...)`` or ``autograd.grad(...)``."""
-    return isinstance(node, ast.Call) and _dotted(node.func) in (
+    return isinstance(node, ast.Call) and dotted_name(node.func) in (
         ("grad",), ("torch", "autograd", "grad"), ("autograd", "grad"))
 
 
@@ -522,7 +511,7 @@ def _is_read(node: ast.expr) -> bool:
 
 
 def _constructor_name(func: ast.expr) -> str | None:
-    dotted = _dotted(func)
+    dotted = dotted_name(func)
     if dotted and dotted[-1] in _CONSTRUCTORS and dotted[:-1] in ((), ("torch",)):
         return dotted[-1]
     return None
@@ -552,7 +541,7 @@ def _leaf_definition(node: ast.expr):
                     return None
                 kwargs[kw.arg] = kw.value.value
             elif kw.arg == "dtype":
-                dotted = _dotted(kw.value)
+                dotted = dotted_name(kw.value)
                 if not (dotted and len(dotted) == 2 and dotted[0] == "torch"
                         and dotted[1] in DTYPES):
                     return None

@@ -17,7 +17,7 @@ import math
 import torch
 
 from core.check import compare as _compare
-from core.check.finite_differences import MAX_ENTRIES, TIME_LIMIT, finite_differences
+from core.check.finite_differences import MAX_ENTRIES, TIME_LIMIT, finite_differences, unravel
 from core.check.nonfinite import NonFiniteOrigin, first_nonfinite
 from core.check.report import (
     VERDICTS,
@@ -87,7 +87,7 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         scale = float(finite.abs().max()) if finite.numel() else 0.0
         ref = ref_values.get(name)
         for position in range(grad64.numel()):
-            index = _unravel(position, shape)
+            index = unravel(position, shape)
             rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
                              fd, sym, ref, origin, output_value))
     agreeing = [c.rel_error for row in rows if row.verdict == "agree"
@@ -185,14 +185,6 @@ def normalize_reference(reference, evaluation) -> tuple[dict[str, torch.Tensor],
         raise ExpressionError("value", "digits must be a whole number from 1 to 17",
                               where="reference digits")
     return out, digits
-
-
-def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    index = []
-    for size in reversed(shape):
-        index.append(position % size)
-        position //= size
-    return tuple(reversed(index))
 
 
 def _ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:

@@ -83,7 +83,7 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
         center = base.inputs[name].detach().clone()
         flat = center.reshape(-1)
         for position in range(flat.numel()):
-            index = _unravel(position, tuple(center.shape))
+            index = unravel(position, tuple(center.shape))
             entry = EntryDifference(name, index)
             result.entries[(name, index)] = entry
             if done >= max_entries:
@@ -135,7 +135,8 @@ def _run(program: Program, specs: dict):
         return forward(program, specs, "float64")
 
 
-def _unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+def unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of entry ``position`` of a row-major tensor of ``shape``."""
     index = []
     for size in reversed(shape):
         index.append(position % size)
