@@ -37,6 +37,10 @@ class ComputeResult:
     quantities: list[Quantity] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     trace: object = None  # core.trace.Trace of the backward pass, for the Steps panel
+    notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
+    #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
+    #: run on its own evaluation point at this evaluation's nodes
+    record_node_ids: list = field(default_factory=list)
 
     def quantity(self, name: str) -> Quantity | None:
         """The row called ``name``, if any."""
@@ -87,6 +91,9 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
     result.warnings = [str(w) for w in evaluation.warnings]
+    result.notes = list(program.notes)
+    result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None
+                              else None for r in evaluation.records]
     result.trace = _record_trace(evaluation)
     return result
 
@@ -101,3 +108,29 @@ def _record_trace(evaluation):
     if not evaluation.output.requires_grad:
         return None
     return record_steps(evaluation)
+
+
+@dataclass
+class CheckOutcome:
+    """A gradient check of one computed result: the report, and the forward record where
+    NaN/infinity started (None if nowhere or not on a record), to map onto the drawn graph."""
+
+    report: object
+    origin_record: int | None = None
+
+
+def check(program, specs: dict, dtype: str, reference: dict | None) -> CheckOutcome:
+    """Check the gradients of ``program`` at ``specs`` (core.check) on a fresh evaluation of
+    its own: the window's evaluation may be in use by the drawing or an export meanwhile,
+    and a check runs extra backward passes with hooks, so it must not share tensors."""
+    from core.check import check_gradients
+    from core.evaluate import evaluate
+
+    evaluation = evaluate(program, specs, dtype)
+    report = check_gradients(evaluation, reference=reference)
+    index = None
+    origin = report.nonfinite
+    if origin is not None and origin.node_id:
+        index = next((r.index for r in evaluation.records if r.tensor.grad_fn is not None
+                      and str(id(r.tensor.grad_fn)) == origin.node_id), None)
+    return CheckOutcome(report, index)

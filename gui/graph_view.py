@@ -4,25 +4,41 @@ The SVG is painted by QtSvg (faithful to Graphviz: fonts, colours, arrows). Node
 from ``QSvgRenderer.boundsOnElement(id)`` mapped by ``transformForElement(id)``; they serve
 both to find the node under a click and to draw the step-through's highlight rectangles as
 separate scene items, so highlighting never lays out or repaints the SVG again.
+
+Step updates must stay under 16 ms on a 500-node graph (issue 5). Two things make that hold:
+highlight boxes are kept per node and only the ones whose state changed are touched (a step
+changes two or three boxes, so Qt repaints two or three small regions), and the SVG item is
+cached as a device pixmap, with QPixmapCache enlarged so a big graph's pixmap fits (at the
+default 10 MB it is thrown away on every paint and the whole SVG is rendered again).
+
+Large graphs draw a shared leaf as dashed copies (``<id>_copy<k>``, see core.render); a
+highlight or selection of a node covers every copy of it.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmapCache
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtSvgWidgets import QGraphicsSvgItem
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView
 
+from core.render import original_id
+
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.05, 20.0
 CLICK_SLOP = 4  # pixels the mouse may move and still count as a click rather than a drag
+#: QPixmapCache size in KB: room for a full-window pixmap of a big graph at 4K (33 MB) twice
+PIXMAP_CACHE_KB = 96 * 1024
 
 HIGHLIGHT_STYLE = {
     # kind: (border colour, fill colour, border width)
     "current": (QColor("#ff6f00"), QColor(255, 160, 0, 70), 3.0),
     "done": (QColor("#2e7d32"), QColor(76, 175, 80, 45), 1.5),
     "selected": (QColor("#1565c0"), QColor(0, 0, 0, 0), 2.5),
+    "problem": (QColor("#c62828"), QColor(229, 57, 53, 60), 3.0),
 }
+#: which box lies on top where boxes overlap
+Z_ORDER = {"done": 1, "current": 2, "problem": 2, "selected": 3}
 
 
 class GraphView(QGraphicsView):
@@ -43,12 +59,16 @@ class GraphView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setBackgroundBrush(QBrush(QColor("white")))
         self.setObjectName("graphView")
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.renderer = QSvgRenderer(self)
         self.svg_item: QGraphicsSvgItem | None = None
         self.node_ids: dict[str, str] = {}
         self.node_rects: dict[str, QRectF] = {}
-        self._overlays: list[QGraphicsPathItem] = []
-        self._selected: QGraphicsPathItem | None = None
+        self.copies: dict[str, list[str]] = {}  # GraphNode id -> its DOT names (copies too)
+        self._boxes: dict[str, QGraphicsPathItem] = {}  # DOT name -> its highlight box
+        self._state: dict[str, str] = {}  # DOT name -> "current"/"done"/"problem" shown
+        self._selected: list[QGraphicsPathItem] = []
         self._key = None
         self._press: QPointF | None = None
         # True while the drawing is fitted and the user has not zoomed: resizing the
@@ -78,6 +98,9 @@ class GraphView(QGraphicsView):
         self.scene().addItem(self.svg_item)
         self.node_ids = dict(node_ids)
         self.node_rects = self._node_rects()
+        self.copies = {}
+        for name in self.node_rects:
+            self.copies.setdefault(original_id(name), []).append(name)
         self._key = key
         margin = 20
         self.scene().setSceneRect(self.svg_item.boundingRect().adjusted(-margin, -margin,
@@ -94,7 +117,7 @@ class GraphView(QGraphicsView):
         """Replace the drawing by a short message (no graph yet, Graphviz missing...)."""
         self._clear_items()
         self._key = None
-        self.node_ids, self.node_rects = {}, {}
+        self.node_ids, self.node_rects, self.copies = {}, {}, {}
         self.placeholder.setPlainText(text)
         self.placeholder.setVisible(True)
         self.resetTransform()
@@ -107,7 +130,10 @@ class GraphView(QGraphicsView):
 
     def _clear_items(self) -> None:
         self.clear_highlight()
-        self._select_overlay(None)
+        self._select_overlay([])
+        for item in self._boxes.values():
+            self.scene().removeItem(item)
+        self._boxes = {}
         if self.svg_item is not None:
             self.scene().removeItem(self.svg_item)
             self.svg_item = None
@@ -224,47 +250,81 @@ class GraphView(QGraphicsView):
         self.nodeClicked.emit(name or "")
 
     def select_node(self, name: str | None) -> None:
-        """Outline the node ``name`` in blue (None clears the outline)."""
-        self._select_overlay(self._box(name, "selected") if name in self.node_rects else None)
+        """Outline the node ``name`` (a DOT name or GraphNode id) and all its copies in blue
+        (None clears the outline)."""
+        names = self.dot_names(name) if name else []
+        self._select_overlay([self._new_box(n, "selected") for n in names])
 
-    def _select_overlay(self, item) -> None:
-        if self._selected is not None:
-            self.scene().removeItem(self._selected)
-        self._selected = item
+    def _select_overlay(self, items: list) -> None:
+        for item in self._selected:
+            self.scene().removeItem(item)
+        self._selected = items
+
+    def dot_names(self, name: str) -> list[str]:
+        """Every DOT name drawn for the node ``name`` (itself and its copies)."""
+        return list(self.copies.get(original_id(name), ()))
 
     # ------------------------------------------------------------------ highlight
 
-    def set_highlight(self, current: set[str], done: set[str]) -> None:
-        """Draw boxes over the nodes in ``current`` (orange) and ``done`` (green) without
-        laying out or re-rendering the drawing; unknown names are ignored."""
-        self.clear_highlight()
-        for name in done:
-            if name in self.node_rects and name not in current:
-                self._overlays.append(self._box(name, "done"))
-        for name in current:
-            if name in self.node_rects:
-                self._overlays.append(self._box(name, "current"))
+    def set_highlight(self, current: set[str], done: set[str],
+                      problem: set[str] = frozenset()) -> None:
+        """Box the nodes in ``current`` (orange), ``done`` (green) and ``problem`` (red),
+        every copy included, without laying out or re-rendering the drawing; unknown names
+        are ignored. Only boxes whose state changes are touched, so a step repaints little."""
+        wanted: dict[str, str] = {}
+        for kind, names in (("done", done), ("current", current), ("problem", problem)):
+            for name in names:  # later kinds win where a node is in several sets
+                for dot_name in self.copies.get(original_id(name), ()):
+                    wanted[dot_name] = kind
+        for dot_name in self._state:
+            if dot_name not in wanted:
+                self._boxes[dot_name].setVisible(False)
+        for dot_name, kind in wanted.items():
+            if self._state.get(dot_name) == kind:
+                continue
+            box = self._boxes.get(dot_name)
+            if box is None:
+                box = self._boxes[dot_name] = self._new_box(dot_name, kind)
+            else:
+                self._style(box, kind)
+                box.setVisible(True)
+        self._state = wanted
 
     def clear_highlight(self) -> None:
-        """Remove every highlight box."""
-        for item in self._overlays:
-            self.scene().removeItem(item)
-        self._overlays = []
+        """Hide every highlight box."""
+        self.set_highlight(set(), set())
+
+    def highlight_node(self, name: str) -> None:
+        """Box the node ``name`` (and its copies) in red and scroll it into view; for the
+        Check panel's "first NaN here"."""
+        self.set_highlight(set(), set(), {name})
+        rects = [self.node_scene_rect(n) for n in self.dot_names(name)]
+        if rects:
+            self.ensureVisible(rects[0], 40, 40)
 
     def highlighted(self) -> dict[str, str]:
-        """name -> "current"/"done" for the boxes shown (for tests)."""
-        return {item.data(0): item.data(1) for item in self._overlays}
+        """DOT name -> "current"/"done"/"problem" for the boxes shown (for tests)."""
+        return dict(self._state)
 
-    def _box(self, name: str, kind: str) -> QGraphicsPathItem:
-        pen_color, fill, width = HIGHLIGHT_STYLE[kind]
+    @property
+    def _overlays(self) -> list[QGraphicsPathItem]:
+        """The highlight boxes on screen."""
+        return [self._boxes[name] for name in self._state]
+
+    def _new_box(self, name: str, kind: str) -> QGraphicsPathItem:
         rect = self.node_scene_rect(name).adjusted(-3, -3, 3, 3)
         path = QPainterPath()
         path.addRoundedRect(rect, 5, 5)
         item = QGraphicsPathItem(path)
-        item.setPen(QPen(pen_color, width))
-        item.setBrush(QBrush(fill))
-        item.setZValue(2 if kind == "current" else 1)
         item.setData(0, name)
-        item.setData(1, kind)
+        self._style(item, kind)
         self.scene().addItem(item)
         return item
+
+    @staticmethod
+    def _style(item: QGraphicsPathItem, kind: str) -> None:
+        pen_color, fill, width = HIGHLIGHT_STYLE[kind]
+        item.setPen(QPen(pen_color, width))
+        item.setBrush(QBrush(fill))
+        item.setZValue(Z_ORDER[kind])
+        item.setData(1, kind)

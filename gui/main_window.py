@@ -74,6 +74,9 @@ class MainWindow(QMainWindow):
         self.graph_options = {"annotate": "all", "rankdir": "TB", "show_saved": False}
         self.step_panel = None
         self.check_panel = None
+        self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
+        self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
         # tabbed docks stay isVisible() in Qt 6 when another tab is on top; the dock's
         # visibilityChanged signal tells the truth, so follow it
@@ -94,6 +97,11 @@ class MainWindow(QMainWindow):
         self.error_label.setWordWrap(True)
         self.error_label.setVisible(False)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # what a pasted notebook cell set aside or took from its definitions
+        self.notes_label = QLabel()
+        self.notes_label.setObjectName("notesLabel")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setVisible(False)
         self.example_label = QLabel()
         self.example_label.setObjectName("exampleLabel")
         self.example_label.setWordWrap(True)
@@ -121,6 +129,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self._heading("Expression"))
         top_layout.addWidget(self.editor, 2)
         top_layout.addWidget(self.error_label)
+        top_layout.addWidget(self.notes_label)
         top_layout.addWidget(self.example_label)
         top_layout.addLayout(controls)
         top_layout.addWidget(self.variables, 1)
@@ -289,6 +298,7 @@ class MainWindow(QMainWindow):
             return
         self.program = program
         self.clear_error()
+        self.show_notes(program.notes)
         self.variables.sync_names(program.free_names, getattr(program, "defaults", None))
 
     def on_text_settled(self) -> None:
@@ -341,7 +351,11 @@ class MainWindow(QMainWindow):
         self.timings["compute_ms"] = (time.perf_counter() - self._compute_started) * 1000
         self.result = result
         self.clear_error()
-        self.results.show_result(result, self.current_reference())
+        self.result_reference = self.current_reference()
+        self.results.show_result(result, self.result_reference)
+        if any("NaN" in w or "infinity" in w for w in result.warnings):
+            # the results table says it too; the status bar makes sure it is seen
+            self.statusBar().showMessage("⚠ " + result.warnings[0], 15000)
         self.computed.emit(result)
         self.draw_graph()
 
@@ -357,6 +371,7 @@ class MainWindow(QMainWindow):
     def on_drawn(self, drawing) -> None:
         """Put the new drawing on screen, keeping zoom if it is the same graph."""
         self.drawing = drawing
+        self.drawn_result = self.result
         self.set_graphviz_banner(False)
         key = (self._structure_key(), tuple(sorted(self.graph_options.items())))
         self.graph.show_svg(drawing.svg, drawing.node_ids, key=key)
@@ -380,6 +395,8 @@ class MainWindow(QMainWindow):
     def on_compute_failed(self, error) -> None:
         """Show a compute error in the editor, cell and status bar; keep the last graph."""
         self.results.clear()
+        if self.checker is not None:
+            self.checker.forget()
         self.show_error(error)
 
     def on_draw_failed(self, error) -> None:
@@ -429,6 +446,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 15000)
         self.failed.emit(error)
 
+    def show_notes(self, notes: list[str]) -> None:
+        """Say under the editor what a pasted notebook cell set aside or supplied."""
+        self.notes_label.setText("\n".join("ℹ " + note for note in notes))
+        self.notes_label.setVisible(bool(notes))
+
     def clear_error(self) -> None:
         """Remove the underline and the message."""
         self.editor.clear_error()
@@ -443,6 +465,9 @@ class MainWindow(QMainWindow):
 
     def on_node_clicked(self, name: str) -> None:
         """Show the clicked node's details and select its text in the editor."""
+        if name:  # a dashed copy of a shared node stands for the node itself
+            from core.render import original_id
+            name = original_id(name)
         details = self.drawing.details.get(name) if self.drawing and name else None
         self.details.show_details(details)
         if details:
@@ -483,6 +508,8 @@ class MainWindow(QMainWindow):
         files.save_window(self)
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
+        if self.checker is not None:
+            self.checker.cancel()
         self.wait_for_workers(10000)
         super().closeEvent(event)
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
 
 from core.functions import FUNCTIONS
-from gui import files
+from gui import files, step_files
 from gui.examples import load_examples
 
 
@@ -51,6 +51,12 @@ def build(w) -> None:
     w.copy_image_action = _action(w, "Copy Graph &Image", partial(files.copy_image, w),
                                   "Ctrl+Shift+C", "Copy the graph to the clipboard as an image",
                                   "edit-copy")
+    w.export_steps_pdf_action = _action(
+        w, "Export Steps as &PDF…", partial(step_files.export_steps_pdf_dialog, w), None,
+        "Every backward step as one page of a PDF (for handouts)")
+    w.export_steps_frames_action = _action(
+        w, "Export Steps as PNG &Frames…", partial(step_files.export_steps_frames_dialog, w),
+        None, "Every backward step as a numbered PNG image (for slides)")
     w.quit_action = _action(w, "&Quit", w.close, S.Quit)
     w.compute_action = _action(w, "&Compute", w.compute_now,
                                [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"),
@@ -76,6 +82,7 @@ def build(w) -> None:
     menu.addActions([w.save_action, w.save_as_action])
     menu.addSeparator()
     menu.addActions([w.export_action, w.copy_image_action])
+    menu.addActions([w.export_steps_pdf_action, w.export_steps_frames_action])
     menu.addSeparator()
     menu.addAction(w.quit_action)
     files.update_recent_menu(w)
@@ -182,12 +189,13 @@ def attach_panels(w) -> None:
         except TypeError:  # an unexpected constructor: keep the placeholder
             return
         w.embed_panel(w.check_dock, w.check_panel)
-        for name in ("set_evaluation", "set_result"):
-            setter = getattr(w.check_panel, name, None)
-            if setter is not None:
-                w.computed.connect(lambda result, s=setter, n=name: s(
-                    result.evaluation if n == "set_evaluation" else result))
-                break
+        from gui.check_runner import CheckRunner
+
+        w.checker = CheckRunner(w, w.check_panel)
+        w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
+        w.check_dock.visibilityChanged.connect(w.checker.set_showing)
+        w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty()
+                              and w.check_dock.isVisible())
 
 
 def show_functions(w) -> None:
