@@ -113,3 +113,24 @@ def test_value_dimensions():
     parse_value("[" * limits.MAX_DIMS + "1" + "]" * limits.MAX_DIMS)
     with pytest.raises(LimitError, match="dimensions"):
         parse_value("[" * (limits.MAX_DIMS + 1) + "1" + "]" * (limits.MAX_DIMS + 1))
+
+
+def test_short_statements_are_never_too_deep():
+    # the parser skips measuring one-line statements shorter than MAX_DEPTH - 5 characters;
+    # check that premise on the deepest short statements the language can spell
+    import ast
+
+    from core.language import tree_depth
+    k = limits.MAX_DEPTH
+    shapes = [lambda n: "-" * n + "x", lambda n: "(" * n + "x" + ")" * n,
+              lambda n: "sin(" * n + "x" + ")" * n, lambda n: "[" * n + "x" + "]" * n,
+              lambda n: "x" + "+x" * n, lambda n: "a." * n + "b",
+              lambda n: "f(a=" * n + "x" + ")" * n, lambda n: "y=" + "-" * n + "x"]
+    checked = 0
+    for shape in shapes:
+        n = max(n for n in range(k) if len(shape(n)) + 5 < k)
+        text = shape(n)
+        assert len(text) + 5 < k
+        assert tree_depth(ast.parse(text).body[0]) <= k, text
+        checked += 1
+    assert checked == len(shapes)
