@@ -34,9 +34,12 @@ if ((${#missing[@]})); then
   if [[ $sudo != none ]] && command -v apt-get >/dev/null; then
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-      || say "apt-get could not install everything; the app will say what is missing"
+    log=$(mktemp /tmp/autograd-explorer-apt.XXXX.log)
+    $sudo apt-get update -qq >"$log" 2>&1 || say "apt-get update failed; trying the install anyway"
+    if ! $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+      tail -5 "$log" >&2
+      say "apt-get could not install everything (log: $log); the app will say what is missing"
+    fi
   else
     say "some system packages are missing; install them with:"
     say "  sudo apt-get install -y ${missing[*]}"
