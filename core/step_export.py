@@ -36,6 +36,8 @@ PAGE_TIMEOUT = 60.0
 GAP = 14
 #: the heading's look: the title line, the rule, then the step's numbers
 TITLE_SIZE, TEXT_SIZE, MUTED = 18, 13, "#555555"
+#: longest heading line and most lines one line of text becomes; longest title
+WRAP_CHARS, WRAP_LINES, TITLE_CHARS = 90, 6, 60
 #: how the heading and legend are drawn; the same attributes when measured and when drawn,
 #: or the fixed boxes would not fit their text
 TEXT_NODE = dict(shape="plaintext", margin="0", width="0", height="0", style="", penwidth="0",
@@ -63,7 +65,18 @@ def _heading_lines(trace, index: int) -> list[str]:
     if len(step.contributions) > 1 and not step.leaf_id:
         terms = " + ".join(fmt(c.value) for c in step.contributions)
         lines.append(f"paths into this node: {terms} = {fmt(step.grad_in[0])}")
-    return lines
+    return [lines[0]] + [part for line in lines[1:] for part in _wrap(line)]
+
+
+def _wrap(line: str) -> list[str]:
+    """A long line (a leaf reached by a hundred paths sums a hundred terms) as at most
+    WRAP_LINES lines of WRAP_CHARS: the heading, and with it every page, stays page-sized.
+    The last part is kept, since that is where the sum's result is."""
+    import textwrap
+    parts = textwrap.wrap(line, WRAP_CHARS, subsequent_indent="    ") or [""]
+    if len(parts) > WRAP_LINES:
+        parts = parts[:WRAP_LINES - 2] + ["    …", parts[-1]]
+    return parts
 
 
 def _title(trace, index: int) -> str:
@@ -74,6 +87,8 @@ def _title(trace, index: int) -> str:
         what = f"{step.name} = {step.expression}"
     else:
         what = step.expression or step.op
+    if len(what) > TITLE_CHARS:
+        what = what[:TITLE_CHARS - 1] + "…"
     return f"Step {index + 1} of {len(trace.steps)}: {what}   ({step.op})"
 
 
@@ -115,6 +130,12 @@ def _esc(text: str) -> str:
 def page_digraphs(graph, trace, options=None) -> list:
     """One ``graphviz.Digraph`` per step, every node and edge pinned where one shared layout
     put them; draw each with ``neato -n2`` (:func:`render_page` does)."""
+    return list(iter_pages(graph, trace, options))
+
+
+def iter_pages(graph, trace, options=None):
+    """:func:`page_digraphs` one page at a time (the layout runs before the first), so
+    drawing a page can start while the next is being written."""
     from core.pinned_layout import lay_out, measure
     from core.render import Highlight, RenderOptions, to_digraph
 
@@ -136,7 +157,6 @@ def page_digraphs(graph, trace, options=None) -> list:
     legend_box = (math.ceil(sizes[-1][0]) + 2, math.ceil(sizes[-1][1]) + 2)
     heading_at, legend_at = _text_positions(layout.bb, heading_box, legend_box)
 
-    pages = []
     previous: dict = {}
     for index, spec in enumerate(highlights):
         labels = dict(spec.edge_labels)
@@ -148,8 +168,7 @@ def page_digraphs(graph, trace, options=None) -> list:
         digraph.node("__heading", _heading_html(trace, index, heading_box),
                      pos=heading_at, **TEXT_NODE)
         digraph.node("__legend", _legend_html(legend_box), pos=legend_at, **TEXT_NODE)
-        pages.append(digraph)
-    return pages
+        yield digraph
 
 
 def _text_positions(bb: tuple, heading: tuple, legend: tuple) -> tuple[str, str]:
@@ -177,23 +196,33 @@ def render_page(page, fmt: str, dpi: int | None = None) -> bytes:
     return run_dot(source, fmt, timeout=PAGE_TIMEOUT, engine="neato", arguments=("-n2",))
 
 
+def _render_all(pages, fmt: str, dpi: int | None = None) -> list[bytes]:
+    """Draw the pages two at a time: each is a separate Graphviz process, and two keep a
+    2-core machine busy without starving the rest of it. ``pages`` may be a generator:
+    pages are drawn while later ones are still being written."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda page: render_page(page, fmt, dpi), pages))
+
+
 def export_pdf(graph, trace, path, options=None) -> int:
     """Write every step as one page of a PDF at ``path``; returns the number of pages."""
-    pdfs = [render_page(page, "pdf") for page in page_digraphs(graph, trace, options)]
+    pdfs = _render_all(iter_pages(graph, trace, options), "pdf")
     Path(path).write_bytes(merge_pdfs(pdfs))
     return len(pdfs)
 
 
 def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list[Path]:
     """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths."""
-    pages = page_digraphs(graph, trace, options)
+    if not trace.steps:
+        raise ExpressionError("output", _NO_STEPS)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    width = max(3, len(str(len(pages))))
+    width = max(3, len(str(len(trace.steps))))
     paths = []
-    for index, page in enumerate(pages):
+    for index, png in enumerate(_render_all(iter_pages(graph, trace, options), "png", dpi)):
         target = folder / f"step-{index + 1:0{width}d}.png"
-        target.write_bytes(render_page(page, "png", dpi))
+        target.write_bytes(png)
         paths.append(target)
     return paths
 

@@ -195,3 +195,19 @@ def test_nothing_to_step_through_is_a_clear_error(tmp_path):
     trace.steps.clear()
     with pytest.raises(ExpressionError, match="no backward steps"):
         export_pdf(graph, trace, tmp_path / "x.pdf")
+
+
+def test_long_sums_wrap_and_keep_their_result():
+    from core.rules import fmt
+    from core.step_export import WRAP_CHARS, WRAP_LINES, _wrap, caption
+
+    graph, trace = _setup("y = x\n" + "y = sin(y * 1.0001) + x\n" * 25, x=0.3)
+    leaf = next(i for i, step in enumerate(trace.steps) if step.leaf_id)
+    lines = caption(trace, leaf).splitlines()
+    assert all(len(line) <= WRAP_CHARS for line in lines[1:])
+    assert lines[-1].endswith("= " + fmt(trace.leaves["x"].total))
+    # a hundred-term sum: at most WRAP_LINES lines, the start and the result kept
+    long = "x.grad = " + " + ".join(["0.123456"] * 100) + " = 12.3456"
+    parts = _wrap(long)
+    assert len(parts) == WRAP_LINES
+    assert parts[0].startswith("x.grad = 0.123456") and parts[-1].endswith("= 12.3456")
