@@ -208,7 +208,7 @@ def _render_all(pages, fmt: str, dpi: int | None = None) -> list[bytes]:
 def export_pdf(graph, trace, path, options=None) -> int:
     """Write every step as one page of a PDF at ``path``; returns the number of pages."""
     pdfs = _render_all(iter_pages(graph, trace, options), "pdf")
-    Path(path).write_bytes(merge_pdfs(pdfs))
+    _write(Path(path), merge_pdfs(pdfs))
     return len(pdfs)
 
 
@@ -216,15 +216,29 @@ def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list
     """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths."""
     if not trace.steps:
         raise ExpressionError("output", _NO_STEPS)
+    if not 10 <= int(dpi) <= 1200:
+        raise ExpressionError("value", f"dpi must be between 10 and 1200, not {dpi}")
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExpressionError("export", f"cannot make the folder {folder}: "
+                              f"{err.strerror or err}") from None
     width = max(3, len(str(len(trace.steps))))
     paths = []
     for index, png in enumerate(_render_all(iter_pages(graph, trace, options), "png", dpi)):
         target = folder / f"step-{index + 1:0{width}d}.png"
-        target.write_bytes(png)
+        _write(target, png)
         paths.append(target)
     return paths
+
+
+def _write(path: Path, data: bytes) -> None:
+    # a wrong folder or a full disk is the user's to fix: a message, not a traceback
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise ExpressionError("export", f"cannot write {path}: {err.strerror or err}") from None
 
 
 # --------------------------------------------------------------------------- PDF joining

@@ -125,3 +125,17 @@ def test_frames_are_numbered_pngs(tmp_path, capsys):
     assert files == [f"step-{i:03d}.png" for i in range(1, len(files) + 1)]
     assert len(files) == 3  # MulBackward0, SinBackward0, AccumulateGrad
     assert all((folder / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
+
+
+@needs_poppler
+def test_unwritable_targets_and_bad_dpi_are_one_line_errors(tmp_path, capsys):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    for argv, message in [
+        (["--pdf", str(blocker / "steps.pdf")], "cannot write"),
+        (["--frames", str(blocker / "frames")], "cannot make the folder"),
+        (["--frames", str(tmp_path / "f"), "--dpi", "0"], "dpi must be between 10 and 1200"),
+    ]:
+        assert cli_main(["steps", "f = sin(w)", "--var", "w=1", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
