@@ -5,30 +5,41 @@ from ``QSvgRenderer.boundsOnElement(id)`` mapped by ``transformForElement(id)``;
 both to find the node under a click and to draw the step-through's highlight rectangles as
 separate scene items, so highlighting never lays out or repaints the SVG again.
 
-Step updates must stay under 16 ms on a 500-node graph (issue 5). Two things make that hold:
-highlight boxes are kept per node and only the ones whose state changed are touched (a step
-changes two or three boxes, so Qt repaints two or three small regions), and the SVG item is
-cached as a device pixmap, with QPixmapCache enlarged so a big graph's pixmap fits (at the
-default 10 MB it is thrown away on every paint and the whole SVG is rendered again).
+Step updates must stay under 16 ms on a 500-node graph (issue 5). QtSvg cannot paint part
+of a drawing: every repaint, however small the changed region, renders the whole SVG (21 ms
+for 488 nodes here), and QGraphicsSvgItem's device cache did not avoid that (measured:
+benchmarks/RESULTS_steps.md). So the drawing is rendered once into a pixmap at the current
+zoom and shown as a QGraphicsPixmapItem; a step repaints a few small regions of it. Zooming
+re-renders the pixmap shortly after the zoom stops (until then the old one is scaled), so
+text stays crisp. Where the pixmap would be too large (a huge graph zoomed in), the SVG item
+itself is shown instead. Highlight boxes are separate items, one per node, and only the boxes
+whose state changes are touched.
 
 Large graphs draw a shared leaf as dashed copies (``<id>_copy<k>``, see core.render); a
 highlight or selection of a node covers every copy of it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmapCache
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtSvgWidgets import QGraphicsSvgItem
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import (
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+)
 
 from core.render import original_id
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.05, 20.0
 CLICK_SLOP = 4  # pixels the mouse may move and still count as a click rather than a drag
-#: QPixmapCache size in KB: room for a full-window pixmap of a big graph at 4K (33 MB) twice
-PIXMAP_CACHE_KB = 96 * 1024
+#: largest pixmap of the drawing (pixels; 24 M = 96 MB); beyond it the SVG item is shown
+MAX_PIXMAP_PIXELS = 24_000_000
+#: ms after the last zoom change before the pixmap is rendered again at the new zoom
+RERENDER_DELAY_MS = 150
 
 HIGHLIGHT_STYLE = {
     # kind: (border colour, fill colour, border width)
@@ -59,10 +70,15 @@ class GraphView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setBackgroundBrush(QBrush(QColor("white")))
         self.setObjectName("graphView")
-        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
-            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.renderer = QSvgRenderer(self)
-        self.svg_item: QGraphicsSvgItem | None = None
+        self.svg_item: QGraphicsSvgItem | None = None  # geometry, and the fallback drawing
+        self.pixmap_item: QGraphicsPixmapItem | None = None
+        self.pixmap_scale = 0.0  # device pixels per scene unit of the pixmap shown
+        self._rerender = QTimer(self)
+        self._rerender.setSingleShot(True)
+        self._rerender.setInterval(RERENDER_DELAY_MS)
+        self._rerender.timeout.connect(self.render_pixmap)
+        self.zoomChanged.connect(lambda _z: self._rerender.start())
         self.node_ids: dict[str, str] = {}
         self.node_rects: dict[str, QRectF] = {}
         self.copies: dict[str, list[str]] = {}  # GraphNode id -> its DOT names (copies too)
@@ -94,8 +110,12 @@ class GraphView(QGraphicsView):
         self.placeholder.setVisible(False)
         self.svg_item = QGraphicsSvgItem()
         self.svg_item.setSharedRenderer(self.renderer)
-        self.svg_item.setCacheMode(QGraphicsSvgItem.CacheMode.DeviceCoordinateCache)
+        self.svg_item.setCacheMode(QGraphicsSvgItem.CacheMode.NoCache)
         self.scene().addItem(self.svg_item)
+        self.pixmap_item = QGraphicsPixmapItem()
+        self.pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.pixmap_item.setVisible(False)
+        self.scene().addItem(self.pixmap_item)
         self.node_ids = dict(node_ids)
         self.node_rects = self._node_rects()
         self.copies = {}
@@ -112,6 +132,38 @@ class GraphView(QGraphicsView):
             self.centerOn(saved_center)
         else:
             self.fit()
+        self.render_pixmap()
+
+    def render_pixmap(self) -> None:
+        """Render the drawing into a pixmap at the current zoom (device pixels) and show
+        it in place of the SVG item; keep the SVG item if the pixmap would be too large."""
+        self._rerender.stop()
+        if self.svg_item is None:
+            return
+        scale = self.scale_factor() * self.devicePixelRatioF()
+        bounds = self.svg_item.boundingRect()
+        width, height = round(bounds.width() * scale), round(bounds.height() * scale)
+        if width * height > MAX_PIXMAP_PIXELS or width < 1 or height < 1:
+            self.pixmap_item.setVisible(False)
+            self.svg_item.setVisible(True)
+            self.pixmap_scale = 0.0
+            return
+        image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.setRenderHints(QPainter.RenderHint.Antialiasing |
+                               QPainter.RenderHint.TextAntialiasing |
+                               QPainter.RenderHint.SmoothPixmapTransform)
+        self.renderer.render(painter, QRectF(0, 0, width, height))
+        painter.end()
+        pixmap = QPixmap.fromImage(image)
+        pixmap.setDevicePixelRatio(1.0)
+        self.pixmap_item.setPixmap(pixmap)
+        self.pixmap_item.setPos(bounds.topLeft())
+        self.pixmap_item.setScale(1.0 / scale)
+        self.pixmap_item.setVisible(True)
+        self.svg_item.setVisible(False)
+        self.pixmap_scale = scale
 
     def show_message(self, text: str) -> None:
         """Replace the drawing by a short message (no graph yet, Graphviz missing...)."""
@@ -137,6 +189,10 @@ class GraphView(QGraphicsView):
         if self.svg_item is not None:
             self.scene().removeItem(self.svg_item)
             self.svg_item = None
+        if self.pixmap_item is not None:
+            self.scene().removeItem(self.pixmap_item)
+            self.pixmap_item = None
+        self._rerender.stop()
 
     def _node_rects(self) -> dict[str, QRectF]:
         """Each node's box in item coordinates (the SVG's viewBox mapped onto the item)."""

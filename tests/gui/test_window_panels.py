@@ -204,3 +204,26 @@ def test_nan_warning_is_visible(qtbot, window):
     assert str(result.quantity("x").grad).lower() == "nan"  # 0 * (1/0): NaN
     notice = window.results.notice
     assert notice.isVisible() and "NaN" in notice.text()
+
+
+# ------------------------------------------------------------------ crisp pixmap (issue 5)
+
+def test_graph_pixmap_is_rendered_again_at_the_new_zoom(qtbot, window):
+    _show(qtbot, window)
+    compute_and_draw(qtbot, window, "f = exp(w) * w", {"w": 1})
+    graph = window.graph
+    bounds = graph.svg_item.boundingRect()
+
+    def pixmap_matches_zoom():
+        scale = graph.scale_factor() * graph.devicePixelRatioF()
+        return (graph.pixmap_item.isVisible() and not graph.svg_item.isVisible()
+                and abs(graph.pixmap_scale - scale) < 1e-9
+                and abs(graph.pixmap_item.pixmap().width() - bounds.width() * scale) <= 1)
+
+    assert pixmap_matches_zoom()
+    graph.zoom_in()
+    graph.zoom_in()
+    qtbot.waitUntil(pixmap_matches_zoom, timeout=TIMEOUT)
+    # the pixmap covers exactly the drawing, so node boxes still sit on their nodes
+    assert graph.pixmap_item.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(
+        graph.svg_item.sceneBoundingRect())
