@@ -114,13 +114,16 @@ def _legend_html(box: tuple | None = None) -> str:
 
 
 def _text_box(rows: list[str], box: tuple | None) -> str:
-    # BALIGN left-aligns every line (a trailing BR would add an empty line)
-    text = "<BR/>".join(rows)
+    # one table row per line: a little space between lines (Graphviz sets BR-separated
+    # lines tightly), each line left-aligned
+    lines = "".join(f'<TR><TD ALIGN="LEFT">{row}</TD></TR>' for row in rows)
+    inner = (f'<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="0" CELLSPACING="3">'
+             f'{lines}</TABLE>')
     size = ""
     if box is not None:
         size = f' FIXEDSIZE="TRUE" WIDTH="{box[0]}" HEIGHT="{box[1]}"'
     return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="0" CELLSPACING="0"><TR>'
-            f'<TD ALIGN="LEFT" VALIGN="TOP" BALIGN="LEFT"{size}>{text}</TD></TR></TABLE>>')
+            f'<TD ALIGN="LEFT" VALIGN="TOP"{size}>{inner}</TD></TR></TABLE>>')
 
 
 def _esc(text: str) -> str:
