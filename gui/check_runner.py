@@ -12,7 +12,7 @@ check's evaluation is mapped back to the drawn graph through the forward record 
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from gui.workers import LatestOnly
 
@@ -50,6 +50,14 @@ class CheckRunner(QObject):
     def set_showing(self, showing: bool) -> None:
         """The Check tab came on (or went off) screen: check a result not yet checked."""
         self.showing = showing
+        if showing and not getattr(self, "_widened", False):
+            # nine columns of numbers: the first time the tab shows, give the dock room
+            # for them (once, so a width the user chooses later is kept)
+            self._widened = True
+            dock = self.window.check_dock
+            wanted = min(640, int(self.window.width() * 0.42))
+            if dock.width() < wanted:
+                self.window.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         if showing and self.result is not None and self.checked_result is not self.result \
                 and not self.jobs.busy:
             self.run()

@@ -8,7 +8,10 @@ examples, and saves ``QWidget.grab()`` images of the whole window:
 * ``window.png``: the seed notebook's chain-rule example, computed, graph drawn;
 * ``node-details.png``: the same with the exp node clicked (details panel, editor selection);
 * ``matrices.png``: the seed's matrix example (matrix results, reference values);
-* ``error.png``: an expression with an unknown function, underlined where it is.
+* ``error.png``: an expression with an unknown function, underlined where it is;
+* ``steps.png``: the chain rule stepped to the node where w's two paths meet (Steps tab);
+* ``check.png``: the matrix example's gradients checked (Check tab);
+* ``pasted-cell.png``: a notebook cell pasted verbatim, with what was set aside.
 """
 from __future__ import annotations
 
@@ -66,9 +69,32 @@ def main() -> int:
     window.graph.click_at(window.graph.node_scene_rect(exp_node).center())
     shot("node-details.png")
 
+    # Steps: stop where w's two contributions are added (the last AccumulateGrad step)
+    window.steps_dock.raise_()
+    trace = window.result.trace
+    w_step = max(i for i, s in enumerate(trace.steps) if s.leaf_id)
+    window.step_panel.set_step(w_step)
+    shot("steps.png")
+
     window.load_example(examples["Matrices"])
     wait(window.drawn)
+    window.details_dock.raise_()
     shot("matrices.png")
+
+    window.check_dock.raise_()
+    wait(window.checker.checked)
+    window.check_panel.table.selectRow(0)
+    shot("check.png")
+
+    window.details_dock.raise_()
+    window.editor.setPlainText(
+        "import torch\nw = torch.ones(1, requires_grad=True)\n"
+        "z = torch.ones(1, requires_grad=True)*2\nf = w + torch.sin(2*z)\n"
+        "f.backward()\nprint(w.grad, z.grad)")
+    window.on_text_changed()
+    window.compute_now()
+    wait(window.drawn)
+    shot("pasted-cell.png")
 
     window.editor.setPlainText("g = 3*w + cos(z)\nf = expp(g) * z")
     window.on_text_changed()
