@@ -58,9 +58,8 @@ def warm_up() -> str:
     Runs on a worker thread while the status bar says "Loading torch…"."""
     import torch
 
-    from gui import graph_source
+    from gui import graph_source  # noqa: F401 - imports core.graph and core.render now
 
-    graph_source.warm_up()
     compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
     return torch.__version__
 

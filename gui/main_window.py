@@ -366,7 +366,9 @@ class MainWindow(QMainWindow):
         from gui import graph_source
 
         self.statusBar().showMessage("Drawing the graph…")
-        self.render_jobs.submit(graph_source.draw, self.result.evaluation, **self.graph_options)
+        # the worker passes its cancel event: Cancel (Esc) stops a long Graphviz layout
+        self.render_jobs.submit(graph_source.draw, self.result.evaluation, pass_cancel=True,
+                                **self.graph_options)
 
     def on_drawn(self, drawing) -> None:
         """Put the new drawing on screen, keeping zoom if it is the same graph."""

@@ -227,3 +227,34 @@ def test_graph_pixmap_is_rendered_again_at_the_new_zoom(qtbot, window):
     # the pixmap covers exactly the drawing, so node boxes still sit on their nodes
     assert graph.pixmap_item.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(
         graph.svg_item.sceneBoundingRect())
+
+
+def test_cancel_stops_a_long_layout_without_an_error(window, qtbot, monkeypatch):
+    """Cancel (Esc) during a drawing reaches Graphviz: the worker's cancel event is passed
+    down to core.render.run_dot, the job ends, no error is shown, the old drawing stays."""
+    import threading
+
+    from core import render
+
+    compute_and_draw(qtbot, window, "f = w * 2", {"w": 1.0})
+    before = window.drawing
+    started = threading.Event()
+    seen = {}
+
+    def layout_until_cancelled(source, fmt, timeout=None, nodes=None, engine="dot",
+                               arguments=(), cancel=None):
+        seen["cancel"] = cancel
+        started.set()
+        assert cancel is not None and cancel.wait(30), "the cancel event never came"
+        raise render.Cancelled()
+
+    monkeypatch.setattr(render, "run_dot", layout_until_cancelled)
+    errors = []
+    window.render_jobs.errored.connect(errors.append)
+    window.draw_graph()
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT)
+    window.render_jobs.cancel()
+    assert window.wait_for_workers(TIMEOUT)
+    qtbot.wait(50)  # let queued signals arrive, if any were (wrongly) sent
+    assert seen["cancel"].is_set()
+    assert errors == [] and window.drawing is before
