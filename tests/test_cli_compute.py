@@ -110,3 +110,9 @@ def test_usage_errors(capsys, argv, fragment):
     status, out, err = compute(capsys, *argv)
     assert status == 2
     assert fragment in err and "Traceback" not in err
+
+
+def test_literal_backslash_n_separates_statements(capsys):
+    # what a shell passes for 'g = 3*w\nf = g*g' in single quotes
+    status, out, _ = compute(capsys, "g = 3*w\\nf = g*g", "--var", "w=1", "--json")
+    assert status == 0 and json.loads(out)["gradients"]["w"] == 18.0

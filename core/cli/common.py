@@ -48,7 +48,9 @@ def read_text(args) -> str:
         return sys.stdin.read()
     if not args.expression:
         raise UsageError("give a program, e.g. compute 'f = w**2' --var w=3")
-    return args.expression
+    # In a shell, 'g = 3*w\nf = g' arrives with a literal backslash-n; a backslash is never
+    # valid there otherwise, so read it as the line break the user meant.
+    return args.expression.replace("\\n", "\n")
 
 
 def parse_assignments(items: list[str], requires_grad: bool) -> dict[str, VariableSpec]:
