@@ -17,8 +17,34 @@ def main(argv: list[str] | None = None) -> int:
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
         from core.cli import main as cli_main
         return cli_main(argv)
-    from gui.app import run_app
+    problem = _why_no_window()
+    if problem:
+        sys.stderr.write(f"error: {problem}\n")
+        return 2
+    try:
+        from gui.app import run_app
+    except ImportError as err:  # PySide6 missing, or Qt's system libraries (libGL, libEGL)
+        sys.stderr.write(
+            f"error: the window cannot start: {err}.\nInstall Qt's system libraries with:\n"
+            "  sudo apt-get install -y libegl1 libgl1 libxkbcommon0 libfontconfig1 "
+            "libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 "
+            "libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0\n"
+            "or run ./run.sh, which installs them. Headless commands still work: "
+            "./run.sh compute --help\n")
+        return 2
     return run_app(argv)
+
+
+def _why_no_window() -> str | None:
+    """On Linux without a display, Qt would abort with a cryptic message; say it plainly."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display was found (DISPLAY is not set), so the window cannot open. Run it "
+            "in a desktop session, or use the headless commands: ./run.sh compute --help")
 
 
 if __name__ == "__main__":
