@@ -42,6 +42,8 @@ _IMPORTS: dict[str, tuple[str | None, ...]] = {
     "torch.autograd": (None, "autograd"),
     "numpy": (None, "np", "numpy"),
     "math": (None, "math"),
+    # the seed's first cell prints sys.version_info; the print is set aside, never run
+    "sys": (None,),
 }
 #: ``from X import name`` lines set aside: module -> names allowed (each without ``as``,
 #: except where the alias is listed).
