@@ -61,10 +61,13 @@ want=$(cat pyproject.toml scripts/constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   say "installing Python packages (torch CPU build, PySide6, graphviz, torchviz, pytest-qt...)"
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$venv/bin/python" -m pip install -q -c scripts/constraints.txt -e ".[test]" 2>&1 \
-    | grep -vE "^WARNING: (Location|Skipping)" >&2 || true
-  "$venv/bin/python" -c "import torch, PySide6, graphviz, torchviz, pytest, pytestqt" \
-    || { say "the Python packages did not install; see the messages above"; exit 1; }
+  piplog=$venv/pip-install.log
+  if ! "$venv/bin/python" -m pip install -c scripts/constraints.txt -e ".[test]" >"$piplog" 2>&1 \
+      || ! "$venv/bin/python" -c "import torch, PySide6, graphviz, torchviz, pytest, pytestqt"; then
+    grep -vE "^WARNING: (Location|Skipping)" "$piplog" | tail -25 >&2
+    say "the Python packages did not install (full log: $piplog)"
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 export AUTOGRAD_EXPLORER_PYTHON=$venv/bin/python
