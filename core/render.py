@@ -20,6 +20,7 @@ graph, benchmarks/RESULTS_graph.md). Copies are named ``<node id>_copy<k>``.
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 import sys
@@ -266,6 +267,46 @@ def svg_node_ids(svg: bytes) -> dict[str, str]:
         title = element.find("{http://www.w3.org/2000/svg}title")
         if title is not None and title.text is not None and element.get("id"):
             found[title.text] = element.get("id")
+    return found
+
+
+@dataclass(frozen=True)
+class SvgEdge:
+    """One edge of Graphviz's SVG: its DOT ``source`` and ``target`` names (copies keep
+    their ``_copy<k>`` names), the element id (``edge7``) and the points of its path in the
+    element's coordinates: the start, then three control points per cubic Bézier piece."""
+
+    source: str
+    target: str
+    element_id: str
+    points: tuple[tuple[float, float], ...]
+
+
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def svg_edges(svg: bytes) -> list[SvgEdge]:
+    """Every edge in Graphviz's SVG output, in document order.
+
+    Graphviz writes each edge as ``<g id="edgeN" class="edge"><title>SRC->DST</title>
+    <path d="Mx,yCx,y x,y x,y ..."/>...``; a multi-edge (``x*x``) repeats its title. The GUI
+    draws its gradient overlays along these paths, so nothing has to be laid out again.
+    """
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    root = ElementTree.fromstring(svg)
+    found = []
+    for element in root.iter(svg_ns + "g"):
+        if element.get("class") != "edge" or not element.get("id"):
+            continue
+        title = element.find(svg_ns + "title")
+        path = element.find(svg_ns + "path")
+        if title is None or not title.text or "->" not in title.text or path is None:
+            continue
+        source, target = title.text.split("->", 1)
+        numbers = [float(n) for n in _NUMBER.findall(path.get("d", ""))]
+        points = tuple(zip(numbers[0::2], numbers[1::2], strict=False))
+        if points:
+            found.append(SvgEdge(source, target, element.get("id"), points))
     return found
 
 

@@ -118,11 +118,13 @@ class ForwardStep:
 class StepHighlight:
     """What a drawing shows at one step: the current node(s), the finished ones, and the
     gradient on each edge that has carried one so far, keyed ``(source, target)`` in
-    torchviz's edge direction. Fields match ``core.render.Highlight``."""
+    torchviz's edge direction, and which of those edges this step itself labelled
+    (``recent``, drawn bolder). Fields match ``core.render.Highlight``."""
 
     current: frozenset
     done: frozenset
     edge_labels: dict
+    recent: frozenset = frozenset()
 
 
 @dataclass
@@ -149,9 +151,12 @@ class Trace:
             current.add(step.leaf_id)
         done = set()
         labels = {}
+        recent = set()
         if self.output_id and self.root_id:
             labels[(self.root_id, self.output_id)] = "1"
             done.add(self.output_id)
+            if index == 0:  # the seed gradient arrives with the first step
+                recent.add((self.root_id, self.output_id))
         for earlier in self.steps[: index + 1]:
             if earlier is not step:
                 done.add(earlier.node_id)
@@ -160,9 +165,13 @@ class Trace:
             for target, grad in zip(earlier.inputs, earlier.grad_out, strict=True):
                 if target is not None and grad is not None:
                     labels[(target, earlier.node_id)] = edge_text(grad)
+                    if earlier is step:
+                        recent.add((target, earlier.node_id))
             if earlier.leaf_id and earlier.grad_in:
                 labels[(earlier.leaf_id, earlier.node_id)] = edge_text(earlier.grad_in[0])
-        return StepHighlight(frozenset(current), frozenset(done), labels)
+                if earlier is step:
+                    recent.add((earlier.leaf_id, earlier.node_id))
+        return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
 
     def to_dict(self) -> dict:
         """The ``steps --json`` object: ``{"steps": [...], "leaves": {...}}``."""

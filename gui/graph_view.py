@@ -13,7 +13,8 @@ zoom and shown as a QGraphicsPixmapItem; a step repaints a few small regions of 
 re-renders the pixmap shortly after the zoom stops (until then the old one is scaled), so
 text stays crisp. Where the pixmap would be too large (a huge graph zoomed in), the SVG item
 itself is shown instead. Highlight boxes are separate items, one per node, and only the boxes
-whose state changes are touched.
+whose state changes are touched. The gradients the step-through has sent along edges are
+drawn the same way, as items over the edges' paths (gui.edge_overlay).
 
 Large graphs draw a shared leaf as dashed copies (``<id>_copy<k>``, see core.render); a
 highlight or selection of a node covers every copy of it.
@@ -21,7 +22,16 @@ highlight or selection of a node covers every copy of it.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QTransform,
+)
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtSvgWidgets import QGraphicsSvgItem
 from PySide6.QtWidgets import (
@@ -31,7 +41,8 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from core.render import original_id
+from core.render import original_id, svg_edges
+from gui.edge_overlay import EdgeOverlays
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.05, 20.0
@@ -85,6 +96,7 @@ class GraphView(QGraphicsView):
         self._boxes: dict[str, QGraphicsPathItem] = {}  # DOT name -> its highlight box
         self._state: dict[str, str] = {}  # DOT name -> "current"/"done"/"problem" shown
         self._selected: list[QGraphicsPathItem] = []
+        self.edges: EdgeOverlays | None = None  # gradients on edges while stepping
         self._key = None
         self._press: QPointF | None = None
         # True while the drawing is fitted and the user has not zoomed: resizing the
@@ -121,6 +133,8 @@ class GraphView(QGraphicsView):
         self.copies = {}
         for name in self.node_rects:
             self.copies.setdefault(original_id(name), []).append(name)
+        self.edges = EdgeOverlays(self.scene(), svg_edges(svg), self._element_to_scene,
+                                  [self.node_scene_rect(name) for name in self.node_rects])
         self._key = key
         margin = 20
         self.scene().setSceneRect(self.svg_item.boundingRect().adjusted(-margin, -margin,
@@ -183,6 +197,9 @@ class GraphView(QGraphicsView):
     def _clear_items(self) -> None:
         self.clear_highlight()
         self._select_overlay([])
+        if self.edges is not None:
+            self.edges.remove()
+            self.edges = None
         for item in self._boxes.values():
             self.scene().removeItem(item)
         self._boxes = {}
@@ -193,6 +210,18 @@ class GraphView(QGraphicsView):
             self.scene().removeItem(self.pixmap_item)
             self.pixmap_item = None
         self._rerender.stop()
+
+    def _element_to_scene(self, element: str) -> QTransform:
+        """Maps an SVG element's own coordinates (a path's points) to the scene's: the
+        element's parents' transform, then the viewBox onto the SVG item, then the item."""
+        box = self.renderer.viewBoxF()
+        bounds = self.svg_item.boundingRect()
+        sx = bounds.width() / box.width() if box.width() else 1.0
+        sy = bounds.height() / box.height() if box.height() else 1.0
+        to_item = QTransform(sx, 0, 0, sy, -box.x() * sx, -box.y() * sy)
+        # QTransform products apply left to right
+        return (self.renderer.transformForElement(element) * to_item
+                * self.svg_item.sceneTransform())
 
     def _node_rects(self) -> dict[str, QRectF]:
         """Each node's box in item coordinates (the SVG's viewBox mapped onto the item)."""
@@ -323,10 +352,16 @@ class GraphView(QGraphicsView):
     # ------------------------------------------------------------------ highlight
 
     def set_highlight(self, current: set[str], done: set[str],
-                      problem: set[str] = frozenset()) -> None:
+                      problem: set[str] = frozenset(), edge_labels: dict | None = None,
+                      recent=frozenset()) -> None:
         """Box the nodes in ``current`` (orange), ``done`` (green) and ``problem`` (red),
         every copy included, without laying out or re-rendering the drawing; unknown names
-        are ignored. Only boxes whose state changes are touched, so a step repaints little."""
+        are ignored. ``edge_labels`` ({(source, target): text}, as in
+        ``core.trace.StepHighlight``) writes gradients on their edges, the ``recent`` ones
+        bolder; None or {} shows none. Only items whose state changes are touched, so a
+        step repaints little."""
+        if self.edges is not None:
+            self.edges.set_labels(edge_labels or {}, recent)
         wanted: dict[str, str] = {}
         for kind, names in (("done", done), ("current", current), ("problem", problem)):
             for name in names:  # later kinds win where a node is in several sets
@@ -357,6 +392,10 @@ class GraphView(QGraphicsView):
         rects = [self.node_scene_rect(n) for n in self.dot_names(name)]
         if rects:
             self.ensureVisible(rects[0], 40, 40)
+
+    def edge_labels(self) -> dict[tuple[str, str], str]:
+        """(source, target) -> gradient text of the edge labels shown (for tests)."""
+        return self.edges.labels() if self.edges is not None else {}
 
     def highlighted(self) -> dict[str, str]:
         """DOT name -> "current"/"done"/"problem" for the boxes shown (for tests)."""

@@ -494,7 +494,8 @@ class MainWindow(QMainWindow):
         """Draw the step highlight while the Steps panel is on screen, else none."""
         h = self.step_highlight
         if h is not None and self.step_panel is not None and self.steps_showing:
-            self.graph.set_highlight(set(h.current), set(h.done))
+            self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
+                                     recent=h.recent)
         else:
             self.graph.clear_highlight()
 
