@@ -58,7 +58,7 @@ def _heading_lines(trace, index: int) -> list[str]:
     from core.rules import fmt
 
     step = trace.steps[index]
-    lines = [_title(trace, index), "rule: " + step.rule.formula]
+    lines = [step_title(trace, index), "rule: " + step.rule.formula]
     if step.grad_in:
         lines.append(f"gradient in: {fmt(step.grad_in[0])}")
     lines.extend(step.rule.numbers)
@@ -79,7 +79,9 @@ def _wrap(line: str) -> list[str]:
     return parts
 
 
-def _title(trace, index: int) -> str:
+def step_title(trace, index: int) -> str:
+    """A step's title as the pages and the window show it:
+    ``Step 3 of 12: exp(g1)   (ExpBackward0)``."""
     step = trace.steps[index]
     if step.leaf_id:
         what = f"{step.name} collects its gradient" if step.name else "a leaf collects its gradient"

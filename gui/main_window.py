@@ -493,6 +493,9 @@ class MainWindow(QMainWindow):
     def apply_step_highlight(self) -> None:
         """Draw the step highlight while the Steps panel is on screen, else none."""
         h = self.step_highlight
+        if self.step_panel is not None:
+            # with the Steps tab hidden the graph's arrow keys scroll it as usual
+            self.step_panel.set_external_keys_enabled(self.steps_showing)
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)

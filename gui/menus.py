@@ -176,6 +176,7 @@ def attach_panels(w) -> None:
         w.embed_panel(w.steps_dock, w.step_panel)
         w.computed.connect(lambda result: w.step_panel.set_trace(result.trace))
         w.step_panel.stepChanged.connect(w.on_step_changed)
+        w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
         w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
         w.steps_dock.visibilityChanged.connect(
             lambda visible: (setattr(w, "steps_showing", visible), w.apply_step_highlight()))

@@ -7,10 +7,18 @@ the arithmetic of the current step. Each change of step emits ``stepChanged(inde
 highlight)`` where ``highlight`` is the trace's :class:`~core.trace.StepHighlight`
 (``current``, ``done``, ``edge_labels``), ready for ``GraphView.set_highlight(current, done)``.
 
-Keys (while the panel or a child has focus): Left/Right step back/forward, Home/End go to the
-first/last step, Space plays or pauses; Up/Down move through the list as usual.
+Keys (while the panel or a child has focus, and in any widget handed to
+:meth:`StepPanel.add_key_target`, such as the graph view): Left/Right step back/forward,
+Home/End go to the first/last step, Space plays or pauses; Up/Down move through the list.
+
+The dock is narrow, so the step reads top to bottom like a page of the exported PDF: a title
+line ("Step 3 of 12: exp(g1)") with the operation, then the gradient in, the rule in words
+and the numbers, all wrapped to the dock's width. Numbers are in a fixed-width face and
+each "a × b = c" line wraps as a whole unit where it can, so the lines of a step line up.
 """
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
@@ -19,9 +27,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QPlainTextEdit,
     QSplitter,
     QStyle,
+    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -75,30 +83,71 @@ class StepPanel(QWidget):
 
         self.list = QListWidget(self)
         self.list.setAccessibleName("Backward steps")
+        self.list.setAlternatingRowColors(True)
         self.list.currentRowChanged.connect(self._row_changed)
-        self.details = QPlainTextEdit(self)
-        self.details.setReadOnly(True)
+        self.title = QLabel(self)
+        self.title.setObjectName("stepTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.RichText)
+        self.title.setAccessibleName("Current step")
+        self.details = QTextBrowser(self)
         self.details.setAccessibleName("Arithmetic of the step")
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
-        self.details.setLineWrapMode(QPlainTextEdit.NoWrap)
+        self.details.setOpenLinks(False)
+        self.details.setLineWrapMode(QTextBrowser.WidgetWidth)
+        self.details.setFrameShape(QTextBrowser.NoFrame)
+        mono = QFontDatabase.systemFont(QFontDatabase.FixedFont).family()
+        # numbers in the fixed-width face so a step's "a × b = c" lines line up
+        self.details.document().setDefaultStyleSheet(
+            f".num {{ font-family: '{mono}'; white-space: pre-wrap; }}"
+            " .head { color: #555555; font-weight: bold; }"
+            " .result { font-weight: bold; color: #b2182b; }"
+            " .via { color: #333333; }")
 
-        splitter = QSplitter(Qt.Vertical, self)
-        splitter.addWidget(self.list)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(1, 1)
+        step_box = QWidget(self)
+        step_layout = QVBoxLayout(step_box)
+        step_layout.setContentsMargins(4, 6, 4, 0)
+        step_layout.addWidget(self.title)
+        step_layout.addWidget(self.details, 1)
+        self.splitter = QSplitter(Qt.Vertical, self)
+        self.splitter.setObjectName("stepSplitter")
+        self.splitter.addWidget(self.list)
+        self.splitter.addWidget(step_box)
+        self.splitter.setChildrenCollapsible(False)
+        # the list gets two fifths: enough to see where a step sits in the pass, while
+        # the step itself (title, rule, numbers) keeps the larger part
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([400, 600])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.splitter, 1)
 
         # shortcuts work anywhere inside the panel, not in the rest of the window
+        # (other widgets join with add_key_target)
+        self._external: list[QShortcut] = []
+        self._add_keys(self, [])
+        self._update_controls()
+
+    def _add_keys(self, widget: QWidget, store: list) -> None:
         for key, slot in ((Qt.Key_Left, self.back), (Qt.Key_Right, self.next),
                           (Qt.Key_Home, self.first), (Qt.Key_End, self.last),
                           (Qt.Key_Space, self.toggle_play)):
-            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut = QShortcut(QKeySequence(key), widget)
             shortcut.setContext(Qt.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
-        self._update_controls()
+            store.append(shortcut)
+
+    def add_key_target(self, widget: QWidget) -> None:
+        """Let the step keys work while ``widget`` (e.g. the graph view) has focus; they
+        are on while :meth:`set_external_keys_enabled` says so (the Steps tab shows)."""
+        self._add_keys(widget, self._external)
+
+    def set_external_keys_enabled(self, enabled: bool) -> None:
+        """Turn the step keys in the widgets of :meth:`add_key_target` on or off (off: the
+        graph's arrow keys scroll it as usual)."""
+        for shortcut in self._external:
+            shortcut.setEnabled(enabled)
 
     def _button(self, icon, tip: str, slot) -> QToolButton:
         button = QToolButton(self)
@@ -122,6 +171,7 @@ class StepPanel(QWidget):
             self.list.addItems([step.title for step in trace.steps])
         self.list.blockSignals(False)
         self.details.clear()
+        self.title.clear()
         if trace is not None and trace.steps:
             self.set_step(0)
         else:
@@ -159,7 +209,8 @@ class StepPanel(QWidget):
             self.list.blockSignals(True)
             self.list.setCurrentRow(index)
             self.list.blockSignals(False)
-        self.details.setPlainText(step_text(self._trace, index))
+        self.title.setText(title_html(self._trace, index))
+        self.details.setHtml(step_html(self._trace, index))
         self._update_controls()
         self.stepChanged.emit(index, self._trace.highlight(index))
 
@@ -257,3 +308,49 @@ def step_text(trace, index: int) -> str:
             lines.append("")
             lines.append(f"d{trace.output_name}/d{leaf.name} = {fmt(leaf.total)}")
     return "\n".join(lines)
+
+
+def title_html(trace, index: int) -> str:
+    """The step's title as in the exported pages, "Step 3 of 12: exp(g1)", large and bold,
+    with the operation torch ran in small muted text after it."""
+    from core.step_export import step_title
+
+    title, _, op = step_title(trace, index).rpartition("   ")
+    return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
+            f' <span style="color: #555555;">{html.escape(op)}</span>')
+
+
+def step_html(trace, index: int) -> str:
+    """The arithmetic of one step for the panel, wrapped to its width: the gradient in,
+    where several paths meet each path's term and the running sum (a table, values
+    right-aligned), the rule in words, its numbers, and a leaf's final gradient."""
+    from core.rules import fmt
+
+    step = trace.steps[index]
+    esc = html.escape
+    parts = []
+    if step.grad_in:
+        parts.append(f'<p><span class="head">Gradient in</span><br>'
+                     f'<span class="num">G = {esc(fmt(step.grad_in[0]))}</span></p>')
+    if len(step.contributions) > 1:
+        rows = "".join(
+            f'<tr><td align="right" class="num">{esc(fmt(c.value))}</td>'
+            f'<td class="via">via {esc(c.via)}</td>'
+            f'<td align="right" class="num">{esc(fmt(c.running_total))}</td></tr>'
+            for c in step.contributions)
+        parts.append('<p class="head">Arriving from several paths</p>'
+                     '<table cellspacing="0" cellpadding="2" width="100%">'
+                     '<tr><th align="right">term</th><th align="left">path</th>'
+                     f'<th align="right">sum so far</th></tr>{rows}</table>')
+    parts.append(f'<p><span class="head">Rule</span><br>{esc(step.rule.formula)}</p>')
+    if step.rule.numbers:
+        lines = "<br>".join(f'<span class="num">{esc(line)}</span>'
+                            for line in step.rule.numbers)
+        parts.append(f'<p><span class="head">This step</span><br>{lines}</p>')
+    if step.leaf_id:
+        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
+                    None)
+        if leaf is not None:
+            parts.append(f'<p class="result"><span class="num">d{esc(trace.output_name)}/'
+                         f'd{esc(leaf.name)} = {esc(fmt(leaf.total))}</span></p>')
+    return "".join(parts)
