@@ -3,6 +3,10 @@
 One row per quantity; matrices are shown as aligned rows of numbers. When the loaded example
 has reference values (Mathematica, SymPy), they appear beside the computed gradients with a
 tick or a cross. Cells are selectable and copy as tab-separated text (Ctrl+C, context menu).
+
+The panel is a narrow column beside the graph, so a matrix is written with four significant
+digits per entry (a 2x2 matrix and its reference then fit side by side without scrolling);
+each cell's tooltip and the copied text keep the full six digits.
 """
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ from core.serialize import format_number
 from core.values import format_shape
 
 COLUMNS = ["Name", "Value", "Gradient", "Reference"]
+#: significant digits of a single number, and of each entry of a matrix in a cell
+DIGITS, MATRIX_DIGITS = 6, 4
+#: where a cell keeps its full-precision text (tooltips and copies)
+FULL_TEXT = Qt.ItemDataRole.UserRole
 ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
              "constant": "constant"}
 #: The name cell is tinted like the node in torchviz's drawing (inputs blue, output green).
@@ -49,6 +57,16 @@ def format_data(data, digits: int = 6) -> str:
             return "[" + ", ".join(flat(x) for x in item) + "]"
         return format_number(item, digits)
     return flat(data)
+
+
+def format_cell(data) -> str:
+    """What a cell shows: numbers with DIGITS digits, matrices with MATRIX_DIGITS."""
+    return format_data(data, MATRIX_DIGITS if isinstance(data, list) else DIGITS)
+
+
+def _marked(mark: str, text: str) -> str:
+    """``✓ [[a  b]`` with the matrix's later rows indented under its first."""
+    return mark + text.replace("\n", "\n" + " " * len(mark))
 
 
 def matches(computed, reference, digits: int | None = None) -> bool:
@@ -115,20 +133,28 @@ class ResultsPanel(QWidget):
             role = q.role if q.requires_grad or q.role != "input" else "constant"
             name = q.name
             what = f"{q.name}: {ROLE_TEXT[role]}, {format_shape(q.shape)}"
-            ref_text, ok = "", None
+            ref_data, ok = None, None
             if q.role == "output" and "value" in reference:
-                ref_text = format_data(reference["value"])
-                ok = matches(q.value, reference["value"], digits)
+                ref_data = reference["value"]
+                ok = matches(q.value, ref_data, digits)
             elif q.name in ref_grads and q.role == "input":
-                ref_text = format_data(ref_grads[q.name])
-                ok = matches(q.grad, ref_grads[q.name], digits)
+                ref_data = ref_grads[q.name]
+                ok = matches(q.grad, ref_data, digits)
+            mark = "✓ " if ok else "✗ "
             row = self.table.rowCount()
             self.table.insertRow(row)
-            cells = [name, format_data(q.value),
-                     format_data(q.grad) if q.requires_grad else "constant: no gradient",
-                     (("✓ " if ok else "✗ ") + ref_text) if ref_text else ""]
-            for col, text in enumerate(cells):
+            no_grad = "constant: no gradient"
+            # (shown, full) per column
+            cells = [(name, name), (format_cell(q.value), format_data(q.value)),
+                     (format_cell(q.grad), format_data(q.grad)) if q.requires_grad
+                     else (no_grad, no_grad),
+                     (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
+                     if ref_data is not None else ("", "")]
+            for col, (text, full) in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setData(FULL_TEXT, full)
+                if col and full != text:
+                    item.setToolTip(full)
                 if col:
                     item.setFont(self.mono)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignLeft |
@@ -141,7 +167,8 @@ class ResultsPanel(QWidget):
                     item.setFont(font)
                 if col == 3 and ok is not None:
                     item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))
-                    item.setToolTip(f"reference ({reference.get('source', 'independent')})")
+                    item.setToolTip(f"reference ({reference.get('source', 'independent')})"
+                                    + (":\n" + full if full != text else ""))
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
         self.table.resizeColumnsToContents()
@@ -158,14 +185,20 @@ class ResultsPanel(QWidget):
                 if self.table.item(r, 3).text()]
 
     def text(self, rows=None, cols=None) -> str:
-        """Cells as tab-separated text (all when rows/cols are None)."""
+        """Cells as tab-separated text (all when rows/cols are None), every number with
+        its full six digits."""
         rows = range(self.table.rowCount()) if rows is None else rows
         cols = [c for c in (range(len(COLUMNS)) if cols is None else cols)
                 if not self.table.isColumnHidden(c)]
         lines = ["\t".join(COLUMNS[c] for c in cols)] if cols else []
         for r in rows:
-            lines.append("\t".join(self.table.item(r, c).text().replace("\n", " ") for c in cols))
+            lines.append("\t".join(self._full(r, c).replace("\n", " ") for c in cols))
         return "\n".join(lines)
+
+    def _full(self, row: int, col: int) -> str:
+        item = self.table.item(row, col)
+        full = item.data(FULL_TEXT)
+        return full if isinstance(full, str) else item.text()
 
     def copy_selection(self) -> None:
         """Copy the selected cells (or everything if nothing is selected)."""

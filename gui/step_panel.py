@@ -67,8 +67,9 @@ class StepPanel(QWidget):
         self.speed.setRange(0.25, 20.0)
         self.speed.setSingleStep(0.25)
         self.speed.setValue(1.0)
-        self.speed.setSuffix(" steps/s")
-        self.speed.setToolTip("How fast Play moves through the steps")
+        # a short suffix: the controls row sets the narrow dock's minimum width
+        self.speed.setSuffix(" /s")
+        self.speed.setToolTip("How fast Play moves through the steps (steps per second)")
         self.speed.valueChanged.connect(self._speed_changed)
         self.position = QLabel("no steps", self)
 

@@ -70,3 +70,24 @@ def test_examples_file_is_plain_json_data():
     keys = {"title", "group", "explanation", "expression", "vars", "constants", "dtype",
             "reference"}
     assert all(set(e) == keys for e in data["examples"])
+
+
+def test_matrix_reference_column_fits_without_scrolling(qtbot, window):
+    example = next(e for e in EXAMPLES if e.title.startswith("Matrices"))
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.load_example(example)
+    table = window.results.table
+    qtbot.waitUntil(lambda: table.viewport().width() > 300)
+    assert table.horizontalScrollBar().maximum() == 0  # every column on screen
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "W")
+    ref = table.item(row, 3)
+    # all four entries shown, four digits each, rows aligned under the tick
+    assert ref.text().startswith("✓ [[109.2") and ref.text().count("\n") == 1
+    assert ref.text().split("\n")[1].startswith("   [")
+    assert table.columnWidth(3) >= table.fontMetrics().horizontalAdvance("x") * 10
+    # the full values are one hover (and one copy) away
+    assert "109.231" in ref.toolTip() and "109.231" in window.results.text()
+    assert "109.231" in table.item(row, 2).toolTip()

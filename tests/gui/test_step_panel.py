@@ -108,3 +108,54 @@ def test_empty_and_cleared_traces(panel, qtbot):
     panel.next()  # does nothing, raises nothing
     panel.set_trace(None)
     assert panel.position.text() == "no steps"
+
+
+def test_title_line_reads_like_the_pdf(panel):
+    panel.set_step(2)
+    title = panel.title.text()
+    assert "Step 3 of 12: exp(g1)" in title and "ExpBackward0" in title
+    panel.set_step(11)
+    assert "Step 12 of 12: w collects its gradient" in panel.title.text()
+
+
+def test_arithmetic_wraps_at_the_docks_width(panel, qtbot):
+    panel.resize(320, 700)  # about the Steps dock's default width
+    panel.set_step(11)  # w: two paths, the longest text of this example
+    qtbot.waitUntil(lambda: panel.width() == 320)  # the controls fit in that width too
+    details = panel.details
+    assert details.lineWrapMode() == details.LineWrapMode.WidgetWidth
+    assert details.horizontalScrollBar().maximum() == 0
+    assert details.document().size().width() <= details.viewport().width() + 1
+    # the paths' terms stay lined up: a table, values right-aligned in their column
+    html = details.toHtml()
+    assert "<table" in html and 'align="right"' in html
+    text = details.toPlainText()
+    assert "6" in text and "103.432" in text and "Rule" in text
+
+
+def test_list_and_step_share_the_height(panel, qtbot):
+    panel.resize(320, 800)
+    qtbot.waitUntil(lambda: sum(panel.splitter.sizes()) > 500)
+    list_height, step_height = panel.splitter.sizes()
+    assert 0.3 <= list_height / (list_height + step_height) <= 0.5
+    # the list shows every step of the seed's chain rule without scrolling
+    assert panel.list.verticalScrollBar().maximum() == 0
+
+
+def test_keys_step_in_another_widget_only_while_enabled(panel, qtbot):
+    from PySide6.QtWidgets import QGraphicsView
+    other = QGraphicsView()  # stands in for the graph view
+    qtbot.addWidget(other)
+    other.show()
+    panel.add_key_target(other)
+    panel.set_external_keys_enabled(True)
+    other.activateWindow()  # shortcuts fire in the active window only
+    qtbot.waitUntil(other.isActiveWindow)
+    other.setFocus()
+    qtbot.keyClick(other, Qt.Key_Right)
+    assert panel.current_index() == 1
+    qtbot.keyClick(other, Qt.Key_End)
+    assert panel.current_index() == 11
+    panel.set_external_keys_enabled(False)
+    qtbot.keyClick(other, Qt.Key_Home)
+    assert panel.current_index() == 11

@@ -251,6 +251,20 @@ def test_steps_panel_highlights_the_current_node_on_the_graph(qtbot, window):
         s.node_id for s in window.result.trace.steps[:2]}
     # DESIGN's engine order for this example: the third node run is ExpBackward0
     assert window.drawing.details[step.node_id]["op"] == "ExpBackward0"
+    # the edges carry what the trace computed so far, the seed 1 first
+    assert window.graph.edge_labels() == dict(window.result.trace.highlight(2).edge_labels)
+    assert "34.4773" in window.graph.edge_labels().values()
+    # the step keys work while the graph has focus, too
+    window.graph.setFocus()
+    qtbot.keyClick(window.graph, Qt.Key.Key_Right)
+    assert window.step_panel.current_index() == 3
+    qtbot.keyClick(window.graph, Qt.Key.Key_End)
+    assert window.step_panel.current_index() == 11
+    qtbot.keyClick(window.graph, Qt.Key.Key_Home)
+    assert window.step_panel.current_index() == 0
     window.details_dock.raise_()
     qtbot.waitUntil(lambda: not window.steps_showing)
-    assert window.graph.highlighted() == {}
+    assert window.graph.highlighted() == {} and window.graph.edge_labels() == {}
+    # with the Steps tab hidden the graph's keys are its own again
+    qtbot.keyClick(window.graph, Qt.Key.Key_Right)
+    assert window.step_panel.current_index() == 0
