@@ -105,7 +105,10 @@ def _matmul_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> tuple[int, ...
             f"row{'s' if inner_b != 1 else ''}")
     if name == "dot":
         return ()
-    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.dim() > 2 else ())
+    batch = broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]) if b.dim() > 2 else ())
+    if batch is None:
+        raise ArgumentError(f"the batch dimensions of {_shape_text(a)} and {_shape_text(b)} "
+                            "do not match")
     rows = (a.shape[-2],) if a.dim() >= 2 else ()
     cols = (b.shape[-1],) if b.dim() >= 2 else ()
     return tuple(batch) + rows + cols
@@ -114,12 +117,31 @@ def _matmul_shape(name: str, a: torch.Tensor, b: torch.Tensor) -> tuple[int, ...
 def broadcast_shape(symbol: str, *values) -> tuple[int, ...]:
     """The shape of an elementwise operation on ``values``, or an ArgumentError."""
     shapes = [tuple(v.shape) for v in values if isinstance(v, torch.Tensor)]
-    try:
-        return tuple(torch.broadcast_shapes(*shapes))
-    except RuntimeError:
+    shape = broadcast_shapes(*shapes)
+    if shape is None:
         raise ArgumentError(
             f"shapes {' and '.join(_shape_text(v) for v in values if isinstance(v, torch.Tensor))}"
-            f" do not match for {symbol}: each dimension must be equal, or 1") from None
+            f" do not match for {symbol}: each dimension must be equal, or 1")
+    return shape
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """NumPy/torch broadcasting of plain shapes, or None if they do not broadcast.
+
+    torch.broadcast_shapes gives the same answer, but its first call imports SymPy through
+    torch.fx (about 0.25 s, holding the GIL: the window froze while it ran)."""
+    rank = max((len(s) for s in shapes), default=0)
+    result = []
+    for axis in range(1, rank + 1):
+        size = 1
+        for shape in shapes:
+            n = shape[-axis] if axis <= len(shape) else 1
+            if n != 1:
+                if size not in (1, n):
+                    return None
+                size = n
+        result.append(size)
+    return tuple(reversed(result))
 
 
 # --------------------------------------------------------------------------- implementations

@@ -79,9 +79,19 @@ def _report_startup(window, shown: float) -> None:
         f"first event loop pass after {time.perf_counter() - _T0:.3f} s", flush=True))
     window.torchReady.connect(lambda: print(
         f"torch ready after {time.perf_counter() - _T0:.3f} s", flush=True))
+    # a 10 ms heartbeat: the longest gap between ticks is the longest the window froze
+    heartbeat, gaps, last = QTimer(window), [0.0], [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps[0] = max(gaps[0], now - last[0])
+        last[0] = now
+
+    heartbeat.timeout.connect(beat)
+    heartbeat.start(10)
     window.drawn.connect(lambda: print(
-        f"graph drawn after {time.perf_counter() - _T0:.3f} s; rss {resident_mb():.0f} MB",
-        flush=True))
+        f"graph drawn after {time.perf_counter() - _T0:.3f} s; rss {resident_mb():.0f} MB; "
+        f"longest stall {gaps[0] * 1000:.0f} ms", flush=True))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ def warm_up() -> str:
     """Import torch, the evaluator and the graph modules, and run one tiny computation (a
     first torch operation costs about 0.5 s of one-time setup); returns torch's version.
     Runs on a worker thread while the status bar says "Loading torch…"."""
+    from gui.torch_preload import preload_torch_libraries
+
+    preload_torch_libraries()  # the heavy part, with the GIL released: the window stays live
     import torch
 
     from gui import graph_source  # noqa: F401 - imports core.graph and core.render now
