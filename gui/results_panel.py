@@ -128,6 +128,11 @@ class ResultsPanel(QWidget):
         ref_grads = reference.get("gradients", {})
         digits = reference.get("digits")
         self.table.setColumnHidden(3, not reference)
+        # the last visible column takes the spare width (Qt stretches only the last section)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(bool(reference))
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents if reference
+                                    else QHeaderView.ResizeMode.Stretch)
         self.table.setRowCount(0)
         for q in result.quantities:
             role = q.role if q.requires_grad or q.role != "input" else "constant"
@@ -171,7 +176,6 @@ class ResultsPanel(QWidget):
                                     + (":\n" + full if full != text else ""))
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
-        self.table.resizeColumnsToContents()
         self.set_notice(result.warnings)
 
     def set_notice(self, lines: list[str]) -> None:
