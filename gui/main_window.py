@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         # tabbed docks stay isVisible() in Qt 6 when another tab is on top; the dock's
         # visibilityChanged signal tells the truth, so follow it
         self.steps_showing = False
+        self.stale = False  # the input has an error: the panels show an older result
         self._build_widgets()
         menus.build(self)
         self._connect()
@@ -351,6 +352,7 @@ class MainWindow(QMainWindow):
         self.timings["compute_ms"] = (time.perf_counter() - self._compute_started) * 1000
         self.result = result
         self.clear_error()
+        self.set_stale(False)
         self.result_reference = self.current_reference()
         self.results.show_result(result, self.result_reference)
         if any("NaN" in w or "infinity" in w for w in result.warnings):
@@ -395,11 +397,24 @@ class MainWindow(QMainWindow):
                    ((q.name, q) for q in self.result.quantities)))
 
     def on_compute_failed(self, error) -> None:
-        """Show a compute error in the editor, cell and status bar; keep the last graph."""
+        """Show a compute error in the editor, cell and status bar; keep the last graph
+        (dimmed panels around it), but no numbers, steps or check of an older input."""
+        self.forget_result(keep_graph=True)
+        self.show_error(error)
+
+    def forget_result(self, keep_graph: bool = False) -> None:
+        """Empty the results, Steps and Check panels (the input no longer computes, or a
+        new session starts); with ``keep_graph`` the last drawing stays on screen."""
         self.results.clear()
         if self.checker is not None:
             self.checker.forget()
-        self.show_error(error)
+        if self.step_panel is not None:
+            self.step_panel.set_trace(None)
+        self.step_highlight = None
+        self.apply_step_highlight()
+        if not keep_graph:
+            self.result = self.drawing = self.drawn_result = None
+            self.render_jobs.cancel()
 
     def on_draw_failed(self, error) -> None:
         """Graphviz missing: banner; anything else: a message in the graph area."""
@@ -444,9 +459,27 @@ class MainWindow(QMainWindow):
             message = f"internal error: {type(error).__name__}: {error}"
         self.error_label.setText(message)
         self.error_label.setVisible(True)
+        self.set_stale(True)
         if status:
             self.statusBar().showMessage(message, 15000)
+        elif self.result is not None:
+            # the "f = ... computed" message would read as if it were about this text
+            self.statusBar().showMessage("The expression has an error: the graph and the "
+                                         "dimmed panels show the last one that computed")
         self.failed.emit(error)
+
+    def set_stale(self, stale: bool) -> None:
+        """Dim the results, Steps and Check panels while the input has an error, so that
+        nobody reads the last result's numbers as those of the text on screen."""
+        if stale == self.stale:
+            return
+        self.stale = stale
+        for panel in (self.results, self.step_panel, self.check_panel):
+            if panel is not None:
+                panel.setEnabled(not stale)
+        if stale and self.step_panel is not None:
+            self.step_panel.stop()
+        self.apply_step_highlight()  # step keys in the graph follow the panel
 
     def show_notes(self, notes: list[str]) -> None:
         """Say under the editor what a pasted notebook cell set aside or supplied."""
@@ -495,7 +528,7 @@ class MainWindow(QMainWindow):
         h = self.step_highlight
         if self.step_panel is not None:
             # with the Steps tab hidden the graph's arrow keys scroll it as usual
-            self.step_panel.set_external_keys_enabled(self.steps_showing)
+            self.step_panel.set_external_keys_enabled(self.steps_showing and not self.stale)
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)

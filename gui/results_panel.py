@@ -119,6 +119,7 @@ class ResultsPanel(QWidget):
     def clear(self) -> None:
         """Empty the table (e.g. while the expression has an error)."""
         self.table.setRowCount(0)
+        self.set_notice([])  # the warnings belonged to the rows just removed
         self.result = None
 
     def show_result(self, result, reference: dict | None = None) -> None:

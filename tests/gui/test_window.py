@@ -268,3 +268,64 @@ def test_steps_panel_highlights_the_current_node_on_the_graph(qtbot, window):
     # with the Steps tab hidden the graph's keys are its own again
     qtbot.keyClick(window.graph, Qt.Key.Key_Right)
     assert window.step_panel.current_index() == 0
+
+
+CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
+
+
+def _steps_on_screen(qtbot, window):
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    compute_and_draw(qtbot, window, CHAIN, {"w": 1, "z": 1})
+    window.steps_dock.raise_()
+    qtbot.waitUntil(lambda: window.steps_showing)
+    window.step_panel.set_step(3)
+
+
+def test_an_error_in_the_text_dims_the_last_results_steps_and_check(qtbot, window):
+    _steps_on_screen(qtbot, window)
+    panels = (window.results, window.step_panel, window.check_panel)
+    assert all(p.isEnabled() for p in panels)
+    window.editor.setPlainText(CHAIN + " +")  # a syntax error while typing
+    assert window.error_label.isVisible()
+    assert not any(p.isEnabled() for p in panels)
+    assert "last one that computed" in window.statusBar().currentMessage()
+    # the step keys in the graph no longer move the dimmed panel
+    window.graph.setFocus()
+    qtbot.keyClick(window.graph, Qt.Key.Key_Right)
+    assert window.step_panel.current_index() == 3
+    # a bad value in the table does the same once the text is fixed
+    window.editor.setPlainText(CHAIN)
+    window.variables.set_value("w", "[[1, 2], [3]]")
+    window.compute_now()
+    assert not window.results.isEnabled() and "not rectangular" in window.error_label.text()
+    # a good value computes and brings the panels back
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.variables.set_value("w", "2")
+        window.compute_now()
+    assert all(p.isEnabled() for p in panels) and not window.stale
+    assert window.result.quantity("w").value == 2.0
+
+
+def test_a_compute_error_leaves_no_steps_or_warnings_of_the_older_input(qtbot, window):
+    _steps_on_screen(qtbot, window)
+    compute_and_draw(qtbot, window, "f = exp(w) * z", {"w": "1e30", "z": 1})
+    assert window.results.notice.isVisibleTo(window.results)  # infinity, said above the table
+    with qtbot.waitSignal(window.failed, timeout=TIMEOUT):
+        window.variables.set_value("w", "[1.0, 2.0]")  # the output is no longer one number
+        window.compute_now()
+    assert "single number" in window.error_label.text()
+    assert window.results.table.rowCount() == 0
+    assert not window.results.notice.isVisibleTo(window.results)
+    assert window.step_panel.step_count() == 0
+    assert window.graph.highlighted() == {} and window.graph.edge_labels() == {}
+
+
+def test_new_session_forgets_the_last_result_everywhere(qtbot, window):
+    _steps_on_screen(qtbot, window)
+    window.new_action.trigger()
+    assert window.result is None and window.drawing is None
+    assert window.step_panel.step_count() == 0 and window.results.table.rowCount() == 0
+    assert window.check_panel.report is None
+    assert window.graph.highlighted() == {}
