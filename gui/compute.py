@@ -36,7 +36,9 @@ class ComputeResult:
     output_name: str
     quantities: list[Quantity] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    trace: object = None  # core.trace.Trace of the backward pass, for the Steps panel
+    trace: object = None  # core.trace.Trace of the backward pass, for the step exports
+    #: the same steps written out as text (gui.step_view.StepView), for the Steps panel
+    steps: object = None
     notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
     #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
     #: run on its own evaluation point at this evaluation's nodes
@@ -97,6 +99,10 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None
                               else None for r in evaluation.records]
     result.trace = _record_trace(evaluation)
+    if result.trace is not None:
+        from gui.step_view import StepView
+
+        result.steps = StepView.from_trace(result.trace)
     return result
 
 

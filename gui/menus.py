@@ -164,8 +164,8 @@ def attach_panels(w) -> None:
     """Embed the Steps and Check panels once torch is loaded (their modules may import it).
 
     Each is optional: until its module exists the dock keeps its placeholder. The Steps
-    panel gets each result's trace (recorded on the compute worker) and its highlight is
-    drawn on the graph while the Steps tab is showing.
+    panel gets each result's steps (recorded and written out on the compute worker) and
+    its highlight is drawn on the graph while the Steps tab is showing.
     """
     try:
         from gui.step_panel import StepPanel
@@ -174,7 +174,7 @@ def attach_panels(w) -> None:
     if StepPanel is not None:
         w.step_panel = StepPanel()
         w.embed_panel(w.steps_dock, w.step_panel)
-        w.computed.connect(lambda result: w.step_panel.set_trace(result.trace))
+        w.computed.connect(lambda result: w.step_panel.set_trace(result.steps))
         w.step_panel.stepChanged.connect(w.on_step_changed)
         w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
         w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()

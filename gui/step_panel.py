@@ -1,10 +1,11 @@
 """The step-through panel: walk the recorded backward pass one node at a time.
 
 A self-contained widget the main window embeds beside the graph view. It receives a
-:class:`core.trace.Trace` already computed (no torch work happens here) and shows step
+:class:`gui.step_view.StepView`, the recorded trace already written out as text on the
+compute worker (no torch work happens here), and shows step
 controls (first, back, next, last, play with a speed), a clickable list of the steps, and
 the arithmetic of the current step. Each change of step emits ``stepChanged(index,
-highlight)`` where ``highlight`` is the trace's :class:`~core.trace.StepHighlight`
+highlight)`` where ``highlight`` is a :class:`~gui.step_view.StepHighlight`
 (``current``, ``done``, ``edge_labels``), ready for ``GraphView.set_highlight(current, done)``.
 
 Keys (while the panel or a child has focus, and in any widget handed to
@@ -17,8 +18,6 @@ and the numbers, all wrapped to the dock's width. Numbers are in a fixed-width f
 each "a × b = c" line wraps as a whole unit where it can, so the lines of a step line up.
 """
 from __future__ import annotations
-
-import html
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
@@ -35,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.step_view import StepView
+
 
 class StepPanel(QWidget):
     """Step controls, the list of steps and the current step's arithmetic."""
@@ -44,6 +45,7 @@ class StepPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._view: StepView | None = None
         self._trace = None
         self._index = -1
         self._timer = QTimer(self)
@@ -161,23 +163,28 @@ class StepPanel(QWidget):
 
     # ------------------------------------------------------------------ public API
 
-    def set_trace(self, trace) -> None:
-        """Show a new recorded backward pass (or None to clear) and go to its first step."""
+    def set_trace(self, steps) -> None:
+        """Show a new backward pass (or None to clear) and go to its first step. ``steps``
+        is a :class:`StepView`; a :class:`core.trace.Trace` is written out first (that reads
+        tensors: the window passes the StepView its compute worker made)."""
         self.stop()
-        self._trace = trace
+        if steps is not None and not isinstance(steps, StepView):
+            steps = StepView.from_trace(steps)
+        self._view = steps
+        self._trace = steps.trace if steps is not None else None
         self._index = -1
         self.list.blockSignals(True)
         self.list.clear()
-        if trace is not None:
-            self.list.addItems([step.title for step in trace.steps])
+        if steps is not None:
+            self.list.addItems([step.entry for step in steps.steps])
         self.list.blockSignals(False)
         self.details.clear()
         self.title.clear()
-        if trace is not None and trace.steps:
+        if steps is not None and steps.steps:
             self.set_step(0)
         else:
             self.details.setPlainText(
-                "" if trace is None else "No backward steps: the output does not depend on "
+                "" if steps is None else "No backward steps: the output does not depend on "
                 "any input that needs a gradient.")
             self._update_controls()
 
@@ -191,7 +198,7 @@ class StepPanel(QWidget):
 
     def step_count(self) -> int:
         """How many steps the trace has."""
-        return len(self._trace.steps) if self._trace is not None else 0
+        return len(self._view.steps) if self._view is not None else 0
 
     def is_playing(self) -> bool:
         """True while Play is moving through the steps."""
@@ -210,10 +217,11 @@ class StepPanel(QWidget):
             self.list.blockSignals(True)
             self.list.setCurrentRow(index)
             self.list.blockSignals(False)
-        self.title.setText(title_html(self._trace, index))
-        self.details.setHtml(step_html(self._trace, index))
+        step = self._view.steps[index]
+        self.title.setText(step.title)
+        self.details.setHtml(step.body)
         self._update_controls()
-        self.stepChanged.emit(index, self._trace.highlight(index))
+        self.stepChanged.emit(index, self._view.highlight(index))
 
     def first(self) -> None:
         """Go to the first step."""
@@ -284,74 +292,3 @@ class StepPanel(QWidget):
         self.play_button.setIcon(self._pause_icon if self.is_playing() else self._play_icon)
         self.position.setText(f"step {at + 1} of {count}" if count else "no steps")
 
-
-def step_text(trace, index: int) -> str:
-    """The arithmetic of one step as the panel shows it: what runs, what comes in, the rule
-    in words and numbers, and where several paths meet, each path's term and the sum."""
-    from core.rules import fmt  # pure formatting; torch is already loaded with the trace
-
-    step = trace.steps[index]
-    lines = [step.title, ""]
-    if step.grad_in:
-        lines.append(f"gradient in   G = {fmt(step.grad_in[0])}")
-    if len(step.contributions) > 1:
-        lines.append("  arriving from several paths:")
-        for c in step.contributions:
-            lines.append(f"    {fmt(c.value):>12}  via {c.via}   (sum so far "
-                         f"{fmt(c.running_total)})")
-    lines.append("")
-    lines.append("rule:  " + step.rule.formula)
-    lines.extend("       " + line for line in step.rule.numbers)
-    if step.leaf_id:
-        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
-                    None)
-        if leaf is not None:
-            lines.append("")
-            lines.append(f"d{trace.output_name}/d{leaf.name} = {fmt(leaf.total)}")
-    return "\n".join(lines)
-
-
-def title_html(trace, index: int) -> str:
-    """The step's title as in the exported pages, "Step 3 of 12: exp(g1)", large and bold,
-    with the operation torch ran in small muted text after it."""
-    from core.step_export import step_title
-
-    title, _, op = step_title(trace, index).rpartition("   ")
-    return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
-            f' <span style="color: #555555;">{html.escape(op)}</span>')
-
-
-def step_html(trace, index: int) -> str:
-    """The arithmetic of one step for the panel, wrapped to its width: the gradient in,
-    where several paths meet each path's term and the running sum (a table, values
-    right-aligned), the rule in words, its numbers, and a leaf's final gradient."""
-    from core.rules import fmt
-
-    step = trace.steps[index]
-    esc = html.escape
-    parts = []
-    if step.grad_in:
-        parts.append(f'<p><span class="head">Gradient in</span><br>'
-                     f'<span class="num">G = {esc(fmt(step.grad_in[0]))}</span></p>')
-    if len(step.contributions) > 1:
-        rows = "".join(
-            f'<tr><td align="right" class="num">{esc(fmt(c.value))}</td>'
-            f'<td class="via">via {esc(c.via)}</td>'
-            f'<td align="right" class="num">{esc(fmt(c.running_total))}</td></tr>'
-            for c in step.contributions)
-        parts.append('<p class="head">Arriving from several paths</p>'
-                     '<table cellspacing="0" cellpadding="2" width="100%">'
-                     '<tr><th align="right">term</th><th align="left">path</th>'
-                     f'<th align="right">sum so far</th></tr>{rows}</table>')
-    parts.append(f'<p><span class="head">Rule</span><br>{esc(step.rule.formula)}</p>')
-    if step.rule.numbers:
-        lines = "<br>".join(f'<span class="num">{esc(line)}</span>'
-                            for line in step.rule.numbers)
-        parts.append(f'<p><span class="head">This step</span><br>{lines}</p>')
-    if step.leaf_id:
-        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
-                    None)
-        if leaf is not None:
-            parts.append(f'<p class="result"><span class="num">d{esc(trace.output_name)}/'
-                         f'd{esc(leaf.name)} = {esc(fmt(leaf.total))}</span></p>')
-    return "".join(parts)

@@ -159,3 +159,22 @@ def test_keys_step_in_another_widget_only_while_enabled(panel, qtbot):
     panel.set_external_keys_enabled(False)
     qtbot.keyClick(other, Qt.Key_Home)
     assert panel.current_index() == 11
+
+
+@pytest.mark.parametrize("text, values", [
+    (CHAIN, {"w": 1.0, "z": 1.0}),
+    ("G1 = 3*W + cos(Z)\nG2 = W @ W + sin(2*Z)\nF = norm(exp(G1) + G1 @ G2)",
+     {"W": [[1.0, 0.5], [0.2, 0.1]], "Z": [[1.0, 0.5], [0.2, 0.1]]}),
+    ("y = x * x", {"x": 3.0}),
+    ("y = sum(relu(x) * x)", {"x": [1.0, -2.0, 0.0, 4.0, 5.0]}),
+])
+def test_step_view_highlights_equal_the_traces(text, values):
+    from gui.step_view import StepView
+
+    trace = record_steps(evaluate(parse(text), values))
+    view = StepView.from_trace(trace)
+    assert [s.entry for s in view.steps] == [s.title for s in trace.steps]
+    for index in range(len(trace.steps)):
+        mine, theirs = view.highlight(index), trace.highlight(index)
+        assert (mine.current, mine.done, mine.edge_labels, mine.recent) == (
+            theirs.current, theirs.done, theirs.edge_labels, theirs.recent), index

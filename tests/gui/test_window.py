@@ -329,3 +329,27 @@ def test_new_session_forgets_the_last_result_everywhere(qtbot, window):
     assert window.step_panel.step_count() == 0 and window.results.table.rowCount() == 0
     assert window.check_panel.report is None
     assert window.graph.highlighted() == {}
+
+
+def test_stepping_formats_no_tensor_on_the_gui_thread(qtbot, window, monkeypatch):
+    import threading
+
+    import core.rules
+    import core.trace
+
+    on_gui_thread = []
+
+    def watch(name, fn):
+        def wrapper(*args, **kwargs):
+            if threading.current_thread() is threading.main_thread():
+                on_gui_thread.append(name)
+            return fn(*args, **kwargs)
+        monkeypatch.setattr(getattr(core, name.split(".")[0]), name.split(".")[1], wrapper)
+
+    watch("rules.fmt", core.rules.fmt)
+    watch("trace.edge_text", core.trace.edge_text)
+    _steps_on_screen(qtbot, window)
+    for index in range(window.step_panel.step_count()):
+        window.step_panel.set_step(index)
+    assert "34.4773" in window.graph.edge_labels().values()
+    assert on_gui_thread == []

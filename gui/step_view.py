@@ -1,0 +1,136 @@
+"""What the Steps panel shows, prepared on the compute worker as plain data.
+
+A :class:`core.trace.Trace` holds tensors, and turning them into text (``core.rules.fmt``,
+``core.trace.edge_text``) is torch work, which never runs on the GUI thread. So the worker
+that records the trace also writes every step's list entry, title and arithmetic as text,
+and the gradient label of every edge the step sends along (:meth:`StepView.from_trace`).
+The panel then only looks strings up, and :meth:`StepView.highlight` assembles a step's
+highlight from those labels without touching a tensor: it gives the same
+:class:`StepHighlight` fields as ``Trace.highlight`` (a test holds them equal).
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StepHighlight:
+    """The current node(s), the finished ones, the edge labels so far keyed (source,
+    target), and the edges this step labelled (``recent``): ``core.trace.StepHighlight``'s
+    fields, for ``GraphView.set_highlight``."""
+
+    current: frozenset
+    done: frozenset
+    edge_labels: dict
+    recent: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class StepText:
+    """One step as text: the list entry, the title line (HTML), the arithmetic (HTML), its
+    node ids, and the (edge, gradient text) pairs it sends."""
+
+    entry: str
+    title: str
+    body: str
+    node_id: str
+    leaf_id: str | None
+    edges: tuple
+
+
+@dataclass
+class StepView:
+    """Every step of a recorded backward pass as text. ``trace`` is the recorded
+    :class:`core.trace.Trace` itself, kept for the step exports (which run on workers)."""
+
+    steps: list[StepText] = field(default_factory=list)
+    output_id: str | None = None
+    root_id: str | None = None
+    trace: object = None
+
+    @classmethod
+    def from_trace(cls, trace) -> StepView:
+        """Format ``trace`` (on a worker: this reads tensors)."""
+        from core.trace import edge_text
+
+        steps = []
+        for index, step in enumerate(trace.steps):
+            edges = [((target, step.node_id), edge_text(grad))
+                     for target, grad in zip(step.inputs, step.grad_out, strict=True)
+                     if target is not None and grad is not None]
+            if step.leaf_id and step.grad_in:
+                edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+            steps.append(StepText(step.title, title_html(trace, index), step_html(trace, index),
+                                  step.node_id, step.leaf_id, tuple(edges)))
+        return cls(steps, trace.output_id, trace.root_id, trace)
+
+    def highlight(self, index: int) -> StepHighlight:
+        """The highlight of step ``index``: it is current, earlier steps are done, and every
+        edge a gradient has crossed so far (including this step's) carries its label."""
+        if not self.steps:
+            return StepHighlight(frozenset(), frozenset(), {})
+        index = max(0, min(index, len(self.steps) - 1))
+        step = self.steps[index]
+        current = {step.node_id} | ({step.leaf_id} if step.leaf_id else set())
+        done, labels, recent = set(), {}, set()
+        if self.output_id and self.root_id:
+            labels[(self.root_id, self.output_id)] = "1"
+            done.add(self.output_id)
+            if index == 0:  # the seed gradient arrives with the first step
+                recent.add((self.root_id, self.output_id))
+        for earlier in self.steps[:index]:
+            done.add(earlier.node_id)
+            if earlier.leaf_id:
+                done.add(earlier.leaf_id)
+            labels.update(earlier.edges)
+        labels.update(step.edges)
+        recent.update(key for key, _ in step.edges)
+        return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
+
+
+def title_html(trace, index: int) -> str:
+    """The step's title as in the exported pages, "Step 3 of 12: exp(g1)", large and bold,
+    with the operation torch ran in small muted text after it."""
+    from core.step_export import step_title
+
+    title, _, op = step_title(trace, index).rpartition("   ")
+    return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
+            f' <span style="color: #555555;">{html.escape(op)}</span>')
+
+
+def step_html(trace, index: int) -> str:
+    """The arithmetic of one step for the panel, wrapped to its width: the gradient in,
+    where several paths meet each path's term and the running sum (a table, values
+    right-aligned), the rule in words, its numbers, and a leaf's final gradient."""
+    from core.rules import fmt
+
+
+    step = trace.steps[index]
+    esc = html.escape
+    parts = []
+    if step.grad_in:
+        parts.append(f'<p><span class="head">Gradient in</span><br>'
+                     f'<span class="num">G = {esc(fmt(step.grad_in[0]))}</span></p>')
+    if len(step.contributions) > 1:
+        rows = "".join(
+            f'<tr><td align="right" class="num">{esc(fmt(c.value))}</td>'
+            f'<td class="via">via {esc(c.via)}</td>'
+            f'<td align="right" class="num">{esc(fmt(c.running_total))}</td></tr>'
+            for c in step.contributions)
+        parts.append('<p class="head">Arriving from several paths</p>'
+                     '<table cellspacing="0" cellpadding="2" width="100%">'
+                     '<tr><th align="right">term</th><th align="left">path</th>'
+                     f'<th align="right">sum so far</th></tr>{rows}</table>')
+    parts.append(f'<p><span class="head">Rule</span><br>{esc(step.rule.formula)}</p>')
+    if step.rule.numbers:
+        lines = "<br>".join(f'<span class="num">{esc(line)}</span>'
+                            for line in step.rule.numbers)
+        parts.append(f'<p><span class="head">This step</span><br>{lines}</p>')
+    if step.leaf_id:
+        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
+                    None)
+        if leaf is not None:
+            parts.append(f'<p class="result"><span class="num">d{esc(trace.output_name)}/'
+                         f'd{esc(leaf.name)} = {esc(fmt(leaf.total))}</span></p>')
+    return "".join(parts)
