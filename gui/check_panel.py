@@ -28,12 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COLUMNS = ("entry", "autograd", "finite diff", "rel. error", "symbolic", "rel. error",
-           "reference", "rel. error", "verdict")
+#: the verdict comes right after the entry: the dock is narrower than nine columns of
+#: numbers, and the answer must not be the part scrolled out of sight
+COLUMNS = ("entry", "verdict", "autograd", "finite diff", "rel. error", "symbolic",
+           "rel. error", "reference", "rel. error")
+VERDICT = COLUMNS.index("verdict")
+#: the value column of finite differences, symbolic and reference (its error follows it)
+FD, SYMBOLIC, REFERENCE = 3, 5, 7
 COLUMN_TIPS = {
-    2: "central difference (f(x+h) - f(x-h)) / 2h in float64",
-    4: "SymPy's derivative of the expression, evaluated to 30 digits",
-    6: "a value you supplied (for the seed examples: the notebook's Mathematica numbers)",
+    FD: "central difference (f(x+h) - f(x-h)) / 2h in float64",
+    SYMBOLIC: "SymPy's derivative of the expression, evaluated to 30 digits",
+    REFERENCE: "a value you supplied (for the seed examples: the notebook's Mathematica "
+               "numbers)",
 }
 #: light backgrounds that read on both light and dark themes' text colours
 VERDICT_COLOURS = {"agree": "#c8e6c9", "disagree": "#ffcdd2", "non-smooth": "#fff3c4",
@@ -149,7 +155,7 @@ class CheckPanel(QWidget):
 
     def verdicts(self) -> list[str]:
         """The verdict column, top to bottom (for tests and copying)."""
-        return [self.table.item(r, len(COLUMNS) - 1).text()
+        return [self.table.item(r, VERDICT).text()
                 for r in range(self.table.rowCount())]
 
     # internals ----------------------------------------------------------------------
@@ -158,23 +164,22 @@ class CheckPanel(QWidget):
         self.table.setRowCount(len(report.rows))
         for r, row in enumerate(report.rows):
             fd, sym, ref = row.comparisons
-            cells = (row.label, _number(row.autograd), _number(fd.value), _error(fd),
-                     _number(sym.value), _error(sym), _number(ref.value), _error(ref),
-                     row.verdict)
+            cells = (row.label, row.verdict, _number(row.autograd), _number(fd.value), _error(fd),
+                     _number(sym.value), _error(sym), _number(ref.value), _error(ref))
             tip = "\n".join(row.reasons)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
-                if 0 < c < len(COLUMNS) - 1:
+                if c > VERDICT:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
                                           Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-            for c, comparison in ((3, fd), (5, sym), (7, ref)):
-                if comparison.agrees is False:
-                    self.table.item(r, c).setForeground(QBrush(QColor("#b71c1c")))
+            for c, comparison in ((FD, fd), (SYMBOLIC, sym), (REFERENCE, ref)):
+                if comparison.agrees is False:  # its relative error, in red
+                    self.table.item(r, c + 1).setForeground(QBrush(QColor("#b71c1c")))
                 if comparison.note and comparison.value is None:
-                    self.table.item(r, c - 1).setToolTip(comparison.note)
-            verdict = self.table.item(r, len(COLUMNS) - 1)
+                    self.table.item(r, c).setToolTip(comparison.note)
+            verdict = self.table.item(r, VERDICT)
             verdict.setBackground(QBrush(QColor(VERDICT_COLOURS.get(row.verdict, "#ffffff"))))
             verdict.setForeground(QBrush(QColor("#000000")))
 

@@ -57,6 +57,9 @@ def test_check_panel_agrees_with_mathematica_on_the_seed_chain_rule(qtbot, windo
         assert row.autograd == pytest.approx(exact, rel=1e-6)
     # what the user reads in the table is the same numbers
     col = {panel.table.horizontalHeaderItem(c).text(): c for c in range(3)}
+    # the verdict is in sight without scrolling the narrow dock sideways
+    verdict = panel.table.visualRect(panel.table.model().index(0, col["verdict"]))
+    assert panel.table.viewport().rect().contains(verdict)
     w_row = [r.label for r in report.rows].index("w")
     shown = float(panel.table.item(w_row, col["autograd"]).text())
     assert shown == pytest.approx(mathematica["w"], rel=1e-6)
