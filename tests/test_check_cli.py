@@ -80,3 +80,14 @@ def test_no_symbolic(capsys):
     data = json.loads(out)
     assert data["symbolic_status"] == "not requested"
     assert data["rows"][0]["verdict"] == "agree"
+
+
+def test_reference_names_are_read_like_var_names(capsys):
+    # --reference shares --var's NAME=VALUE reader: same name check, same value errors
+    status, _, err = run(capsys, "f = x**2", "--var", "x=3", "--reference", "1x=6")
+    assert status == 2 and err == "error: '1x' is not a valid variable name\n"
+    status, _, err = run(capsys, "f = x**2", "--var", "x=3", "--reference", "x=nan")
+    assert status == 2 and err.startswith("error: reference x") and "\n" == err[-1]
+    assert err.count("\n") == 1
+    status, out, _ = run(capsys, "f = x**2", "--var", "x=3", "--reference", " x = 6 ")
+    assert status == 0 and "verdict: agree" in out

@@ -6,7 +6,13 @@ Exit status 0 when nothing disagrees, 1 when some entry disagrees, 2 for a user 
 """
 from __future__ import annotations
 
-from core.cli.common import UsageError, add_program_arguments, load, print_json
+from core.cli.common import (
+    UsageError,
+    add_program_arguments,
+    load,
+    parse_name_values,
+    print_json,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -32,18 +38,11 @@ def add_parser(subparsers) -> None:
 
 def parse_references(items: list[str], digits: int | None) -> dict | None:
     """``["z=-1.30", "W=[[1,2],[3,4]]"]`` -> ``{"gradients": {...}, "digits": d}``."""
-    from core.values import parse_value
     if not items:
         if digits is not None:
             raise UsageError("--digits describes --reference values; give some")
         return None
-    gradients = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"'{item}' should look like NAME=VALUE, e.g. z=-1.3072872417272239")
-        gradients[name] = parse_value(value, where=f"reference {name}")
+    gradients = parse_name_values(items, "z=-1.3072872417272239", where="reference {name}")
     return {"gradients": gradients, "digits": digits}
 
 

@@ -53,18 +53,29 @@ def read_text(args) -> str:
     return args.expression.replace("\\n", "\n")
 
 
-def parse_assignments(items: list[str], requires_grad: bool) -> dict[str, VariableSpec]:
-    """``["w=1", "W=[[1,2],[3,4]]"]`` -> VariableSpecs (values read without eval)."""
-    specs = {}
+def parse_name_values(items: list[str], example: str, where: str = "{name}") -> dict:
+    """``["w=1", "W=[[1,2],[3,4]]"]`` -> ``{"w": 1.0, "W": [[1.0, 2.0], [3.0, 4.0]]}``.
+
+    The one reader of every NAME=VALUE option (``--var``, ``--const``, ``--reference``):
+    values are read without eval; ``example`` shows the form in the error message and
+    ``where`` (formatted with the name) says which value a value error is about.
+    """
+    values = {}
     for item in items:
-        name, sep, value = item.partition("=")
+        name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError(f"'{item}' should look like NAME=VALUE, e.g. w=1")
+            raise UsageError(f"'{item}' should look like NAME=VALUE, e.g. {example}")
         if not name.isidentifier() or not name.isascii():
             raise UsageError(f"'{name}' is not a valid variable name")
-        specs[name] = VariableSpec(name, parse_value(value, where=name), requires_grad)
-    return specs
+        values[name] = parse_value(text, where=where.format(name=name))
+    return values
+
+
+def parse_assignments(items: list[str], requires_grad: bool) -> dict[str, VariableSpec]:
+    """``["w=1", "W=[[1,2],[3,4]]"]`` -> VariableSpecs (values read without eval)."""
+    return {name: VariableSpec(name, value, requires_grad)
+            for name, value in parse_name_values(items, "w=1").items()}
 
 
 def load(args):
