@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
             program = parse(text)
         except ExpressionError as err:
             self.program = None
+            self.show_notes([])  # the notes were about the text before this edit
             self.show_error(err, status=False)
             return
         self.program = program

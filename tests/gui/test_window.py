@@ -353,3 +353,11 @@ def test_stepping_formats_no_tensor_on_the_gui_thread(qtbot, window, monkeypatch
         window.step_panel.set_step(index)
     assert "34.4773" in window.graph.edge_labels().values()
     assert on_gui_thread == []
+
+
+def test_notes_of_a_pasted_cell_go_when_the_text_stops_parsing(qtbot, window):
+    window.editor.setPlainText("import torch\nx = torch.ones(1, requires_grad=True)\n"
+                               "y = x * 2\nprint(y)")
+    assert window.notes_label.text()
+    window.editor.setPlainText("f = expp(w)")
+    assert window.error_label.text() and not window.notes_label.text()
