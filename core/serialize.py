@@ -12,12 +12,14 @@ def tensor_to_data(tensor):
     if tensor is None:
         return None
     data = tensor.detach().cpu().tolist()
-    return _finite_or_text(data)
+    return finite_or_text(data)
 
 
-def _finite_or_text(data):
+def finite_or_text(data):
+    """A number, or nested list of them, ready for JSON: NaN and infinities become the
+    strings "nan", "inf", "-inf"; anything else is returned as it is."""
     if isinstance(data, list):
-        return [_finite_or_text(item) for item in data]
+        return [finite_or_text(item) for item in data]
     if isinstance(data, float) and not math.isfinite(data):
         return "nan" if math.isnan(data) else ("inf" if data > 0 else "-inf")
     return data
@@ -51,8 +53,14 @@ def format_number(x: float, digits: int = 6) -> str:
     if x == 0:
         return "0"
     if not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+        return finite_or_text(float(x))
     return f"{x:.{digits}g}"
+
+
+def entry_label(name: str, index) -> str:
+    """``w`` for a number, ``W[0,1]`` for an entry of a tensor."""
+    index = tuple(index)
+    return name if not index else f"{name}[{','.join(str(int(i)) for i in index)}]"
 
 
 def format_tensor(tensor, digits: int = 6, max_entries: int = 64) -> str:

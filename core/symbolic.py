@@ -25,6 +25,7 @@ import numpy as np
 import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
+from core.serialize import entry_label
 
 #: Input entries (symbols) differentiated symbolically.
 MAX_INPUT_ENTRIES = 64
@@ -107,7 +108,7 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
                 continue
             try:
                 derivative = sympy.diff(output, symbols[index])
-                check_size(derivative, f"the derivative for {entry_name(name, index)}")
+                check_size(derivative, f"the derivative for {entry_label(name, index)}")
                 filled = describe(derivative, name, entry.index, translator.substitutions)
             except SymbolicUnavailable as err:
                 entry.note = str(err)
@@ -170,11 +171,6 @@ def value_of(expr, substitutions: dict) -> tuple[float | None, str | None]:
     if value.imag != 0 and abs(value.imag) > 1e-20 * max(1.0, abs(value.real)):
         return None, "the formula is not a real number at this point"
     return value.real, None
-
-
-def entry_name(name: str, index) -> str:
-    """``w`` for a single entry, ``W[0,1]`` for an entry of a tensor."""
-    return name if not tuple(index) else f"{name}[{','.join(str(int(i)) for i in index)}]"
 
 
 def tree_size(expr) -> int:
@@ -343,7 +339,7 @@ class Translator:
         single = data.size == 1
         out = np.empty(data.shape, dtype=object)
         for index in np.ndindex(data.shape):
-            symbol = sympy.Symbol(name if single else entry_name(name, index), real=True)
+            symbol = sympy.Symbol(name if single else entry_label(name, index), real=True)
             out[index] = symbol
             self.substitutions[symbol] = exact(float(data[index]))
         self.symbols[name] = out

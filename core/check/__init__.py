@@ -25,10 +25,10 @@ from core.check.report import (
     Comparison,
     EntryCheck,
     Formula,
-    entry_label,
     explain,
 )
 from core.errors import ExpressionError
+from core.serialize import entry_label
 from core.values import check_value, shape_of
 
 __all__ = ["check_gradients", "CheckReport", "EntryCheck", "Comparison", "Formula",
@@ -139,8 +139,9 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
     if ref is None:
         ref_cmp = Comparison("reference", note="no reference value given")
     else:
-        ref_cmp = _compare.compare("reference", autograd, float(ref.reshape(-1)[
-            _ravel(index, tuple(ref.shape))]), tol["reference"], scale)
+        # normalize_reference shaped ref like its input, so the entry's own index reads it
+        ref_cmp = _compare.compare("reference", autograd, float(ref[index]), tol["reference"],
+                                   scale)
     verdict, reasons = _compare.verdict([fd_cmp, sym_cmp, ref_cmp], kink_reasons, other)
     return EntryCheck(name, index, label, autograd, fd_cmp, sym_cmp, ref_cmp, verdict,
                       reasons, formula)
@@ -186,9 +187,3 @@ def normalize_reference(reference, evaluation) -> tuple[dict[str, torch.Tensor],
                               where="reference digits")
     return out, digits
 
-
-def _ravel(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
-    position = 0
-    for i, size in zip(index, shape):
-        position = position * size + i
-    return position

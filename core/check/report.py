@@ -3,10 +3,10 @@ GUI's Check panel: one row per input entry, with each independent method's value
 errors against autograd, a verdict and the reasons for it."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from core.check.nonfinite import NonFiniteOrigin
+from core.serialize import finite_or_text
 
 #: The verdicts, in order of how much attention they need.
 VERDICTS = ("disagree", "non-smooth", "not checked", "agree")
@@ -36,7 +36,7 @@ class Comparison:
 
     def to_dict(self) -> dict:
         """JSON-ready fields (non-finite numbers as strings)."""
-        return {key: _json_number(getattr(self, key)) for key in
+        return {key: finite_or_text(getattr(self, key)) for key in
                 ("method", "value", "abs_error", "rel_error", "tolerance", "agrees", "note")}
 
 
@@ -80,7 +80,7 @@ class EntryCheck:
         """JSON-ready fields."""
         return {
             "input": self.name, "index": list(self.index), "entry": self.label,
-            "autograd": _json_number(self.autograd),
+            "autograd": finite_or_text(self.autograd),
             "finite_difference": self.finite_difference.to_dict(),
             "symbolic": self.symbolic.to_dict(),
             "reference": self.reference.to_dict(),
@@ -128,7 +128,7 @@ class CheckReport:
     def to_dict(self) -> dict:
         """The ``check --json`` object."""
         return {
-            "output": self.output_name, "dtype": self.dtype, "value": _json_number(self.value),
+            "output": self.output_name, "dtype": self.dtype, "value": finite_or_text(self.value),
             "verdict": self.verdict, "counts": self.counts(),
             "tolerances": self.tolerances,
             "rows": [row.to_dict() for row in self.rows],
@@ -138,11 +138,6 @@ class CheckReport:
             "symbolic_status": self.symbolic_status,
             "explanation": self.explanation,
         }
-
-
-def entry_label(name: str, index: tuple[int, ...]) -> str:
-    """``w`` for a number, ``W[0,1]`` for an entry of a tensor."""
-    return name if not index else f"{name}[{','.join(map(str, index))}]"
 
 
 def explain(dtype: str, tolerances: dict[str, float], largest_agreeing: float | None) -> str:
@@ -178,9 +173,3 @@ def explain(dtype: str, tolerances: dict[str, float], largest_agreeing: float | 
                  "clamp) there is no derivative; torch returns one side's value by convention "
                  "and a finite difference averages both sides, so they are not compared.")
     return "\n\n".join(parts)
-
-
-def _json_number(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
