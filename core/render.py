@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from core.errors import ExpressionError, LimitError
 from core.serialize import format_tensor
@@ -548,8 +548,3 @@ def _esc(text: str) -> str:
     # HTML-like labels: escape markup, keep runs of spaces (Graphviz collapses none, but
     # a leading space of a matrix row must survive)
     return html.escape(text, quote=True)
-
-
-def with_options(options: RenderOptions, **changes) -> RenderOptions:
-    """A copy of ``options`` with some fields changed (for the GUI's toggles)."""
-    return replace(options, **changes)

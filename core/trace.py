@@ -292,8 +292,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
         inputs, labels = [], []
         for child, _ in fn.next_functions:
             inputs.append(None if child is None else str(id(child)))
-            labels.append(None if child is None else _label(evaluation, child, inherited,
-                                                            expression))
+            labels.append(None if child is None else _label(evaluation, child))
         contributions = [c for cs in arrived.get(node_id, {}).values() for c in cs]
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
@@ -325,14 +324,11 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                  evaluation.output_name)
 
 
-def _label(evaluation, child, inherited, parent_expression) -> str | None:
+def _label(evaluation, child) -> str:
+    """How a rule line names an input: its name, else its expression, else (a node torch
+    made inside a function) its operation."""
     expression, name = _describe(evaluation, child)
-    if name:
-        return name
-    if expression:
-        return expression
-    # a node torch made inside a function: call it by its operation
-    return type(child).__name__
+    return name or expression or type(child).__name__
 
 
 def _via(step: Step) -> str:
