@@ -52,11 +52,6 @@ class GraphNode:
     #: for the output: True when it is a view and this node is its base (torchviz's dark green)
     view_base: bool = False
 
-    @property
-    def title(self) -> str:
-        """What the node is called in a sentence: its name, expression or operation."""
-        return self.name or self.expression or self.op or self.kind
-
 
 @dataclass(frozen=True)
 class GraphEdge:
@@ -268,9 +263,9 @@ class _Builder:
                 self._leave(fn)
 
 
-def _saved_tensors(fn):
-    """(name, tensor) for every tensor a backward node saved, named as torchviz names them."""
-    found = []
+def _saved_attributes(fn):
+    """(short name, value) of every ``_saved_*`` attribute a backward node still holds
+    (attributes freed by a backward without retain_graph are skipped)."""
     for attr in dir(fn):
         if not attr.startswith(SAVED_PREFIX):
             continue
@@ -278,7 +273,13 @@ def _saved_tensors(fn):
             value = getattr(fn, attr)
         except RuntimeError:  # freed by a backward without retain_graph
             continue
-        short = attr[len(SAVED_PREFIX):]
+        yield attr[len(SAVED_PREFIX):], value
+
+
+def _saved_tensors(fn):
+    """(name, tensor) for every tensor a backward node saved, named as torchviz names them."""
+    found = []
+    for short, value in _saved_attributes(fn):
         if torch.is_tensor(value):
             found.append((short, value))
         elif isinstance(value, tuple):
@@ -289,14 +290,7 @@ def _saved_tensors(fn):
 def _attributes(fn) -> dict[str, str]:
     """The saved attributes of a backward node as torchviz's show_attrs prints them."""
     attrs = {}
-    for attr in dir(fn):
-        if not attr.startswith(SAVED_PREFIX):
-            continue
-        try:
-            value = getattr(fn, attr)
-        except RuntimeError:
-            continue
-        short = attr[len(SAVED_PREFIX):]
+    for short, value in _saved_attributes(fn):
         if torch.is_tensor(value):
             attrs[short] = "[saved tensor]"
         elif isinstance(value, tuple) and any(torch.is_tensor(t) for t in value):
