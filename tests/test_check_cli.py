@@ -91,3 +91,12 @@ def test_reference_names_are_read_like_var_names(capsys):
     assert err.count("\n") == 1
     status, out, _ = run(capsys, "f = x**2", "--var", "x=3", "--reference", " x = 6 ")
     assert status == 0 and "verdict: agree" in out
+
+
+def test_program_without_gradients_says_there_is_nothing_to_check(capsys):
+    for argv in (["f = 3*2"], ["f = x*2", "--const", "x=3"]):
+        status, out, err = run(capsys, *argv)
+        assert status == 0 and err == ""
+        assert out.splitlines()[0] == "f = 6   (float32)"
+        assert "nothing to check: no input needs a gradient" in out
+        assert "entry" not in out and "()" not in out

@@ -73,6 +73,12 @@ def _error(comparison) -> str:
 def format_report(report, formulas: bool = False) -> str:
     """The report as a plain-text table with reasons and notes."""
     from core.serialize import format_number
+    heading = f"{report.output_name} = {format_number(report.value, 10)}   ({report.dtype})"
+    if not report.rows:
+        # an empty table and "verdict: not checked ()" would look like a fault
+        return "\n".join([heading, "", "nothing to check: no input needs a gradient (give "
+                          "inputs with --var; --const values get none)"]
+                          + [f"note: {note}" for note in report.notes])
     headers = ("entry", "autograd", "finite diff", "rel err", "symbolic", "rel err",
                "reference", "rel err", "verdict")
     table = [headers]
@@ -82,8 +88,7 @@ def format_report(report, formulas: bool = False) -> str:
                       _number(sym.value), _error(sym), _number(ref.value), _error(ref),
                       row.verdict))
     widths = [max(len(str(line[i])) for line in table) for i in range(len(headers))]
-    lines = [f"{report.output_name} = {format_number(report.value, 10)}   ({report.dtype})",
-             ""]
+    lines = [heading, ""]
     for n, line in enumerate(table):
         lines.append("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip())
         if n == 0:
