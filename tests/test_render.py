@@ -320,6 +320,11 @@ def test_cli_file_plain_and_annotate(tmp_path, capsys):
     (["render", "f = w", "--var", "w=1", "-o", "g.gif"], ".svg, .png or .pdf"),
     (["render", "f = q", "-o", "g.svg"], "'q' has no value"),
     (["render", "f = w", "--var", "w=1", "-o", "g.svg", "--dpi", "5"], "dpi"),
+    # nan passed a "<= 0" check and inf overflowed the subprocess timeout: tracebacks once
+    (["render", "f = w", "--var", "w=1", "-o", "g.svg", "--timeout", "nan"], "--timeout"),
+    (["render", "f = w", "--var", "w=1", "-o", "g.svg", "--timeout", "inf"], "--timeout"),
+    (["render", "f = w", "--var", "w=1", "-o", "g.svg", "--timeout", "1e300"], "--timeout"),
+    (["render", "f = w", "--var", "w=1", "-o", "g.svg", "--timeout", "0"], "--timeout"),
 ])
 def test_cli_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -6,6 +6,8 @@ from pathlib import Path
 from core.cli.common import UsageError, add_program_arguments, load
 
 _SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+#: the longest --timeout accepted, in seconds
+MAX_TIMEOUT = 86_400
 
 
 def add_parser(subparsers) -> None:
@@ -48,8 +50,10 @@ def run(args) -> int:
     if fmt is None:
         raise UsageError(f"cannot tell the format of '{out}': end the name with .svg, .png "
                          "or .pdf")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    # written as a range so that nan fails it too; inf and 1e300 overflow the subprocess call
+    if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT:
+        raise UsageError(f"--timeout must be a number of seconds above 0 and at most "
+                         f"{MAX_TIMEOUT:,} (a day), not {args.timeout:g}")
     # check before computing: a missing program is the most common problem on a new machine
     if not render.graphviz_available():
         raise render.GraphvizMissing()
