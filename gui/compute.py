@@ -108,11 +108,9 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
 
 def _record_trace(evaluation):
     """The engine-order backward steps (a second, hooked backward pass: done here, on the
-    worker, so the Steps panel only displays). None if the trace module is absent."""
-    try:
-        from core.trace import record_steps
-    except ImportError:  # pragma: no cover - depends on what has landed
-        return None
+    worker, so the Steps panel only displays). None when nothing needs a gradient."""
+    from core.trace import record_steps
+
     if not evaluation.output.requires_grad:
         return None
     return record_steps(evaluation)

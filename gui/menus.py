@@ -161,42 +161,31 @@ def build(w) -> None:
 
 
 def attach_panels(w) -> None:
-    """Embed the Steps and Check panels once torch is loaded (their modules may import it).
+    """Embed the Steps and Check panels once torch is loaded.
 
-    Each is optional: until its module exists the dock keeps its placeholder. The Steps
-    panel gets each result's steps (recorded and written out on the compute worker) and
-    its highlight is drawn on the graph while the Steps tab is showing.
+    The Steps panel gets each result's steps (recorded and written out as text on the
+    compute worker) and its highlight is drawn on the graph while the Steps tab is showing;
+    the Check panel is filled by a CheckRunner on a worker while the Check tab is showing.
     """
-    try:
-        from gui.step_panel import StepPanel
-    except ImportError:  # pragma: no cover - depends on what has landed
-        StepPanel = None
-    if StepPanel is not None:
-        w.step_panel = StepPanel()
-        w.embed_panel(w.steps_dock, w.step_panel)
-        w.computed.connect(lambda result: w.step_panel.set_trace(result.steps))
-        w.step_panel.stepChanged.connect(w.on_step_changed)
-        w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
-        w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
-        w.steps_dock.visibilityChanged.connect(
-            lambda visible: (setattr(w, "steps_showing", visible), w.apply_step_highlight()))
-    try:
-        from gui.check_panel import CheckPanel
-    except ImportError:  # pragma: no cover
-        CheckPanel = None
-    if CheckPanel is not None:
-        try:
-            w.check_panel = CheckPanel()
-        except TypeError:  # an unexpected constructor: keep the placeholder
-            return
-        w.embed_panel(w.check_dock, w.check_panel)
-        from gui.check_runner import CheckRunner
+    from gui.check_panel import CheckPanel
+    from gui.check_runner import CheckRunner
+    from gui.step_panel import StepPanel
 
-        w.checker = CheckRunner(w, w.check_panel)
-        w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
-        w.check_dock.visibilityChanged.connect(w.checker.set_showing)
-        w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty()
-                              and w.check_dock.isVisible())
+    w.step_panel = StepPanel()
+    w.embed_panel(w.steps_dock, w.step_panel)
+    w.computed.connect(lambda result: w.step_panel.set_trace(result.steps))
+    w.step_panel.stepChanged.connect(w.on_step_changed)
+    w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
+    w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
+    w.steps_dock.visibilityChanged.connect(
+        lambda visible: (setattr(w, "steps_showing", visible), w.apply_step_highlight()))
+
+    w.check_panel = CheckPanel()
+    w.embed_panel(w.check_dock, w.check_panel)
+    w.checker = CheckRunner(w, w.check_panel)
+    w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
+    w.check_dock.visibilityChanged.connect(w.checker.set_showing)
+    w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty() and w.check_dock.isVisible())
 
 
 def show_functions(w) -> None:
