@@ -45,8 +45,10 @@ TEXT_NODE = dict(shape="plaintext", margin="0", width="0", height="0", style="",
 LEGEND = ("yellow box, red border: this step      green border: finished",
           "red numbers on arrows: gradients computed so far (they flow against the arrows)")
 
-_NO_STEPS = ("there are no backward steps to export: the output does not depend on any "
-             "input that needs a gradient")
+
+def _no_steps(trace) -> ExpressionError:
+    return ExpressionError("output", "there are no backward steps to export: "
+                           + trace.no_steps_reason)
 
 
 def caption(trace, index: int) -> str:
@@ -145,7 +147,7 @@ def iter_pages(graph, trace, options=None):
     from core.render import Highlight, RenderOptions, to_digraph
 
     if not trace.steps:
-        raise ExpressionError("output", _NO_STEPS)
+        raise _no_steps(trace)
     # values only on the nodes: the gradients appear on the edges as the steps compute
     # them, so a page does not give away the answer before its step
     base = options or RenderOptions(theme="print", annotate="values")
@@ -220,7 +222,7 @@ def export_pdf(graph, trace, path, options=None) -> int:
 def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list[Path]:
     """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths."""
     if not trace.steps:
-        raise ExpressionError("output", _NO_STEPS)
+        raise _no_steps(trace)
     if not 10 <= int(dpi) <= 1200:
         raise ExpressionError("value", f"dpi must be between 10 and 1200, not {dpi}")
     folder = Path(directory)

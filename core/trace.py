@@ -138,6 +138,16 @@ class Trace:
     output_id: str | None = None
     root_id: str | None = None
     output_name: str = "output"
+    #: the output is an input that needs a gradient (``f = w``): no node runs, yet it has one
+    output_is_input: bool = False
+
+    @property
+    def no_steps_reason(self) -> str:
+        """Why there are no steps (when ``steps`` is empty), in a student's words."""
+        if self.output_is_input:
+            return (f"the output {self.output_name} is an input itself: its gradient is 1 and "
+                    "no backward node runs")
+        return "the output does not depend on any input that needs a gradient"
 
     def highlight(self, index: int) -> StepHighlight:
         """The highlight of step ``index``: it is current, earlier steps are done, and every
@@ -197,7 +207,7 @@ def record_steps(evaluation) -> Trace:
     if not output.requires_grad or output.grad_fn is None:
         # nothing to replay (a constant output, or the output is an input itself)
         return Trace([], {}, _forward_steps(evaluation), output_id, None,
-                     evaluation.output_name)
+                     evaluation.output_name, output_is_input=output.requires_grad)
     nodes = _reachable(output.grad_fn)
     events: list[tuple[object, list, list]] = []
 

@@ -76,6 +76,20 @@ def test_user_errors_are_one_line_without_traceback(capsys):
     assert "'q' has no value" in capsys.readouterr().err
 
 
+def test_no_steps_says_why(capsys, tmp_path):
+    # f = w depends on w (df/dw = 1) but runs no backward node: not "does not depend"
+    assert cli_main(["steps", "f = w", "--var", "w=2"]) == 0
+    out = capsys.readouterr().out
+    assert "the output f is an input itself" in out and "does not depend" not in out
+    assert cli_main(["steps", "f = x * 2", "--const", "x=3"]) == 0
+    assert "does not depend on any input that needs a gradient" in capsys.readouterr().out
+    assert cli_main(["steps", "f = w", "--var", "w=2", "--pdf", str(tmp_path / "s.pdf")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: there are no backward steps to export: the output f is an input "
+                   "itself: its gradient is 1 and no backward node runs\n")
+    assert not list(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------- exports
 
 

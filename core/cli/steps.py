@@ -58,7 +58,7 @@ def format_trace(trace) -> str:
     from core.rules import fmt
 
     if not trace.steps:
-        return "no backward steps: the output does not depend on any input that needs a gradient"
+        return "no backward steps: " + trace.no_steps_reason
     lines = []
     for step in trace.steps:
         lines.append(step.title)
