@@ -208,7 +208,7 @@ def record_steps(evaluation) -> Trace:
         # nothing to replay (a constant output, or the output is an input itself)
         return Trace([], {}, _forward_steps(evaluation), output_id, None,
                      evaluation.output_name, output_is_input=output.requires_grad)
-    nodes = _reachable(output.grad_fn)
+    nodes = reachable_nodes(output.grad_fn)
     events: list[tuple[object, list, list]] = []
 
     def make_hook(fn):
@@ -238,7 +238,7 @@ def _copy(grad):
     return None if grad is None else grad.detach().clone()
 
 
-def _reachable(root) -> list:
+def reachable_nodes(root) -> list:
     """Every autograd node reachable from ``root`` through next_functions (iteratively)."""
     seen = {root}
     order = [root]

@@ -70,14 +70,8 @@ def _backward_origin(evaluation) -> NonFiniteOrigin | None:
     output = evaluation.output
     if output.grad_fn is None:
         return None
-    nodes, stack, seen = [], [output.grad_fn], set()
-    while stack:  # iterative: graphs can be thousands of nodes deep
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        nodes.append(fn)
-        stack.extend(next_fn for next_fn, _ in fn.next_functions)
+    from core.trace import reachable_nodes
+    nodes = reachable_nodes(output.grad_fn)  # iterative: graphs can be thousands deep
     found: list = []
 
     def make_hook(fn):
