@@ -176,38 +176,31 @@ def value_of(expr, substitutions: dict) -> tuple[float | None, str | None]:
 def tree_size(expr) -> int:
     """Operations in ``expr`` counted as a tree, computed over the shared DAG (so a formula
     whose tree is exponentially large is measured without walking it)."""
-    sizes: dict[int, int] = {}
-    stack = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in sizes:
-            continue
-        if not node.args:
-            sizes[id(node)] = 1
-        elif ready:
-            sizes[id(node)] = 1 + sum(sizes[id(a)] for a in node.args)
-        else:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if id(a) not in sizes)
-    return sizes[id(expr)]
+    return _fold(expr, lambda children: 1 + sum(children))
 
 
 def tree_depth(expr) -> int:
     """Nesting depth of ``expr`` (a symbol or number is 1), computed without recursion."""
-    depths: dict[int, int] = {}
+    return _fold(expr, lambda children: 1 + max(children))
+
+
+def _fold(expr, combine) -> int:
+    """A number per node, bottom up over the shared DAG without recursion: 1 for a node
+    without arguments, ``combine(its arguments' numbers)`` otherwise; the root's number."""
+    results: dict[int, int] = {}
     stack = [(expr, False)]
     while stack:
         node, ready = stack.pop()
-        if id(node) in depths:
+        if id(node) in results:
             continue
         if not node.args:
-            depths[id(node)] = 1
+            results[id(node)] = 1
         elif ready:
-            depths[id(node)] = 1 + max(depths[id(a)] for a in node.args)
+            results[id(node)] = combine([results[id(a)] for a in node.args])
         else:
             stack.append((node, True))
-            stack.extend((a, False) for a in node.args if id(a) not in depths)
-    return depths[id(expr)]
+            stack.extend((a, False) for a in node.args if id(a) not in results)
+    return results[id(expr)]
 
 
 def check_size(expr, what: str) -> None:

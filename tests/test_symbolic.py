@@ -180,6 +180,19 @@ def test_exponential_formula_growth_stops_early():
     assert symbolic.tree_size(sympy.sin(sympy.Symbol("x")) + 1) == 4
 
 
+def test_tree_size_and_depth_are_counted_by_hand_over_shared_parts():
+    x = sympy.Symbol("x")
+    assert symbolic.tree_depth(x) == 1 and symbolic.tree_size(x) == 1
+    assert symbolic.tree_depth(sympy.sin(x) + 1) == 3   # Add(1, sin(x)): Add, sin, x
+    # e_k = sin(e_{k-1}) + cos(e_{k-1}): both share e_{k-1}, so the tree doubles each time:
+    # size_k = 2 * size_{k-1} + 3 (Add, sin, cos), depth_k = depth_{k-1} + 2
+    e, size, depth = x, 1, 1
+    for _ in range(60):
+        e, size, depth = sympy.sin(e) + sympy.cos(e), 2 * size + 3, depth + 2
+    assert symbolic.tree_size(e) == size == 2 ** 62 - 3
+    assert symbolic.tree_depth(e) == depth == 121
+
+
 def test_deep_chain_is_said_not_guessed():
     # 120 nested sin: SymPy's recursion would exhaust Python's stack; the bound says so
     text = "y = x\n" + "y = sin(y) + x\n" * 120 + "f = y"
