@@ -102,7 +102,7 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
     if result.trace is not None:
         from gui.step_view import StepView
 
-        result.steps = StepView.from_trace(result.trace)
+        result.steps = StepView.from_trace(result.trace, evaluation)
     return result
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QSplitter,
     QStyle,
+    QTabBar,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -84,6 +85,14 @@ class StepPanel(QWidget):
         controls.addStretch(1)
         controls.addWidget(self.position)
 
+        # the backward pass is the point; the forward walk shows where the values came from
+        self.mode = QTabBar(self)
+        self.mode.addTab("Backward pass")
+        self.mode.addTab("Forward pass")
+        self.mode.setToolTip("Backward: the chain rule, node by node, as torch's engine ran "
+                             "it. Forward: each value in the order it was computed.")
+        self.mode.currentChanged.connect(self._mode_changed)
+
         self.list = QListWidget(self)
         self.list.setAccessibleName("Backward steps")
         self.list.setAlternatingRowColors(True)
@@ -124,6 +133,7 @@ class StepPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
+        layout.addWidget(self.mode)
         layout.addWidget(self.splitter, 1)
 
         # shortcuts work anywhere inside the panel, not in the rest of the window
@@ -172,21 +182,43 @@ class StepPanel(QWidget):
             steps = StepView.from_trace(steps)
         self._view = steps
         self._trace = steps.trace if steps is not None else None
+        self._show_sequence()
+
+    def forward_mode(self) -> bool:
+        """True while the list shows the forward walk instead of the backward steps."""
+        return self.mode.currentIndex() == 1
+
+    def set_forward_mode(self, forward: bool) -> None:
+        """Show the forward walk (True) or the backward steps (False)."""
+        self.mode.setCurrentIndex(1 if forward else 0)
+
+    def _sequence(self) -> list:
+        if self._view is None:
+            return []
+        return self._view.forward if self.forward_mode() else self._view.steps
+
+    def _show_sequence(self) -> None:
+        """Fill the list from the current mode's steps and go to the first one."""
+        self.stop()
         self._index = -1
+        self.list.setAccessibleName("Forward values" if self.forward_mode() else
+                                    "Backward steps")
         self.list.blockSignals(True)
         self.list.clear()
-        if steps is not None:
-            self.list.addItems([step.entry for step in steps.steps])
+        self.list.addItems([step.entry for step in self._sequence()])
         self.list.blockSignals(False)
         self.details.clear()
         self.title.clear()
-        if steps is not None and steps.steps:
+        if self._sequence():
             self.set_step(0)
         else:
             self.details.setPlainText(
-                "" if steps is None else "No backward steps: the output does not depend on "
-                "any input that needs a gradient.")
+                "" if self._view is None else "No backward steps: the output does not depend "
+                "on any input that needs a gradient.")
             self._update_controls()
+
+    def _mode_changed(self, _index: int) -> None:
+        self._show_sequence()
 
     def trace(self):
         """The trace being shown (None if none)."""
@@ -198,7 +230,7 @@ class StepPanel(QWidget):
 
     def step_count(self) -> int:
         """How many steps the trace has."""
-        return len(self._view.steps) if self._view is not None else 0
+        return len(self._sequence())
 
     def is_playing(self) -> bool:
         """True while Play is moving through the steps."""
@@ -217,11 +249,13 @@ class StepPanel(QWidget):
             self.list.blockSignals(True)
             self.list.setCurrentRow(index)
             self.list.blockSignals(False)
-        step = self._view.steps[index]
+        step = self._sequence()[index]
         self.title.setText(step.title)
         self.details.setHtml(step.body)
         self._update_controls()
-        self.stepChanged.emit(index, self._view.highlight(index))
+        highlight = (self._view.forward_highlight(index) if self.forward_mode()
+                     else self._view.highlight(index))
+        self.stepChanged.emit(index, highlight)
 
     def first(self) -> None:
         """Go to the first step."""
@@ -290,5 +324,6 @@ class StepPanel(QWidget):
         self.last_button.setEnabled(count > 0 and at < count - 1)
         self.play_button.setEnabled(count > 1)
         self.play_button.setIcon(self._pause_icon if self.is_playing() else self._play_icon)
-        self.position.setText(f"step {at + 1} of {count}" if count else "no steps")
+        what = "value" if self.forward_mode() else "step"
+        self.position.setText(f"{what} {at + 1} of {count}" if count else "no steps")
 

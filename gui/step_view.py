@@ -48,10 +48,13 @@ class StepView:
     output_id: str | None = None
     root_id: str | None = None
     trace: object = None
+    #: the forward pass: each input, then each value in the order it was computed
+    forward: list[StepText] = field(default_factory=list)
 
     @classmethod
-    def from_trace(cls, trace) -> StepView:
-        """Format ``trace`` (on a worker: this reads tensors)."""
+    def from_trace(cls, trace, evaluation=None) -> StepView:
+        """Format ``trace`` (on a worker: this reads tensors); with ``evaluation``, the
+        forward walk starts with the inputs' values."""
         from core.trace import edge_text
 
         steps = []
@@ -63,7 +66,16 @@ class StepView:
                 edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
             steps.append(StepText(step.title, title_html(trace, index), step_html(trace, index),
                                   step.node_id, step.leaf_id, tuple(edges)))
-        return cls(steps, trace.output_id, trace.root_id, trace)
+        return cls(steps, trace.output_id, trace.root_id, trace,
+                   forward_steps(trace, evaluation))
+
+    def forward_highlight(self, index: int) -> StepHighlight:
+        """The forward walk at ``index``: that value is current, the earlier ones done."""
+        if not self.forward:
+            return StepHighlight(frozenset(), frozenset(), {})
+        index = max(0, min(index, len(self.forward) - 1))
+        done = frozenset(step.node_id for step in self.forward[:index])
+        return StepHighlight(frozenset({self.forward[index].node_id}), done, {})
 
     def highlight(self, index: int) -> StepHighlight:
         """The highlight of step ``index``: it is current, earlier steps are done, and every
@@ -87,6 +99,32 @@ class StepView:
         labels.update(step.edges)
         recent.update(key for key, _ in step.edges)
         return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
+
+
+def forward_steps(trace, evaluation=None) -> list[StepText]:
+    """The forward walk as text: the inputs (with ``evaluation``), then every value the
+    program computed, in order, with the backward node that will carry its gradient."""
+    from core.rules import fmt
+
+    esc = html.escape
+    rows = []  # (node id, what, value, how)
+    if evaluation is not None:
+        for name, tensor in evaluation.inputs.items():
+            how = "an input" + ("" if tensor.requires_grad else " held constant")
+            rows.append((str(id(tensor)), name, fmt(tensor.detach()), how))
+    for step in trace.forward:
+        what = f"{step.name} = {step.expression}" if step.name else step.expression
+        how = (f"computed by torch; its gradient will pass through {step.op}" if step.op
+               else "a constant (no gradient flows through it)")
+        rows.append((step.node_id, what, fmt(step.value), how))
+    out = []
+    for index, (node_id, what, value, how) in enumerate(rows):
+        title = (f'<span style="font-size: 12pt; font-weight: bold;">Forward {index + 1} of '
+                 f'{len(rows)}: {esc(what)}</span>')
+        body = (f'<p><span class="head">Value</span><br><span class="num">{esc(value)}</span>'
+                f'</p><p>{esc(how)}.</p>')
+        out.append(StepText(f"{index + 1}. {what} = {value}", title, body, node_id, None, ()))
+    return out
 
 
 def title_html(trace, index: int) -> str:
