@@ -259,7 +259,30 @@ def build_program(text: str, body: list[ast.stmt], notes: list[str] | None = Non
         statements.append(converter.statement(stmt, is_last))
     free, assigned = _names(statements)
     return Program(text=text, statements=statements, free_names=free,
-                   assigned_names=assigned, notes=list(notes or []))
+                   assigned_names=assigned,
+                   notes=list(notes or []) + _typo_notes(free, assigned))
+
+
+def _typo_notes(free: list[str], assigned: list[str]) -> list[str]:
+    """A name nobody assigns becomes an input; when it is one letter away from a name the
+    program does assign (g3 beside g2), that is most likely a typo: say so."""
+    notes = []
+    for name in free:
+        close = [other for other in assigned if len(name) > 1 and _one_edit_apart(name, other)]
+        if close:
+            notes.append(f"'{name}' is never assigned, so it is an input with a value of its "
+                         f"own; did you mean '{close[0]}'?")
+    return notes
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True if one substitution, insertion or deletion turns ``a`` into ``b``."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 def _names(statements: list[Statement]) -> tuple[list[str], list[str]]:
