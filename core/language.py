@@ -270,8 +270,9 @@ def _typo_notes(free: list[str], assigned: list[str]) -> list[str]:
     for name in free:
         close = [other for other in assigned if len(name) > 1 and _one_edit_apart(name, other)]
         if close:
+            options = " or ".join(f"'{other}'" for other in close)
             notes.append(f"'{name}' is never assigned, so it is an input with a value of its "
-                         f"own; did you mean '{close[0]}'?")
+                         f"own; did you mean {options}?")
     return notes
 
 
