@@ -113,6 +113,13 @@ class ForwardStep:
     name: str | None
     value: torch.Tensor
 
+    def to_dict(self) -> dict:
+        """JSON-ready: index, node, op (the backward node that will carry its gradient),
+        expression, name and value."""
+        return {"index": self.index, "node": self.node_id, "op": self.op,
+                "expression": self.expression, "name": self.name,
+                "value": tensor_to_data(self.value)}
+
 
 @dataclass(frozen=True)
 class StepHighlight:
@@ -184,9 +191,11 @@ class Trace:
         return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
 
     def to_dict(self) -> dict:
-        """The ``steps --json`` object: ``{"steps": [...], "leaves": {...}}``."""
+        """The ``steps --json`` object: ``{"steps": [...], "leaves": {...}, "forward": [...]}``
+        (``forward``: every computed value in order, the walk before the backward pass)."""
         return {"steps": [step.to_dict() for step in self.steps],
-                "leaves": {name: leaf.to_dict() for name, leaf in self.leaves.items()}}
+                "leaves": {name: leaf.to_dict() for name, leaf in self.leaves.items()},
+                "forward": [step.to_dict() for step in self.forward]}
 
 
 def edge_text(grad: torch.Tensor) -> str:

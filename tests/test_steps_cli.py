@@ -21,7 +21,8 @@ def steps_json(capsys, *argv):
 
 def test_json_is_exactly_steps_and_leaves(capsys):
     data = steps_json(capsys, CHAIN, "--var", "w=1", "--var", "z=1")
-    assert set(data) == {"steps", "leaves"}
+    # the two keys, and the forward walk beside them
+    assert set(data) == {"steps", "leaves", "forward"}
     assert [s["index"] for s in data["steps"]] == list(range(12))
     for step in data["steps"]:
         assert set(step) == {"index", "node", "op", "expression", "grad_in", "grad_out", "rule"}
@@ -153,3 +154,19 @@ def test_unwritable_targets_and_bad_dpi_are_one_line_errors(tmp_path, capsys):
         assert cli_main(["steps", "f = sin(w)", "--var", "w=1", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_json_forward_walk_gives_each_value_in_computation_order(capsys):
+    import math
+
+    from core.cli import main as cli_main
+    status = cli_main(["steps", "g = 3*w\nh = sin(g)\nf = h * w", "--var", "w=0.5",
+                       "--dtype", "float64", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    forward = [(v["name"], v["expression"], v["value"]) for v in data["forward"]]
+    assert forward == [("g", "3*w", 1.5), ("h", "sin(g)", math.sin(1.5)),
+                       ("f", "h * w", math.sin(1.5) * 0.5)]
+    # each value's node is the backward node that later carries its gradient
+    backward_nodes = {step["node"] for step in data["steps"]}
+    assert {v["node"] for v in data["forward"]} <= backward_nodes

@@ -297,7 +297,8 @@ def test_highlight_marks_current_done_and_gradient_edges():
 def test_json_shape():
     _, trace = run(CHAIN, {"w": 1.0, "z": 1.0})
     data = trace.to_dict()
-    assert set(data) == {"steps", "leaves"}
+    # the two keys, and the forward walk beside them
+    assert set(data) == {"steps", "leaves", "forward"}
     assert set(data["steps"][0]) == {"index", "node", "op", "expression", "grad_in",
                                      "grad_out", "rule"}
     assert data["steps"][1]["grad_out"] == [3.0, None]

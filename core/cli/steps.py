@@ -59,7 +59,11 @@ def format_trace(trace) -> str:
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason
-    lines = []
+    lines = ["forward pass (each value in the order it was computed):"]
+    for value in trace.forward:
+        what = f"{value.name} = {value.expression}" if value.name else value.expression
+        lines.append(f"  {value.index + 1}. {what} = {fmt(value.value)}")
+    lines += ["", "backward pass (as torch's engine ran it):"]
     for step in trace.steps:
         lines.append(step.title)
         if step.grad_in:
