@@ -236,9 +236,39 @@ def _syntax_error(err: SyntaxError, text: str) -> ExpressionError:
         return LimitError(f"the expression is nested too deeply ({msg}); the limit is "
                           f"{limits.MAX_DEPTH} levels", Span(line, col))
     source_line = text.split("\n")[line - 1] if 0 < line <= text.count("\n") + 1 else ""
+    msg = _syntax_hint(msg, source_line, col)
     if "^" in source_line and "**" not in source_line:
         msg += " (for powers write x**2, not x^2)"
     return ExpressionError("syntax", f"syntax error: {msg}", Span(line, col))
+
+
+def _syntax_hint(msg: str, source_line: str, col: int) -> str:
+    """Python's own message, with what to do about it in the language's terms."""
+    before = source_line[: max(col - 1, 0)].rstrip()
+    if msg.startswith("invalid decimal literal"):
+        return "a number runs into a name: write 2*x for a product"
+    if msg.startswith("unmatched"):
+        return msg + ": it has no opening bracket before it"
+    if msg.endswith("was never closed"):
+        return msg + ": add the closing bracket"
+    if msg.startswith("cannot assign to function call"):
+        return ("the left of = must be a single name, as in f = x**2 (defining a function "
+                "such as f(x) = ... is not part of the language)")
+    if msg.startswith("cannot assign to"):
+        return "the left of = must be a single name, as in g1 = 3*w + cos(z)"
+    if msg.startswith("unexpected indent"):
+        return "unexpected indent: remove the spaces at the start of this line"
+    if msg.startswith("unterminated string") or msg.startswith("unterminated triple"):
+        return "unterminated text in quotes (text is not part of the language)"
+    if msg == "invalid syntax":
+        last_word = before.split()[-1] if before.split() else ""
+        if last_word in FUNCTIONS or last_word.split(".")[-1] in FUNCTIONS:
+            return f"invalid syntax: call a function with parentheses, as in {last_word}(x)"
+        if not source_line[max(col - 1, 0):].strip():
+            return "invalid syntax: the line ends before the expression is complete"
+        return ("invalid syntax: two values stand side by side, or an operator is missing "
+                "(write 2*x, x + y)")
+    return msg
 
 
 # --------------------------------------------------------------------------- conversion
@@ -457,7 +487,11 @@ class _Converter:
             return self.call(node)
         if isinstance(node, ast.Attribute):
             return self.attribute(node)
-        if isinstance(node, (ast.List, ast.Tuple)):
+        if isinstance(node, ast.Tuple):
+            raise ExpressionError("unsupported", "a comma here makes a tuple, which the "
+                                  "language does not have: remove the comma (one value per "
+                                  "name)", span)
+        if isinstance(node, ast.List):
             raise ExpressionError("unsupported", "lists are values, not expressions: put "
                                   "them in the variables table, or write torch.tensor([...])",
                                   span)

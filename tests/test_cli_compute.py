@@ -43,7 +43,7 @@ def test_errors_exit_2_with_one_line_through_a_real_process():
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: line 1, column 4: syntax error: '(' was never closed"]
+        "error: line 1, column 4: syntax error: '(' was never closed: add the closing bracket"]
     assert result.stdout == ""
 
 
