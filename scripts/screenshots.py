@@ -96,6 +96,11 @@ def main() -> int:
     wait(window.drawn)
     shot("pasted-cell.png")
 
+    # the error shot: first the expression as it should be, then the typo
+    window.editor.setPlainText("g = 3*w + cos(z)\nf = exp(g) * z")
+    window.on_text_changed()
+    window.compute_now()
+    wait(window.drawn)
     window.editor.setPlainText("g = 3*w + cos(z)\nf = expp(g) * z")
     window.on_text_changed()
     shot("error.png")
