@@ -117,6 +117,8 @@ class Program:
     defaults: dict[str, VariableSpec] = field(default_factory=dict)
     #: the variables of interest a cell named in ``grad(f, [w, z])`` (empty: all inputs)
     wrt: list[str] = field(default_factory=list)
+    #: the precision a pasted cell asks for (dtype=torch.float64), or None: the user's choice
+    dtype: str | None = None
 
     @property
     def output(self) -> Statement:
@@ -158,7 +160,7 @@ def parse(text: str) -> Program:
     tree = parse_python(text)
     cell = notebook.preprocess(tree.body, text)
     program = build_program(text, cell.body, cell.notes)
-    program.defaults, program.wrt = cell.defaults, cell.wrt
+    program.defaults, program.wrt, program.dtype = cell.defaults, cell.wrt, cell.dtype
     return program
 
 

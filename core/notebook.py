@@ -79,6 +79,8 @@ class Cell:
     notes: list[str] = field(default_factory=list)
     defaults: dict[str, VariableSpec] = field(default_factory=dict)
     wrt: list[str] = field(default_factory=list)
+    #: "float64" when the cell's tensors ask for it (dtype=torch.float64), else None
+    dtype: str | None = None
 
 
 def preprocess(body: list[ast.stmt], text: str) -> Cell:
@@ -119,6 +121,7 @@ class _Pass:
         self.chooser: tuple[ast.expr, ast.stmt] | None = None
         self.output_bound_after = False
         self.wrt: list[str] = []
+        self.dtype: str | None = None
         self.gradient_names: dict[str, tuple[str, int]] = {}  # dw -> (w, line)
         self.grad_reads: dict[str, int] = {}                   # X of X.grad -> first line
         self.nonleaf_noted: set[str] = set()  # computed names whose non-leaf note is given
@@ -344,10 +347,13 @@ class _Pass:
                 self.defaults[target.id] = VariableSpec(target.id, data, requires_grad)
                 self.default_lines.append(stmt.lineno)
                 self.known.add(target.id)
-                if dtype == "float64":
+                if dtype == "float64" and self.dtype != "float64":
+                    # the app computes a cell in one precision: the cell's own choice, unless
+                    # the user picks another (--dtype, or the window's dtype box)
+                    self.dtype = "float64"
                     self.notes.append(
-                        f"line {stmt.lineno} asks for dtype=torch.float64: the app computes the "
-                        "whole cell in one precision; choose float64 (--dtype float64) to match")
+                        f"line {stmt.lineno} asks for dtype=torch.float64, so the cell is "
+                        "computed in float64")
                 return
         self._keep(stmt)
 
@@ -422,7 +428,7 @@ class _Pass:
                  for kind, label in _ASIDE_KINDS.items() if kind in self.aside]
         if aside:
             notes.append("set aside, never run: " + "; ".join(aside))
-        return Cell(self.kept, notes, self.defaults, self.wrt)
+        return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype)
 
     def _output_statement(self, receiver: ast.expr, stmt: ast.stmt) -> ast.stmt:
         """The statement that makes the chosen tensor the program's last (its output)."""

@@ -302,6 +302,14 @@ class MainWindow(QMainWindow):
         self.clear_error()
         self.show_notes(program.notes)
         self.variables.sync_names(program.free_names, getattr(program, "defaults", None))
+        # a pasted cell's dtype=torch.float64 picks the precision once, when it appears;
+        # the user may switch the box back afterwards without it being forced again
+        hint = getattr(program, "dtype", None)
+        if hint and hint != getattr(self, "_dtype_hint", None):
+            self.dtype_box.blockSignals(True)
+            self.dtype_box.setCurrentText(hint)
+            self.dtype_box.blockSignals(False)
+        self._dtype_hint = hint
 
     def on_text_settled(self) -> None:
         """Typing paused: recompute if auto-recompute is on and the text parses."""

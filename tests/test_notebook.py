@@ -371,6 +371,8 @@ def test_eye_and_float64_definition_with_a_note():
                     "t = torch.trace(torch.matmul(A, A))\n")
     assert program.defaults["A"] == VariableSpec("A", [[1.0, 0.0], [0.0, 1.0]], True)
     assert any("dtype=torch.float64" in n for n in program.notes)
+    assert program.dtype == "float64"
+    assert parse("A = torch.eye(2, requires_grad=True)\nt = torch.trace(A)").dtype is None
     ev = evaluate(program, {}, "float64")
     assert ev.gradients["A"].tolist() == [[2.0, 0.0], [0.0, 2.0]]  # d tr(A^2)/dA = 2 A^T
 
@@ -508,3 +510,12 @@ def test_lines_set_aside_anywhere_change_no_gradient(insertions):
     ev = evaluate(program, {}, "float64")
     assert ev.gradients["w"].item() == pytest.approx(_CHAIN_RULE["w"], rel=1e-14)
     assert ev.gradients["z"].item() == pytest.approx(_CHAIN_RULE["z"], rel=1e-14)
+
+
+def test_a_float64_cell_is_computed_in_float64_unless_the_user_says_otherwise(tmp_path):
+    cell = ("import torch\nW = torch.tensor([[1, 0.5], [0.2, 0.1]], dtype=torch.float64, "
+            "requires_grad=True)\nf = torch.norm(W)\nf.backward()\n")
+    proc = compute_cli(tmp_path, cell, "--json")
+    assert json.loads(proc.stdout)["dtype"] == "float64"
+    proc = compute_cli(tmp_path, cell, "--json", "--dtype", "float32")
+    assert json.loads(proc.stdout)["dtype"] == "float32"

@@ -26,8 +26,9 @@ def add_program_arguments(parser) -> None:
                         "--var 'W=[[1,0.5],[0.2,0.1]]'")
     parser.add_argument("--const", action="append", default=[], metavar="NAME=VALUE",
                         help="an input held constant (no gradient)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="floating-point precision (default float32, as torch)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                        help="floating-point precision (default: float32, as torch; float64 "
+                        "when a pasted cell asks for dtype=torch.float64)")
 
 
 def read_text(args) -> str:
@@ -87,6 +88,8 @@ def load(args):
     variables.update(parse_assignments(args.const, False))
     for name, spec in getattr(program, "defaults", {}).items():
         variables.setdefault(name, spec)
+    if args.dtype is None:  # a pasted cell's dtype=torch.float64, else torch's float32
+        args.dtype = program.dtype or "float32"
     return program, variables
 
 

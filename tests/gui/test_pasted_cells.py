@@ -12,9 +12,10 @@ from tests.test_notebook import IN_2_IMPORTS, SEED_CELLS, flat
 
 def paste_and_compute(qtbot, window, cell: str, dtype: str):
     window.auto_action.setChecked(False)
-    window.dtype_box.blockSignals(True)
-    window.dtype_box.setCurrentText(dtype)
-    window.dtype_box.blockSignals(False)
+    if dtype is not None:
+        window.dtype_box.blockSignals(True)
+        window.dtype_box.setCurrentText(dtype)
+        window.dtype_box.blockSignals(False)
     window.editor.set_text(cell)
     window.on_text_changed()
     with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
@@ -55,3 +56,18 @@ def test_pasted_seed_cell_matches_mathematica_in_float64(qtbot, window, label):
             assert [float(f"{x:.{digits}g}") for x in got] == flat(expected)
         else:
             assert got == pytest.approx(flat(expected), rel=1e-13)
+
+
+def test_a_pasted_float64_cell_sets_the_dtype_box_once(qtbot, window):
+    window.dtype_box.setCurrentText("float32")
+    cell = ("W = torch.tensor([[1, 0.5], [0.2, 0.1]], dtype=torch.float64, "
+            "requires_grad=True)\nf = torch.norm(W)\nf.backward()\n")
+    result = paste_and_compute(qtbot, window, cell, None)
+    assert window.dtype_box.currentText() == "float64" and result.dtype == "float64"
+    # the user switches back: further edits do not force float64 again
+    window.dtype_box.blockSignals(True)
+    window.dtype_box.setCurrentText("float32")
+    window.dtype_box.blockSignals(False)
+    window.editor.set_text(cell + "# a comment\n")
+    window.on_text_changed()
+    assert window.dtype_box.currentText() == "float32"
