@@ -43,6 +43,16 @@ def window(qtbot, tmp_path):
     finish(w)
 
 
+def show_steps_tab(qtbot, window, text: str, values: dict) -> None:
+    """The window on screen, ``text`` computed and drawn, and the Steps tab showing."""
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    compute_and_draw(qtbot, window, text, values)
+    window.steps_dock.raise_()
+    qtbot.waitUntil(lambda: window.steps_showing)
+
+
 def compute_and_draw(qtbot, window, text: str, values: dict | None = None, grads=None):
     """Put ``text`` and values in the window, compute, and wait until the graph is drawn."""
     window.auto_action.setChecked(False)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tests.gui.conftest import compute_and_draw
+from tests.gui.conftest import compute_and_draw, show_steps_tab
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 
@@ -33,12 +33,7 @@ def test_forward_walk_lists_values_in_computation_order(qtbot, window):
 
 
 def test_forward_step_highlights_the_node_holding_the_value(qtbot, window):
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    compute_and_draw(qtbot, window, CHAIN, {"w": 1.0, "z": 1.0})
-    window.steps_dock.raise_()
-    qtbot.waitUntil(lambda: window.steps_showing)
+    show_steps_tab(qtbot, window, CHAIN, {"w": 1.0, "z": 1.0})
     panel = window.step_panel
     panel.set_forward_mode(True)
     with qtbot.waitSignal(panel.stepChanged) as blocker:

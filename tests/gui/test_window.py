@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from tests.gui.conftest import TIMEOUT, compute_and_draw
+from tests.gui.conftest import TIMEOUT, compute_and_draw, show_steps_tab
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -274,12 +274,7 @@ CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 
 
 def _steps_on_screen(qtbot, window):
-    window.resize(1400, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    compute_and_draw(qtbot, window, CHAIN, {"w": 1, "z": 1})
-    window.steps_dock.raise_()
-    qtbot.waitUntil(lambda: window.steps_showing)
+    show_steps_tab(qtbot, window, CHAIN, {"w": 1, "z": 1})
     window.step_panel.set_step(3)
 
 
