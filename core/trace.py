@@ -21,6 +21,7 @@ import torch
 from core.errors import ExpressionError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_data
+from core.step_highlight import StepHighlight, assemble_highlight
 
 
 @dataclass
@@ -84,6 +85,9 @@ class Step:
     contributions: list[Contribution] = field(default_factory=list)
     leaf_id: str | None = None
     internal: bool = False
+    #: ``((source, target), text)`` for each edge this step sends a gradient along, written
+    #: once when the trace is recorded so highlights never format tensors again
+    edge_labels: tuple = ()
 
     @property
     def title(self) -> str:
@@ -121,19 +125,6 @@ class ForwardStep:
                 "value": tensor_to_data(self.value)}
 
 
-@dataclass(frozen=True)
-class StepHighlight:
-    """What a drawing shows at one step: the current node(s), the finished ones, and the
-    gradient on each edge that has carried one so far, keyed ``(source, target)`` in
-    torchviz's edge direction, and which of those edges this step itself labelled
-    (``recent``, drawn bolder). Fields match ``core.render.Highlight``."""
-
-    current: frozenset
-    done: frozenset
-    edge_labels: dict
-    recent: frozenset = frozenset()
-
-
 @dataclass
 class Trace:
     """The recorded backward pass: ``steps`` in engine order, ``leaves`` by input name,
@@ -159,36 +150,7 @@ class Trace:
     def highlight(self, index: int) -> StepHighlight:
         """The highlight of step ``index``: it is current, earlier steps are done, and every
         edge a gradient has crossed so far (including this step's) is labelled with it."""
-        if not self.steps:
-            return StepHighlight(frozenset(), frozenset(), {})
-        index = max(0, min(index, len(self.steps) - 1))
-        step = self.steps[index]
-        current = {step.node_id}
-        if step.leaf_id:
-            current.add(step.leaf_id)
-        done = set()
-        labels = {}
-        recent = set()
-        if self.output_id and self.root_id:
-            labels[(self.root_id, self.output_id)] = "1"
-            done.add(self.output_id)
-            if index == 0:  # the seed gradient arrives with the first step
-                recent.add((self.root_id, self.output_id))
-        for earlier in self.steps[: index + 1]:
-            if earlier is not step:
-                done.add(earlier.node_id)
-                if earlier.leaf_id:
-                    done.add(earlier.leaf_id)
-            for target, grad in zip(earlier.inputs, earlier.grad_out, strict=True):
-                if target is not None and grad is not None:
-                    labels[(target, earlier.node_id)] = edge_text(grad)
-                    if earlier is step:
-                        recent.add((target, earlier.node_id))
-            if earlier.leaf_id and earlier.grad_in:
-                labels[(earlier.leaf_id, earlier.node_id)] = edge_text(earlier.grad_in[0])
-                if earlier is step:
-                    recent.add((earlier.leaf_id, earlier.node_id))
-        return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
+        return assemble_highlight(self.steps, index, self.output_id, self.root_id)
 
     def to_dict(self) -> dict:
         """The ``steps --json`` object: ``{"steps": [...], "leaves": {...}, "forward": [...]}``
@@ -196,6 +158,16 @@ class Trace:
         return {"steps": [step.to_dict() for step in self.steps],
                 "leaves": {name: leaf.to_dict() for name, leaf in self.leaves.items()},
                 "forward": [step.to_dict() for step in self.forward]}
+
+
+def _edge_labels(step: Step) -> tuple:
+    """The gradient text on each edge ``step`` sends along (and into a leaf's node)."""
+    edges = [((target, step.node_id), edge_text(grad))
+             for target, grad in zip(step.inputs, step.grad_out, strict=True)
+             if target is not None and grad is not None]
+    if step.leaf_id and step.grad_in:
+        edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+    return tuple(edges)
 
 
 def edge_text(grad: torch.Tensor) -> str:
@@ -328,6 +300,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
             leaves[leaf_name] = LeafContributions(leaf_name, node_id, step.leaf_id,
                                                   contributions, total, index)
             step.rule = accumulate_rule(leaf_name, [c.value for c in contributions], total)
+        step.edge_labels = _edge_labels(step)
         via = _via(step)
         for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
             if child is None or grad is None:

@@ -2,28 +2,18 @@
 
 A :class:`core.trace.Trace` holds tensors, and turning them into text (``core.rules.fmt``,
 ``core.trace.edge_text``) is torch work, which never runs on the GUI thread. So the worker
-that records the trace also writes every step's list entry, title and arithmetic as text,
-and the gradient label of every edge the step sends along (:meth:`StepView.from_trace`).
-The panel then only looks strings up, and :meth:`StepView.highlight` assembles a step's
-highlight from those labels without touching a tensor: it gives the same
-:class:`StepHighlight` fields as ``Trace.highlight`` (a test holds them equal).
+that records the trace also writes every step's list entry, title and arithmetic as text
+(:meth:`StepView.from_trace`); the edge labels were written as text when the trace was
+recorded. The panel then only looks strings up, and :meth:`StepView.highlight` assembles a
+step's highlight with :func:`core.step_highlight.assemble_highlight`, the same rule
+``Trace.highlight`` and the exported pages use.
 """
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class StepHighlight:
-    """The current node(s), the finished ones, the edge labels so far keyed (source,
-    target), and the edges this step labelled (``recent``): ``core.trace.StepHighlight``'s
-    fields, for ``GraphView.set_highlight``."""
-
-    current: frozenset
-    done: frozenset
-    edge_labels: dict
-    recent: frozenset = frozenset()
+from core.step_highlight import StepHighlight, assemble_highlight
 
 
 @dataclass(frozen=True)
@@ -36,7 +26,7 @@ class StepText:
     body: str
     node_id: str
     leaf_id: str | None
-    edges: tuple
+    edge_labels: tuple
 
 
 @dataclass
@@ -55,17 +45,9 @@ class StepView:
     def from_trace(cls, trace, evaluation=None) -> StepView:
         """Format ``trace`` (on a worker: this reads tensors); with ``evaluation``, the
         forward walk starts with the inputs' values."""
-        from core.trace import edge_text
-
-        steps = []
-        for index, step in enumerate(trace.steps):
-            edges = [((target, step.node_id), edge_text(grad))
-                     for target, grad in zip(step.inputs, step.grad_out, strict=True)
-                     if target is not None and grad is not None]
-            if step.leaf_id and step.grad_in:
-                edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
-            steps.append(StepText(step.title, title_html(trace, index), step_html(trace, index),
-                                  step.node_id, step.leaf_id, tuple(edges)))
+        steps = [StepText(step.title, title_html(trace, index), step_html(trace, index),
+                          step.node_id, step.leaf_id, step.edge_labels)
+                 for index, step in enumerate(trace.steps)]
         return cls(steps, trace.output_id, trace.root_id, trace,
                    forward_steps(trace, evaluation))
 
@@ -78,27 +60,8 @@ class StepView:
         return StepHighlight(frozenset({self.forward[index].node_id}), done, {})
 
     def highlight(self, index: int) -> StepHighlight:
-        """The highlight of step ``index``: it is current, earlier steps are done, and every
-        edge a gradient has crossed so far (including this step's) carries its label."""
-        if not self.steps:
-            return StepHighlight(frozenset(), frozenset(), {})
-        index = max(0, min(index, len(self.steps) - 1))
-        step = self.steps[index]
-        current = {step.node_id} | ({step.leaf_id} if step.leaf_id else set())
-        done, labels, recent = set(), {}, set()
-        if self.output_id and self.root_id:
-            labels[(self.root_id, self.output_id)] = "1"
-            done.add(self.output_id)
-            if index == 0:  # the seed gradient arrives with the first step
-                recent.add((self.root_id, self.output_id))
-        for earlier in self.steps[:index]:
-            done.add(earlier.node_id)
-            if earlier.leaf_id:
-                done.add(earlier.leaf_id)
-            labels.update(earlier.edges)
-        labels.update(step.edges)
-        recent.update(key for key, _ in step.edges)
-        return StepHighlight(frozenset(current), frozenset(done), labels, frozenset(recent))
+        """The highlight of step ``index`` (text only: safe on the GUI thread)."""
+        return assemble_highlight(self.steps, index, self.output_id, self.root_id)
 
 
 def forward_steps(trace, evaluation=None) -> list[StepText]:
