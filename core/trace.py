@@ -89,6 +89,8 @@ class Step:
     #: ``((source, target), text)`` for each edge this step sends a gradient along, written
     #: once when the trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
+    #: how the rules name this node's value (``g1``, ``3*w``, ``reshape(v)``)
+    display: str = ""
 
     @property
     def title(self) -> str:
@@ -293,7 +295,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                     rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
                                   else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
-                    internal=internal)
+                    internal=internal, display=own)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))

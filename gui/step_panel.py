@@ -113,7 +113,11 @@ class StepPanel(QWidget):
             f".num {{ font-family: '{mono}'; white-space: pre-wrap; }}"
             " .head { color: #555555; font-weight: bold; }"
             " .result { font-weight: bold; color: #b2182b; }"
-            " .via { color: #333333; }")
+            " .via { color: #333333; }"
+            " .pattern { color: #1a5fb4; font-style: italic; }"
+            " .rule { font-weight: bold; }"
+            f" .grid {{ font-family: '{mono}'; margin-left: 12px; }}"
+            " .note { background: #fff3cd; color: #7a4b00; font-weight: bold; }")
 
         step_box = QWidget(self)
         step_layout = QVBoxLayout(step_box)

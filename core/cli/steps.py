@@ -56,6 +56,7 @@ def _note(args, text: str) -> None:
 def format_trace(trace) -> str:
     """The steps and the leaves' contributions as readable text."""
     from core.rules import fmt
+    from core.step_text import plain_text, step_lines
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason
@@ -64,11 +65,9 @@ def format_trace(trace) -> str:
         what = f"{value.name} = {value.expression}" if value.name else value.expression
         lines.append(f"  {value.index + 1}. {what} = {fmt(value.value)}")
     lines += ["", "backward pass (as torch's engine ran it):"]
-    for step in trace.steps:
+    for index, step in enumerate(trace.steps):
         lines.append(step.title)
-        if step.grad_in:
-            lines.append(f"    gradient in: {fmt(step.grad_in[0])}")
-        lines.extend("    " + line for line in step.rule.text.splitlines())
+        lines.extend(plain_text(step_lines(trace, index, width=96), "    "))
     lines.append("")
     lines.append("leaves (each path's contribution, then the sum):")
     for name, leaf in trace.leaves.items():
