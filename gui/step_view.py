@@ -109,9 +109,8 @@ def step_html(trace, index: int) -> str:
     """The arithmetic of one step for the panel, wrapped to its width: the lines
     :func:`core.step_text.step_lines` writes (the same words as the CLI and the deck),
     matrices as grids in a fixed-width block that never wraps mid-row."""
-    from core.step_text import step_lines
-
     from core.rules import fmt
+    from core.step_text import step_lines
 
     esc = html.escape
     parts = []
