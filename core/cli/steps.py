@@ -14,10 +14,21 @@ def add_parser(subparsers) -> None:
     add_program_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"steps": [...], "leaves": {...}} as JSON')
-    parser.add_argument("--pdf", metavar="FILE", help="write one PDF page per step")
+    parser.add_argument("--pdf", metavar="FILE",
+                        help="write the step deck as a PDF: a title page, each forward value, "
+                        "one page per backward step, a summary")
     parser.add_argument("--frames", metavar="DIR",
-                        help="write one PNG per step (step-001.png, ...) into DIR")
-    parser.add_argument("--dpi", type=int, default=150, help="resolution of the PNG frames")
+                        help="write the same pages as PNG frames (page-001.png, ...) into DIR")
+    parser.add_argument("--layout", choices=("slides", "handout"), default="slides",
+                        help="slides: 16:9 pages for a projector, the step zoomed beside a map "
+                        "of the graph (default); handout: portrait pages for print")
+    parser.add_argument("--quiz", action="store_true",
+                        help="predict, then reveal: each step first with the gradients it "
+                        "sends hidden, revealed on the next page")
+    parser.add_argument("--title", help="the deck's title (a built-in example's own title "
+                        "and explanation are used when the program is one of them)")
+    parser.add_argument("--dpi", type=int, default=144,
+                        help="resolution of the PNG frames (144: slides at 1920×1080)")
     parser.set_defaults(run=run)
 
 
@@ -30,14 +41,18 @@ def run(args) -> int:
     evaluation = evaluate(program, variables, args.dtype)
     trace = record_steps(evaluation)
     if args.pdf or args.frames:
-        from core import step_export
+        from core import deck
         from core.graph import build_graph
         graph = build_graph(evaluation)
+        title, explanation = _example_words(program)
+        options = dict(layout=args.layout, quiz=args.quiz, title=args.title or title,
+                       explanation=explanation)
         if args.pdf:
-            pages = step_export.export_pdf(graph, trace, args.pdf)
+            pages = deck.export_pdf(evaluation, graph, trace, args.pdf, **options)
             _note(args, f"wrote {args.pdf} ({pages} page{'s' if pages != 1 else ''})")
         if args.frames:
-            frames = step_export.export_frames(graph, trace, args.frames, dpi=args.dpi)
+            frames = deck.export_frames(evaluation, graph, trace, args.frames, dpi=args.dpi,
+                                        **options)
             _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
                   f"to {args.frames}")
     if args.json:
@@ -45,6 +60,23 @@ def run(args) -> int:
         return 0
     print(format_trace(trace))
     return 0
+
+
+def _example_words(program) -> tuple[str, str]:
+    """(title, explanation) of the built-in example whose program this is, else ("", "")."""
+    import json
+    from importlib import resources
+
+    try:
+        data = json.loads(resources.files("resources").joinpath("examples.json").read_text(
+            encoding="utf-8"))
+    except (OSError, ValueError):
+        return "", ""
+    text = " ".join(program.text.split())
+    for example in data.get("examples", []):
+        if " ".join(example.get("expression", "").split()) == text:
+            return example.get("title", ""), example.get("explanation", "")
+    return "", ""
 
 
 def _note(args, text: str) -> None:
