@@ -86,7 +86,8 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
                               Highlight(current={node}, done=set(done)), {node}))
         done.add(node)
     merged = _merged_leaves(trace)
-    shown = [i for i in range(len(trace.steps)) if i not in merged]
+    hidden_leaves = {i for leaves in merged.values() for i in leaves}
+    shown = [i for i in range(len(trace.steps)) if i not in hidden_leaves]
     for number, index in enumerate(shown):
         step = trace.steps[index]
         h = trace.highlight(index)
