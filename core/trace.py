@@ -85,8 +85,9 @@ class Step:
     contributions: list[Contribution] = field(default_factory=list)
     leaf_id: str | None = None
     internal: bool = False
-    #: ``((source, target), text)`` for each edge this step sends a gradient along, written
-    #: once when the trace is recorded so highlights never format tensors again
+    #: ``((source, target, k), text)`` for each edge this step sends a gradient along (k: the
+    #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
+    #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
 
     @property
@@ -161,12 +162,20 @@ class Trace:
 
 
 def _edge_labels(step: Step) -> tuple:
-    """The gradient text on each edge ``step`` sends along (and into a leaf's node)."""
-    edges = [((target, step.node_id), edge_text(grad))
-             for target, grad in zip(step.inputs, step.grad_out, strict=True)
-             if target is not None and grad is not None]
+    """The gradient text on each edge ``step`` sends along (and into a leaf's node), keyed
+    ``(source, target, k)`` as :func:`core.graph.edge_keys` keys the graph's edges: where one
+    input fills two slots (``x*x``), each slot's edge carries that slot's own gradient."""
+    edges = []
+    occurrences: dict[str, int] = {}
+    for target, grad in zip(step.inputs, step.grad_out, strict=True):
+        if target is None:
+            continue
+        k = occurrences.get(target, 0)
+        occurrences[target] = k + 1
+        if grad is not None:
+            edges.append(((target, step.node_id, k), edge_text(grad)))
     if step.leaf_id and step.grad_in:
-        edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+        edges.append(((step.leaf_id, step.node_id, 0), edge_text(step.grad_in[0])))
     return tuple(edges)
 
 
