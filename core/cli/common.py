@@ -113,4 +113,12 @@ def run_guarded(function, args) -> int:
         sys.stderr.write("error: the program needs more memory than is available\n")
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
+    except Exception as err:  # noqa: BLE001 - a bug must still end as one line, not a traceback
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+        sys.stderr.write(f"error: {INTERNAL_ERROR} ({type(err).__name__}"
+                         f"{': ' + first if first else ''}); please report it\n")
     return 2
+
+
+#: the words of the last-resort message; the tests' hostile corpus asserts it never appears
+INTERNAL_ERROR = "internal error"
