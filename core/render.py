@@ -225,7 +225,17 @@ def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
                               + (message[-1] if message else f"exit status {done.returncode}"))
+    magic = _MAGIC.get(fmt)
+    if magic is not None and magic not in done.stdout[:1024]:
+        raise ExpressionError(
+            "graphviz", f"the '{engine}' program found on PATH did not produce a "
+            f"{fmt.upper()} drawing; is it Graphviz's {engine}? Reinstall Graphviz "
+            "(sudo apt-get install graphviz)")
     return done.stdout
+
+
+#: what the start of each drawing format contains (a foreign ``dot`` on PATH prints anything)
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}
 
 
 def _communicate(command: list[str], data: bytes, timeout: float | None, cancel):

@@ -129,16 +129,20 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
     out = SymbolicDerivative(name, index, expr=expr)
     out.size = tree_size(expr)
     if out.size <= MAX_SHOWN_SIZE:
-        out.text = str(expr)
-        if out.size <= MAX_PRETTY_SIZE:
-            out.pretty = sympy.pretty(expr, use_unicode=True)
-        out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+        try:
+            out.text = str(expr)
+            if out.size <= MAX_PRETTY_SIZE:
+                out.pretty = sympy.pretty(expr, use_unicode=True)
+            out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+        except ValueError:  # an exact integer of more than 4,300 digits (Python's bound)
+            out.text = out.pretty = out.latex = None
+            out.note = "the formula holds a number too long to print (over 4,300 digits)"
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "
                     f"(formulas up to {MAX_SHOWN_SIZE} are shown)")
     out.value, problem = value_of(expr, substitutions)
     if problem:
-        out.note = problem
+        out.note = problem if out.note is None else f"{out.note}; {problem}"
     return out
 
 

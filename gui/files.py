@@ -12,10 +12,13 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from core.errors import ExpressionError
+from core.safe_io import atomic_write
 from gui.session import Session, VariableEntry, load_session, save_session, session_from_json
 from gui.workers import Worker
 
 MAX_RECENT = 8
+#: the longest path accepted from the stored settings
+MAX_PATH_CHARS = 4_096
 EXPORT_FILTERS = {"svg": "SVG vector image (*.svg)", "png": "PNG image (*.png)",
                   "pdf": "PDF document (*.pdf)"}
 
@@ -139,8 +142,29 @@ def save_session_dialog(w) -> None:
 
 
 def _last_dir(w, name: str = "") -> str:
-    folder = w.settings.value("lastDirectory", str(Path.home()))
+    folder = last_directory(w)
     return str(Path(folder) / name) if name else folder
+
+
+def last_directory(w) -> str:
+    """The folder of the last file opened or saved (the home folder if the stored setting
+    is missing or not a sensible path)."""
+    folder = w.settings.value("lastDirectory", "")
+    if not isinstance(folder, str) or not folder or len(folder) > MAX_PATH_CHARS \
+            or "\0" in folder:
+        return str(Path.home())
+    return folder
+
+
+def setting_int(w, key: str, default: int, low: int, high: int) -> int:
+    """An integer setting within [low, high]; anything else stored there (hand-edited or
+    from another version) gives ``default``."""
+    value = w.settings.value(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if low <= number <= high else default
 
 
 # ------------------------------------------------------------------ recent files
@@ -150,7 +174,10 @@ def recent_files(w) -> list[str]:
     value = w.settings.value("recentFiles", [])
     if isinstance(value, str):  # QSettings returns a lone string for one-element lists
         value = [value]
-    return [v for v in value if isinstance(v, str)]
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:MAX_RECENT] if isinstance(v, str) and 0 < len(v) <= MAX_PATH_CHARS
+            and "\0" not in v]
 
 
 def add_recent(w, path: str) -> None:
@@ -237,7 +264,7 @@ def export_dialog(w) -> None:
     dpi = 96
     if fmt == "png":
         dpi, ok = QInputDialog.getInt(w, "PNG resolution", "Dots per inch (300 for print):",
-                                      int(w.settings.value("export/dpi", 300)), 36, 1200, 12)
+                                      setting_int(w, "export/dpi", 300, 36, 1200), 36, 1200, 12)
         if not ok:
             return
         w.settings.setValue("export/dpi", dpi)
@@ -249,10 +276,9 @@ def _write_export(drawing, path: str, fmt: str, dpi: int) -> str:
 
     data = graph_source.export(drawing, fmt, dpi=dpi)
     try:
-        Path(path).write_bytes(data)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot write {Path(path).name}: "
-                              f"{err.strerror or err}") from None
+        atomic_write(path, data)  # an existing file is replaced only by a complete one
+    except ExpressionError as err:
+        raise ExpressionError("export", err.message.replace(path, Path(path).name)) from None
     return path
 
 
