@@ -125,19 +125,29 @@ def check_value(value, where: str = "value"):
     def walk(item, depth, path):
         if depth == len(shape):
             if isinstance(item, list):
-                raise ExpressionError("value", f"the list is not rectangular: entry {path} "
+                raise ExpressionError("value", f"the list is not rectangular: {_place(path)} "
                                       "is nested deeper than the others", where=where)
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 raise ExpressionError("value", "values must be numbers", where=where)
             return _check_number(float(item), where)
         if not isinstance(item, list) or len(item) != shape[depth]:
-            got = len(item) if isinstance(item, list) else "a number"
-            raise ExpressionError("value", f"the list is not rectangular: row {path or '[0]'} "
-                                  f"has {got} entries where {shape[depth]} were expected",
-                                  where=where)
-        return [walk(sub, depth + 1, f"{path}[{i}]") for i, sub in enumerate(item)]
+            first = _place((1,) * len(path))  # shape[depth] was read from the first row
+            got = f"has {_entries(len(item))}" if isinstance(item, list) else "is a number"
+            raise ExpressionError("value", f"the list is not rectangular: {_place(path)} {got}"
+                                  f", but {first} has {_entries(shape[depth])}", where=where)
+        return [walk(sub, depth + 1, (*path, i + 1)) for i, sub in enumerate(item)]
 
-    return walk(value, 0, "")
+    return walk(value, 0, ())
+
+
+def _place(path: tuple[int, ...]) -> str:
+    """Where in a nested list, counted from 1 as people count rows: ``row 2``, ``row 2, 3``."""
+    return "row " + ", ".join(str(i) for i in path) if path else "the list"
+
+
+def _entries(count: int) -> str:
+    """``1 entry``, ``3 entries``."""
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def format_shape(shape) -> str:
