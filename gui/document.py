@@ -137,6 +137,7 @@ def open_path(w, path: str | Path) -> bool:
     w.variables.forget()
     w.editor.set_text(text)
     w.on_text_changed()
+    w.commit_names()
     mark_clean(w, Path(path).name)
     w.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
     w.compute_now()

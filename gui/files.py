@@ -64,6 +64,7 @@ def apply_session(w, session: Session, compute: bool = True) -> None:
     w.saved_action.setChecked(bool(w.graph_options.get("show_saved")))
     w.saved_action.blockSignals(False)
     w.on_text_changed()
+    w.commit_names()
     if compute:
         w.compute_now()
 
@@ -114,6 +115,7 @@ def new_session(w) -> bool:
     w.editor.set_text("")
     w.variables.set_entries({})
     w.variables.forget()
+    w._committed_names = None
     w.show_notes([])
     w.clear_error()
     w.set_stale(False)

@@ -77,6 +77,9 @@ class MainWindow(QMainWindow):
         # for the user to press Compute (it may be the one that froze the window)
         self.hold_compute = False
         self.document_name: str | None = None
+        #: (names, definitions) of the last text that settled or computed: the table shows
+        #: them while the text has an error
+        self._committed_names: tuple[list, dict] | None = None
         self.values_modified = False
         self.timings: dict[str, float] = {}
         self.graph_options = {"annotate": "all", "rankdir": "TB", "show_saved": False}
@@ -308,6 +311,7 @@ class MainWindow(QMainWindow):
         self.example_label.setText(f"<b>{example.title}</b><br>{example.explanation}")
         self.example_label.setVisible(True)
         self.on_text_changed()
+        self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
 
@@ -346,6 +350,10 @@ class MainWindow(QMainWindow):
         except ExpressionError as err:
             self.program = None
             self.show_notes([])  # the notes were about the text before this edit
+            # half-typed names (sni, su) of the texts passed through on the way here go;
+            # the names of the last text that settled or computed come back
+            if self._committed_names is not None:
+                self.variables.sync_names(*self._committed_names)
             self.show_error(err, status=False)
             return
         self.program = program
@@ -361,8 +369,16 @@ class MainWindow(QMainWindow):
             self.dtype_box.blockSignals(False)
         self._dtype_hint = hint
 
+    def commit_names(self) -> None:
+        """The text settled or is computed: its names are the ones to keep in the table
+        while a later edit has an error."""
+        if self.program is not None:
+            self._committed_names = (list(self.program.free_names),
+                                     dict(getattr(self.program, "defaults", {}) or {}))
+
     def on_text_settled(self) -> None:
         """Typing paused: recompute if auto-recompute is on and the text parses."""
+        self.commit_names()
         if self.auto_action.isChecked() and self.program is not None:
             self.compute_now()
         elif self.program is not None and self.drawn_result is not None \
@@ -397,6 +413,7 @@ class MainWindow(QMainWindow):
         self.on_text_changed()
         if self.program is None:
             return
+        self.commit_names()
         specs, errors = self.variables.specs()
         if errors:
             self.show_error(next(iter(errors.values())))

@@ -77,7 +77,7 @@ class VariablesTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setAlternatingRowColors(True)
         #: name -> (value text, requires_grad) of rows that went away (an earlier text)
-        self._remembered: dict[str, tuple[str, bool]] = {}
+        self._remembered: dict[str, tuple[str, bool, str]] = {}  # ... and its origin
         #: name -> the text's definition the row was last set from (to tell a redefinition)
         self._definitions: dict[str, tuple[str, bool]] = {}
         #: name -> (value text, parsed value or the ExpressionError reading it gave)
@@ -123,7 +123,7 @@ class VariablesTable(QTableWidget):
             for row in reversed(range(self.rowCount())):
                 name = self.item(row, NAME).text()
                 if name not in keep:
-                    self._remembered[name] = self._entry(row)
+                    self._remembered[name] = (*self._entry(row), self._origin_at(row))
                     self._definitions.pop(name, None)
                     self._parsed.pop(name, None)
                     self.removeRow(row)
@@ -165,13 +165,15 @@ class VariablesTable(QTableWidget):
 
     def _start_value(self, name: str) -> tuple[str, bool, str]:
         if name in self._remembered:
-            return (*self._remembered[name], "earlier")
+            text, grad, origin = self._remembered[name]
+            # a definition of a text that is gone no longer comes "from the text"
+            return text, grad, "earlier" if origin == "text" else origin
         return "1.0", True, "default"
 
     def set_entries(self, entries: dict[str, tuple[str, bool]], origin: str = "example") -> None:
         """Replace all rows with ``entries`` (name -> (value text, requires_grad)), which came
         from ``origin`` (an example or a session)."""
-        self._remembered.update(entries)
+        self._remembered.update({name: (*entry, origin) for name, entry in entries.items()})
         self._definitions.clear()
         self._parsed.clear()
         self._adopt_definitions = True
