@@ -179,6 +179,7 @@ def save_window(w) -> None:
     """Remember geometry, dock layout and the session for next time."""
     w.settings.setValue("window/geometry", w.saveGeometry())
     w.settings.setValue("window/state", w.saveState())
+    w.dock_widths.save(w.settings)
     w.settings.setValue("session/last", current_session(w).to_json())
     w.settings.setValue("compute/auto", w.auto_action.isChecked())
     w.settings.sync()
