@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from core.errors import ExpressionError
 from core.language import parse
 from gui import files, menus
-from gui.editor import ExpressionEditor
 from gui.appearance import Appearance
 from gui.dock_widths import DockWidths, first_dock_widths
+from gui.editor import ExpressionEditor
 from gui.example_card import ExampleCard
 from gui.examples import Example, startup_example
 from gui.graph_bar import GraphBar

@@ -68,7 +68,8 @@ def details_html(details: dict | None) -> str:
         rows.append(("Shape", "scalar" if not shape else " × ".join(map(str, shape))))
     rows.append(("Value", _pre(details.get("value"))))
     rows.append(("Gradient", _pre(details.get("grad"))))
-    body = "".join(f"<tr><td style='padding:3px 10px 3px 0;vertical-align:top;font-weight:600'>{k}</td>"
+    head = "padding:3px 10px 3px 0;vertical-align:top;font-weight:600"
+    body = "".join(f"<tr><td style='{head}'>{k}</td>"
                    f"<td style='padding:3px 0'>{v}</td></tr>" for k, v in rows)
     saved = details.get("saved") or []
     saved_html = ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-
 #: the share of the screen's width the Steps column takes while presenting
 STEPS_SHARE = 0.32
 
