@@ -232,6 +232,7 @@ def save_window(w) -> None:
     """Remember geometry, dock layout and the session for next time."""
     w.settings.setValue("window/geometry", w.saveGeometry())
     w.settings.setValue("window/state", w.saveState())
+    w.dock_widths.save(w.settings)
     w.settings.setValue("session/last", current_session(w).to_json())
     # the next start shows the same name and modified marker (the edits are not in a file)
     w.settings.setValue("session/path", w.session_path or "")
