@@ -22,11 +22,11 @@ from core.graph import BackwardGraph, GraphEdge, GraphNode
 #: Graphs with more nodes than this open folded.
 FOLD_ABOVE = 300
 #: How many boxes and nodes a folded drawing aims for at most.
-TARGET_NODES = 200
+TARGET_NODES = 120
 #: the separator core.model_evaluation puts between a module and an operation
 _MODULE_SEPARATOR = " · "
 #: prefix of the DOT names of folded boxes
-FOLD_PREFIX = "fold:"
+FOLD_PREFIX = "fold_"  # no colon: DOT reads "a:b" as node a, port b
 
 
 @dataclass
@@ -117,6 +117,7 @@ def fold(graph: BackwardGraph, expanded=frozenset(), paths: dict | None = None) 
                 box_of[node_id] = prefix
                 groups.setdefault(prefix, []).append(node_id)
                 break
+    _absorb_between(graph, box_of, groups)
     node_map = {node_id: node_id for node_id in graph.nodes}
     nodes: dict[str, GraphNode] = {}
     box_groups: dict[str, list[str]] = {}
@@ -145,6 +146,35 @@ def fold(graph: BackwardGraph, expanded=frozenset(), paths: dict | None = None) 
     return Folding(drawn, node_map, box_groups, expanded, paths, source=graph)
 
 
+def _absorb_between(graph, box_of: dict, groups: dict) -> None:
+    """Put a node that belongs to no box into the box both its input and its consumer are
+    in (the residual ``x + block(x)`` between two blocks of one range): otherwise the
+    folded drawing has a cycle through the box and Graphviz's picture turns inside out."""
+    inputs: dict[str, list[str]] = {}
+    consumers: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        if edge.kind == "data":
+            inputs.setdefault(edge.target, []).append(edge.source)
+            consumers.setdefault(edge.source, []).append(edge.target)
+    free = [node_id for node_id, node in graph.nodes.items()
+            if node_id not in box_of and node.kind == "op"]
+    for _ in range(8):
+        changed = False
+        for node_id in free:
+            if node_id in box_of:
+                continue
+            before = {box_of.get(i) for i in inputs.get(node_id, ())} - {None}
+            after = {box_of.get(c) for c in consumers.get(node_id, ())} - {None}
+            common = before & after
+            if len(common) == 1:
+                prefix = common.pop()
+                box_of[node_id] = prefix
+                groups[prefix].append(node_id)
+                changed = True
+        if not changed:
+            break
+
+
 def _count_text(graph, inside) -> str:
     ops = sum(1 for node_id in inside if graph.nodes[node_id].kind == "op")
     return f"folded: {len(inside):,} nodes ({ops:,} operations)"
@@ -162,6 +192,7 @@ def node_paths(graph: BackwardGraph) -> dict[str, tuple]:
         last = max(lines)
         own = {node_id: (_line_path(path[0], last) if path and isinstance(path[0], int)
                          else path) for node_id, path in own.items()}
+    own = _split_wide_levels(own)
     consumers: dict[str, str] = {}
     for edge in graph.edges:
         if edge.kind == "data":
@@ -170,11 +201,68 @@ def node_paths(graph: BackwardGraph) -> dict[str, tuple]:
     # discovery order meets a consumer before what it consumes, so one pass inherits paths
     for node_id, node in graph.nodes.items():
         path = own[node_id]
-        if not path and node.kind == "op" and getattr(node, "op", None) != "AccumulateGrad":
+        if not path and node.kind == "op" and node.op != "AccumulateGrad" \
+                and not node.expression:
+            # made by torch inside a function: it belongs where its result went
             consumer = consumers.get(node_id)
             path = paths.get(consumer, ()) if consumer is not None else ()
         paths[node_id] = path
     return paths
+
+
+#: A box with more boxes than this inside gets ranges in between (blocks.0-99, ...)
+WIDE = 40
+
+
+def _split_wide_levels(paths: dict[str, tuple]) -> dict[str, tuple]:
+    """Insert ranges under a prefix with more than WIDE children (a ModuleList of 1,400
+    blocks opens as blocks.0-999 and blocks.1000-1399, then by hundreds, then by tens), so
+    every box opens into a drawable number of boxes."""
+    children: dict[tuple, set] = {}
+    for path in paths.values():
+        for depth in range(len(path)):
+            children.setdefault(path[:depth], set()).add(path[depth])
+    wide = {prefix: sorted(names, key=_ordinal_key)
+            for prefix, names in children.items() if len(names) > WIDE}
+    if not wide:
+        return paths
+    orders = {prefix: {name: i for i, name in enumerate(names)} for prefix, names in wide.items()}
+    result = {}
+    for node_id, path in paths.items():
+        new = []
+        for depth, part in enumerate(path):
+            prefix = path[:depth]
+            if prefix in wide:
+                names = wide[prefix]
+                new.extend(_range_labels(prefix, names, orders[prefix][part]))
+            new.append(part)
+        result[node_id] = tuple(new)
+    return result
+
+
+def _ordinal_key(name):
+    tail = str(name).rsplit(".", 1)[-1].rsplit(" ", 1)[-1]
+    return (0, int(tail), "") if tail.isdigit() else (1, 0, str(name))
+
+
+def _range_labels(prefix: tuple, names: list, position: int) -> list[str]:
+    """The ranges (by thousands, hundreds, tens) that hold sibling ``position``."""
+    where = prefix[-1] + "." if prefix and isinstance(prefix[-1], str) else ""
+    count = len(names)
+    labels = []
+    size = 1
+    while size * 10 < count:
+        size *= 10
+    while size > 1 and size * 10 > WIDE:
+        start = position // size * size
+        end = min(start + size, count) - 1
+        first, last = _ordinal_key(names[start]), _ordinal_key(names[end])
+        if first[0] == 0 and last[0] == 0:
+            labels.append(f"{where}{first[1]}-{last[1]}")
+        else:
+            labels.append(f"{where}[{start + 1}-{end + 1} of {count}]")
+        size //= 10
+    return labels
 
 
 def _own_path(node: GraphNode) -> tuple:

@@ -176,14 +176,21 @@ def _records(output, nodes, recorder, leaf_names) -> list[ModelRecord]:
 
 
 def inferred_texts(nodes, evaluation) -> dict[int, str]:
-    """``id(grad_fn) -> "fc1 · AddmmBackward0"`` for nodes no record describes, where the
-    parameters they consume name their module (how nodes are labelled without a recording)."""
+    """``id(grad_fn) -> "fc1 · AddmmBackward0"`` for nodes no record describes: the module
+    whose call made them (from the recording), else the module owning the parameters they
+    consume directly (how nodes are labelled without a recording)."""
     leaf_names = {id(t): name for name, t in evaluation.inputs.items()}
+    recorder = getattr(evaluation, "recorder", None)
+    owners = recorder.node_modules() if recorder is not None else {}
     texts = {}
     for fn in nodes:
         if hasattr(fn, "variable") or evaluation.record_for(fn) is not None:
             continue
-        text = _inferred_text(fn, leaf_names)
+        module = owners.get(id(fn), "")
+        owner = _module_from_parameters(fn, leaf_names)
+        if owner.startswith(module + ".") or not module:
+            module = owner  # the module whose weights it uses (out_proj inside self_attn)
+        text = f"{module}{SEPARATOR}{type(fn).__name__}" if module else ""
         if text:
             texts[id(fn)] = text
     return texts

@@ -37,6 +37,16 @@ class ForwardRecord:
     function: str
 
 
+@dataclass
+class ModuleCall:
+    """One call of a module: its path, the autograd nodes of its outputs, and the ids of
+    the nodes of its inputs (where the module's part of the graph ends)."""
+
+    path: str
+    outputs: list
+    inputs: set
+
+
 class Recorder(TorchFunctionMode):
     """Records the forward pass while active; use through :func:`record`."""
 
@@ -47,6 +57,9 @@ class Recorder(TorchFunctionMode):
         self.parameter_names: dict[int, str] = {}
         self.module_names: dict[int, str] = {}
         self._stack: list[str] = []
+        self._inputs: list[set] = []
+        #: every module call that returned a tensor with a grad_fn, innermost first
+        self.calls: list[ModuleCall] = []
         self._handles = []
         self._by_tensor: dict[int, ForwardRecord] = {}
         self.truncated = False
@@ -62,8 +75,10 @@ class Recorder(TorchFunctionMode):
     def __enter__(self):
         for module in _as_modules(self.model):
             for sub in module.modules():
-                self._handles.append(sub.register_forward_pre_hook(self._enter_module))
-                self._handles.append(sub.register_forward_hook(self._leave_module))
+                self._handles.append(sub.register_forward_pre_hook(self._enter_module,
+                                                                   with_kwargs=True))
+                self._handles.append(sub.register_forward_hook(self._leave_module,
+                                                               with_kwargs=True))
         _latest[:] = [self]
         return super().__enter__()
 
@@ -73,12 +88,39 @@ class Recorder(TorchFunctionMode):
         self._handles.clear()
         return super().__exit__(*exc)
 
-    def _enter_module(self, module, args):
+    def _enter_module(self, module, args, kwargs):
         self._stack.append(self.module_names.get(id(module), type(module).__name__))
+        self._inputs.append({id(t.grad_fn) for t in _tensors_in((args, kwargs))
+                             if t.grad_fn is not None})
 
-    def _leave_module(self, module, args, output):
-        if self._stack:
-            self._stack.pop()
+    def _leave_module(self, module, args, kwargs, output):
+        if not self._stack:
+            return
+        path = self._stack.pop()
+        inputs = self._inputs.pop()
+        outputs = [t.grad_fn for t in _tensors_in(output) if t.grad_fn is not None]
+        if path and outputs and len(self.calls) < MAX_RECORDS:
+            self.calls.append(ModuleCall(path, outputs, inputs))
+
+    def node_modules(self) -> dict[int, str]:
+        """``id(grad_fn) -> module path`` for every node made inside a module call, found
+        by walking the graph back from the module's outputs to its inputs (so the nodes a
+        torch function made internally belong to the module too). Inner modules, whose
+        calls end first, claim their nodes first."""
+        owner: dict[int, str] = {}
+        for call in self.calls:
+            seen = set()
+            stack = [fn for fn in call.outputs if id(fn) not in call.inputs]
+            while stack:
+                fn = stack.pop()
+                if id(fn) in seen or hasattr(fn, "variable"):
+                    continue
+                seen.add(id(fn))
+                owner.setdefault(id(fn), call.path)
+                for child, _ in fn.next_functions:
+                    if child is not None and id(child) not in call.inputs:
+                        stack.append(child)
+        return owner
 
     @property
     def current_module(self) -> str:
@@ -112,6 +154,9 @@ class Recorder(TorchFunctionMode):
         return found
 
     def _add(self, tensor: torch.Tensor, func) -> None:
+        known = self._by_tensor.get(id(tensor))
+        if known is not None and known.grad_fn is tensor.grad_fn:
+            return  # handed back unchanged (dropout with p=0, a no-op view): not new
         if len(self.records) >= MAX_RECORDS:
             self.truncated = True
             return
@@ -167,6 +212,19 @@ def _tensors(result):
         for item in result:
             if torch.is_tensor(item):
                 yield item
+
+
+def _tensors_in(value, depth: int = 0):
+    """Tensors inside ``value`` (nested tuples, lists and dicts, as modules take and return
+    them)."""
+    if torch.is_tensor(value):
+        yield value
+    elif depth < 4 and isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _tensors_in(item, depth + 1)
+    elif depth < 4 and isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors_in(item, depth + 1)
 
 
 def _as_modules(model) -> list:
