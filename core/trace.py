@@ -397,7 +397,7 @@ def _via(step: Step) -> str:
 def _forward_steps(evaluation) -> list[ForwardStep]:
     out = []
     for record in evaluation.records:
-        fn = record.tensor.grad_fn
+        fn = record.grad_fn  # as made (a tensor changed in place later has another)
         node_id = str(id(fn)) if fn is not None else str(id(record.tensor))
         out.append(ForwardStep(len(out), node_id, type(fn).__name__ if fn is not None else None,
                                record.node.text, record.name, record.tensor.detach()))
