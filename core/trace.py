@@ -86,8 +86,9 @@ class Step:
     contributions: list[Contribution] = field(default_factory=list)
     leaf_id: str | None = None
     internal: bool = False
-    #: ``((source, target), text)`` for each edge this step sends a gradient along, written
-    #: once when the trace is recorded so highlights never format tensors again
+    #: ``((source, target, k), text)`` for each edge this step sends a gradient along (k: the
+    #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
+    #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
     #: how the rules name this node's value (``g1``, ``3*w``, ``reshape(v)``)
     display: str = ""
@@ -164,12 +165,20 @@ class Trace:
 
 
 def _edge_labels(step: Step) -> tuple:
-    """The gradient text on each edge ``step`` sends along (and into a leaf's node)."""
-    edges = [((target, step.node_id), edge_text(grad))
-             for target, grad in zip(step.inputs, step.grad_out, strict=True)
-             if target is not None and grad is not None]
+    """The gradient text on each edge ``step`` sends along (and into a leaf's node), keyed
+    ``(source, target, k)`` as :func:`core.graph.edge_keys` keys the graph's edges: where one
+    input fills two slots (``x*x``), each slot's edge carries that slot's own gradient."""
+    edges = []
+    occurrences: dict[str, int] = {}
+    for target, grad in zip(step.inputs, step.grad_out, strict=True):
+        if target is None:
+            continue
+        k = occurrences.get(target, 0)
+        occurrences[target] = k + 1
+        if grad is not None:
+            edges.append(((target, step.node_id, k), edge_text(grad)))
     if step.leaf_id and step.grad_in:
-        edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+        edges.append(((step.leaf_id, step.node_id, 0), edge_text(step.grad_in[0])))
     return tuple(edges)
 
 
@@ -390,7 +399,7 @@ def _via(step: Step) -> str:
 def _forward_steps(evaluation) -> list[ForwardStep]:
     out = []
     for record in evaluation.records:
-        fn = record.tensor.grad_fn
+        fn = record.grad_fn  # as made (a tensor changed in place later has another)
         node_id = str(id(fn)) if fn is not None else str(id(record.tensor))
         out.append(ForwardStep(len(out), node_id, type(fn).__name__ if fn is not None else None,
                                record.node.text, record.name, record.tensor.detach()))
