@@ -60,7 +60,7 @@ def _assert_readable(pdf: Path) -> int:
     smallest = 1.0
     for width, height, words in pages:
         assert width / height == pytest.approx(16 / 9, rel=1e-3)
-        for word, box in words:
+        for _word, box in words:
             # a word's box is the font's ascent + descent, about 1.16 x its size in
             # DejaVu: the text is at least 20 px of 1080 when box/1.17 is
             smallest = min(smallest, box / 1.17 / height)
