@@ -555,6 +555,24 @@ def _handout_body(canvas, page, pic, graph, top, margin, width, height, first) -
 # --------------------------------------------------------------------------- export
 
 
+def example_words(text: str) -> tuple[str, str]:
+    """(title, explanation) of the built-in example whose program is ``text`` (spacing
+    aside), else ("", "")."""
+    import json
+    from importlib import resources
+
+    try:
+        data = json.loads(resources.files("resources").joinpath("examples.json").read_text(
+            encoding="utf-8"))
+    except (OSError, ValueError):
+        return "", ""
+    wanted = " ".join(text.split())
+    for example in data.get("examples", []):
+        if " ".join(example.get("expression", "").split()) == wanted:
+            return example.get("title", ""), example.get("explanation", "")
+    return "", ""
+
+
 def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = False,
               explanation: str = "", title: str = "", check: bool = True) -> list[str]:
     """Every page of the deck as an SVG document."""

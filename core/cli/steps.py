@@ -44,7 +44,7 @@ def run(args) -> int:
         from core import deck
         from core.graph import build_graph
         graph = build_graph(evaluation)
-        title, explanation = _example_words(program)
+        title, explanation = deck.example_words(program.text)
         options = dict(layout=args.layout, quiz=args.quiz, title=args.title or title,
                        explanation=explanation)
         if args.pdf:
@@ -60,23 +60,6 @@ def run(args) -> int:
         return 0
     print(format_trace(trace))
     return 0
-
-
-def _example_words(program) -> tuple[str, str]:
-    """(title, explanation) of the built-in example whose program this is, else ("", "")."""
-    import json
-    from importlib import resources
-
-    try:
-        data = json.loads(resources.files("resources").joinpath("examples.json").read_text(
-            encoding="utf-8"))
-    except (OSError, ValueError):
-        return "", ""
-    text = " ".join(program.text.split())
-    for example in data.get("examples", []):
-        if " ".join(example.get("expression", "").split()) == text:
-            return example.get("title", ""), example.get("explanation", "")
-    return "", ""
 
 
 def _note(args, text: str) -> None:
