@@ -48,6 +48,9 @@ INK, MUTED, ACCENT, NOTE_FILL = "#1a1a1a", "#555555", "#1a5fb4", "#fff3cd"
 #: the largest zoom of the graph on a slide (a three-node graph need not fill the screen)
 MAX_ZOOM = 2.2
 PAGE_TIMEOUT = 60.0
+#: the widest grid row, in characters: the slides' words column in the fixed-width face at
+#: its smallest size (425 pt / (0.603 × 12 pt))
+GRID_CHARS = 56
 _SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -93,7 +96,7 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
         h = trace.highlight(index)
         current, labels = set(h.current), dict(h.edge_labels)
         recent = set(h.recent)
-        lines = step_lines(trace, index, width=52)
+        lines = step_lines(trace, index, width=GRID_CHARS)
         for leaf_index in merged.get(index, []):
             leaf = trace.steps[leaf_index]
             current |= {leaf.node_id} | ({leaf.leaf_id} if leaf.leaf_id else set())
@@ -104,7 +107,7 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
         focus = set(current)
         if quiz:
             before = {k: v for k, v in labels.items() if k not in recent}
-            hidden = step_lines(trace, index, hide=True, width=52)
+            hidden = step_lines(trace, index, hide=True, width=GRID_CHARS)
             hidden += [Line("result", f"{trace.steps[i].name}.grad = ?") for i in
                        merged.get(index, [])]
             hidden.append(Line("text", "Predict the gradients this step sends, then turn the "
@@ -403,7 +406,8 @@ def _draw_lines(canvas: _Canvas, rows: list[tuple], x: float, y: float, width: f
     return drawn
 
 
-def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float) -> tuple:
+def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
+              current: set | None = None) -> tuple:
     """(zoom, view x, view y of the area's top-left) for ``focus`` nodes in ``area``."""
     ax, ay, aw, ah = area
     boxes = [pic.nodes[n] for n in focus if n in pic.nodes] or list(pic.nodes.values())
@@ -417,6 +421,11 @@ def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float) -> tuple:
     fit = min(aw / (x1 - x0), ah / (y1 - y0))
     zoom = max(least, min(fit, MAX_ZOOM))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    centre = [pic.nodes[n] for n in (current or ()) if n in pic.nodes]
+    if fit < least and centre:
+        # the neighbours do not all fit at a readable size: keep the step itself centred
+        cx = (min(b[0] for b in centre) + max(b[2] for b in centre)) / 2
+        cy = (min(b[1] for b in centre) + max(b[3] for b in centre)) / 2
     return zoom, cx - aw / 2 / zoom, cy - ah / 2 / zoom
 
 
@@ -482,7 +491,14 @@ def compose(page: DeckPage, pic: Picture | None, graph, layout: str, number: int
     while rows is None or rows:
         canvas = _Canvas(width, height)
         title = page.title + ("" if first else " (continued)")
-        canvas.text(margin, margin + sizes["title"], title, sizes["title"], bold=True)
+        # a long title gets a smaller face (never below the smallest readable size), then
+        # is cut with an ellipsis
+        room = width - 2 * margin
+        size = max(sizes["small"] + 2, min(sizes["title"], room / (0.66 * max(len(title), 1))))
+        most = int(room / (0.66 * size))
+        if len(title) > most:
+            title = title[:most - 1] + "…"
+        canvas.text(margin, margin + sizes["title"], title, size, bold=True)
         if page.subtitle:
             canvas.text(margin, margin + sizes["title"] + sizes["small"] * 1.6,
                         page.subtitle, sizes["small"], color=MUTED)
@@ -526,13 +542,14 @@ def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, fir
     split = width * 0.52
     area = (margin, top, split - margin - 10, bottom - top)
     focus = _neighbours(graph, page.focus)
-    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1)
+    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus)
     canvas.rect(area[0], area[1], area[2], area[3], fill="#fbfbfb", stroke="#dddddd")
     canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area)
-    mw, mh = 150, 96
-    _minimap(canvas, pic, page, graph, (area[0] + 4, area[1] + area[3] - mh - 4, mw, mh),
+    # the map of the whole graph in the words' column, bottom right, clear of the graph
+    mw, mh = 170, 100
+    _minimap(canvas, pic, page, graph, (width - margin - mw, bottom - mh, mw, mh),
              (vx, vy, area[2] / zoom, area[3] / zoom))
-    return (split + 8, top, width - split - margin - 8, bottom)
+    return (split + 8, top, width - split - margin - 8, bottom - mh - 8)
 
 
 def _handout_body(canvas, page, pic, graph, top, margin, width, height, first) -> tuple:

@@ -80,14 +80,22 @@ def grid(items, width: int = 0) -> str:
     row of the matrices, shapes under them. Wider than ``width`` characters: split before an
     operator into blocks stacked one under the other, never inside a matrix."""
     blocks = [_block(item) for item in items]
-    chunks, current, used = [], [], 0
+    # segments start at an operator and run to the next one, so a split never separates
+    # an operator from the operand after it
+    operators = ("=", "·", "×", "⊙", "⊗", "+", MINUS)
+    segments: list[list] = []
     for block in blocks:
-        w = max(len(line) for line in block) + 1
-        if width and current and used + w > width and len(block) == 1 and block[0] in (
-                "=", "·", "×", "⊙", "⊗", "+", MINUS):
+        if not segments or (len(block) == 1 and block[0] in operators):
+            segments.append([block])
+        else:
+            segments[-1].append(block)
+    chunks, current, used = [], [], 0
+    for segment in segments:
+        w = sum(max(len(line) for line in block) + 1 for block in segment)
+        if width and current and used + w > width:
             chunks.append(current)
             current, used = [], 2
-        current.append(block)
+        current += segment
         used += w
     chunks.append(current)
     out = []
@@ -132,6 +140,9 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
     if step.contributions and step.contributions[0].from_step is None:
         out.append(Line("in", f"gradient in: ∂{f}/∂{f} = 1 (the seed: the output's gradient "
                               "with respect to itself)"))
+    elif g is not None and _is_grid(g):
+        out.append(Line("in", f"gradient in: ∂{f}/∂{me} ="))
+        out.append(Line("grid", grid([g])))
     elif g is not None:
         out.append(Line("in", f"gradient in: ∂{f}/∂{me} = {fmt(g)}"))
     if len(step.contributions) > 1:
@@ -149,8 +160,15 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
             out += _term_lines(term, hide, width)
     else:
         out += [Line("math", _hide(line) if hide else line) for line in rule.numbers]
-    out += [Line("note", note) for note in rule.notes]
+    out += [Line(note_kind(note), note) for note in rule.notes]
     return out
+
+
+def note_kind(note: str) -> str:
+    """"note" (a banner: a kink, a tie, NaN, torch's choice where there is no derivative)
+    or "text" (information, such as what the Frobenius norm is)."""
+    alarm = ("kink", "tie", "NaN", "∞", "no derivative", "infinite", "zero entry", "torch uses")
+    return "note" if any(word in note for word in alarm) else "text"
 
 
 def _hide(line: str) -> str:
@@ -166,7 +184,11 @@ def _term_lines(term, hide: bool, width: int) -> list[Line]:
                 line == f"{local.symbol} = {fmt(local.value)}":
             continue  # the grid below shows it
         is_chain = term.chain and line.startswith(term.chain)
-        if is_chain and term.items and has_grid(term.items):
+        if not is_chain and _is_grid(local.value) and line.startswith(local.symbol + " = "):
+            # the local derivative of a matrix: its formula, then its value as a grid
+            lines.append(Line("math", f"{local.symbol} ="))
+            lines.append(Line("grid", grid([local.value], width)))
+        elif is_chain and term.items and has_grid(term.items):
             items = list(term.items)
             if hide:
                 items[-1] = HIDDEN
@@ -195,7 +217,7 @@ def _leaf_lines(trace, step, hide: bool) -> list[Line]:
     line = step.rule.numbers[0] if step.rule.numbers else f"{name}.grad = {fmt(total)}"
     out.append(Line("math", _hide(line) if hide else line))
     out.append(Line("result", f"∂{f}/∂{name} = {HIDDEN if hide else fmt(total)}"))
-    out += [Line("note", note) for note in step.rule.notes]
+    out += [Line(note_kind(note), note) for note in step.rule.notes]
     return out
 
 
@@ -253,6 +275,17 @@ def forward_arithmetic(evaluation, record) -> str:
         text = fmt(v)
         return f"({text})" if text.startswith(MINUS) else text
 
+    head, middle, result = _forward_parts(evaluation, record, value_of, shown)
+    if middle is None:
+        return f"{head} = {result}"
+    if middle == result or middle == head:
+        return f"{head} = {result}"
+    return f"{head} = {middle} = {result}"
+
+
+def _forward_parts(evaluation, record, value_of, shown):
+    from core.language import BinaryOp, Call, UnaryOp
+
     node = record.node
     head = pretty(node.text)
     if record.name and record.name != node.text:
@@ -270,20 +303,91 @@ def forward_arithmetic(evaluation, record) -> str:
         args = ", ".join(shown(a) for a in node.args)
         middle = f"{node.function}({args})"
     else:
-        return f"{head} = {result}"
-    if middle == result or middle == head:
-        return f"{head} = {result}"
-    return f"{head} = {middle} = {result}"
+        middle = None
+    return head, middle, result
+
+
+def _forward_items(evaluation, record):
+    """The operands and operator of a binary operation or a one-argument call as grid
+    items (``[3, "×", W, "=", value]``), or None."""
+    from core.language import BinaryOp, Call, Name, Number
+
+    values = {id(r.node): r.tensor for r in evaluation.records}
+
+    def value_of(node):
+        if isinstance(node, Number):
+            return node.value
+        if id(node) in values:
+            return values[id(node)].detach()
+        if isinstance(node, Name):
+            v = evaluation.inputs.get(node.name, evaluation.intermediates.get(node.name))
+            return v.detach() if v is not None else None
+        return None
+
+    node, result = record.node, record.tensor.detach()
+    if isinstance(node, BinaryOp):
+        left, right = value_of(node.left), value_of(node.right)
+        if left is None or right is None:
+            return None
+        op = _SYMBOLS.get(node.op, node.op)
+        if op == "×" and all(isinstance(v, torch.Tensor) and v.numel() > 1
+                             for v in (left, right)):
+            op = "⊙"
+        return [left, op, right, "=", result]
+    if isinstance(node, Call) and node.args:
+        args = [value_of(a) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        if node.function in ("matmul", "mm", "mv") and len(args) == 2:
+            return [args[0], "·", args[1], "=", result]
+        items: list = [f"{node.function}("]
+        for k, arg in enumerate(args):
+            items += ([", "] if k else []) + [arg]
+        return items + [")", "=", result]
+    return None
+
+
+#: functions applied to each entry of a tensor separately
+ELEMENTWISE = frozenset("sin cos tan asin acos atan sinh cosh tanh exp expm1 log log2 log10 "
+                        "log1p sqrt rsqrt square reciprocal abs neg sigmoid relu softplus "
+                        "erf".split())
+
+
+def _forward_notes(record, value) -> list[Line]:
+    from core.language import Call
+    node = record.node
+    if not isinstance(node, Call) or not node.args:
+        return []
+    if node.function in ELEMENTWISE and value.numel() > 1:
+        return [Line("text", f"{node.function} is elementwise: it acts on each entry on its "
+                             "own (it is not the matrix function)")]
+    if node.function == "norm":
+        p = node.kwarg("p")
+        p_value = getattr(p, "value", 2.0) if p is not None else 2.0
+        dims = node.kwarg("dim")
+        arg = record.tensor.grad_fn
+        if p_value == 2 and dims is None and arg is not None:
+            return [Line("text", "norm with p = 2 of a matrix is the Frobenius norm: the "
+                                 "square root of the sum of all its squared entries (all "
+                                 "entries taken as one vector)")]
+    return []
 
 
 def forward_lines(evaluation, index: int) -> list[Line]:
     """The forward page of value ``index`` (in the order the program computed them)."""
     record = evaluation.records[index]
-    line = forward_arithmetic(evaluation, record)
-    out = [Line("math", line)]
     value = record.tensor.detach()
-    if _is_grid(value):
-        out.append(Line("grid", grid([value])))
+    items = _forward_items(evaluation, record)
+    if items is not None and has_grid(items):
+        head = pretty(record.node.text)
+        if record.name and record.name != record.node.text:
+            head = f"{record.name} = {head}"
+        out = [Line("math", head), Line("grid", grid(["="] + items, 52))]
+    else:
+        out = [Line("math", forward_arithmetic(evaluation, record))]
+        if _is_grid(value):
+            out.append(Line("grid", grid(["=", value])))
+    out += _forward_notes(record, value)
     fn = record.tensor.grad_fn
     if fn is not None:
         out.append(Line("text", f"torch records {type(fn).__name__} for it: the backward pass "
