@@ -253,7 +253,7 @@ _SYMBOLS = {"+": "+", "-": MINUS, "*": "×", "/": "/", "**": "^", "@": "·"}
 def forward_arithmetic(evaluation, record) -> str:
     """A computed value with its arithmetic: ``3*w = 3 × 1 = 3``; matrices by shape:
     ``W @ x = (2×3)·(3) = [..]``."""
-    from core.language import BinaryOp, Call, Name, Number, UnaryOp
+    from core.language import Name, Number
 
     values = {id(r.node): r.tensor for r in evaluation.records}
 
