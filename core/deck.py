@@ -72,7 +72,7 @@ class DeckPage:
 
 
 def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
-         title: str = "", check: bool = True) -> list[DeckPage]:
+         title: str = "", check: bool = True, headline: dict | None = None) -> list[DeckPage]:
     """The deck's pages in order (no drawing yet)."""
     from core.render import Highlight
 
@@ -118,7 +118,16 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
         pages.append(DeckPage("step", heading, step.op, lines,
                               Highlight(current=current, done=set(h.done), edge_labels=labels,
                                         recent=recent), focus))
-    pages.append(_summary_page(evaluation, trace, check))
+    # an example's headline result on the page that completes that input's gradient
+    top = headline_lines(evaluation, trace, headline)
+    if top:
+        leaf = trace.leaves[headline["input"]]
+        for page in pages:
+            if page.kind == "step" and leaf.node_id in page.highlight.current:
+                page.lines += top
+    summary = _summary_page(evaluation, trace, check)
+    summary.lines = top + summary.lines
+    pages.append(summary)
     return pages
 
 
@@ -572,9 +581,8 @@ def _handout_body(canvas, page, pic, graph, top, margin, width, height, first) -
 # --------------------------------------------------------------------------- export
 
 
-def example_words(text: str) -> tuple[str, str]:
-    """(title, explanation) of the built-in example whose program is ``text`` (spacing
-    aside), else ("", "")."""
+def example_for(text: str) -> dict:
+    """The built-in example whose program is ``text`` (spacing aside), or {}."""
     import json
     from importlib import resources
 
@@ -582,21 +590,78 @@ def example_words(text: str) -> tuple[str, str]:
         data = json.loads(resources.files("resources").joinpath("examples.json").read_text(
             encoding="utf-8"))
     except (OSError, ValueError):
-        return "", ""
+        return {}
     wanted = " ".join(text.split())
     for example in data.get("examples", []):
         if " ".join(example.get("expression", "").split()) == wanted:
-            return example.get("title", ""), example.get("explanation", "")
-    return "", ""
+            return example
+    return {}
+
+
+def example_words(text: str) -> tuple[str, str]:
+    """(title, explanation) of the built-in example whose program is ``text``, else
+    ("", "")."""
+    example = example_for(text)
+    return example.get("title", ""), example.get("explanation", "")
+
+
+def deck_options(text: str) -> dict:
+    """The deck options a built-in example brings: its title, explanation and headline."""
+    example = example_for(text)
+    return {"title": example.get("title", ""), "explanation": example.get("explanation", ""),
+            "headline": example.get("headline")}
+
+
+def headline_lines(evaluation, trace, headline: dict | None) -> list[Line]:
+    """An example's headline result checked on these numbers: ``∂loss/∂z = softmax(z) −
+    target = [...] − [...] = [...]``, computed from the program's own values by the
+    language (not by the backward pass) and compared with the gradient the steps found."""
+    import torch
+
+    from core.evaluate import forward
+    from core.language import BinaryOp, parse
+    from core.rules import MINUS, fmt
+    from core.values import VariableSpec
+
+    if not headline or headline.get("input") not in trace.leaves:
+        return []
+    name = headline["input"]
+    specs = {k: VariableSpec(k, s.value, False) for k, s in evaluation.specs.items()}
+    try:
+        # the language wants one number out: the headline's tensor is a named value
+        program = parse(f"headline_value = {headline['equals']}\n"
+                        "headline_total = sum(headline_value)")
+        result = forward(program, specs, evaluation.dtype)
+    except ExpressionError:
+        return []
+    value = result.intermediates["headline_value"].detach()
+    total = trace.leaves[name].total
+    same = torch.allclose(value.to(total.dtype), total, rtol=1e-5, atol=1e-7)
+    node = program.statements[0].expr
+    parts = ""
+    if isinstance(node, BinaryOp):
+        records = {id(r.node): r.tensor for r in result.records}
+        def side(n):
+            t = records.get(id(n), result.inputs.get(getattr(n, "name", ""), None))
+            return fmt(t.detach()) if t is not None else n.text
+        op = MINUS if node.op == "-" else node.op
+        parts = f" = {side(node.left)} {op} {side(node.right)}"
+    f = trace.output_name
+    verdict = ("the same as the backward pass found, step by step" if same else
+               "this differs from the backward pass")
+    return [Line("rule", f"The headline: ∂{f}/∂{name} = {headline['text']}"),
+            Line("math", f"{headline['text']}{parts} = {fmt(value)}"),
+            Line("text", verdict)]
 
 
 def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = False,
-              explanation: str = "", title: str = "", check: bool = True) -> list[str]:
+              explanation: str = "", title: str = "", check: bool = True,
+              headline: dict | None = None) -> list[str]:
     """Every page of the deck as an SVG document."""
     if layout not in LAYOUTS:
         raise ExpressionError("value", f"layout must be slides or handout, not {layout!r}")
     pages = plan(evaluation, trace, quiz=quiz, explanation=explanation, title=title,
-                 check=check)
+                 check=check, headline=headline)
     pictures = _draw_graphs(graph, pages)
     out: list[str] = []
     for k, page in enumerate(pages):

@@ -655,7 +655,7 @@ def _logsumexp_local(ctx):
     value = torch.exp(x - r)
     if ctx.g is not None and ctx.g.numel() == 1:
         return [Local(0, f"softmax({ctx.label(0)}) = exp({ctx.label(0)} {MINUS} {ctx.me})",
-                      value, f"exp({fmt(x)} {MINUS} {fmt(r)})")]
+                      value, f"exp({fmt(x)} {MINUS} {base(r)})")]
     return [Local(0, f"{ctx.G} × softmax({ctx.label(0)}) along the reduced dims", None,
                   f"{fmt(ctx.g)} × {fmt(value)}", "")]
 
@@ -665,7 +665,7 @@ def _softmax_local(ctx):
     d = _signed_dim(ctx.saved("dim"))
     s = (g * y).sum(d, keepdim=True)
     return [Local(0, f"{ctx.me} ⊙ ({ctx.G} {MINUS} Σ({ctx.G} ⊙ {ctx.me})) along dim {d}", None,
-                  f"{fmt(y)} ⊙ ({fmt(g)} {MINUS} {fmt(s)})", "")]
+                  f"{fmt(y)} ⊙ ({fmt(g)} {MINUS} {base(s)})", "")]
 
 
 def _log_softmax_local(ctx):

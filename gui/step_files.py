@@ -45,9 +45,8 @@ def _steps_source(w):
 
 
 def _options(evaluation, layout: str, quiz: bool) -> dict:
-    from core.deck import example_words
-    title, explanation = example_words(evaluation.program.text)
-    return dict(layout=layout, quiz=quiz, title=title, explanation=explanation)
+    from core.deck import deck_options
+    return {**deck_options(evaluation.program.text), "layout": layout, "quiz": quiz}
 
 
 def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",

@@ -155,3 +155,22 @@ def test_frames_follow_the_same_layout(tmp_path):
     with Image.open(paths[0]) as image:
         assert image.size == (1920, 1080)
     assert len(paths) == len(deck.deck_svgs(evaluation, graph, trace, check=False))
+
+
+def test_the_softmax_example_shows_its_headline_result():
+    example = _example("Softmax cross-entropy")
+    evaluation, graph, trace = _run(example["expression"], example["vars"],
+                                    example["constants"])
+    pages = deck.plan(evaluation, trace, check=False,
+                      **{k: v for k, v in deck.deck_options(example["expression"]).items()
+                         if k == "headline"})
+    import torch
+    z = torch.tensor(example["vars"]["z"], dtype=torch.float64)
+    target = torch.tensor(example["vars"]["target"], dtype=torch.float64)
+    expected = torch.softmax(z, 0) - target
+    from core.rules import fmt
+    for page in (pages[-1], next(p for p in pages if p.kind == "step" and any(
+            "headline" in line.text for line in p.lines))):
+        text = "\n".join(line.text for line in page.lines)
+        assert "∂loss/∂z = softmax(z) − target" in text
+        assert f"= {fmt(expected)}" in text and "the same as the backward pass" in text

@@ -44,9 +44,8 @@ def run(args) -> int:
         from core import deck
         from core.graph import build_graph
         graph = build_graph(evaluation)
-        title, explanation = deck.example_words(program.text)
-        options = dict(layout=args.layout, quiz=args.quiz, title=args.title or title,
-                       explanation=explanation)
+        options = deck.deck_options(program.text)
+        options.update(layout=args.layout, quiz=args.quiz, title=args.title or options["title"])
         if args.pdf:
             pages = deck.export_pdf(evaluation, graph, trace, args.pdf, **options)
             _note(args, f"wrote {args.pdf} ({pages} page{'s' if pages != 1 else ''})")
