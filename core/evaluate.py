@@ -150,6 +150,7 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
                             output=output, output_name=output_name,
                             intermediates=intermediates, records=interpreter.records)
+    evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
         evaluation.warnings.append(Notice(
@@ -246,6 +247,8 @@ class _Interpreter:
         self.env: dict[str, object] = env
         self.records: list[OpRecord] = []
         self.new_leaves: dict[str, torch.Tensor] = {}
+        #: what torch would warn about while running the program (shown as notes)
+        self.notices: list[Notice] = []
         self.statement_index = 0
         self.total_elements = sum(t.numel() for t in env.values())
         self.deadline = time.monotonic() + limits.MAX_SECONDS
@@ -384,11 +387,28 @@ class _Interpreter:
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
+        if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
+            kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
         if shape is not None:
             ops.check_size(shape)
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
         return self._record(node, result)
+
+    def _implicit_softmax_dim(self, node: Call, x) -> int:
+        """``F.softmax(x)`` without dim: torch's legacy choice, with its deprecation warning
+        as a note; ``torch.softmax(x)`` and ``x.softmax()`` are refused, as torch does."""
+        name = node.function
+        if node.namespace in ("torch", "method"):
+            spelled = f"torch.{name}(x)" if node.namespace == "torch" else f"x.{name}()"
+            raise ops.ArgumentError(
+                f"{spelled} needs dim= (torch refuses it without one); write dim=-1 for the "
+                f"last dimension (F.{name}(x) alone picks a dimension by a deprecated rule)")
+        dim, warning = ops.implicit_softmax_dim(name, x.dim())
+        self.notices.append(Notice(
+            f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
+            f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
+        return dim
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -228,6 +228,32 @@ def _clamp_derivative(ctx):
     return inside.to(x.dtype)
 
 
+def _clamp_tensor_parts(ctx):
+    """clamp with tensor bounds (torch's clamp_backward_min_max): x gets G inside the
+    bounds, a bound gets G where it is the one taken (min loses to max if min > max)."""
+    x, lo, hi = ctx.saved("self"), ctx.saved("min"), ctx.saved("max")
+    inside = torch.ones_like(x, dtype=torch.bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    masks = [(0, "G where min ≤ x ≤ max", inside)]
+    if lo is not None:
+        masks.append((1, "G where x < min" + (" < max" if hi is not None else ""),
+                      x < lo if hi is None else (x < lo) & (lo < hi)))
+    if hi is not None:
+        masks.append((2, "G where x > max" + (" or max < min" if lo is not None else ""),
+                      x > hi if lo is None else (x > hi) | (hi < lo)))
+    parts = []
+    for i, words, mask in masks:
+        masked = torch.where(mask, ctx.g, torch.zeros((), dtype=ctx.g.dtype))
+        out = _out(ctx, i)
+        if out is not None and masked.shape != out.shape:  # a broadcast bound: summed back
+            words += f" = {fmt(masked)} summed back to its shape"
+        parts.append((i, words))
+    return parts
+
+
 def _chosen(which):
     """d/dx of max(x, y) / min(x, y): 1 where x wins, ½ on ties (torch splits them)."""
     def run(ctx, first=True):
@@ -440,6 +466,9 @@ RULES.update({
                             (_safe(lambda c: 1 / c.saved("other")), _const(0.0))),
     "PowBackward1": _custom("d/dx x^y = y·x^(y−1), d/dy x^y = x^y·ln(x)", _pow1_parts),
     "PowBackward2": _custom("d/dy c^y = c^y·ln(c) (c a number)", _pow2_parts),
+    "ClampBackward0": _custom("clamp(x, min, max) with tensor bounds: x gets G inside "
+                              "[min, max]; min gets G where x is below it, max where x is "
+                              "above it (the bound taken)", _clamp_tensor_parts),
     "MaximumBackward0": _binary("d/dx max(x, y) = 1 where x is larger, 0 where y is "
                                 "(ties share ½ each)", _chosen("max")),
     "MinimumBackward0": _binary("d/dx min(x, y) = 1 where x is smaller, 0 where y is "

@@ -314,6 +314,9 @@ class Translator:
         self.wrt = wrt
         self.deadline = deadline
         self.env: dict[str, np.ndarray] = {}
+        #: names bound to plain Python numbers in the evaluator (d = 1), not tensors: torch
+        #: reads such a number in max(x, d) as a dimension, a tensor as the other operand
+        self.numbers: set[str] = set()
         self.symbols: dict[str, np.ndarray] = {}
         self.substitutions: dict = {}
         self.entries = 0
@@ -353,6 +356,10 @@ class Translator:
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
+                if self._is_number(statement.expr):
+                    self.numbers.add(statement.target)
+                else:
+                    self.numbers.discard(statement.target)
         result = _array(result)
         if result.size != 1:
             raise SymbolicUnavailable("the output is not a single number")
@@ -436,14 +443,18 @@ class Translator:
             return _reduce(x, _dims(args[2]) if len(args) > 2 else dim, keepdim, _norm_of(p))
         if name in ("max", "min"):
             fn = sympy.Max if name == "max" else sympy.Min
-            other = args[1] if len(args) > 1 else None
-            if isinstance(other, np.ndarray) and other.ndim > 0:
-                return _map2(fn, x, other)
-            if other is not None:
-                dim = _dims(other)  # max(x, 1) reduces along dim 1, as torch does
+            other_node = node.args[1] if len(node.args) > 1 else node.kwarg("other")
+            if other_node is not None and not self._is_number(other_node):
+                # a tensor, even a 0-d one: elementwise, as torch.maximum
+                return _map2(fn, x, _array(self.translate(other_node)))
+            if other_node is not None:
+                dim = _dims(args[1])  # max(x, 1) reduces along dim 1, as torch does
             return _reduce(x, dim, keepdim, lambda xs: fn(*xs))
         if name in ("softmax", "log_softmax"):
-            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim", -1))
+            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim"))
+            if axis is None:  # F.softmax(x): torch's implicit choice, as the evaluator makes
+                from core.ops import implicit_softmax_dim
+                axis = implicit_softmax_dim(name, x.ndim)[0]
             exps = _map(sympy.exp, x)
             total = _reduce(exps, axis, True, lambda xs: sympy.Add(*xs))
             if name == "softmax":
@@ -463,6 +474,21 @@ class Translator:
                 shape = [shape]
             return x.reshape(tuple(_int(s) for s in shape))
         raise SymbolicUnavailable(f"{name}() has no SymPy translation here")
+
+    def _is_number(self, node) -> bool:
+        """True where the evaluator holds a plain Python number, not a tensor: numbers
+        written out, arithmetic of them, and names bound to them."""
+        if isinstance(node, Number):
+            return True
+        if isinstance(node, UnaryOp):
+            return self._is_number(node.operand)
+        if isinstance(node, BinaryOp):
+            return node.op != "@" and self._is_number(node.left) and self._is_number(node.right)
+        if isinstance(node, Name):
+            return node.name in self.numbers
+        if isinstance(node, Call) and node.function == "pow":
+            return all(self._is_number(arg) for arg in node.args)
+        return False
 
     @staticmethod
     def _product(name, a, b):
