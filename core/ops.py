@@ -55,7 +55,11 @@ def as_dims(value, what: str = "dim"):
 def as_size(args, kwargs) -> tuple[int, ...]:
     """The size of a constructor: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
     if "size" in kwargs:
+        if args:
+            raise ArgumentError("the size is given twice")
         args = [kwargs["size"]]
+    if not args:
+        raise ArgumentError("a size is needed, as in ones(2, 3)")
     if len(args) == 1 and isinstance(args[0], list):
         args = args[0]
     size = tuple(as_int(a, "a size") for a in args)
@@ -281,7 +285,9 @@ def _product(name, fn):
     return run
 
 
-def _transpose(x, dim0, dim1):
+def _transpose(x, dim0=None, dim1=None):
+    if dim0 is None or dim1 is None:
+        raise ArgumentError("transpose needs the two dims to swap, as in transpose(x, 0, 1)")
     return torch.transpose(x, as_int(dim0, "dim0"), as_int(dim1, "dim1"))
 
 
@@ -423,7 +429,7 @@ def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -
         fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
         if fill is None or isinstance(fill, (list, torch.Tensor)):
             raise ArgumentError("full() needs a size and a number to fill with")
-        size = as_size([args[0]], kwargs)
+        size = as_size(args[:1], kwargs)
         check_size(size)
         return torch.full(size, float(fill), dtype=dtype, requires_grad=requires_grad)
     size = as_size(args, kwargs)
