@@ -319,6 +319,7 @@ def _reshape(x, *shape, **kwargs):
         raise LimitError(f"the shape has {len(shape)} dimensions; the limit is "
                          f"{limits.MAX_DIMS}")
     size = inferred_size([as_int(n, "a size") for n in shape], x.numel())
+    check_size(size)
     return torch.reshape(x, size)
 
 
@@ -408,7 +409,10 @@ NUMERIC_KWARGS = {"dim", "keepdim", "p", "min", "max", "dim0", "dim1"}
 
 def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -> torch.Tensor:
     """Run a constructor (tensor, ones, zeros, full, eye) after checking its size."""
-    dtype = DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
+    chosen = kwargs.get("dtype")
+    if chosen is not None and chosen not in DTYPES:
+        raise ArgumentError("dtype= takes torch.float32 or torch.float64")
+    dtype = DTYPES[chosen] if chosen else default_dtype
     requires_grad = bool(kwargs.get("requires_grad") or False)
     if name == "tensor":
         data = args[0]

@@ -135,6 +135,10 @@ class Theme:
     current: str = "#d62728"
     current_fill: str = "#ffe680"
     done: str = "#1a7f37"
+    #: text, node borders and arrows; torchviz's (Graphviz's default) black unless a dark
+    #: theme needs light lines
+    fontcolor: str = "black"
+    pencolor: str = "black"
 
 
 THEMES = {
@@ -145,6 +149,19 @@ THEMES = {
     "print": Theme("14", "11", {"op": "#eeeeee", "leaf": "#cfe6fb", "saved": "#ffd9a8",
                                 "output": "#d5f5a8", "base": "#b5d98a"}, penwidth="1.6",
                    muted="#444444"),
+    # the window's dark theme: the same hues, deep, with light text and lines
+    "dark": Theme("10", "8", {"op": "#3c4146", "leaf": "#1f4d66", "saved": "#7a4a00",
+                              "output": "#3e5f1c", "base": "#2f4a14"}, bgcolor="#1e2124",
+                  muted="#b0b8bd", grad_color="#ff8a80", current="#ff7043",
+                  current_fill="#5c4400", done="#66bb6a", fontcolor="#eceff1",
+                  pencolor="#b0bec5"),
+    # the window's high-contrast theme: white on black, the kinds told apart by strong
+    # borders as well as fills, thicker lines
+    "contrast": Theme("11", "9", {"op": "#000000", "leaf": "#00335c", "saved": "#663c00",
+                                  "output": "#1f4d00", "base": "#1f4d00"}, penwidth="2",
+                      bgcolor="#000000", muted="#ffffff", grad_color="#ffff00",
+                      current="#00ffff", current_fill="#003d3d", done="#00ff00",
+                      fontcolor="#ffffff", pencolor="#ffffff"),
 }
 
 
@@ -225,7 +242,17 @@ def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
                               + (message[-1] if message else f"exit status {done.returncode}"))
+    magic = _MAGIC.get(fmt)
+    if magic is not None and magic not in done.stdout[:1024]:
+        raise ExpressionError(
+            "graphviz", f"the '{engine}' program found on PATH did not produce a "
+            f"{fmt.upper()} drawing; is it Graphviz's {engine}? Reinstall Graphviz "
+            "(sudo apt-get install graphviz)")
     return done.stdout
+
+
+#: what the start of each drawing format contains (a foreign ``dot`` on PATH prints anything)
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}
 
 
 def _communicate(command: list[str], data: bytes, timeout: float | None, cancel):
@@ -404,6 +431,9 @@ def _annotated_digraph(graph, options: RenderOptions):
                      ranksep="0.1", height="0.2", fontname="monospace",
                      penwidth=theme.penwidth)
     edge_attr = dict(penwidth=theme.penwidth, fontname="monospace", fontsize=theme.small)
+    if theme.fontcolor != "black" or theme.pencolor != "black":
+        node_attr.update(fontcolor=theme.fontcolor, color=theme.pencolor)
+        edge_attr.update(fontcolor=theme.fontcolor, color=theme.pencolor)
     graph_attr = dict(bgcolor=theme.bgcolor, pad="0.2")
     if options.theme == "print":
         graph_attr.update(nodesep="0.35", ranksep="0.45")

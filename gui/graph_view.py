@@ -79,7 +79,8 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setBackgroundBrush(QBrush(QColor("white")))
+        self.background = QColor("white")  # the theme's graph background (set_colours)
+        self.setBackgroundBrush(QBrush(self.background))
         self.setObjectName("graphView")
         self.renderer = QSvgRenderer(self)
         self.svg_item: QGraphicsSvgItem | None = None  # geometry, and the fallback drawing
@@ -163,7 +164,7 @@ class GraphView(QGraphicsView):
             self.pixmap_scale = 0.0
             return
         image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(QColor("white"))
+        image.fill(self.background)
         painter = QPainter(image)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing |
                                QPainter.RenderHint.TextAntialiasing |
@@ -178,6 +179,14 @@ class GraphView(QGraphicsView):
         self.pixmap_item.setVisible(True)
         self.svg_item.setVisible(False)
         self.pixmap_scale = scale
+
+    def set_colours(self, background: QColor, text: QColor) -> None:
+        """The theme's background (around and under the drawing) and message colour."""
+        self.background = QColor(background)
+        self.setBackgroundBrush(QBrush(self.background))
+        self.placeholder.setDefaultTextColor(QColor(text))
+        if self.svg_item is not None:
+            self.render_pixmap()
 
     def show_message(self, text: str) -> None:
         """Replace the drawing by a short message (no graph yet, Graphviz missing...)."""

@@ -44,6 +44,7 @@ def parse_label(text: str):
     a large tensor shown only by its shape."""
     if "tensor" in text or text.startswith("grad "):
         return None
+    text = text.replace("\u2212", "-")  # the typographic minus the pages print
     numbers = [float(n) for n in _NUMBER.findall(text)]
     return torch.tensor(numbers, dtype=torch.float64)
 

@@ -165,7 +165,7 @@ def test_highlight_marks_nodes_and_labels_edges(chain_rule):
 
 
 def test_bad_options_are_expression_errors():
-    for bad in (dict(annotate="some"), dict(rankdir="BT"), dict(theme="dark"), dict(dpi=5)):
+    for bad in (dict(annotate="some"), dict(rankdir="BT"), dict(theme="neon"), dict(dpi=5)):
         with pytest.raises(ExpressionError):
             R.RenderOptions(**bad)
 
