@@ -73,6 +73,8 @@ class Evaluation:
     gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     backward_done: bool = False
+    #: id of the language node that made a leaf in the text -> that leaf's input name
+    made_leaves: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -148,12 +150,14 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             f"{format_shape(output.shape)}, but "
             "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
             program.output.span)
-    inputs.update(interpreter.new_leaves)
+    made = interpreter.leaves_made()
+    inputs.update((name, tensor) for name, _node, tensor in made)
     intermediates = {name: value for name, value in interpreter.env.items()
                      if isinstance(value, torch.Tensor) and name not in inputs}
     evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
                             output=output, output_name=output_name,
-                            intermediates=intermediates, records=interpreter.records)
+                            intermediates=intermediates, records=interpreter.records,
+                            made_leaves={id(node): name for name, node, _tensor in made})
     evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
@@ -272,7 +276,10 @@ class _Interpreter:
         self.dtype = dtype
         self.env: dict[str, object] = env
         self.records: list[OpRecord] = []
-        self.new_leaves: dict[str, torch.Tensor] = {}
+        #: leaves the text makes (torch.ones(2, requires_grad=True)), keyed by the node that
+        #: made them (two leaves with the same text are two leaves), or by the name a
+        #: statement gave them: (name or None, node, tensor); see leaves_made()
+        self._made: dict[object, tuple[str | None, Node, torch.Tensor]] = {}
         #: what torch would warn about while running the program (shown as notes)
         self.notices: list[Notice] = []
         self.statement_index = 0
@@ -292,8 +299,18 @@ class _Interpreter:
                     break
             if value.is_leaf and value.requires_grad and isinstance(statement.expr, Call):
                 # w = torch.ones(1, requires_grad=True): an input defined in the text
-                self.new_leaves.pop(statement.expr.text, None)
-                self.new_leaves[name] = value
+                self._made.pop(id(statement.expr), None)
+                self._made.pop(name, None)
+                self._made[name] = (name, statement.expr, value)
+
+    def leaves_made(self) -> list[tuple[str, Node, torch.Tensor]]:
+        """The leaves the text made, in the order they were made, with their names: a
+        statement's name (``w = torch.ones(...)``), else the leaf's text, and where two
+        unnamed leaves have the same text, the text and its position, so each keeps its own
+        gradient."""
+        texts = [node.text for name, node, _ in self._made.values() if name is None]
+        return [(name or leaf_text_name(node, texts.count(node.text) > 1), node, tensor)
+                for name, node, tensor in self._made.values()]
 
     def _record(self, node: Node, value):
         if isinstance(value, torch.Tensor):
@@ -397,7 +414,7 @@ class _Interpreter:
                                         "written out; to compute with a tensor, use it directly")
             result = ops.construct(node.function, args, kwargs, self.dtype)
             if result.requires_grad:
-                self.new_leaves[node.text] = result
+                self._made[id(node)] = (None, node, result)
             return self._record(node, result)
         name = node.function
         if name == "pow" and all(isinstance(a, float) for a in args):
@@ -435,6 +452,13 @@ class _Interpreter:
             f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
             f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
         return dim
+
+
+def leaf_text_name(node: Node, repeated: bool) -> str:
+    """The name of a leaf the text makes without naming it: its text, and where the same
+    text makes another leaf too, its position: ``ones(2, requires_grad=True) (line 1,
+    column 9)``."""
+    return f"{node.text} ({node.span.describe()})" if repeated else node.text
 
 
 def _short(text: str, limit: int = 60) -> str:

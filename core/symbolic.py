@@ -89,7 +89,8 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
     deadline = start + time_limit
     result = SymbolicResult()
     try:
-        translator = Translator(evaluation.specs, set(names), deadline)
+        translator = Translator(evaluation.specs, set(names), deadline,
+                                getattr(evaluation, "made_leaves", {}))
         output = translator.program(evaluation.program)
     except (SymbolicUnavailable, RecursionError) as err:
         result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
@@ -314,11 +315,13 @@ def _norm_of(p):
 class Translator:
     """Walks a program's language nodes and builds SymPy arrays for every value."""
 
-    def __init__(self, specs: dict, wrt: set[str], deadline: float):
+    def __init__(self, specs: dict, wrt: set[str], deadline: float, made_leaves=None):
         self.specs = specs
         self.wrt = wrt
         self.deadline = deadline
         self.env: dict[str, np.ndarray] = {}
+        #: id of a node that makes a leaf in the text -> its name, as the evaluator named it
+        self.made_leaves: dict = dict(made_leaves or {})
         #: names bound to plain Python numbers in the evaluator (d = 1), not tensors: torch
         #: reads such a number in max(x, d) as a dimension, a tensor as the other operand
         self.numbers: set[str] = set()
@@ -541,7 +544,7 @@ class Translator:
         if kwargs.get("requires_grad"):
             # an input made in the text: named as the evaluation names it
             is_statement = node is self.statement_expr and self.leaf_name
-            leaf = self.leaf_name if is_statement else node.text
+            leaf = self.leaf_name if is_statement else self.made_leaves.get(id(node), node.text)
             return self._input(leaf, data)
         return _map(exact, np.array(data, dtype=float).astype(object))
 
