@@ -134,3 +134,108 @@ def test_short_statements_are_never_too_deep():
         assert tree_depth(ast.parse(text).body[0]) <= k, text
         checked += 1
     assert checked == len(shapes)
+
+
+# ------------------------------------------------------------------------ the check's budgets
+
+
+def test_symbolic_time_budget_says_skipped_too_large():
+    """exp(exp(exp(exp(exp(w))))) at 3 ran for minutes inside SymPy's evalf, which no
+    deadline checked between steps can stop: the separate process is stopped instead."""
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = exp(exp(exp(exp(exp(w)))))"), {"w": 3.0}, "float64")
+    report = check_gradients(evaluation, symbolic_time_limit=0.5)
+    assert report.symbolic_status.startswith("skipped (too large)")
+    assert "0.5 s" in report.symbolic_status
+    assert any(note.startswith("symbolic: skipped (too large)") for note in report.notes)
+
+
+def test_symbolic_memory_budget_says_skipped_too_large():
+    """pow(w, pow(w, pow(w, w))) at 10 asks SymPy for 10**(10**10**10) and filled the memory."""
+    from core import symbolic
+
+    evaluation = evaluate(parse("f = pow(w, pow(w, pow(w, w)))"), {"w": 10.0}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"], time_limit=60,
+                                    memory_limit=200 * 2**20)
+    assert result.reason.startswith("skipped (too large)") and "memory" in result.reason
+
+
+def test_symbolic_work_can_be_cancelled():
+    import threading
+
+    from core import symbolic
+
+    cancel = threading.Event()
+    cancel.set()
+    evaluation = evaluate(parse("f = exp(exp(exp(exp(exp(w)))))"), {"w": 3.0}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"], time_limit=60, cancel=cancel)
+    assert result.reason == "cancelled"
+
+
+def test_symbolic_size_bounds_say_skipped_too_large(monkeypatch):
+    from core import symbolic
+
+    monkeypatch.setattr(symbolic, "MAX_FORMULA_SIZE", 20)  # reaches the child process too
+    evaluation = evaluate(parse("f = sin(w) * cos(w) * exp(w) * tanh(w) * w * w"),
+                          {"w": 0.5}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"])
+    assert "skipped (too large)" in (result.reason or "") + " ".join(
+        d.note or "" for d in result.derivatives.values())
+
+
+def test_large_inputs_check_a_seeded_random_sample(capsys):
+    """A 1,000,000-entry input is checked on a stated random sample (seed reported), not
+    entry by entry for minutes; the same entries every time."""
+    import json
+    import random
+
+    from core.check import check_gradients
+    from core.cli import main as cli_main
+
+    values = [float(i % 7) for i in range(5_000)]
+    evaluation = evaluate(parse("f = sum(v * v)"), {"v": values}, "float64")
+    report = check_gradients(evaluation, symbolic=False, max_entries=30)
+    picked = sorted(random.Random(0).sample(range(5_000), 30))
+    assert [row.index for row in report.rows] == [(i,) for i in picked]
+    assert all(row.verdict == "agree" for row in report.rows)
+    for row in report.rows:  # d/dv sum(v*v) = 2v, by hand
+        assert row.autograd == 2 * values[row.index[0]]
+    assert report.sample.to_dict() == {"entries": 5_000, "checked": 30, "seed": 0}
+    again = check_gradients(evaluation, symbolic=False, max_entries=30)
+    assert [row.index for row in again.rows] == [row.index for row in report.rows]
+
+    program = "v = torch.ones(1000000, requires_grad=True)\nf = (v * v).sum()"
+    import core.check as check_module
+    status = cli_main(["check", program, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data["sample"] == {"entries": 1_000_000, "checked": check_module.MAX_ENTRIES,
+                              "seed": check_module.SAMPLE_SEED}
+    assert len(data["rows"]) == check_module.MAX_ENTRIES
+    assert "random sample" in data["notes"][0]
+
+
+def test_zero_against_symbolic_rounding_is_agreement():
+    """d/dx sum(softmax(x)) is exactly 0; SymPy's 30-digit evaluation leaves 4.9e-32 of
+    cancellation, autograd gives 0: that is agreement, not a false alarm."""
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = sum(softmax(x))"), {"x": [0.3, 1.7, 2.9]}, "float64")
+    report = check_gradients(evaluation)
+    assert report.verdict == "agree", [row.reasons for row in report.rows]
+
+
+def test_the_floor_does_not_hide_a_wrong_tiny_gradient():
+    """The floor scales with f and x: a program whose gradients are all tiny keeps its
+    relative tolerance, so a wrong 0 (or a wrong factor) is still caught."""
+    import torch
+
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = 1e-30 * w * w"), {"w": 1.0}, "float64")
+    assert check_gradients(evaluation).verdict == "agree"
+    for wrong in (0.0, 1e-30):  # the right value is 2e-30
+        report = check_gradients(evaluation, gradients={"w": torch.tensor(wrong,
+                                                                         dtype=torch.float64)})
+        assert report.verdict == "disagree"
