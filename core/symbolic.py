@@ -26,6 +26,7 @@ import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
 from core.serialize import entry_label
+from core.values import Filled
 
 #: Input entries (symbols) differentiated symbolically.
 MAX_INPUT_ENTRIES = 64
@@ -386,7 +387,11 @@ class Translator:
 
     def _input(self, name: str, value) -> np.ndarray:
         """Symbols for an input with ``value`` (a number or nested list)."""
-        data = np.array(value, dtype=float)
+        if isinstance(value, Filled):  # ones(...), eye(...): made directly, not via a list
+            data = np.eye(*value.shape) if value.kind == "eye" else \
+                np.full(value.shape, value.fill)
+        else:
+            data = np.array(value, dtype=float)
         if name in self.wrt:
             self.entries += data.size
             if self.entries > MAX_INPUT_ENTRIES:

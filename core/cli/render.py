@@ -29,8 +29,10 @@ def add_parser(subparsers) -> None:
                         "(default all: expression, value and gradient)")
     parser.add_argument("--plain", action="store_true",
                         help="torchviz's make_dot drawing exactly, without annotations")
-    parser.add_argument("--theme", choices=("screen", "print"), default="screen",
-                        help="screen: torchviz's colours; print: larger type for slides and paper")
+    parser.add_argument("--theme", choices=("screen", "print", "dark", "contrast"),
+                        default="screen",
+                        help="screen: torchviz's colours; print: larger type for slides and "
+                        "paper; dark and contrast: the window's dark and high-contrast looks")
     parser.add_argument("--show-saved", action="store_true",
                         help="also draw the tensors backward functions saved (orange)")
     parser.add_argument("--show-attrs", action="store_true",
