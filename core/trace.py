@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core import limits
+from core.deadline import backward_deadline
 from core.errors import ExpressionError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_data
@@ -213,7 +215,8 @@ def record_steps(evaluation) -> Trace:
     try:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
-        output.backward(retain_graph=True)
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
+            output.backward(retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "

@@ -239,3 +239,83 @@ def test_the_floor_does_not_hide_a_wrong_tiny_gradient():
         report = check_gradients(evaluation, gradients={"w": torch.tensor(wrong,
                                                                          dtype=torch.float64)})
         assert report.verdict == "disagree"
+
+
+# ------------------------------------------------------------------------ backward's budgets
+
+
+def _products(repeats: int) -> str:
+    return ("a = ones(20, 500) * w\nb = ones(500, 20) * w\ns = sum(a @ b)\n"
+            + "s = s + sum(a @ b)\n" * repeats + "f = s")
+
+
+def test_backward_work_is_refused_before_the_operation_allocates(monkeypatch):
+    """Each a @ b (20×500 @ 500×20) costs 200,000 multiply-adds forward and twice that
+    backward (a gradient for a and one for b): by hand, the k-th product brings the
+    backward estimate to about k × 400,000, so a budget of 2,000,000 is passed at the 5th."""
+    from core import cost
+
+    monkeypatch.setattr(limits, "MAX_BACKWARD_WORK", 2_000_000)
+    per_product = cost.estimate("@", [_leafish((20, 500)), _leafish((500, 20))], (20, 20))
+    assert per_product.forward == 20 * 500 * 20 and per_product.backward == 2 * 200_000
+    allocated = []
+    import core.evaluate as ev_module
+    real = ev_module._TORCH_OPERATORS["@"]
+    monkeypatch.setitem(ev_module._TORCH_OPERATORS, "@",
+                        lambda a, b: allocated.append(1) or real(a, b))
+    with pytest.raises(LimitError, match="2,000,000 multiply-adds") as err:
+        evaluate(parse(_products(10)), {"w": 1.0})
+    assert err.value.span.line == 7  # the 5th product: line 3 is the first
+    assert len(allocated) == 4  # the refused product never ran
+    evaluate(parse(_products(3)), {"w": 1.0})  # 4 products: within the budget
+
+
+def _leafish(shape):
+    import torch
+    return torch.ones(shape, requires_grad=True)
+
+
+def test_constants_cost_no_backward_work(monkeypatch):
+    """Products of constants need no gradient: nothing is charged to the backward pass."""
+    monkeypatch.setattr(limits, "MAX_BACKWARD_WORK", 10)  # c * w: 2 (one entry, twice)
+    text = "c = sum(ones(50, 50) @ ones(50, 50))\nf = c * w"
+    ev = evaluate(parse(text), {"w": 2.0})
+    assert ev.gradients["w"].item() == 50 * 50 * 50  # sum of a 50×50 matrix of 50s
+
+
+def test_backward_pass_has_its_own_time_limit(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_BACKWARD_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="the backward pass took longer than 0 s"):
+        evaluate(parse("f = sin(w) * w"), {"w": 1.0})
+
+
+def test_recording_the_steps_has_its_own_time_limit(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("f = sin(w) * w"), {"w": 1.0})
+    monkeypatch.setattr(limits, "MAX_BACKWARD_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="recording the steps took longer than 0 s"):
+        record_steps(ev)
+
+
+def test_every_function_has_a_cost_estimate():
+    """A function added to the language gets the elementwise estimate unless it registers
+    its own in core.cost.COSTS (documented in docs/CONTRACTS.md)."""
+    import torch
+
+    from core import cost
+    from core.functions import FUNCTIONS
+
+    x = torch.ones(3, 4, requires_grad=True)
+    for name, spec in FUNCTIONS.items():
+        work = cost.estimate(name, [x, torch.ones(4, 3)], None)
+        assert work.forward >= x.numel() and work.backward >= 0, name
+        assert work.gradient_entries == x.numel(), name  # only x needs a gradient
+
+
+def test_a_registered_cost_rule_is_charged(monkeypatch):
+    from core import cost
+
+    monkeypatch.setitem(cost.COSTS, "exp", lambda args, shape: cost.Work(1, 10**15, 1))
+    with pytest.raises(LimitError, match="multiply-adds"):
+        evaluate(parse("f = exp(w)"), {"w": 1.0})
