@@ -28,3 +28,8 @@ MAX_VALUE_CHARS = 100_000
 MAX_BACKWARD_WORK = 20_000_000_000
 #: Wall-clock seconds the backward pass may take (checked between its nodes).
 MAX_BACKWARD_SECONDS = 10.0
+#: Gradient entries the step-through keeps over all steps (a gradient that is one value
+#: repeated, as sum() sends back, counts once).
+MAX_TRACE_ENTRIES = 20_000_000
+#: Wall-clock seconds recording the steps may take, the replayed backward pass included.
+MAX_TRACE_SECONDS = 30.0

@@ -129,6 +129,16 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
         return SymbolicResult(reason="cancelled", seconds=time.monotonic() - start)
 
 
+def warm_up() -> None:
+    """Differentiate one small program that touches every printer and evalf once."""
+    from core.language import parse
+    from core.values import VariableSpec
+
+    program = parse("f = sum(softmax(W)) * sin(w) * exp(w) / w + w ** 2 + sqrt(abs(w))")
+    specs = {"w": VariableSpec("w", 0.5), "W": VariableSpec("W", [0.1, 0.2])}
+    differentiate_program(program, specs, ["w", "W"], time_limit=30.0)
+
+
 #: the module's bounds, handed to the child process as they are here (tests change them)
 _BOUNDS = ("MAX_INPUT_ENTRIES", "MAX_TENSOR_ENTRIES", "MAX_FORMULA_SIZE", "MAX_FORMULA_DEPTH",
            "MAX_SHOWN_SIZE", "MAX_PRETTY_SIZE", "DIGITS")

@@ -307,7 +307,7 @@ def test_every_function_has_a_cost_estimate():
     from core.functions import FUNCTIONS
 
     x = torch.ones(3, 4, requires_grad=True)
-    for name, spec in FUNCTIONS.items():
+    for name in FUNCTIONS:
         work = cost.estimate(name, [x, torch.ones(4, 3)], None)
         assert work.forward >= x.numel() and work.backward >= 0, name
         assert work.gradient_entries == x.numel(), name  # only x needs a gradient
@@ -319,3 +319,83 @@ def test_a_registered_cost_rule_is_charged(monkeypatch):
     monkeypatch.setitem(cost.COSTS, "exp", lambda args, shape: cost.Work(1, 10**15, 1))
     with pytest.raises(LimitError, match="multiply-adds"):
         evaluate(parse("f = exp(w)"), {"w": 1.0})
+
+
+# ------------------------------------------------------------------------ the steps' storage
+
+
+def _stored(trace) -> int:
+    """Numbers the trace really holds, over every tensor it keeps (each counted once)."""
+    import torch
+
+    from core.trace import stored_entries
+
+    seen, total, stack = set(), 0, [trace.steps, list(trace.leaves.values())]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            if id(item) not in seen:
+                seen.add(id(item))
+                total += stored_entries(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)
+    return total
+
+
+def test_steps_keep_repeated_gradients_once():
+    """s = s + sum(W) with a 1000×1000 W, 30 times: every sum sends W a gradient that is
+    one number repeated a million times; the steps keep it as that number (they kept a
+    million-entry copy per step, gigabytes for 600 steps). The values are unchanged."""
+    import torch
+
+    from core.trace import record_steps
+
+    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 30 + "f = s"
+    ev = evaluate(parse(text), {"w": 1.0})
+    trace = record_steps(ev)
+    assert _stored(trace) < 3_000_000  # a few whole tensors, not 31 (or 62) of them
+    leaf = trace.leaves["w"]
+    # d f/d w = 31 sums of a million ones (by hand), and the stored running sum agrees
+    assert leaf.total.item() == 31 * 1_000_000
+    w_node = next(s for s in trace.steps if s.op == "MulBackward0")
+    assert len(w_node.contributions) == 31
+    for k, contribution in enumerate(w_node.contributions, start=1):
+        assert contribution.value.shape == (1000, 1000)
+        assert torch.equal(contribution.running_total, torch.full((1000, 1000), float(k)))
+
+
+def test_compact_copies_are_exact():
+    import torch
+
+    from core.trace import add_compact, compact_copy, compact_value, stored_entries
+
+    row = torch.randn(1, 5)
+    expanded = row.expand(4, 5)
+    kept = compact_copy(expanded)
+    assert torch.equal(kept, expanded) and stored_entries(kept) == 5
+    assert torch.equal(add_compact(kept, kept), 2 * expanded)
+    full = torch.randn(70, 70)
+    assert torch.equal(compact_copy(full), full) and stored_entries(compact_copy(full)) == 4900
+    ones = torch.ones(100, 100)
+    assert torch.equal(compact_value(ones), ones) and stored_entries(compact_value(ones)) == 1
+    assert compact_value(full) is full
+
+
+def test_steps_storage_budget(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("W = sin(V) * w\nf = sum(W * W)"), {"w": 1.0, "V": [[0.5] * 50] * 50})
+    monkeypatch.setattr(limits, "MAX_TRACE_ENTRIES", 1_000)
+    with pytest.raises(LimitError, match="more than 1,000 gradient entries"):
+        record_steps(ev)
+
+
+def test_steps_time_limit(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("f = sin(w) * cos(w)"), {"w": 1.0})
+    monkeypatch.setattr(limits, "MAX_TRACE_SECONDS", -1.0)
+    with pytest.raises(LimitError, match="recording the steps took longer than -1 s"):
+        record_steps(ev)
