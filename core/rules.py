@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core.serialize import format_number, tensor_to_data
+from core.serialize import distinct, format_number, tensor_to_data
 
 #: Tensors with at most this many entries are written out in full; larger ones are summarised.
 FULL_ENTRIES = 16
@@ -64,7 +64,7 @@ def fmt(value) -> str:
         return num(value.reshape(()).item())
     if 0 < value.numel() <= FULL_ENTRIES:
         return _nested(tensor_to_data(value))
-    flat = value.flatten().double()
+    flat = distinct(value).flatten().double()  # an expanded view: its few stored entries
     if not flat.numel():
         return f"empty {shape_text(value.shape)} tensor"
     return (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
@@ -1049,9 +1049,9 @@ def _legacy_rule(op: str, spec: RuleSpec, ctx: StepContext) -> Rule:
 
 def _nonfinite_note(ctx: StepContext) -> str:
     for i, out in enumerate(ctx.grad_out):
-        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
-            bad = "NaN" if bool(torch.isnan(out).any()) else "∞"
-            g_ok = ctx.g is None or bool(torch.isfinite(ctx.g).all())
+        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(distinct(out)).all()):
+            bad = "NaN" if bool(torch.isnan(distinct(out)).any()) else "∞"
+            g_ok = ctx.g is None or bool(torch.isfinite(distinct(ctx.g)).all())
             where = ("it starts here: the local derivative is not finite at these values"
                      if g_ok else "it arrived with the incoming gradient and passes on")
             return f"{bad} in the gradient sent to {ctx.arg(i)}: {where}"
