@@ -105,6 +105,8 @@ class RenderOptions:
     dpi: int = 96
     layout: str = "auto"
     pinned: object | None = None
+    #: text written under the drawing (the program, for slides and handouts); None: none
+    caption: str | None = None
 
     def __post_init__(self):
         if self.annotate not in ANNOTATIONS:
@@ -181,7 +183,35 @@ def to_digraph(graph, options: RenderOptions | None = None):
         dot = _annotated_digraph(graph, options, _saved_free_order(graph, options))
     if options.rankdir != "TB":
         dot.graph_attr["rankdir"] = options.rankdir
+    if options.caption:
+        theme = THEMES[options.theme]
+        dot.graph_attr.update(label=caption_label(options.caption), labelloc="b",
+                              labeljust="l", fontname="monospace", fontsize=theme.fontsize,
+                              fontcolor=theme.fontcolor)
     return dot
+
+
+#: lines of a caption, and characters per line, before it is shortened
+CAPTION_MAX_LINES = 24
+CAPTION_MAX_CHARS = 100
+
+
+def program_caption(program) -> str:
+    """The program as a caption: one ``name = expression`` line per statement (what a
+    pasted notebook cell set aside is left out)."""
+    return "\n".join(f"{s.target} = {s.text}" if s.target else s.text
+                     for s in program.statements)
+
+
+def caption_label(text: str) -> str:
+    """An HTML-like Graphviz label: the caption's lines, left-aligned, escaped, long
+    programs shortened (a caption is for reading, not for the whole of a long chain)."""
+    lines = text.strip("\n").splitlines() or [""]
+    if len(lines) > CAPTION_MAX_LINES:
+        hidden = len(lines) - CAPTION_MAX_LINES + 1
+        lines = lines[:CAPTION_MAX_LINES - 1] + [f"… {hidden} more lines"]
+    body = '<BR ALIGN="LEFT"/>'.join(_esc(_short(line, CAPTION_MAX_CHARS)) for line in lines)
+    return "<" + body + '<BR ALIGN="LEFT"/>>'
 
 
 def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
