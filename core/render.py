@@ -69,13 +69,14 @@ class Highlight:
     """What the step-through marks: the node being processed, the nodes already done, and
     labels on edges (the gradient each one carries). ``edges`` are highlighted without a
     label; ``recent`` edges (those the current step just labelled) are drawn bolder. Node ids
-    are GraphNode ids; edges are (source, target) as in GraphEdge."""
+    are GraphNode ids; edges are keyed ``(source, target, k)`` as
+    :func:`core.graph.edge_keys` numbers them (k: the k-th of parallel edges, 0 first)."""
 
     current: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
-    edge_labels: dict[tuple[str, str], str] = field(default_factory=dict)
-    edges: set[tuple[str, str]] = field(default_factory=set)
-    recent: set[tuple[str, str]] = field(default_factory=set)
+    edge_labels: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    edges: set[tuple[str, str, int]] = field(default_factory=set)
+    recent: set[tuple[str, str, int]] = field(default_factory=set)
 
     def __post_init__(self):
         self.current, self.done = set(self.current), set(self.done)
@@ -271,7 +272,17 @@ def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
                               + (message[-1] if message else f"exit status {done.returncode}"))
+    magic = _MAGIC.get(fmt)
+    if magic is not None and magic not in done.stdout[:1024]:
+        raise ExpressionError(
+            "graphviz", f"the '{engine}' program found on PATH did not produce a "
+            f"{fmt.upper()} drawing; is it Graphviz's {engine}? Reinstall Graphviz "
+            "(sudo apt-get install graphviz)")
     return done.stdout
+
+
+#: what the start of each drawing format contains (a foreign ``dot`` on PATH prints anything)
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}
 
 
 def _communicate(command: list[str], data: bytes, timeout: float | None, cancel):
@@ -333,11 +344,14 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def svg_edges(svg: bytes) -> list[SvgEdge]:
-    """Every edge in Graphviz's SVG output, in document order.
+    """Every edge in Graphviz's SVG output, in the order the DOT source wrote them.
 
     Graphviz writes each edge as ``<g id="edgeN" class="edge"><title>SRC->DST</title>
-    <path d="Mx,yCx,y x,y x,y ..."/>...``; a multi-edge (``x*x``) repeats its title. The GUI
-    draws its gradient overlays along these paths, so nothing has to be laid out again.
+    <path d="Mx,yCx,y x,y x,y ..."/>...``; a multi-edge (``x*x``) repeats its title. The
+    document lists edges node by node, but ``N`` counts them in the source's order, which is
+    the order of ``BackwardGraph.edges``: so the k-th ``SRC->DST`` here is the edge
+    :func:`core.graph.edge_keys` keys ``(SRC, DST, k)``. The GUI draws its gradient
+    overlays along these paths, so nothing has to be laid out again.
     """
     svg_ns = "{http://www.w3.org/2000/svg}"
     root = ElementTree.fromstring(svg)
@@ -354,7 +368,13 @@ def svg_edges(svg: bytes) -> list[SvgEdge]:
         points = tuple(zip(numbers[0::2], numbers[1::2], strict=False))
         if points:
             found.append(SvgEdge(source, target, element.get("id"), points))
-    return found
+    return sorted(found, key=_written_order)
+
+
+def _written_order(edge: SvgEdge) -> int:
+    """``edge7`` -> 7: Graphviz numbers edges in the order the DOT source wrote them."""
+    digits = edge.element_id[len("edge"):]
+    return int(digits) if edge.element_id.startswith("edge") and digits.isdigit() else 0
 
 
 def original_id(dot_name: str) -> str:
@@ -513,9 +533,9 @@ def _annotated_digraph(graph, options: RenderOptions, order=None, skip_saved=Fal
             style.update(pinned.node_attrs(node.id))
         dot.node(node.id, _label(node, graph, options, theme), **style)
     copies: dict[str, int] = {}
-    seen: dict[tuple[str, str], int] = {}  # occurrence of each (source, target) pair
+    seen: dict[tuple[str, str], int] = {}  # occurrence of each drawn (source, target) pair
     beside: dict[str, list[str]] = {}  # backward node -> what it saved, drawn beside it
-    for edge in graph.edges:
+    for key, edge in graph.keyed_edges():
         source = edge.source
         if skip_saved and edge.kind == "saved":
             continue
@@ -535,7 +555,7 @@ def _annotated_digraph(graph, options: RenderOptions, order=None, skip_saved=Fal
             target = _saved_copy(dot, graph, edge, copies, theme, pinned)
         if edge.kind == "saved":
             beside.setdefault(edge.source, []).append(target)
-        style = _edge_style(edge, theme, highlight)
+        style = _edge_style(edge, key, theme, highlight)
         if pinned is not None:
             k = seen[source, target] = seen.get((source, target), 0) + 1
             style.update(pinned.edge_attrs(source, target, k, "label" in style))
@@ -584,7 +604,7 @@ def _node_style(node, theme: Theme, highlight: Highlight, node_id: str) -> dict:
     return style
 
 
-def _edge_style(edge, theme: Theme, highlight: Highlight) -> dict:
+def _edge_style(edge, key: tuple[str, str, int], theme: Theme, highlight: Highlight) -> dict:
     style = {}
     if edge.kind == "saved":
         # its place comes from _keep_order: the edge itself must not rank anything (an
@@ -592,7 +612,6 @@ def _edge_style(edge, theme: Theme, highlight: Highlight) -> dict:
         style.update(dir="none", constraint="false")
     elif edge.kind == "view":
         style["style"] = "dotted"
-    key = (edge.source, edge.target)
     if key in highlight.edge_labels or key in highlight.edges:
         style.update(color=theme.current, fontcolor=theme.current, penwidth="2.2")
         if key in highlight.recent:

@@ -41,7 +41,10 @@ def run_app(argv: list[str]) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
-    window.load_startup_content()  # parsing only: the editor and variables fill at once
+    # parsing only: the editor and variables fill at once; main.py has checked that a
+    # word on the command line is an existing file
+    path = next((a for a in argv if not a.startswith("-")), None)
+    window.load_startup_content(path)
     if window.layout_restored:
         window.show()
     else:

@@ -35,8 +35,12 @@ def folder(w, kind: str) -> str:
     else the home folder)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of file {kind!r}")
-    value = w.settings.value(f"folders/{kind}") or w.settings.value("lastDirectory")
-    return str(value) if value else str(Path.home())
+    from gui.files import last_directory
+
+    value = w.settings.value(f"folders/{kind}", "")
+    if not isinstance(value, str) or not value or len(value) > 4096 or "\0" in value:
+        return last_directory(w)  # validated there: a hand-edited setting is ignored
+    return value
 
 
 def start_path(w, kind: str, suffix: str = "") -> str:

@@ -365,7 +365,7 @@ class GraphView(QGraphicsView):
                       recent=frozenset()) -> None:
         """Box the nodes in ``current`` (orange), ``done`` (green) and ``problem`` (red),
         every copy included, without laying out or re-rendering the drawing; unknown names
-        are ignored. ``edge_labels`` ({(source, target): text}, as in
+        are ignored. ``edge_labels`` ({(source, target, k): text}, as in
         ``core.trace.StepHighlight``) writes gradients on their edges, the ``recent`` ones
         bolder; None or {} shows none. Only items whose state changes are touched, so a
         step repaints little."""
@@ -402,8 +402,8 @@ class GraphView(QGraphicsView):
         if rects:
             self.ensureVisible(rects[0], 40, 40)
 
-    def edge_labels(self) -> dict[tuple[str, str], str]:
-        """(source, target) -> gradient text of the edge labels shown (for tests)."""
+    def edge_labels(self) -> dict[tuple[str, str, int], str]:
+        """(source, target, k) -> gradient text of the edge labels shown (for tests)."""
         return self.edges.labels() if self.edges is not None else {}
 
     def highlighted(self) -> dict[str, str]:

@@ -39,8 +39,9 @@ def build(w) -> None:
     S = QKeySequence.StandardKey
     w.new_action = _action(w, "&New", partial(files.new_session, w), S.New,
                            "Start from an empty expression", "document-new")
-    w.open_action = _action(w, "&Open Session…", partial(files.open_session_dialog, w),
-                            S.Open, "Open a saved session (.json)", "document-open")
+    w.open_action = _action(w, "&Open…", partial(files.open_session_dialog, w),
+                            S.Open, "Open a saved session (.json) or a program file",
+                            "document-open")
     w.save_action = _action(w, "&Save Session", partial(files.save_session_action, w), S.Save,
                             "Save expression, values and settings", "document-save")
     w.save_as_action = _action(w, "Save Session &As…", partial(files.save_session_dialog, w),
@@ -144,7 +145,8 @@ def build(w) -> None:
         if example.group != group_name:
             group_name = example.group
             w.examples_menu.addSection(group_name)
-        act = _action(w, example.title, partial(w.load_example, example), tip=example.explanation)
+        act = _action(w, example.title, partial(w.choose_example, example),
+                      tip=example.explanation)
         w.examples_menu.addAction(act)
 
     menu = w.menuBar().addMenu("&Help")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
 from gui import export_places as places
+from gui.files import setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -158,7 +159,7 @@ def export_steps_frames_dialog(w) -> None:
                                   "choose a folder or type a new name", 8000)
         return
     dpi, ok = QInputDialog.getInt(w, "Frame resolution", "Dots per inch:",
-                                  int(w.settings.value("export/frameDpi", FRAME_DPI)),
+                                  setting_int(w, "export/frameDpi", FRAME_DPI, 36, 600),
                                   36, 600, 12)
     if not ok:
         return

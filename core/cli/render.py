@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.cli.common import UsageError, add_program_arguments, load
+from core.safe_io import atomic_write
 
 _SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 #: the longest --timeout accepted, in seconds
@@ -71,9 +72,6 @@ def run(args) -> int:
     graph = build_graph(evaluation, show_saved=args.show_saved, show_attrs=args.show_attrs)
     timeout = render.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     data = render.render(graph, options, fmt, timeout=timeout)
-    try:
-        out.write_bytes(data)
-    except OSError as err:
-        raise UsageError(f"cannot write {out}: {err.strerror or err}") from None
+    atomic_write(out, data)  # a failed write leaves an existing file as it was
     print(f"wrote {out} ({fmt.upper()}, {len(graph.nodes)} nodes, {len(data):,} bytes)")
     return 0
