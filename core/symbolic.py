@@ -25,6 +25,7 @@ import numpy as np
 import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
+from core.math_html import to_html
 from core.serialize import entry_label
 from core.values import Filled
 
@@ -79,6 +80,8 @@ class SymbolicDerivative:
     latex: str | None = None
     size: int = 0
     note: str | None = None
+    #: one line of HTML mathematics (core.math_html), for the window's Check tab
+    html: str | None = None
     #: the SymPy expression itself (for programs; not part of any JSON output)
     expr: object = field(default=None, repr=False)
 
@@ -208,8 +211,9 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
             if out.size <= MAX_PRETTY_SIZE:
                 out.pretty = sympy.pretty(expr, use_unicode=True)
             out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+            out.html = to_html(expr)
         except ValueError:  # an exact integer of more than 4,300 digits (Python's bound)
-            out.text = out.pretty = out.latex = None
+            out.text = out.pretty = out.latex = out.html = None
             out.note = "the formula holds a number too long to print (over 4,300 digits)"
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "

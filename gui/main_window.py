@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.graph_bar.reveal.setChecked(
             self.settings.value("view/revealGradients", True) not in (False, "false"))
         self.appearance.apply()
+        self.set_focus_order()
         self.set_graphviz_banner(shutil.which("dot") is None)
         document.update_title(self)
 
@@ -256,6 +257,33 @@ class MainWindow(QMainWindow):
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
         """Put a panel (the step-through or check widget) into its dock."""
         dock.setWidget(widget)
+        self.set_focus_order()
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits, in order: the editor, the precision and Compute, the
+        values, the results, the reveal choice and the graph, then the tab on the right."""
+        chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
+                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+        if self.step_panel is not None:
+            chain += [self.step_panel.list, self.step_panel.details]
+        if self.check_panel is not None:
+            chain += [self.check_panel.table, self.check_panel.formula]
+        return chain
+
+    def set_focus_order(self) -> None:
+        """Tab walks the window from left to right (focus_chain); tables hand Tab on
+        instead of keeping it to move between their cells (arrows do that), and the zoom
+        buttons stay out of the way (Ctrl+/Ctrl-/Ctrl+0 do the same)."""
+        for table in (self.variables, self.results.table,
+                      getattr(self.check_panel, "table", None)):
+            if table is not None:
+                table.setTabKeyNavigation(False)
+        for button in self.graph_bar.buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        chain = self.focus_chain()
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _connect(self) -> None:
         self.editor.textChanged.connect(self.on_text_changed)

@@ -57,6 +57,12 @@ def build(w) -> None:
     w.export_steps_frames_action = _action(
         w, "Export Steps as PNG &Frames…", partial(step_files.export_steps_frames_dialog, w),
         None, "Every backward step as a numbered PNG image (for slides)")
+    w.caption_action = _action(w, "Caption Exports with the &Program", None, None,
+                               "Write the program under exported graphs, PDF pages and "
+                               "frames", checkable=True,
+                               checked=w.settings.value("export/caption", False)
+                               in (True, "true"))
+    w.caption_action.toggled.connect(lambda on: w.settings.setValue("export/caption", on))
     w.quit_action = _action(w, "&Quit", w.close, S.Quit)
     w.compute_action = _action(w, "&Compute", w.compute_now,
                                [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"),
@@ -83,6 +89,7 @@ def build(w) -> None:
     menu.addSeparator()
     menu.addActions([w.export_action, w.copy_image_action])
     menu.addActions([w.export_steps_pdf_action, w.export_steps_frames_action])
+    menu.addAction(w.caption_action)
     menu.addSeparator()
     menu.addAction(w.quit_action)
     files.update_recent_menu(w)

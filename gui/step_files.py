@@ -13,7 +13,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
-from gui.files import last_directory, setting_int
+from gui import export_places as places
+from gui.files import setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -36,22 +37,32 @@ def _steps_source(w):
     return graph, trace
 
 
-def _write_pdf(graph, trace, path: str) -> tuple[str, int]:
+def _page_options(caption: str | None):
+    """step_export's own look for pages, with the program under each page if asked."""
+    if not caption:
+        return None
+    from core.render import RenderOptions
+
+    return RenderOptions(theme="print", annotate="values", caption=caption)
+
+
+def _write_pdf(graph, trace, path: str, caption: str | None = None) -> tuple[str, int]:
     from core.step_export import export_pdf
 
     try:
-        pages = export_pdf(graph, trace, path)
+        pages = export_pdf(graph, trace, path, _page_options(caption))
     except OSError as err:
         raise ExpressionError("export", f"cannot write {Path(path).name}: "
                               f"{err.strerror or err}") from None
     return path, pages
 
 
-def _write_frames(graph, trace, directory: str, dpi: int) -> tuple[str, int]:
+def _write_frames(graph, trace, directory: str, dpi: int,
+                  caption: str | None = None) -> tuple[str, int]:
     from core.step_export import export_frames
 
     try:
-        paths = export_frames(graph, trace, directory, dpi=dpi)
+        paths = export_frames(graph, trace, directory, _page_options(caption), dpi=dpi)
     except OSError as err:
         raise ExpressionError("export", f"cannot write into {directory}: "
                               f"{err.strerror or err}") from None
@@ -79,8 +90,8 @@ def export_steps_pdf(w, path: str) -> Worker | None:
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
-    return _start(w, _write_pdf, *source, str(path), what="pages")
+    places.remember(w, "steps", str(path))
+    return _start(w, _write_pdf, *source, str(path), places.caption(w), what="pages")
 
 
 def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI) -> Worker | None:
@@ -89,16 +100,17 @@ def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI) -> Worker | Non
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(directory))
-    return _start(w, _write_frames, *source, str(directory), dpi, what="frames")
+    places.remember(w, "frames", str(directory), is_folder=True)
+    return _start(w, _write_frames, *source, str(directory), dpi, places.caption(w),
+                  what="frames")
 
 
 def export_steps_pdf_dialog(w) -> None:
     """Ask for a PDF file name, then export the steps into it."""
     if _steps_source(w) is None:
         return
-    start = str(Path(last_directory(w)) / "steps.pdf")
-    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF", start,
+    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF",
+                                          places.start_path(w, "steps", "-steps.pdf"),
                                           "PDF document (*.pdf)")
     if not path:
         return
@@ -107,14 +119,44 @@ def export_steps_pdf_dialog(w) -> None:
     export_steps_pdf(w, path)
 
 
+class FramesFolderDialog(QFileDialog):
+    """Asks for the frames' folder by name: an existing folder (clicked or typed), or a
+    new one typed into the name box (``chain-rule-frames``), which the export creates.
+    The platform's folder chooser cannot name a folder that does not exist yet, and Qt's
+    own dialog would open an existing folder instead of choosing it."""
+
+    def __init__(self, w):
+        super().__init__(w, "Export Frames", places.folder(w, "frames"))
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontConfirmOverwrite, True)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Export Here")
+        self.selectFile(places.default_stem(w) + "-frames")
+
+    def accept(self) -> None:
+        """An existing folder is the answer, not a place to open."""
+        chosen = self.selectedFiles()
+        if chosen and Path(chosen[0]).is_dir():
+            self.done(QFileDialog.DialogCode.Accepted)
+            return
+        super().accept()
+
+
 def export_steps_frames_dialog(w) -> None:
-    """Ask for a folder and a resolution, then write one PNG per step into it."""
+    """Ask for a folder (an existing one, or a new name) and a resolution, then write one
+    PNG per step into it."""
     if _steps_source(w) is None:
         return
-    start = last_directory(w)
-    directory = QFileDialog.getExistingDirectory(w, "Export Steps as PNG Frames (choose a "
-                                                 "folder)", start)
-    if not directory:
+    dialog = FramesFolderDialog(w)
+    if not dialog.exec() or not dialog.selectedFiles():
+        return
+    directory = dialog.selectedFiles()[0]
+    if Path(directory).exists() and not Path(directory).is_dir():
+        w.statusBar().showMessage(f"{Path(directory).name} is a file, not a folder: "
+                                  "choose a folder or type a new name", 8000)
         return
     dpi, ok = QInputDialog.getInt(w, "Frame resolution", "Dots per inch:",
                                   setting_int(w, "export/frameDpi", FRAME_DPI, 36, 600),
