@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.step_panel = None
         self.check_panel = None
         self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.views_panel = None  # gui.views_panel.ViewsPanel once torch is loaded
         self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
         self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
@@ -172,8 +173,12 @@ class MainWindow(QMainWindow):
             "Step through the backward pass here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.check_dock = self._dock("Check", "checkDock", self._placeholder(
             "Check the gradients independently here."), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Views", "viewsDock", self._placeholder(
+            "Paths, forward vs reverse mode, Jacobians, second derivatives and training "
+            "appear here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.details_dock, self.steps_dock)
         self.tabifyDockWidget(self.steps_dock, self.check_dock)
+        self.tabifyDockWidget(self.check_dock, self.views_dock)
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)

@@ -124,7 +124,7 @@ def build(w) -> None:
     w.saved_action.toggled.connect(lambda on: w.set_graph_option("show_saved", on))
     menu.addActions([w.lr_action, w.saved_action])
     menu.addSeparator()
-    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock):
+    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock, w.views_dock):
         menu.addAction(dock.toggleViewAction())
 
     w.examples_menu = w.menuBar().addMenu("E&xamples")
@@ -186,6 +186,9 @@ def attach_panels(w) -> None:
     w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
     w.check_dock.visibilityChanged.connect(w.checker.set_showing)
     w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty() and w.check_dock.isVisible())
+
+    from gui.views_panel import attach_views
+    attach_views(w)  # Paths, Forward vs reverse, Jacobian, Second derivatives, Train
 
 
 def show_functions(w) -> None:
