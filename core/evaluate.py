@@ -20,7 +20,7 @@ from core import limits, ops
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
-from core.values import VariableSpec, check_value, format_shape
+from core.values import Filled, VariableSpec, check_value, format_shape
 
 _TORCH_OPERATORS = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -128,7 +128,9 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             raise ExpressionError("name", f"'{name}' has no value: give it one in the "
                                   f"variables table (or --var {name}=1)", first_use.get(name))
         value = check_value(spec.value, where=name)
-        inputs[name] = torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
+        inputs[name] = value.to_tensor(torch_dtype, spec.requires_grad) \
+            if isinstance(value, Filled) else \
+            torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
     interpreter = _Interpreter(torch_dtype, dict(inputs))
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):

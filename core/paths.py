@@ -43,10 +43,13 @@ class Path:
     node_ids: list[str]
     factors: list
     product: torch.Tensor
+    #: per edge, which of the parallel edges between its two nodes it is (``x*x`` has two),
+    #: as core.graph.edge_keys numbers them
+    edge_ks: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready: ``{"nodes": [...], "factors": [...], "product": ...}``."""
-        return {"nodes": self.nodes, "node_ids": self.node_ids,
+        return {"nodes": self.nodes, "node_ids": self.node_ids, "edge_ks": self.edge_ks,
                 "factors": [tensor_to_data(f) for f in self.factors],
                 "product": tensor_to_data(self.product)}
 
@@ -311,22 +314,25 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     pushing the seed along each path alone; returned input first."""
     paths = []
     seed = torch.ones_like(graph.gradient(graph.root, 0))
-    # stack of (node, slot it is entered by, ids so far, factors so far, gradient so far)
-    stack = [(graph.root, 0, [graph.root], [], seed)]
+    # stack of (node, slot it is entered by, ids, factors, edge ks so far, gradient so far)
+    stack = [(graph.root, 0, [graph.root], [], [], seed)]
     while stack:
-        node_id, slot, ids, factors, grad = stack.pop()
+        node_id, slot, ids, factors, ks, grad = stack.pop()
         if node_id == target:
             paths.append(Path([graph.label(n) for n in reversed(ids)], list(reversed(ids)),
-                              list(reversed(factors)), grad))
+                              list(reversed(factors)), grad, list(reversed(ks))))
             continue
-        for position, child, child_slot in reversed(graph.children[node_id]):
+        children = graph.children[node_id]
+        for position, child, child_slot in reversed(children):
             if not to_leaf.get(child):
                 continue
             pushed = graph.push(node_id, slot, position, grad)
             if pushed is None:
                 continue
             factor = graph.local(node_id, slot, position, scalar)
-            stack.append((child, child_slot, ids + [child], factors + [factor], pushed))
+            k = sum(1 for p, c, _ in children if c == child and p < position)
+            stack.append((child, child_slot, ids + [child], factors + [factor], ks + [k],
+                          pushed))
     return paths
 
 

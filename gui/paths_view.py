@@ -73,7 +73,7 @@ def compute_paths(source: ViewInput) -> PathsData:
             factor_text = " · ".join(factors) if factors and None not in factors else (
                 "(tensors: each node's backward applied in turn)" if factors else "")
             rows.append((" → ".join(path.nodes), factor_text, fmt(path.product), node_refs,
-                         factors))
+                         list(zip(factors, path.edge_ks, strict=True))))
         factored = [(n.label, fmt(n.gradient),
                      " + ".join(fmt(t.value) for t in n.terms) or "1 (the output)",
                      f"{n.paths_to_output:,}") for n in leaf.factored]
@@ -87,7 +87,8 @@ class PathsView(ComputedView):
     """Input chooser, the table of paths (or of factored sums), and the sum."""
 
     title = "Paths"
-    #: [(kind, key) per node from input to output], [factor text per edge] of the chosen path
+    #: [(kind, key) per node from input to output], [(factor text, k) per edge] of the
+    #: chosen path (k: which of the parallel edges, as the drawn graph keys them)
     pathSelected = Signal(list, list)
 
     def __init__(self, pool=None, parent=None):

@@ -99,9 +99,9 @@ class ViewsPanel(QTabWidget):
             return
         ids = [i for i in drawn if i is not None]
         labels = {}
-        for k, factor in enumerate(factors):
-            if k + 1 < len(drawn) and drawn[k] and drawn[k + 1] and factor:
-                labels[(drawn[k], drawn[k + 1])] = f"× {factor}"
+        for i, (factor, k) in enumerate(factors):
+            if i + 1 < len(drawn) and drawn[i] and drawn[i + 1] and factor:
+                labels[(drawn[i], drawn[i + 1], k)] = f"× {factor}"
         if refs and refs[0] and refs[0][0] == "leaf" and w.drawn_result is not None:
             leaf = w.drawn_result.trace.leaves.get(refs[0][1]) if w.drawn_result.trace else None
             if leaf is not None:

@@ -130,3 +130,9 @@ def test_cli_text_and_errors(capsys):
     assert cli_main(["paths", "f = w +", "--var", "w=1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "column" in err and "Traceback" not in err
+
+
+def test_parallel_edges_are_numbered_like_the_graph():
+    # x*x: two edges from x's node into the product, k = 0 and k = 1 (core.graph.edge_keys)
+    report = paths_of("f = x*x", x=3.0)
+    assert sorted(p.edge_ks[0] for p in report.leaves["x"].paths) == [0, 1]

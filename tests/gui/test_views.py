@@ -40,7 +40,7 @@ def test_paths_tab_lists_the_seed_paths_and_lights_one_up(qtbot, window):
     labels = window.graph.edge_labels()
     # the path w -> ... -> f: its nodes are boxed and its factors written on its edges
     assert len(lit) >= 4
-    assert any(text.startswith("× ") for text in labels.values())
+    assert any(text.startswith("× ") for text in labels.values()), (labels, lit)
 
 
 def test_modes_tab_counts_passes(qtbot, window):
