@@ -336,6 +336,8 @@ class MainWindow(QMainWindow):
         self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
+        if example.view and self.views_panel is not None:
+            self.views_panel.show_view(example.view)  # the view of issue 15 it was made for
 
     def load_startup_content(self, path: str | None = None) -> None:
         """The file named on the command line if any, else the last session if there is

@@ -108,3 +108,19 @@ def test_train_tab_steps_like_torch_sgd(qtbot, window):
         view.backward_again()
     assert "RuntimeError" in view.again_label.text() and "retain_graph" in \
         view.again_label.text()
+
+
+@pytest.mark.parametrize("key", ["paths", "modes", "jacobian", "hessian", "train"])
+def test_an_example_opens_on_its_view(qtbot, window, key):
+    from gui.examples import load_examples
+
+    example = next(e for e in load_examples() if e.view == key)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.views_panel.view(key)
+    with qtbot.waitSignals([view.shown], raising=False, timeout=TIMEOUT) as blocker:
+        window.load_example(example)
+    assert blocker.signal_triggered, view.status.text()
+    assert window.views_panel.currentWidget() is view
+    assert not window.views_dock.visibleRegion().isEmpty()
