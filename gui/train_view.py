@@ -32,6 +32,8 @@ from gui.workers import LatestOnly
 
 #: curves drawn in the parameter plot (one per scalar entry)
 MAX_CURVES = 8
+#: the loss curve marks each step with a dot up to this many steps
+SYMBOLS_UP_TO = 100
 
 
 @dataclass
@@ -113,6 +115,17 @@ def run_steps(trainer, n: int) -> TrainState:
     return _state(trainer)
 
 
+def _curve_and_tangent(source: ViewInput, name: str, lo: float, hi: float, x: float):
+    """f from ``lo`` to ``hi`` (widened around them) and the tangent at ``x`` (worker)."""
+    from core.language import parse
+    from core.train import function_along, tangent_at
+
+    program = parse(source.text)
+    pad = max(1.0, (hi - lo) * 0.5, abs(x) * 0.5)
+    curve = function_along(program, source.specs, source.dtype, name, lo - pad, hi + pad)
+    return curve, (x, *tangent_at(program, source.specs, source.dtype, name, x))
+
+
 def backward_twice(source: ViewInput, retain_graph: bool):
     """Run backward() twice without zero_grad (worker thread); plain text back."""
     from core.grad_semantics import backward_again
@@ -148,6 +161,8 @@ class TrainView(ComputedView):
         self.again_jobs.errored.connect(self._on_errored)
         self.tangent_jobs = LatestOnly(self, pool)
         self.tangent_jobs.returned.connect(self._show_tangent)
+        self.curve_jobs = LatestOnly(self, pool)
+        self.curve_jobs.returned.connect(self._show_curve)
 
         self.lr = QDoubleSpinBox()
         self.lr.setObjectName("trainLr")
@@ -179,16 +194,21 @@ class TrainView(ComputedView):
         self.latest.setObjectName("trainLatest")
         self.latest.setWordWrap(True)
 
-        self.loss_plot = pg.PlotWidget(title="loss")
+        self.loss_plot = pg.PlotWidget(title="loss", background="w")
         self.loss_plot.setObjectName("lossPlot")
         self.loss_plot.setLabel("bottom", "step")
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#d62728", width=2),
                                               symbol="o", symbolSize=4)
-        self.param_plot = pg.PlotWidget(title="parameters")
+        self.param_plot = pg.PlotWidget(title="parameters", background="w")
         self.param_plot.setLabel("bottom", "step")
         self.param_plot.addLegend(offset=(5, 5))
+        for plot in (self.loss_plot, self.param_plot):
+            # thousands of steps: draw what a pixel column can show (pyqtgraph's own)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
         self.param_curves = {}
-        self.tangent_plot = pg.PlotWidget(title="f along the parameter, tangent slope = gradient")
+        self.tangent_plot = pg.PlotWidget(
+            title="f along the parameter, tangent slope = gradient", background="w")
         self.tangent_plot.setObjectName("tangentPlot")
         self.f_curve = self.tangent_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
         self.tangent_line = self.tangent_plot.plot([], [], pen=pg.mkPen("#ff7f0e", width=2))
@@ -319,13 +339,17 @@ class TrainView(ComputedView):
 
     def plot_state(self, state: TrainState) -> None:
         """Redraw the loss curve and the parameter trajectories (a setData each)."""
-        self.loss_curve.setData(list(range(1, len(state.loss) + 1)),
-                                [x if math.isfinite(x) else float("nan") for x in state.loss],
-                                connect="finite")
+        import numpy as np
+
+        loss = np.asarray(state.loss, dtype=float)
+        loss[~np.isfinite(loss)] = np.nan
+        # markers help on a few steps and cost most of the time on thousands
+        self.loss_curve.setSymbol("o" if len(loss) <= SYMBOLS_UP_TO else None)
+        self.loss_curve.setData(np.arange(1, len(loss) + 1), loss, connect="finite")
         for label, values in state.curves.items():
             curve = self.param_curves.get(label)
             if curve is not None:
-                curve.setData(list(range(len(values))), values)
+                curve.setData(np.arange(len(values)), np.asarray(values, dtype=float))
         last = f"{state.output} = {state.loss[-1]:.6g} after step {len(state.loss)}; " \
             if state.loss else "before the first step: "
         self.latest.setText(last + state.latest + (f"<br><b>{state.note}</b>"
@@ -334,6 +358,18 @@ class TrainView(ComputedView):
     def _stepped(self, state: TrainState) -> None:
         self.status.setText("")
         self.plot_state(state)
+        data = self.setup_data
+        if data is not None and data.scalar is not None and self.source is not None:
+            # the point moves with training: f over every value visited, tangent at the last
+            values = [v for v in state.curves.get(data.scalar, []) if math.isfinite(v)]
+            if values:
+                self.curve_jobs.submit(_curve_and_tangent, self.source, data.scalar,
+                                       min(values), max(values), values[-1])
+
+    def _show_curve(self, outcome) -> None:
+        (xs, ys), tangent = outcome
+        self.f_curve.setData(xs, ys, connect="finite")
+        self._show_tangent(tangent)
 
     def _show_tangent(self, tangent) -> None:
         x, f, slope = tangent
@@ -345,8 +381,8 @@ class TrainView(ComputedView):
         name = self.setup_data.scalar if self.setup_data else "x"
         self.tangent_label.setText(
             f"At {name} = {x:.6g}: f = {f:.6g} and the slope of the tangent is ∂f/∂{name} = "
-            f"{slope:.6g}. A step moves {name} by −η·{slope:.4g} = {-self.lr.value() * slope:.4g}"
-            ". Drag the dashed line to move the point.")
+            f"{slope:.6g}. A step moves {name} by −η × ({slope:.4g}) = "
+            f"{-self.lr.value() * slope:.4g}. Drag the dashed line to move the point.")
 
     def _show_again(self, outcome) -> None:
         first, second, error, explanation = outcome

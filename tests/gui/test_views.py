@@ -88,7 +88,7 @@ def test_train_tab_steps_like_torch_sgd(qtbot, window):
     compute_and_draw(qtbot, window, "f = (w - 3)**2", {"w": 0})
     view = show(qtbot, window, "train")
     view.lr.setValue(0.1)
-    with qtbot.waitSignal(view.step_jobs.returned, timeout=TIMEOUT):
+    with qtbot.waitSignal(view.curve_jobs.returned, timeout=TIMEOUT):
         view.run_steps(3)
     w = torch.tensor(0.0, requires_grad=True)
     opt = torch.optim.SGD([w], lr=0.1)
@@ -100,6 +100,12 @@ def test_train_tab_steps_like_torch_sgd(qtbot, window):
     assert list(xs) == [0, 1, 2, 3]
     assert ys[-1] == pytest.approx(w.item(), rel=1e-6)
     assert view.tangent_plot.isVisible()
+    # the tangent moved with training: at the new w, slope 2(w - 3)
+    assert view.point_line.value() == pytest.approx(w.item(), rel=1e-6)
+    _, ts = view.tangent_line.getData()
+    xs_t, _ = view.tangent_line.getData()
+    slope = (ts[1] - ts[0]) / (xs_t[1] - xs_t[0])
+    assert slope == pytest.approx(2 * (w.item() - 3), rel=1e-5)
     with qtbot.waitSignal(view.again_jobs.returned, timeout=TIMEOUT):
         view.backward_again()
     assert "w.grad = -12" in view.again_label.text()  # -6, then -6 added again
