@@ -350,8 +350,8 @@ class TrainView(ComputedView):
             curve = self.param_curves.get(label)
             if curve is not None:
                 curve.setData(np.arange(len(values)), np.asarray(values, dtype=float))
-        last = f"{state.output} = {state.loss[-1]:.6g} after step {len(state.loss)}; " \
-            if state.loss else "before the first step: "
+        last = (f"step {len(state.loss)} computed {state.output} = {state.loss[-1]:.6g}, then "
+                "moved the parameters to: ") if state.loss else "before the first step: "
         self.latest.setText(last + state.latest + (f"<br><b>{state.note}</b>"
                                                    if state.note else ""))
 
