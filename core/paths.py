@@ -186,6 +186,14 @@ class _Graph:
         out = result[position]
         if out is None:
             return None
+        child, child_slot = fn.next_functions[position]
+        step = self.steps.get(str(id(child))) if child is not None else None
+        received = step.grad_in[child_slot] if step is not None and \
+            child_slot < len(step.grad_in) else None
+        if received is not None and out.shape != received.shape:
+            # a broadcast input: the engine sums the gradient down to the input's shape
+            # after the node runs (validate_outputs); called directly, the node does not
+            out = out.sum_to_size(received.shape)
         return out.detach()
 
     def local(self, node_id: str, slot: int, position: int, scalar: bool):
