@@ -150,7 +150,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
         raise ExpressionError(
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
-            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
+            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...), "
+            "or see its Jacobian (the Views dock's Jacobian tab, or the jacobian command)",
             program.output.span)
     made = interpreter.leaves_made()
     inputs.update((name, tensor) for name, _node, tensor in made)

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.step_panel = None
         self.check_panel = None
         self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.views_panel = None  # gui.views_panel.ViewsPanel once torch is loaded
         self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
         self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
@@ -208,8 +209,12 @@ class MainWindow(QMainWindow):
             "Step through the backward pass here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.check_dock = self._dock("Check", "checkDock", self._placeholder(
             "Check the gradients independently here."), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Views", "viewsDock", self._placeholder(
+            "Paths, forward vs reverse mode, Jacobians, second derivatives and training "
+            "appear here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.details_dock, self.steps_dock)
         self.tabifyDockWidget(self.steps_dock, self.check_dock)
+        self.tabifyDockWidget(self.check_dock, self.views_dock)
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
@@ -359,6 +364,8 @@ class MainWindow(QMainWindow):
         self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
+        if example.view and self.views_panel is not None:
+            self.views_panel.show_view(example.view)  # the view of issue 15 it was made for
 
     def load_startup_content(self, path: str | None = None) -> None:
         """The file named on the command line if any, else the last session if there is

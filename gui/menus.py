@@ -134,7 +134,7 @@ def build(w) -> None:
     menu.addSeparator()
     _build_tab_actions(w, menu)
     menu.addSeparator()
-    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock):
+    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock, w.views_dock):
         menu.addAction(dock.toggleViewAction())
 
     _build_step_menu(w, w.menuBar().addMenu("&Steps"))
@@ -210,11 +210,12 @@ def _build_appearance(w, menu) -> None:
 
 
 def _build_tab_actions(w, menu) -> None:
-    """Alt+1/2/3 bring the Node, Steps and Check tabs up from anywhere."""
+    """Alt+1/2/3/4 bring the Node, Steps, Check and Views tabs up from anywhere."""
     w.tab_actions = []
     for number, (label, dock) in enumerate((("&Node Tab", w.details_dock),
                                             ("S&teps Tab", w.steps_dock),
-                                            ("C&heck Tab", w.check_dock)), 1):
+                                            ("C&heck Tab", w.check_dock),
+                                            ("&Views Tab", w.views_dock)), 1):
         act = _action(w, label, partial(w.show_tab, dock), f"Alt+{number}",
                       f"Bring the {dock.windowTitle()} tab up and put the keyboard in it")
         act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -264,6 +265,9 @@ def attach_panels(w) -> None:
     w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
     w.check_dock.visibilityChanged.connect(w.checker.set_showing)
     w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty() and w.check_dock.isVisible())
+
+    from gui.views_panel import attach_views
+    attach_views(w)  # Paths, Forward vs reverse, Jacobian, Second derivatives, Train
     w.appearance.panels_attached()  # the new panels in the window's theme and text size
 
 
