@@ -61,7 +61,7 @@ def _explore_callable(function, inputs, name: str) -> Exploration:
 
 def _recorder_that_saw(output) -> Recorder | None:
     recorder = latest_recorder()
-    if recorder is None or output.grad_fn is None:
+    if recorder is None or not torch.is_tensor(output) or output.grad_fn is None:
         return None
     made = {id(r.grad_fn) for r in recorder.records}
     return recorder if id(output.grad_fn) in made else None
@@ -106,7 +106,13 @@ class Exploration:
         if self._graph is None:
             from core.graph import build_graph
 
-            graph = build_graph(self.evaluation)
+            kept = [(t, t.grad) for t in self.evaluation.intermediates.values()]
+            try:
+                graph = build_graph(self.evaluation)
+            finally:
+                # torch.autograd.grad also fills .grad of tensors that retain_grad()
+                for tensor, grad in kept:
+                    tensor.grad = grad
             texts = self._texts()
             by_node = {step.node_id: step for step in self.trace.steps}
             for node in graph.nodes.values():

@@ -59,7 +59,11 @@ class ModelEvaluation:
         self.output = output
         self.output_name = output_name
         self.inputs = inputs
-        self.intermediates: dict[str, torch.Tensor] = {}
+        # tensors the user asked to keep a gradient for (retain_grad): the step-through's
+        # replay puts their .grad back afterwards, as it does for the leaves'
+        self.intermediates: dict[str, torch.Tensor] = {
+            f"#{record.index}": record.tensor for record in records
+            if record.tensor.grad_fn is not None and record.tensor.retains_grad}
         self.records = records
         self.recorder = recorder
         self.dtype = str(output.dtype).replace("torch.", "")
