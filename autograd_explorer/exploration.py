@@ -165,10 +165,10 @@ class Exploration:
 
     def save_html(self, path) -> Path:
         """Write the interactive web page (one self-contained HTML file) to ``path``."""
-        from core.html_export import export_html
+        from core.html_export import write_html
 
         path = Path(path)
-        path.write_text(export_html(self.graph, self.trace), encoding="utf-8")
+        write_html(path, self.graph, self.trace)
         return path
 
     def _repr_html_(self) -> str:

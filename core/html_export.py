@@ -61,6 +61,20 @@ def export_html(graph, trace, *, embedded: bool = False, title: str | None = Non
             f"</head>\n<body style=\"margin:0\">\n{fragment}\n</body>\n</html>\n")
 
 
+def write_html(path, graph, trace, **options) -> None:
+    """Write :func:`export_html`'s page to ``path``; an unwritable path is an
+    :class:`~core.errors.ExpressionError` naming it."""
+    from pathlib import Path
+
+    from core.errors import ExpressionError
+
+    text = export_html(graph, trace, **options)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ExpressionError("export", f"cannot write {path}: {err.strerror or err}") from None
+
+
 def page_data(trace, node_map: dict | None = None, graph=None) -> dict:
     """The trace as the page's script reads it: for each step the node to highlight (the
     folded box holding it, on a folded drawing), its title, text and edge labels; the

@@ -18,6 +18,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--frames", metavar="DIR",
                         help="write one PNG per step (step-001.png, ...) into DIR")
     parser.add_argument("--dpi", type=int, default=150, help="resolution of the PNG frames")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write one self-contained interactive web page (graph, step "
+                        "controls, contributions, forward walk)")
     parser.set_defaults(run=run)
 
 
@@ -40,6 +43,11 @@ def run(args) -> int:
             frames = step_export.export_frames(graph, trace, args.frames, dpi=args.dpi)
             _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
                   f"to {args.frames}")
+    if args.html:
+        from core.graph import build_graph
+        from core.html_export import write_html
+        write_html(args.html, build_graph(evaluation), trace)
+        _note(args, f"wrote {args.html}")
     if args.json:
         print_json(trace.to_dict())
         return 0
