@@ -231,6 +231,7 @@ def _trace(x):
 
 def _reshape(x, *shape, **kwargs):
     size = as_size(list(shape), kwargs)
+    check_size(tuple(abs(n) for n in size))  # -1 counts as 1: the entries are x's own
     if math.prod(size) != x.numel() and -1 not in size:
         raise ArgumentError(f"cannot reshape {x.numel()} entries ({_shape_text(x)}) into "
                             f"{'×'.join(map(str, size))}")
@@ -279,7 +280,10 @@ NUMERIC_KWARGS = {"dim", "keepdim", "p", "min", "max", "dim0", "dim1"}
 
 def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -> torch.Tensor:
     """Run a constructor (tensor, ones, zeros, full, eye) after checking its size."""
-    dtype = DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
+    chosen = kwargs.get("dtype")
+    if chosen is not None and chosen not in DTYPES:
+        raise ArgumentError("dtype= takes torch.float32 or torch.float64")
+    dtype = DTYPES[chosen] if chosen else default_dtype
     requires_grad = bool(kwargs.get("requires_grad") or False)
     if name == "tensor":
         data = args[0]
