@@ -45,5 +45,6 @@ def test_explore_displays_the_page_inline_in_a_kernel():
     # the bias gradient the page reports is the one backward() then puts in .grad
     printed = float(notebook.cells[2].outputs[0]["text"])
     bias = next(leaf for leaf in data["leaves"] if leaf["name"] == "0.bias")
-    total = [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", bias["total"])]
+    total = [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?",
+                                                bias["total"].replace("\u2212", "-"))]
     assert sum(total) == pytest.approx(printed, rel=1e-4, abs=1e-5)
