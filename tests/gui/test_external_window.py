@@ -110,3 +110,24 @@ def test_a_large_graph_opens_folded_unfolds_on_click_and_steps_light_the_box(qtb
             or inside == 1
     finally:
         finish(window)
+
+
+def test_file_export_web_page_writes_the_page_on_screen(qtbot, tmp_path):
+    from tests.gui.conftest import compute_and_draw, make_settings, open_window
+
+    window = open_window(qtbot, make_settings(tmp_path))
+    try:
+        compute_and_draw(qtbot, window, "f = exp(w) * w", {"w": 2.0})
+        path = tmp_path / "page.html"
+        with qtbot.waitSignal(window.exported, timeout=TIMEOUT):
+            from gui.web_page import export_web_page
+            export_web_page(window, str(path))
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") and "<svg" in text
+        trace = window.drawn_result.trace
+        # each step of the trace, in the engine's order, is in the page's data
+        assert [s.title for s in trace.steps][0] in text
+        assert "Export &Web Page…" in [a.text() for a in window.menuBar().actions()[0]
+                                       .menu().actions()]
+    finally:
+        finish(window)
