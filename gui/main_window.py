@@ -682,10 +682,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ graph
 
     def on_node_clicked(self, name: str) -> None:
-        """Show the clicked node's details and select its text in the editor."""
+        """Show the clicked node's details and select its text in the editor; a folded
+        box (large graphs) opens one level."""
         if name:  # a dashed copy of a shared node stands for the node itself
             from core.render import original_id
             name = original_id(name)
+        folding = getattr(self.drawing, "folding", None)
+        if folding is not None and folding.prefix_of(name) is not None:
+            from gui import graph_source
+
+            self._draw_request = ("unfolded", time.perf_counter())
+            self.render_jobs.submit(graph_source.unfold, self.drawing, name, pass_cancel=True)
         details = self.drawing.details.get(name) if self.drawing and name else None
         self.details.show_details(details)
         if details:
@@ -712,6 +719,8 @@ class MainWindow(QMainWindow):
         if self.step_panel is not None:
             # with the Steps tab hidden the graph's arrow keys scroll it as usual
             self.step_panel.set_external_keys_enabled(self.steps_showing and not self.stale)
+        if h is not None and self.drawing is not None:
+            h = self.drawing.map_highlight(h)  # onto the folded boxes of a large graph
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)
