@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core.serialize import format_number, tensor_to_data
+from core.serialize import distinct, format_number, tensor_to_data
 
 #: Tensors with at most this many entries are written out in full; larger ones are summarised.
 FULL_ENTRIES = 16
@@ -64,7 +64,7 @@ def fmt(value) -> str:
         return num(value.reshape(()).item())
     if 0 < value.numel() <= FULL_ENTRIES:
         return _nested(tensor_to_data(value))
-    flat = value.flatten().double()
+    flat = distinct(value).flatten().double()  # an expanded view: its few stored entries
     if not flat.numel():
         return f"empty {shape_text(value.shape)} tensor"
     return (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
@@ -455,6 +455,32 @@ def _clamp_derivative(ctx):
     return inside.to(x.dtype)
 
 
+def _clamp_tensor_local(ctx):
+    """clamp with tensor bounds (torch's clamp_backward_min_max): x gets G inside the
+    bounds, a bound gets G where it is the one taken (min yields to max when min > max)."""
+    x, lo, hi = ctx.saved("self"), ctx.saved("min"), ctx.saved("max")
+    inside = torch.ones_like(x, dtype=torch.bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    me, low, high = ctx.arg(0), ctx.arg(1), ctx.arg(2)
+    parts = []
+    if _out(ctx, 0) is not None:
+        where = " ≤ ".join([low] * (lo is not None) + [me] + [high] * (hi is not None))
+        parts.append(Local(0, f"1 where {where}, else 0", inside.to(x.dtype)))
+    if lo is not None and _out(ctx, 1) is not None:
+        taken = x < lo if hi is None else (x < lo) & (lo < hi)
+        parts.append(Local(1, f"1 where {me} < {low}" + (f" < {high}" if hi is not None else "")
+                           + ", else 0", taken.to(x.dtype)))
+    if hi is not None and _out(ctx, 2) is not None:
+        taken = x > hi if lo is None else (x > hi) | (hi < lo)
+        parts.append(Local(2, f"1 where {me} > {high}" + (f" or {high} < {low}" if lo is not None
+                                                          else "") + ", else 0",
+                           taken.to(x.dtype)))
+    return parts
+
+
 def _chosen(which: str, first: bool):
     """∂ max(x, y)/∂x (or min, or ∂/∂y): 1 where it wins, ½ on ties (torch splits them)."""
     def run(ctx):
@@ -815,6 +841,8 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
+                             "otherwise the bound taken, receives the gradient"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
     # reductions
@@ -1035,9 +1063,9 @@ def _legacy_rule(op: str, spec: RuleSpec, ctx: StepContext) -> Rule:
 
 def _nonfinite_note(ctx: StepContext) -> str:
     for i, out in enumerate(ctx.grad_out):
-        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
-            bad = "NaN" if bool(torch.isnan(out).any()) else "∞"
-            g_ok = ctx.g is None or bool(torch.isfinite(ctx.g).all())
+        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(distinct(out)).all()):
+            bad = "NaN" if bool(torch.isnan(distinct(out)).any()) else "∞"
+            g_ok = ctx.g is None or bool(torch.isfinite(distinct(ctx.g)).all())
             where = ("it starts here: the local derivative is not finite at these values"
                      if g_ok else "it arrived with the incoming gradient and passes on")
             return f"{bad} in the gradient sent to {ctx.arg(i)}: {where}"

@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
-from gui.files import last_directory, setting_int
+from gui import export_places as places
+from gui.files import setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -95,7 +96,7 @@ def export_steps_pdf(w, path: str, layout: str = "slides", quiz: bool = False) -
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    places.remember(w, "steps", str(path))
     return _start(w, _write_pdf, *source, str(path), layout, quiz, what="pages")
 
 
@@ -106,7 +107,7 @@ def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI, layout: str = "
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(directory))
+    places.remember(w, "frames", str(directory), is_folder=True)
     return _start(w, _write_frames, *source, str(directory), dpi, layout, quiz,
                   what="frames")
 
@@ -128,8 +129,8 @@ def export_steps_pdf_dialog(w) -> None:
     """Ask for a PDF file name, then export the steps into it."""
     if _steps_source(w) is None:
         return
-    start = str(Path(last_directory(w)) / "steps.pdf")
-    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF", start,
+    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF",
+                                          places.start_path(w, "steps", "-steps.pdf"),
                                           "PDF document (*.pdf)")
     if not path:
         return
@@ -141,14 +142,44 @@ def export_steps_pdf_dialog(w) -> None:
     export_steps_pdf(w, path, *choice)
 
 
+class FramesFolderDialog(QFileDialog):
+    """Asks for the frames' folder by name: an existing folder (clicked or typed), or a
+    new one typed into the name box (``chain-rule-frames``), which the export creates.
+    The platform's folder chooser cannot name a folder that does not exist yet, and Qt's
+    own dialog would open an existing folder instead of choosing it."""
+
+    def __init__(self, w):
+        super().__init__(w, "Export Frames", places.folder(w, "frames"))
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontConfirmOverwrite, True)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Export Here")
+        self.selectFile(places.default_stem(w) + "-frames")
+
+    def accept(self) -> None:
+        """An existing folder is the answer, not a place to open."""
+        chosen = self.selectedFiles()
+        if chosen and Path(chosen[0]).is_dir():
+            self.done(QFileDialog.DialogCode.Accepted)
+            return
+        super().accept()
+
+
 def export_steps_frames_dialog(w) -> None:
-    """Ask for a folder and a resolution, then write one PNG per step into it."""
+    """Ask for a folder (an existing one, or a new name) and a resolution, then write one
+    PNG per step into it."""
     if _steps_source(w) is None:
         return
-    start = last_directory(w)
-    directory = QFileDialog.getExistingDirectory(w, "Export Steps as PNG Frames (choose a "
-                                                 "folder)", start)
-    if not directory:
+    dialog = FramesFolderDialog(w)
+    if not dialog.exec() or not dialog.selectedFiles():
+        return
+    directory = dialog.selectedFiles()[0]
+    if Path(directory).exists() and not Path(directory).is_dir():
+        w.statusBar().showMessage(f"{Path(directory).name} is a file, not a folder: "
+                                  "choose a folder or type a new name", 8000)
         return
     dpi, ok = QInputDialog.getInt(w, "Frame resolution", "Dots per inch:",
                                   setting_int(w, "export/frameDpi", FRAME_DPI, 36, 600),

@@ -29,6 +29,9 @@ def add_parser(subparsers) -> None:
                         "and explanation are used when the program is one of them)")
     parser.add_argument("--dpi", type=int, default=144,
                         help="resolution of the PNG frames (144: slides at 1920×1080)")
+    parser.add_argument("--html", metavar="FILE",
+                        help="write one self-contained interactive web page (graph, step "
+                        "controls, contributions, forward walk)")
     parser.set_defaults(run=run)
 
 
@@ -54,6 +57,11 @@ def run(args) -> int:
                                         **options)
             _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
                   f"to {args.frames}")
+    if args.html:
+        from core.graph import build_graph
+        from core.html_export import write_html
+        write_html(args.html, build_graph(evaluation), trace)
+        _note(args, f"wrote {args.html}")
     if args.json:
         print_json(trace.to_dict())
         return 0
