@@ -112,16 +112,24 @@ def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI, layout: str = "
                   what="frames")
 
 
-def _ask_layout(w) -> tuple[str, bool] | None:
-    """The layout the user picks (slides first: the default), or None if cancelled."""
-    labels = [label for label, _, _ in LAYOUT_CHOICES]
-    remembered = w.settings.value("export/deckLayout", labels[0])
-    current = labels.index(remembered) if remembered in labels else 0
-    label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
-    if not ok:
-        return None
-    w.settings.setValue("export/deckLayout", label)
-    _, layout, quiz = LAYOUT_CHOICES[labels.index(label)]
+def _layout_filters(w) -> tuple[str, str]:
+    """The save dialog's file types, one per layout (slides first: the default), and the
+    one chosen last time."""
+    filters = [f"{label} (*.pdf)" for label, _, _ in LAYOUT_CHOICES]
+    remembered = w.settings.value("export/deckLayout", filters[0])
+    return ";;".join(filters), remembered if remembered in filters else filters[0]
+
+
+def _chosen_layout(w, chosen: str = "") -> tuple[str, bool]:
+    """(layout, quiz) for the file type ``chosen`` in the save dialog (remembered for the
+    next export and for frames), or the last one chosen, or slides."""
+    filters = [f"{label} (*.pdf)" for label, _, _ in LAYOUT_CHOICES]
+    if chosen in filters:
+        w.settings.setValue("export/deckLayout", chosen)
+    else:
+        chosen = w.settings.value("export/deckLayout", filters[0])
+    index = filters.index(chosen) if chosen in filters else 0
+    _, layout, quiz = LAYOUT_CHOICES[index]
     return layout, quiz
 
 
@@ -129,17 +137,16 @@ def export_steps_pdf_dialog(w) -> None:
     """Ask for a PDF file name, then export the steps into it."""
     if _steps_source(w) is None:
         return
-    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF",
-                                          places.start_path(w, "steps", "-steps.pdf"),
-                                          "PDF document (*.pdf)")
+    # the file type chooses the layout: slides (the default), quiz slides or a handout
+    filters, selected = _layout_filters(w)
+    path, chosen = QFileDialog.getSaveFileName(w, "Export Steps as PDF",
+                                               places.start_path(w, "steps", "-steps.pdf"),
+                                               filters, selected)
     if not path:
         return
     if Path(path).suffix.lower() != ".pdf":
         path += ".pdf"
-    choice = _ask_layout(w)
-    if choice is None:
-        return
-    export_steps_pdf(w, path, *choice)
+    export_steps_pdf(w, path, *_chosen_layout(w, chosen))
 
 
 class FramesFolderDialog(QFileDialog):
@@ -187,7 +194,5 @@ def export_steps_frames_dialog(w) -> None:
     if not ok:
         return
     w.settings.setValue("export/frameDpi", dpi)
-    choice = _ask_layout(w)
-    if choice is None:
-        return
-    export_steps_frames(w, directory, dpi, *choice)
+    # frames in the layout of the last PDF deck (slides unless a handout was chosen)
+    export_steps_frames(w, directory, dpi, *_chosen_layout(w))

@@ -80,8 +80,9 @@ def test_frames_dialog_makes_a_new_folder_typed_by_name(qtbot, window, tmp_path,
     target = tmp_path / "week-3-frames"
     assert seen["title"] == "Export Frames"
     assert Path(seen["suggested"]) == tmp_path / "chain-rule-frames"
-    frames = sorted(target.glob("step-*.png"))
-    assert len(frames) == len(window.result.trace.steps) == 12
+    frames = sorted(target.glob("page-*.png"))
+    # the deck: title, 10 forward values, the 12 steps, summary
+    assert len(window.result.trace.steps) == 12 and len(frames) == 1 + 10 + 12 + 1
     assert window.settings.value("folders/frames") == str(target)
 
 
