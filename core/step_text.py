@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from core.notation import LEGEND  # noqa: F401 - re-exported for the readers
 from core.rules import FULL_ENTRIES, MINUS, fmt, num, pretty, shape_text, signed_sum, wrap
 
 #: kinds of line: "in" (gradient in), "paths" (a fork's sum), "pattern", "rule", "math",
@@ -21,25 +22,6 @@ from core.rules import FULL_ENTRIES, MINUS, fmt, num, pretty, shape_text, signed
 KINDS = ("in", "paths", "pattern", "rule", "math", "grid", "note", "result", "text")
 #: what the deck prints instead of a number a student should predict first
 HIDDEN = "?"
-
-#: the notation, defined once (the panel's help, the deck's first page)
-LEGEND = (
-    ("∂f/∂v", "the gradient of the output f with respect to v: how much f changes per unit "
-              "change of v"),
-    ("gradient in", "∂f/∂(this node): what arrived at the node from the output's side"),
-    ("backward node", "the function torch recorded for one operation (MulBackward0 for *); "
-                      "it turns the gradient in into a gradient for each input"),
-    ("local derivative", "∂(node)/∂(input): how the node's value changes with one input"),
-    ("chain rule", "∂f/∂input += ∂f/∂node · ∂node/∂input: gradient out = gradient in × "
-                   "local derivative"),
-    ("forks sum", "a value used in several places gets the sum of the gradients of every path"),
-    ("AccumulateGrad", "the last node of an input: it stores the input's total gradient in .grad"),
-    ("∂f/∂f = 1", "the seed: the backward pass starts from the output with gradient 1"),
-    ("(2×3)", "a shape: 2 rows, 3 columns; a number has shape ()"),
-    ("× ⊙ ·", "× multiplies numbers, ⊙ multiplies tensors entry by entry, · is a matrix "
-              "product"),
-)
-
 
 @dataclass(frozen=True)
 class Line:

@@ -31,11 +31,22 @@ from PySide6.QtWidgets import (
     QTabBar,
     QTextBrowser,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.step_view import StepView
+
+
+def notation_html() -> str:
+    """The step text's notation as a small table (the panel's help)."""
+    import html
+
+    from core.notation import LEGEND
+    rows = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{html.escape(b)}</td></tr>"
+                   for a, b in LEGEND)
+    return f"<p><b>Notation</b></p><table cellspacing='4'>{rows}</table>"
 
 
 class StepPanel(QWidget):
@@ -135,6 +146,14 @@ class StepPanel(QWidget):
         mode_row.addWidget(self.mode)
         mode_row.addStretch(1)
         mode_row.addWidget(self.speed)
+        # the notation, defined once (core.step_text.LEGEND, also the deck's first page)
+        self.notation_button = QToolButton(self)
+        self.notation_button.setText("?")
+        self.notation_button.setAccessibleName("Notation")
+        self.notation_button.setAutoRaise(True)
+        self.notation_button.setToolTip(notation_html())
+        self.notation_button.clicked.connect(self._show_notation)
+        mode_row.addWidget(self.notation_button)
         layout.addLayout(mode_row)
         layout.addWidget(self.splitter, 1)
 
@@ -180,6 +199,12 @@ class StepPanel(QWidget):
         graph's arrow keys scroll it as usual)."""
         for shortcut in self._external:
             shortcut.setEnabled(enabled)
+
+    def _show_notation(self) -> None:
+        # a tooltip, not a dialog: it never stops a lesson and goes away by itself
+        button = self.notation_button
+        QToolTip.showText(button.mapToGlobal(button.rect().bottomLeft()), notation_html(),
+                          button)
 
     def _button(self, icon, tip: str, slot) -> QToolButton:
         button = QToolButton(self)

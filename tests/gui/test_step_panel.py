@@ -178,3 +178,10 @@ def test_step_view_highlights_equal_the_traces(text, values):
         mine, theirs = view.highlight(index), trace.highlight(index)
         assert (mine.current, mine.done, mine.edge_labels, mine.recent) == (
             theirs.current, theirs.done, theirs.edge_labels, theirs.recent), index
+
+
+def test_the_panels_help_defines_the_notation(panel):
+    from core.notation import LEGEND
+    tip = panel.notation_button.toolTip()
+    assert all(term.split()[0] in tip for term, _ in LEGEND)
+    assert "AccumulateGrad" in tip and "retain_graph" in tip
