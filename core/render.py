@@ -685,9 +685,10 @@ def _statement(node) -> str:
 def _tensor_lines(word: str, tensor) -> list[str]:
     """``value 3`` or a matrix, its rows aligned under the first (non-breaking spaces,
     since the lines are left-aligned by the caller)."""
-    # six digits for a number (the seed's 109.432), four inside a matrix to keep it narrow
-    digits = 6 if tensor.numel() == 1 else 4
-    rows = format_tensor(tensor, digits=digits, max_entries=LABEL_MAX_ENTRIES).split("\n")
+    # one precision on the graph and in the step text (six digits: the seed's 109.432), and
+    # the pages' one minus sign, so a number reads the same in both places
+    rows = [re.sub(r"(?<![eE])-", "\u2212", row) for row in
+            format_tensor(tensor, digits=6, max_entries=LABEL_MAX_ENTRIES).split("\n")]
     pad = "&#160;" * (len(word) + 1)
     return [_esc(f"{word} {rows[0]}")] + [
         pad + _esc(row).replace(" ", "&#160;", len(row) - len(row.lstrip())) for row in rows[1:]]

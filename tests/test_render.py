@@ -68,7 +68,7 @@ def test_svg_is_xml_with_every_node_and_the_users_text(chain_rule):
     assert "g2 = w**2 + sin(2*z)" in texts
     assert "value 3.5403" in texts            # 3 + cos(1)
     assert "grad 109.432" in texts            # the seed's df/dw (Mathematica 109.43202)
-    assert "grad -31.5086" in texts           # df/dz
+    assert "grad −31.5086" in texts           # df/dz
     assert "MulBackward0" in texts and "AccumulateGrad" in texts
 
 
