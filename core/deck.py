@@ -285,9 +285,66 @@ def _points(el) -> list[tuple[float, float]]:
     return []
 
 
-def _draw_graphs(graph, pages: list[DeckPage]) -> dict[int, Picture]:
+#: operations whose constant operands take part in the arithmetic of their step (a
+#: dimension or a size does not)
+_ARITHMETIC_CALLS = frozenset({"pow", "maximum", "minimum", "matmul", "mm", "mv", "dot",
+                               "outer"})
+
+
+def constant_operands(evaluation) -> list[tuple[str, str, str]]:
+    """(constant's node id, its label, the node id of the operation using it) for every
+    constant the program's arithmetic uses: a number (the 3 of ``3*w``) or an input held
+    constant (the data ``x``, a target), so every number of a step's arithmetic is on the
+    page. torchviz draws none of them: they are not part of the autograd graph."""
+    from core.language import BinaryOp, Call, Name, Number
+    from core.rules import fmt
+
+    out = []
+    for record in evaluation.records:
+        fn = record.tensor.grad_fn
+        node = record.node
+        if fn is None:
+            continue
+        if isinstance(node, BinaryOp):
+            operands = [node.left, node.right]
+        elif isinstance(node, Call) and node.function in _ARITHMETIC_CALLS:
+            operands = list(node.args)
+        else:
+            continue
+        for k, operand in enumerate(operands):
+            if isinstance(operand, Number):
+                out.append((f"const_{id(fn)}_{k}", fmt(operand.value), str(id(fn))))
+            elif isinstance(operand, Name):
+                tensor = evaluation.inputs.get(operand.name)
+                if tensor is not None and not tensor.requires_grad:
+                    out.append((f"const_{operand.name}", f"{operand.name} = "
+                                f"{fmt(tensor.detach())}", str(id(fn))))
+    return out
+
+
+def _add_constants(digraph, constants, layout=None) -> None:
+    """Draw the constants grey, with their values, and a dashed edge into their operation."""
+    seen = set()
+    style = dict(shape="box", style="dashed,filled", fillcolor="#f4f4f4", color="#9a9a9a",
+                 fontcolor="#555555", fontname="monospace", fontsize="13")
+    edges: dict = {}
+    for node_id, label, target in constants:
+        if node_id not in seen:
+            seen.add(node_id)
+            attrs = dict(style)
+            if layout is not None:
+                attrs.update(layout.node_attrs(node_id))
+            digraph.node(node_id, label, **attrs)
+        k = edges[node_id, target] = edges.get((node_id, target), 0) + 1
+        attrs = dict(style="dashed", color="#9a9a9a", arrowhead="none")
+        if layout is not None:
+            attrs.update(layout.edge_attrs(node_id, target, k, False))
+        digraph.edge(node_id, target, **attrs)
+
+
+def _draw_graphs(graph, pages: list[DeckPage], evaluation=None) -> dict[int, Picture]:
     """One pinned drawing per page that shows the graph (pages with equal highlights share
-    one), parsed."""
+    one), parsed; constants drawn grey beside the operations that use them."""
     from core.pinned_layout import lay_out
     from core.render import Highlight, RenderOptions, run_dot, to_digraph
 
@@ -296,8 +353,11 @@ def _draw_graphs(graph, pages: list[DeckPage]) -> dict[int, Picture]:
     for page in pages:
         if page.highlight is not None:
             every.update(page.highlight.edge_labels)
-    layout = lay_out(to_digraph(graph, replace(base, highlight=Highlight(edge_labels=every)))
-                     .source, PAGE_TIMEOUT)
+    constants = constant_operands(evaluation) if evaluation is not None else []
+    constants = [c for c in constants if c[2] in graph.nodes]
+    full = to_digraph(graph, replace(base, highlight=Highlight(edge_labels=every)))
+    _add_constants(full, constants)
+    layout = lay_out(full.source, PAGE_TIMEOUT)
     cache: dict = {}
     out = {}
     for k, page in enumerate(pages):
@@ -307,7 +367,9 @@ def _draw_graphs(graph, pages: list[DeckPage]) -> dict[int, Picture]:
         key = (frozenset(h.current), frozenset(h.done), tuple(sorted(h.edge_labels.items())),
                frozenset(h.recent))
         if key not in cache:
-            source = to_digraph(graph, replace(base, highlight=h, pinned=layout)).source
+            digraph = to_digraph(graph, replace(base, highlight=h, pinned=layout))
+            _add_constants(digraph, constants, layout)
+            source = digraph.source
             svg = run_dot(source, "svg", timeout=PAGE_TIMEOUT, engine="neato",
                           arguments=("-n2",))
             cache[key] = parse_picture(svg.decode("utf-8"))
@@ -662,7 +724,7 @@ def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = 
         raise ExpressionError("value", f"layout must be slides or handout, not {layout!r}")
     pages = plan(evaluation, trace, quiz=quiz, explanation=explanation, title=title,
                  check=check, headline=headline)
-    pictures = _draw_graphs(graph, pages)
+    pictures = _draw_graphs(graph, pages, evaluation)
     out: list[str] = []
     for k, page in enumerate(pages):
         out += compose(page, pictures.get(k), graph, layout, k + 1, len(pages))

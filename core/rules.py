@@ -553,7 +553,7 @@ def _ones_like_input(ctx):
 
 
 def _sum_local(ctx):
-    return [Local(0, f"1 for every entry of {ctx.arg(0)}", _ones_like_input(ctx))]
+    return [Local(0, f"1 for every entry of {ctx.label(0)}", _ones_like_input(ctx))]
 
 
 def _dims(dim) -> str:
@@ -569,7 +569,7 @@ def _signed_dim(d):
 
 def _sum_dim_local(ctx):
     sizes, dim = ctx.saved("self_sym_sizes"), ctx.saved("dim")
-    return [Local(0, f"{ctx.G} copied along dim {_dims(dim)} of {ctx.arg(0)}", None,
+    return [Local(0, f"{ctx.G} copied along dim {_dims(dim)} of {ctx.label(0)}", None,
                   f"{fmt(ctx.g)} copied along dim {_dims(dim)} to shape "
                   f"{shape_text(sizes or ())}", "")]
 
@@ -577,15 +577,15 @@ def _sum_dim_local(ctx):
 def _mean_local(ctx):
     sizes = ctx.saved("self_sym_sizes") or ()
     n = ctx.saved("self_sym_numel") or (math.prod(sizes) if sizes else 1)
-    return [Local(0, f"1/{n} for every entry of {ctx.arg(0)}", _ones_like_input(ctx) / n,
-                  f"1 / {n} in every entry of the {shape_text(sizes)} {ctx.arg(0)}")]
+    return [Local(0, f"1/{n} for every entry of {ctx.label(0)} ({shape_text(sizes)})",
+                  _ones_like_input(ctx) / n)]
 
 
 def _mean_dim_local(ctx):
     sizes, dim = ctx.saved("self_sym_sizes"), ctx.saved("dim")
     dims = dim if isinstance(dim, tuple) else (dim,)
     n = math.prod(sizes[_signed_dim(d)] for d in dims) if sizes else 1
-    return [Local(0, f"{ctx.G} / {n} copied along dim {_dims(dim)} of {ctx.arg(0)}", None,
+    return [Local(0, f"{ctx.G} / {n} copied along dim {_dims(dim)} of {ctx.label(0)}", None,
                   f"{fmt(ctx.g)} / {n} copied along dim {_dims(dim)}", "")]
 
 
@@ -614,7 +614,7 @@ def _prod_local(ctx):
         note = (f"{ctx.label(0)} has a zero entry: the product of the other entries is "
                 "computed directly (dividing the product by the entry would divide by 0)")
     if dim is None:
-        return [Local(0, f"the product of the other entries of {ctx.arg(0)}",
+        return [Local(0, f"the product of the other entries of {ctx.label(0)}",
                       _others_product(x), "", "×", note)]
     d = _signed_dim(dim)
     return [Local(0, f"{ctx.G} × (the product of the other entries along dim {d} of "
@@ -662,7 +662,7 @@ def _extreme_local(word: str):
         if count > 1:
             note = (f"tie: {count} entries of {ctx.label(0)} share the {word} value "
                     f"{fmt(r)}; torch splits the gradient evenly, 1/{count} each")
-        return [Local(0, f"1 for the {word} entry of {ctx.arg(0)}, 0 for the others", value,
+        return [Local(0, f"1 for the {word} entry of {ctx.label(0)}, 0 for the others", value,
                       "", "×", note)]
     return local
 
@@ -670,7 +670,7 @@ def _extreme_local(word: str):
 def _extreme_dim_local(word: str):
     def local(ctx):
         return [Local(0, f"{ctx.G} to the {word} entry along dim "
-                         f"{_dims(ctx.saved('dim'))} of {ctx.arg(0)}, 0 elsewhere", None,
+                         f"{_dims(ctx.saved('dim'))} of {ctx.label(0)}, 0 elsewhere", None,
                       f"{fmt(ctx.g)} to positions {fmt(ctx.saved('indices'))}", "",
                       "on ties torch sends it all to the position it returned as the index")]
     return local
@@ -703,7 +703,7 @@ def _log_softmax_local(ctx):
 
 def _trace_local(ctx):
     sizes = ctx.saved("self_sym_sizes")
-    return [Local(0, f"{ctx.G} on the diagonal of {ctx.arg(0)}, 0 elsewhere", None,
+    return [Local(0, f"{ctx.G} on the diagonal of {ctx.label(0)}, 0 elsewhere", None,
                   f"{fmt(ctx.g)} on the diagonal of the {shape_text(sizes or ())} matrix", "")]
 
 
@@ -841,7 +841,7 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
-    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: {x} inside the bounds, "
                              "otherwise the bound taken, receives the gradient"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
