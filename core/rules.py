@@ -46,7 +46,10 @@ MINUS = "−"
 
 def num(x: float, digits: int = 6) -> str:
     """A number with the page's minus sign: ``−0.416147``."""
-    text = format_number(float(x), digits)
+    x = float(x)
+    if not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("∞" if x > 0 else MINUS + "∞")
+    text = format_number(x, digits)
     return MINUS + text[1:] if text.startswith("-") else text
 
 
@@ -75,7 +78,7 @@ def _nested(data) -> str:
     if isinstance(data, list):
         return "[" + ", ".join(_nested(item) for item in data) + "]"
     if isinstance(data, str):  # "nan", "inf", "-inf" from tensor_to_data
-        return {"-inf": MINUS + "inf"}.get(data, data)
+        return {"-inf": MINUS + "∞", "inf": "∞", "nan": "NaN"}.get(data, data)
     return num(data)
 
 
@@ -524,8 +527,15 @@ def _pow1_local(ctx):
     x, n, r = ctx.saved("self"), ctx.saved("exponent"), ctx.saved("result")
     parts = []
     if _out(ctx, 0) is not None:
-        parts.append(Local(0, ctx.sub("{y}·{x}^({y} − 1)".replace("−", MINUS)),
-                           n * x ** (n - 1), f"{base(n)} × {base(x)}^({fmt(n)} {MINUS} 1)"))
+        zero = n == 0
+        # torch's pow_backward: the factor is 0 wherever the exponent is 0 (n·x^(n−1) would
+        # be 0 × ∞ at x = 0)
+        value = torch.where(zero, torch.zeros_like(x * n), n * x ** (n - 1))
+        note = (f"where {ctx.label(1)} = 0 torch uses 0 for {ctx.sub('{y}·{x}^({y} − 1)')}"
+                .replace("−", MINUS) if bool(zero.any()) else "")
+        parts.append(Local(0, ctx.sub("{y}·{x}^({y} − 1)".replace("−", MINUS)), value,
+                           "" if note else f"{base(n)} × {base(x)}^({fmt(n)} {MINUS} 1)",
+                           "×", note))
     if _out(ctx, 1) is not None:
         at0 = x == 0
         value = torch.where(at0 & (n >= 0), torch.zeros_like(r), r * torch.log(x))

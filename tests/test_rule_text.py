@@ -98,9 +98,33 @@ def _reduce_to(product: torch.Tensor, shape) -> torch.Tensor:
     return product.sum_to_size(shape) if tuple(product.shape) != tuple(shape) else product
 
 
+#: programs at the points where a rule's general formula breaks down (0 × ∞, ties, zeros)
+EDGES = [("f = x ** y", {"x": 0.0, "y": 2.0}), ("f = x ** x", {"x": 0.0}),
+         ("f = x ** y", {"x": 2.0, "y": 0.0}), ("f = x ** 3", {"x": -2.0}),
+         ("f = prod(x)", {"x": [2.0, 0.0, 3.0]}), ("f = sum(prod(x, dim=0))",
+                                                   {"x": [[0.0, 1.0], [2.0, 3.0]]}),
+         ("f = norm(x)", {"x": [0.0, 0.0]}), ("f = norm(x, p=3)", {"x": [0.0, 0.0]}),
+         ("f = max(x)", {"x": [3.0, 1.0, 3.0]}), ("f = sum(maximum(x, y))",
+                                                  {"x": [1.0, 2.0], "y": [1.0, 3.0]}),
+         ("f = sum(abs(x) + relu(x))", {"x": [0.0, -1.0, 2.0]}), ("f = sqrt(x)", {"x": 0.0}),
+         ("f = sum(clamp(x, min=0.5, max=1.0))", {"x": [0.5, 1.0, 2.0]}),
+         ("f = sum((A - b) * A)", {"A": [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]],
+                                   "b": [1.0, 1.0, 1.0]})]
+
+
+@pytest.mark.parametrize("text, values", EDGES)
+def test_every_number_is_the_traces_at_edge_cases(text, values):
+    evaluation = evaluate(parse(text), values, "float64")
+    _check_numbers(record_steps(evaluation))
+
+
 @pytest.mark.parametrize("text", PROGRAMS)
 def test_every_number_in_the_arithmetic_is_the_traces(text):
     _, trace = _run(text, _mapping(0))
+    _check_numbers(trace)
+
+
+def _check_numbers(trace):
     checked = 0
     for step in trace.steps:
         g = step.grad_in[0]
@@ -117,7 +141,7 @@ def test_every_number_in_the_arithmetic_is_the_traces(text):
             if local.apply == "×":
                 value = torch.as_tensor(value, dtype=g.dtype)
                 assert torch.allclose(_reduce_to(g * value, out.shape), out,
-                                      rtol=1e-6, atol=1e-9), (step.op, chain)
+                                      rtol=1e-6, atol=1e-9, equal_nan=True), (step.op, chain)
             elif local.apply == "right":
                 assert torch.allclose(g @ value, out, rtol=1e-6), (step.op, chain)
             elif local.apply == "left":
