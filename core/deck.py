@@ -48,6 +48,8 @@ INK, MUTED, ACCENT, NOTE_FILL = "#1a1a1a", "#555555", "#1a5fb4", "#fff3cd"
 #: the largest zoom of the graph on a slide (a three-node graph need not fill the screen)
 MAX_ZOOM = 2.2
 PAGE_TIMEOUT = 60.0
+#: the most pages a deck may have (each is a Graphviz drawing and a conversion, about 0.1 s)
+MAX_PAGES = 800
 #: the widest grid row, in characters: the slides' words column in the fixed-width face at
 #: its smallest size (425 pt / (0.603 × 12 pt))
 GRID_CHARS = 56
@@ -724,6 +726,11 @@ def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = 
         raise ExpressionError("value", f"layout must be slides or handout, not {layout!r}")
     pages = plan(evaluation, trace, quiz=quiz, explanation=explanation, title=title,
                  check=check, headline=headline)
+    if len(pages) > MAX_PAGES:
+        from core.errors import LimitError
+        raise LimitError(f"the step deck would have {len(pages):,} pages; the limit is "
+                         f"{MAX_PAGES:,}: export the steps of a smaller program (or read them "
+                         "with steps --json)")
     pictures = _draw_graphs(graph, pages, evaluation)
     out: list[str] = []
     for k, page in enumerate(pages):

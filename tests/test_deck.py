@@ -174,3 +174,11 @@ def test_the_softmax_example_shows_its_headline_result():
         text = "\n".join(line.text for line in page.lines)
         assert "∂loss/∂z = softmax(z) − target" in text
         assert f"= {fmt(expected)}" in text and "the same as the backward pass" in text
+
+
+def test_a_deck_too_long_to_read_is_refused_with_one_message(monkeypatch):
+    from core.errors import LimitError
+    evaluation, graph, trace = _run(_chain_of(12), {"w": 0.5})
+    monkeypatch.setattr(deck, "MAX_PAGES", 10)
+    with pytest.raises(LimitError, match="pages; the limit is 10"):
+        deck.deck_svgs(evaluation, graph, trace, check=False)
