@@ -233,12 +233,23 @@ def test_layout_time_limit_raises_limit_error_naming_it():
 
 
 def _child_processes() -> list[str]:
+    """This process's children that are Graphviz programs (other children, such as the
+    symbolic check's sandbox process, are not the renderer's business)."""
     import glob
     children = []
     for path in glob.glob("/proc/self/task/*/children"):
         with open(path) as handle:
             children += handle.read().split()
-    return children
+    graphviz = []
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/comm") as handle:
+                name = handle.read().strip()
+        except OSError:
+            continue  # ended meanwhile
+        if name in ("dot", "neato") or name.startswith("dot"):
+            graphviz.append(pid)
+    return graphviz
 
 
 @needs_dot
