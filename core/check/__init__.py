@@ -89,7 +89,8 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         for position in range(grad64.numel()):
             index = unravel(position, shape)
             rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
-                             fd, sym, ref, origin, output_value))
+                             fd, sym, ref, origin, output_value,
+                             _smallest_normal(evaluation.dtype)))
     agreeing = [c.rel_error for row in rows if row.verdict == "agree"
                 for c in row.comparisons if c.agrees]
     report = CheckReport(
@@ -101,7 +102,14 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
     return report
 
 
-def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) -> EntryCheck:
+def _smallest_normal(dtype: str) -> float:
+    """The smallest normal number of autograd's dtype: a gradient below it cannot be held
+    (float32 rounds 3e-60 to 0), so differences below it are the dtype's, not autograd's."""
+    return float(torch.finfo(getattr(torch, dtype, torch.float32)).tiny)
+
+
+def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
+         floor: float = 0.0) -> EntryCheck:
     label = entry_label(name, index)
     other: list[str] = []
     if not math.isfinite(output_value):
@@ -115,14 +123,14 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
         fd_cmp = Comparison("finite difference", note="not computed: the output is not finite")
     else:
         fd_cmp = _compare.compare("finite difference", autograd, fd_entry.value,
-                                  tol["finite_difference"], scale, fd_entry.noise,
+                                  tol["finite_difference"], scale, fd_entry.noise + floor,
                                   fd_entry.note)
         for kink in fd_entry.kinks:
             where = ("sits exactly on" if kink.at_kink else "is within one finite-difference "
                      "step of")
             kink_reasons.append(f"{label} {where} {kink.what} in {kink.text} "
                                 f"({kink.span.describe()}): there is no derivative there; "
-                                "autograd returns a one-sided value by convention")
+                                + (kink.torch_gives or "torch returns a value by convention"))
     formula = None
     if sym is None:
         sym_cmp = Comparison("symbolic", note="not computed")
@@ -134,15 +142,23 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
             sym_cmp = Comparison("symbolic", note="not computed")
         else:
             sym_cmp = _compare.compare("symbolic", autograd, derivative.value, tol["symbolic"],
-                                       scale, note=derivative.note)
+                                       scale, floor, note=derivative.note)
             formula = _formula(derivative)
     if ref is None:
         ref_cmp = Comparison("reference", note="no reference value given")
     else:
         # normalize_reference shaped ref like its input, so the entry's own index reads it
         ref_cmp = _compare.compare("reference", autograd, float(ref[index]), tol["reference"],
-                                   scale)
+                                   scale, floor)
     verdict, reasons = _compare.verdict([fd_cmp, sym_cmp, ref_cmp], kink_reasons, other)
+    exact = [c.value for c in (sym_cmp, fd_cmp) if c.value is not None]
+    if verdict == "agree" and exact and autograd == 0.0 and 0.0 < abs(exact[0]) < floor:
+        reasons.append(f"the exact value {exact[0]:.3g} is below the smallest normal number "
+                       f"of autograd's dtype ({floor:.2g}), which rounds it to 0; compute in "
+                       "float64 to see it")
+    if fd_entry is not None and fd_entry.value is None and fd_entry.note \
+            and fd_entry.note not in reasons:
+        reasons.append(fd_entry.note)  # e.g. finite differences cannot resolve it
     return EntryCheck(name, index, label, autograd, fd_cmp, sym_cmp, ref_cmp, verdict,
                       reasons, formula)
 
