@@ -200,6 +200,10 @@ def backward(evaluation: Evaluation) -> None:
                 grad = torch.ones_like(tensor)
             if grad is not None:
                 evaluation.intermediate_gradients[name] = grad.detach().clone()
+    if getattr(evaluation.program, "backward_calls", None):
+        from core.repeated_backward import replay_notes  # a pasted cell's second backward()
+        evaluation.warnings.extend(Notice(note, None, "note") for note in replay_notes(
+            evaluation.program, evaluation.specs, evaluation.dtype))
     for name, grad in evaluation.gradients.items():
         if not torch.isfinite(grad).all():
             evaluation.warnings.append(Notice(

@@ -35,3 +35,22 @@ def test_max_with_a_variable_given_as_a_number_is_elementwise(qtbot, window):
     assert result.quantity("x").grad == x.grad.tolist()
     assert result.quantity("y").grad == pytest.approx(y.grad.item())
     assert not any("does not depend" in w for w in result.warnings)
+
+
+def test_an_output_that_is_an_input_is_not_told_it_depends_on_nothing(qtbot):
+    """y = x: the results show dy/dx = 1 (torch: y is x, its gradient 1), so the Steps tab
+    must not say the output depends on no input."""
+    from core.evaluate import evaluate
+    from core.language import parse
+    from core.trace import record_steps
+    from gui.step_panel import StepPanel
+
+    evaluation = evaluate(parse("y = x"), {"x": 2.0})
+    assert float(evaluation.gradients["x"]) == 1.0
+    assert not any("does not depend" in str(w) for w in evaluation.warnings)
+    panel = StepPanel()
+    qtbot.addWidget(panel)
+    panel.set_trace(record_steps(evaluation))
+    text = panel.details.toPlainText()
+    assert "No backward steps" in text and "does not depend" not in text
+    assert "is an input itself" in text
