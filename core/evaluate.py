@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import limits, ops
+from core import cost, limits, ops
+from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
@@ -73,7 +74,8 @@ class Evaluation:
     gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     backward_done: bool = False
-    #: id of the language node that made a leaf in the text -> that leaf's input name
+    #: (span, text) of the language node that made a leaf in the text -> that leaf's input
+    #: name (a key that survives pickling, for the symbolic check's separate process)
     made_leaves: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -148,7 +150,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
         raise ExpressionError(
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
-            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
+            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...), "
+            "or see its Jacobian (the Views dock's Jacobian tab, or the jacobian command)",
             program.output.span)
     made = interpreter.leaves_made()
     inputs.update((name, tensor) for name, _node, tensor in made)
@@ -157,7 +160,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
     evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
                             output=output, output_name=output_name,
                             intermediates=intermediates, records=interpreter.records,
-                            made_leaves={id(node): name for name, node, _tensor in made})
+                            made_leaves={(node.span, node.text): name
+                                         for name, node, _tensor in made})
     evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
@@ -182,7 +186,8 @@ def backward(evaluation: Evaluation) -> None:
     if output.requires_grad:
         for tensor in evaluation.inputs.values():
             tensor.grad = None
-        output.backward(retain_graph=True)
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS):
+            output.backward(retain_graph=True)
     for name, tensor in evaluation.inputs.items():
         if not tensor.requires_grad:
             continue
@@ -290,6 +295,21 @@ class _Interpreter:
         self.total_elements = sum(t.numel() for t in env.values())
         self.deadline = time.monotonic() + limits.MAX_SECONDS
         self.last_value: object = None
+        #: estimated multiply-adds of the backward pass so far (core.cost)
+        self.backward_work = 0
+
+    def _charge(self, node: Node, name: str, args, shape) -> None:
+        """Add the operation's estimated backward work; refuse the program, before the
+        operation allocates anything, once the backward pass would pass its budget."""
+        work = cost.estimate(name, args, shape)
+        self.backward_work += work.backward
+        if self.backward_work > limits.MAX_BACKWARD_WORK:
+            raise LimitError(
+                f"the backward pass of this program would take more than "
+                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds (about "
+                f"{limits.MAX_BACKWARD_SECONDS:g} s), the limit; this operation brings it "
+                f"to {self.backward_work:,.0f}: use smaller matrices or fewer products",
+                node.span)
 
     # bookkeeping --------------------------------------------------------------
 
@@ -370,6 +390,7 @@ class _Interpreter:
             return value
         if isinstance(value, float):
             return -value
+        self._charge(node, "neg", [value], None)
         return self._record(node, -value)
 
     def _binary(self, node: BinaryOp):
@@ -380,9 +401,11 @@ class _Interpreter:
         if node.op == "@":
             if not (isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor)):
                 raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
-            ops.check_size(ops.result_shape("matmul", [left, right]))
+            shape = ops.result_shape("matmul", [left, right])
         else:
-            ops.check_size(ops.broadcast_shape(node.op, left, right))
+            shape = ops.broadcast_shape(node.op, left, right)
+        ops.check_size(shape)
+        self._charge(node, node.op, [left, right], shape)
         return self._record(node, _TORCH_OPERATORS[node.op](left, right))
 
     def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
@@ -439,6 +462,7 @@ class _Interpreter:
         shape = ops.result_shape(name, args)
         if shape is not None:
             ops.check_size(shape)
+        self._charge(node, name, args, shape)
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
         return self._record(node, result)
 
