@@ -54,3 +54,25 @@ def test_an_output_that_is_an_input_is_not_told_it_depends_on_nothing(qtbot):
     text = panel.details.toPlainText()
     assert "No backward steps" in text and "does not depend" not in text
     assert "is an input itself" in text
+
+
+def test_clamp_bounds_and_implicit_softmax_dim_as_torch_gives_them(qtbot, window):
+    import torch.nn.functional as F
+
+    x = torch.tensor([[[1.0, 2.0], [3.0, 0.5]], [[0.1, 0.2], [2.5, 1.5]]], requires_grad=True)
+    lo = torch.tensor(0.3, requires_grad=True)
+    hi = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning):
+        f = (F.softmax(torch.clamp(x, lo, hi)) * torch.arange(8.0).reshape(2, 2, 2)).sum()
+    f.backward()
+    result = compute_and_draw(
+        qtbot, window, "f = sum(F.softmax(torch.clamp(x, lo, hi)) * w)",
+        {"x": str(x.tolist()), "lo": "0.3", "hi": "[1.0, 2.0]",
+         "w": str(torch.arange(8.0).reshape(2, 2, 2).tolist())},
+        grads={"x": True, "lo": True, "hi": True, "w": False})
+    assert result.value == pytest.approx(f.item(), rel=1e-6)
+    for name, tensor in (("x", x), ("lo", lo), ("hi", hi)):
+        shown = torch.tensor(result.quantity(name).grad)
+        torch.testing.assert_close(shown, tensor.grad, rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, n=name: f"{n}: {m}")
+    assert any("Implicit dimension choice for softmax" in w for w in result.warnings)
