@@ -205,6 +205,10 @@ def backward(evaluation: Evaluation) -> None:
                 grad = torch.ones_like(tensor)
             if grad is not None:
                 evaluation.intermediate_gradients[name] = grad.detach().clone()
+    if getattr(evaluation.program, "backward_calls", None):
+        from core.repeated_backward import replay_notes  # a pasted cell's second backward()
+        evaluation.warnings.extend(Notice(note, None, "note") for note in replay_notes(
+            evaluation.program, evaluation.specs, evaluation.dtype))
     for name, grad in evaluation.gradients.items():
         if not torch.isfinite(grad).all():
             evaluation.warnings.append(Notice(
@@ -453,6 +457,14 @@ class _Interpreter:
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
+        if name in ("max", "min") and len(node.args) > 1 and _written_as_float(node.args[1]):
+            # torch.max(x, 0.0): torch refuses a float there (an int is a dim, a tensor the
+            # other operand); reading 0.0 as dim 0 would silently reduce instead
+            raise ops.ArgumentError(
+                f"torch refuses {node.args[1].text} in second place: a whole number there is "
+                f"a dimension, a tensor the other operand; for the {name}imum with a number "
+                f"entry by entry write torch.clamp(x, {'min' if name == 'max' else 'max'}="
+                f"{node.args[1].text})")
         if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
             kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
@@ -476,6 +488,14 @@ class _Interpreter:
             f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
             f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
         return dim
+
+
+def _written_as_float(node: Node) -> bool:
+    """True for a number written with a point or an exponent (``0.0``, ``-1e3``), which
+    Python reads as a float, not an int."""
+    while isinstance(node, UnaryOp):
+        node = node.operand
+    return isinstance(node, Number) and any(c in node.text for c in ".eE")
 
 
 def leaf_text_name(node: Node, repeated: bool) -> str:

@@ -123,6 +123,9 @@ class Program:
     wrt: list[str] = field(default_factory=list)
     #: the precision a pasted cell asks for (dtype=torch.float64), or None: the user's choice
     dtype: str | None = None
+    #: a pasted cell's repeated backward() calls and .grad resets, in order (see
+    #: core.notebook.Cell.backward_calls); core.repeated_backward runs them as torch would
+    backward_calls: list = field(default_factory=list)
 
     @property
     def output(self) -> Statement:
@@ -165,6 +168,7 @@ def parse(text: str) -> Program:
     cell = notebook.preprocess(tree.body, text)
     program = build_program(text, cell.body, cell.notes)
     program.defaults, program.wrt, program.dtype = cell.defaults, cell.wrt, cell.dtype
+    program.backward_calls = cell.backward_calls
     return program
 
 

@@ -81,6 +81,9 @@ class Cell:
     wrt: list[str] = field(default_factory=list)
     #: "float64" when the cell's tensors ask for it (dtype=torch.float64), else None
     dtype: str | None = None
+    #: the cell's backward() calls and .grad resets in order, when it calls backward()
+    #: more than once: ("backward", line, retain_graph) / ("reset", line, False)
+    backward_calls: list = field(default_factory=list)
 
 
 def preprocess(body: list[ast.stmt], text: str) -> Cell:
@@ -125,6 +128,9 @@ class _Pass:
         self.gradient_names: dict[str, tuple[str, int]] = {}  # dw -> (w, line)
         self.grad_reads: dict[str, int] = {}                   # X of X.grad -> first line
         self.nonleaf_noted: set[str] = set()  # computed names whose non-leaf note is given
+        #: ("backward", line, retain_graph) and ("reset", line, False), in order: what torch
+        #: would do with them is found by running them (core.repeated_backward)
+        self.backward_calls: list[tuple[str, int, bool]] = []
 
     # driver -------------------------------------------------------------------
 
@@ -165,6 +171,8 @@ class _Pass:
 
     def _set_aside(self, kind: str, stmt: ast.stmt) -> None:
         self.aside.setdefault(kind, []).append(stmt.lineno)
+        if kind == "reset":
+            self.backward_calls.append(("reset", stmt.lineno, False))
         # .grad reads are never run, but say what torch would show for a non-leaf
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and node.attr == "grad" \
@@ -234,8 +242,12 @@ class _Pass:
                 "with no arguments, e.g. on f.sum()", _span(call))
         self._option_notes(call, stmt)
         receiver = call.func.value
+        retain = any(kw.arg == "retain_graph" and isinstance(kw.value, ast.Constant)
+                     and kw.value.value is True for kw in call.keywords)
+        self.backward_calls.append(("backward", stmt.lineno, retain))
         self._choose(receiver, stmt, f"{self._source(receiver)}.backward() on line "
-                     f"{stmt.lineno} makes {self._source(receiver)} the output")
+                     f"{stmt.lineno} makes {self._source(receiver)} the output",
+                     is_backward=True)
 
     def _grad(self, call: ast.Call, stmt: ast.stmt, targets, index: int | None = None) -> None:
         """``grad(f, [w, z])``: f is the output, w and z the variables of interest."""
@@ -296,7 +308,8 @@ class _Pass:
                             f"intermediates (in torch {name}.grad stays None)")
         self._choose(outputs, stmt, message)
 
-    def _choose(self, receiver: ast.expr, stmt: ast.stmt, message: str) -> None:
+    def _choose(self, receiver: ast.expr, stmt: ast.stmt, message: str,
+                is_backward: bool = False) -> None:
         if isinstance(receiver, ast.Name) and receiver.id not in self.known \
                 and receiver.id not in self.defaults:
             raise ExpressionError("name", f"'{receiver.id}' has not been defined before this "
@@ -308,8 +321,12 @@ class _Pass:
                     "unsupported", f"the cell already chose {first} as the output on line "
                     f"{self.chooser[1].lineno}; the app follows one output: keep one "
                     "backward()/grad() line", _span(stmt))
-            self.notes.append(f"line {stmt.lineno} repeats the gradient of {first}; in torch "
-                              "a second backward() adds to .grad, here it is computed once")
+            if not is_backward:  # a repeated backward() is run as torch runs it, later
+                self.notes.append(
+                    f"line {stmt.lineno} repeats grad() of {first}: torch's grad() returns the "
+                    "gradient without adding to .grad, and a second call through the same "
+                    "graph fails once the first has freed the values it saved (unless the "
+                    "first passed retain_graph=True); here it is computed once")
             return
         self.chooser = (receiver, stmt)
         self.notes.append(message)
@@ -429,7 +446,9 @@ class _Pass:
                  for kind, label in _ASIDE_KINDS.items() if kind in self.aside]
         if aside:
             notes.append("set aside, never run: " + "; ".join(aside))
-        return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype)
+        return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype,
+                    self.backward_calls if sum(kind == "backward" for kind, _, _ in
+                                               self.backward_calls) > 1 else [])
 
     def _output_statement(self, receiver: ast.expr, stmt: ast.stmt) -> ast.stmt:
         """The statement that makes the chosen tensor the program's last (its output)."""

@@ -841,8 +841,8 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
-    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
-                             "otherwise the bound taken, receives the gradient"),
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: where {x} is inside the "
+                             "bounds it receives the gradient, elsewhere the bound it passed"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
     # reductions

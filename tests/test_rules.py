@@ -43,7 +43,8 @@ VARIANTS = ["sum(2 - x)", "sum(x - 2)", "sum(2 / x)", "sum(x / 2)", "sum(2 ** x)
             "sum(norm(x, p=1, dim=0))", "sum(logsumexp(x, dim=1))", "sum(v @ x)",
             "sum(a @ a)", "sum(x @ a)", "sum(matmul(a, v))", "sum(clamp(x, min=0.3))",
             "sum(clamp(x, max=0.3))", "norm(s)", "sum(mean(x, keepdim=True))", "-s",
-            "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))"]
+            "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))",
+            "sum(clamp(x, s, v))", "sum(torch.max(x, s))"]  # tensor bounds / other operand
 
 
 def program_for(name: str) -> str:

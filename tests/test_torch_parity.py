@@ -145,7 +145,8 @@ CASES: dict[str, list[Sig]] = {
             sig(T(), T(), shapes=PAIRS),  # a tensor second: elementwise, a 0-d one too
             sig(T(), Raw("torch.tensor(0.)", lambda: torch.tensor(0.0, dtype=DTYPE))),
             sig(T(values=[1.0, 3.0, 3.0]), shapes=(((3,),),)),  # a tie: ½ each
-            sig(T(), 0.5), sig(T(), T(), keepdim=True, shapes=PAIRS[:2])],  # refused
+            sig(T(), 0.5), sig(T(), 0.0), sig(T(), -1.0, shapes=MATRIX),  # refused: floats
+            sig(T(), T(), keepdim=True, shapes=PAIRS[:2])],  # refused
     "min": [sig(T()), sig(T(), 0, shapes=MATRIX), sig(T(), dim=1, keepdim=True, shapes=MATRIX),
             sig(T(), T(), shapes=PAIRS),
             sig(T(), Raw("torch.tensor(0.)", lambda: torch.tensor(0.0, dtype=DTYPE))),
