@@ -54,10 +54,12 @@ def draw(evaluation, *, annotate: str = "all", rankdir: str = "TB", show_saved: 
     return Drawing(svg, _render.svg_node_ids(svg), _details_from_graph(graph), graph, options)
 
 
-def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print") -> bytes:
-    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes."""
+def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print",
+           cancel=None) -> bytes:
+    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes; within the
+    layout time limit and the PNG pixel limit (core.render), stopped by ``cancel``."""
     options = dict(drawing.options, dpi=dpi, theme=theme)
-    data = _render.render(drawing.source, _options(options), fmt)
+    data = _render.render(drawing.source, _options(options), fmt, cancel=cancel)
     return with_png_dpi(data, dpi) if fmt == "png" else data
 
 

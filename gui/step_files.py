@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
-from gui.files import last_directory, setting_int
+from gui.files import last_directory, setting_int, track_export
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -36,22 +36,22 @@ def _steps_source(w):
     return graph, trace
 
 
-def _write_pdf(graph, trace, path: str) -> tuple[str, int]:
+def _write_pdf(graph, trace, path: str, cancel_event=None) -> tuple[str, int]:
     from core.step_export import export_pdf
 
     try:
-        pages = export_pdf(graph, trace, path)
+        pages = export_pdf(graph, trace, path, cancel=cancel_event)
     except OSError as err:
         raise ExpressionError("export", f"cannot write {Path(path).name}: "
                               f"{err.strerror or err}") from None
     return path, pages
 
 
-def _write_frames(graph, trace, directory: str, dpi: int) -> tuple[str, int]:
+def _write_frames(graph, trace, directory: str, dpi: int, cancel_event=None) -> tuple[str, int]:
     from core.step_export import export_frames
 
     try:
-        paths = export_frames(graph, trace, directory, dpi=dpi)
+        paths = export_frames(graph, trace, directory, dpi=dpi, cancel=cancel_event)
     except OSError as err:
         raise ExpressionError("export", f"cannot write into {directory}: "
                               f"{err.strerror or err}") from None
@@ -59,7 +59,7 @@ def _write_frames(graph, trace, directory: str, dpi: int) -> tuple[str, int]:
 
 
 def _start(w, fn, *args, what: str) -> Worker:
-    worker = Worker(fn, *args)
+    worker = Worker(fn, *args, pass_cancel=True)  # Cancel (Esc) stops the export
 
     def done(outcome) -> None:
         path, count = outcome
@@ -68,8 +68,8 @@ def _start(w, fn, *args, what: str) -> Worker:
 
     worker.signals.returned.connect(done)
     worker.signals.errored.connect(w.show_error)
-    w._steps_export_worker = worker  # keep the Python wrapper alive until it reports
-    w.statusBar().showMessage(f"Exporting the steps as {what}…")
+    track_export(w, "_steps_export_worker", worker)
+    w.statusBar().showMessage(f"Exporting the steps as {what}… (Esc cancels)")
     return worker.start(w.pool)
 
 

@@ -399,3 +399,73 @@ def test_steps_time_limit(monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRACE_SECONDS", -1.0)
     with pytest.raises(LimitError, match="recording the steps took longer than -1 s"):
         record_steps(ev)
+
+
+# ------------------------------------------------------------------------ exports
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    import struct
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def _graph_and_trace(text="g = 3*w + cos(z)\nf = exp(g) * w", **values):
+    from core.graph import build_graph
+    from core.trace import record_steps
+    ev = evaluate(parse(text), values or {"w": 1.0, "z": 1.0})
+    return build_graph(ev), record_steps(ev)
+
+
+def test_png_pixels_are_bounded(monkeypatch):
+    """A graph at 1,200 dpi would be tens of millions of pixels: the picture is held within
+    the pixel limit (a 2,000-node graph at 1,200 dpi asked cairo for gigabytes)."""
+    from core import render
+
+    graph, _ = _graph_and_trace()
+    big = _png_size(render.render(graph, render.RenderOptions(dpi=1200), "png"))
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 250_000)
+    small = _png_size(render.render(graph, render.RenderOptions(dpi=1200), "png"))
+    assert big[0] * big[1] > 250_000  # the limit matters here
+    assert max(small) <= 500 and small[0] * small[1] <= 250_000
+
+
+def test_step_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
+    from core import render
+    from core.step_export import export_frames
+
+    graph, trace = _graph_and_trace()
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 90_000)
+    paths = export_frames(graph, trace, tmp_path, dpi=1200)
+    for path in paths:
+        width, height = _png_size(path.read_bytes())
+        assert max(width, height) <= 300
+
+
+def test_step_export_has_a_time_limit(monkeypatch, tmp_path):
+    from core import step_export
+
+    graph, trace = _graph_and_trace()
+    monkeypatch.setattr(step_export, "MAX_EXPORT_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="exporting the steps took longer than 0 s"):
+        step_export.export_frames(graph, trace, tmp_path / "frames")
+    with pytest.raises(LimitError, match="took longer than 0 s"):
+        step_export.export_pdf(graph, trace, tmp_path / "steps.pdf")
+    assert not (tmp_path / "steps.pdf").exists()
+    assert list((tmp_path / "frames").iterdir()) == []
+
+
+def test_step_export_can_be_cancelled(tmp_path):
+    import threading
+
+    from core import step_export
+    from core.render import Cancelled
+
+    graph, trace = _graph_and_trace()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        step_export.export_frames(graph, trace, tmp_path / "frames", cancel=cancel)
+    with pytest.raises(Cancelled):
+        step_export.export_pdf(graph, trace, tmp_path / "steps.pdf", cancel=cancel)
+    assert not (tmp_path / "steps.pdf").exists()
