@@ -469,3 +469,18 @@ def test_step_export_can_be_cancelled(tmp_path):
     with pytest.raises(Cancelled):
         step_export.export_pdf(graph, trace, tmp_path / "steps.pdf", cancel=cancel)
     assert not (tmp_path / "steps.pdf").exists()
+
+
+def test_total_entries_are_refused_before_the_operation_allocates(monkeypatch):
+    """The bound on all tensors together is checked with the predicted size of the next
+    result, so the operation that would pass it never runs."""
+    import core.evaluate as ev_module
+
+    monkeypatch.setattr(limits, "MAX_TOTAL_ELEMENTS", 250)
+    ran = []
+    real = ev_module._TORCH_OPERATORS["*"]
+    monkeypatch.setitem(ev_module._TORCH_OPERATORS, "*", lambda a, b: ran.append(1) or real(a, b))
+    # w (1) + ones (100) + A (100) = 201; the next product would make 100 more
+    with pytest.raises(LimitError, match="more than 250 tensor entries") as err:
+        evaluate(parse("A = ones(100) * w\nB = A * A\nf = sum(B)"), {"w": 1.0})
+    assert err.value.span.line == 2 and len(ran) == 1
