@@ -25,6 +25,7 @@ import numpy as np
 import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
+from core.math_html import to_html
 from core.serialize import entry_label
 from core.values import Filled
 
@@ -79,6 +80,8 @@ class SymbolicDerivative:
     latex: str | None = None
     size: int = 0
     note: str | None = None
+    #: one line of HTML mathematics (core.math_html), for the window's Check tab
+    html: str | None = None
     #: the SymPy expression itself (for programs; not part of any JSON output)
     expr: object = field(default=None, repr=False)
 
@@ -117,7 +120,8 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
         bounds = {name: globals()[name] for name in _BOUNDS}
         return sandbox.run_bounded(
             _differentiate_within, (bounds, evaluation.program, dict(evaluation.specs),
-                                    list(names), time_limit),
+                                    list(names), time_limit,
+                                    dict(getattr(evaluation, "made_leaves", {}))),
             seconds=time_limit + GRACE_SECONDS, memory_bytes=memory, cancel=cancel,
             startup_seconds=STARTUP_SECONDS)
     except sandbox.BudgetExceeded as err:
@@ -151,14 +155,16 @@ def _differentiate_within(bounds: dict, *args) -> SymbolicResult:
 
 
 def differentiate_program(program, specs: dict, names: list[str],
-                          time_limit: float = 5.0) -> SymbolicResult:
+                          time_limit: float = 5.0, made_leaves=None) -> SymbolicResult:
     """:func:`differentiate` in this process, for a program and its input values; the
-    deadline is checked between steps only, so call it through :func:`differentiate`."""
+    deadline is checked between steps only, so call it through :func:`differentiate`.
+    ``made_leaves`` names the inputs made in the text (``ones(2, requires_grad=True)``),
+    keyed by (span, text) as :attr:`core.evaluate.Evaluation.made_leaves` keys them."""
     start = time.monotonic()
     deadline = start + time_limit
     result = SymbolicResult()
     try:
-        translator = Translator(specs, set(names), deadline)
+        translator = Translator(specs, set(names), deadline, made_leaves)
         output = translator.program(program)
     except (SymbolicUnavailable, RecursionError) as err:
         result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
@@ -205,8 +211,9 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
             if out.size <= MAX_PRETTY_SIZE:
                 out.pretty = sympy.pretty(expr, use_unicode=True)
             out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+            out.html = to_html(expr)
         except ValueError:  # an exact integer of more than 4,300 digits (Python's bound)
-            out.text = out.pretty = out.latex = None
+            out.text = out.pretty = out.latex = out.html = None
             out.note = "the formula holds a number too long to print (over 4,300 digits)"
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "
@@ -384,11 +391,16 @@ def _norm_of(p):
 class Translator:
     """Walks a program's language nodes and builds SymPy arrays for every value."""
 
-    def __init__(self, specs: dict, wrt: set[str], deadline: float):
+    def __init__(self, specs: dict, wrt: set[str], deadline: float, made_leaves=None):
         self.specs = specs
         self.wrt = wrt
         self.deadline = deadline
         self.env: dict[str, np.ndarray] = {}
+        #: id of a node that makes a leaf in the text -> its name, as the evaluator named it
+        self.made_leaves: dict = dict(made_leaves or {})
+        #: names bound to plain Python numbers in the evaluator (d = 1), not tensors: torch
+        #: reads such a number in max(x, d) as a dimension, a tensor as the other operand
+        self.numbers: set[str] = set()
         self.symbols: dict[str, np.ndarray] = {}
         self.substitutions: dict = {}
         self.entries = 0
@@ -432,6 +444,10 @@ class Translator:
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
+                if self._is_number(statement.expr):
+                    self.numbers.add(statement.target)
+                else:
+                    self.numbers.discard(statement.target)
         result = _array(result)
         if result.size != 1:
             raise SymbolicUnavailable("the output is not a single number")
@@ -515,14 +531,18 @@ class Translator:
             return _reduce(x, _dims(args[2]) if len(args) > 2 else dim, keepdim, _norm_of(p))
         if name in ("max", "min"):
             fn = sympy.Max if name == "max" else sympy.Min
-            other = args[1] if len(args) > 1 else None
-            if isinstance(other, np.ndarray) and other.ndim > 0:
-                return _map2(fn, x, other)
-            if other is not None:
-                dim = _dims(other)  # max(x, 1) reduces along dim 1, as torch does
+            other_node = node.args[1] if len(node.args) > 1 else node.kwarg("other")
+            if other_node is not None and not self._is_number(other_node):
+                # a tensor, even a 0-d one: elementwise, as torch.maximum
+                return _map2(fn, x, _array(self.translate(other_node)))
+            if other_node is not None:
+                dim = _dims(args[1])  # max(x, 1) reduces along dim 1, as torch does
             return _reduce(x, dim, keepdim, lambda xs: fn(*xs))
         if name in ("softmax", "log_softmax"):
-            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim", -1))
+            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim"))
+            if axis is None:  # F.softmax(x): torch's implicit choice, as the evaluator makes
+                from core.ops import implicit_softmax_dim
+                axis = implicit_softmax_dim(name, x.ndim)[0]
             exps = _map(sympy.exp, x)
             total = _reduce(exps, axis, True, lambda xs: sympy.Add(*xs))
             if name == "softmax":
@@ -542,6 +562,21 @@ class Translator:
                 shape = [shape]
             return x.reshape(tuple(_int(s) for s in shape))
         raise SymbolicUnavailable(f"{name}() has no SymPy translation here")
+
+    def _is_number(self, node) -> bool:
+        """True where the evaluator holds a plain Python number, not a tensor: numbers
+        written out, arithmetic of them, and names bound to them."""
+        if isinstance(node, Number):
+            return True
+        if isinstance(node, UnaryOp):
+            return self._is_number(node.operand)
+        if isinstance(node, BinaryOp):
+            return node.op != "@" and self._is_number(node.left) and self._is_number(node.right)
+        if isinstance(node, Name):
+            return node.name in self.numbers
+        if isinstance(node, Call) and node.function == "pow":
+            return all(self._is_number(arg) for arg in node.args)
+        return False
 
     @staticmethod
     def _product(name, a, b):
@@ -585,7 +620,8 @@ class Translator:
         if kwargs.get("requires_grad"):
             # an input made in the text: named as the evaluation names it
             is_statement = node is self.statement_expr and self.leaf_name
-            leaf = self.leaf_name if is_statement else node.text
+            made = self.made_leaves.get((node.span, node.text), node.text)
+            leaf = self.leaf_name if is_statement else made
             return self._input(leaf, data)
         return _map(exact, np.array(data, dtype=float).astype(object))
 

@@ -95,6 +95,8 @@ class Step:
     #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
     #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
+    #: how the rules name this node's value (``g1``, ``3*w``, ``reshape(v)``)
+    display: str = ""
 
     @property
     def title(self) -> str:
@@ -394,7 +396,7 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
                     rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
                                   else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
-                    internal=internal)
+                    internal=internal, display=own)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))

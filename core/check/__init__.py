@@ -192,7 +192,8 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
 def _formula(derivative) -> Formula | None:
     if derivative is None or (derivative.text is None and not derivative.size):
         return None
-    return Formula(derivative.text, derivative.pretty, derivative.latex, derivative.size)
+    return Formula(derivative.text, derivative.pretty, derivative.latex, derivative.size,
+                   derivative.html)
 
 
 def normalize_reference(reference, evaluation) -> tuple[dict[str, torch.Tensor], int | None]:

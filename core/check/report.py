@@ -49,6 +49,8 @@ class Formula:
     pretty: str | None
     latex: str | None
     size: int = 0
+    #: one line of HTML mathematics (superscripts, ·, √), for the window
+    html: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields."""
