@@ -484,3 +484,42 @@ def test_total_entries_are_refused_before_the_operation_allocates(monkeypatch):
     with pytest.raises(LimitError, match="more than 250 tensor entries") as err:
         evaluate(parse("A = ones(100) * w\nB = A * A\nf = sum(B)"), {"w": 1.0})
     assert err.value.span.line == 2 and len(ran) == 1
+
+
+def _deck_inputs():
+    from core.graph import build_graph
+    from core.trace import record_steps
+    ev = evaluate(parse("g = 3*w + cos(z)\nf = exp(g) * w"), {"w": 1.0, "z": 1.0})
+    return ev, build_graph(ev), record_steps(ev)
+
+
+def test_deck_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
+    """The step deck's PNG frames (steps --frames, the window's frame export): at 1,200 dpi
+    a slide would be 16,000×9,000 pixels; the frame is scaled to the pixel limit."""
+    from core import deck, render
+
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 200_000)
+    ev, graph, trace = _deck_inputs()
+    paths = deck.export_frames(ev, graph, trace, tmp_path, dpi=1200)
+    for path in paths[:2]:
+        width, height = _png_size(path.read_bytes())
+        assert width * height <= 200_000 * 1.01 and width > height  # still a 16:9 slide
+
+
+def test_deck_export_time_limit_and_cancel(monkeypatch, tmp_path):
+    import threading
+
+    from core import deck, step_export
+    from core.render import Cancelled
+
+    ev, graph, trace = _deck_inputs()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        deck.export_pdf(ev, graph, trace, tmp_path / "s.pdf", cancel=cancel)
+    monkeypatch.setattr(step_export, "MAX_EXPORT_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="exporting the steps took longer than 0 s"):
+        deck.export_frames(ev, graph, trace, tmp_path / "frames")
+    with pytest.raises(LimitError, match="took longer than 0 s"):
+        deck.export_pdf(ev, graph, trace, tmp_path / "s.pdf")
+    assert not (tmp_path / "s.pdf").exists()
