@@ -175,7 +175,7 @@ def test_cancel_stops_a_running_export(qtbot, window, tmp_path, monkeypatch):
     compute_and_draw(qtbot, window, "f = w * w", {"w": 1})
     seen = []
 
-    def slow_export(drawing, fmt, *, dpi=96, theme="print", cancel=None):
+    def slow_export(drawing, fmt, *, cancel=None, **_options):
         seen.append(cancel)
         assert cancel is not None and cancel.wait(30)  # stands for a long Graphviz run
         raise Cancelled()
