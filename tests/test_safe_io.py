@@ -219,3 +219,10 @@ def test_the_window_opens_no_device_or_pipe(tmp_path):
     assert outcome[0] is False and "a pipe" in outcome[1]
     with pytest.raises(ExpressionError, match="not a regular file"):
         read_program_file("/dev/zero")
+
+
+def test_binary_standard_input_is_a_message(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"f = w\xff\xfe" * 10),
+                                                      encoding="utf-8"))
+    status, _, err = _cli(capsys, "compute", "-", "--var", "w=1")
+    _one_error_line(status, err, "not a text file")
