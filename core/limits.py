@@ -29,7 +29,9 @@ MAX_BACKWARD_WORK = 20_000_000_000
 #: Wall-clock seconds the backward pass may take (checked between its nodes).
 MAX_BACKWARD_SECONDS = 10.0
 #: Gradient entries the step-through keeps over all steps (a gradient that is one value
-#: repeated, as sum() sends back, counts once).
-MAX_TRACE_ENTRIES = 20_000_000
+#: repeated, as sum() sends back, counts once): each step keeps the gradient into its node
+#: and one per input, so three times the forward pass's entries lets every program within
+#: MAX_TOTAL_ELEMENTS be stepped through (240 MB in float32, 480 MB in float64).
+MAX_TRACE_ENTRIES = 3 * MAX_TOTAL_ELEMENTS
 #: Wall-clock seconds recording the steps may take, the replayed backward pass included.
 MAX_TRACE_SECONDS = 30.0
