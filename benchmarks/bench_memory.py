@@ -101,7 +101,8 @@ def main() -> int:
         products = Path(folder, "products.py")
         products.write_text(PRODUCTS)
         for label, command, path, extra in (
-                ("compute, largest program (19M of the 20M entries allowed)", "compute", largest, ()),
+                ("compute, largest program (19M of the 20M entries allowed)", "compute",
+                 largest, ()),
                 ("steps, largest program", "steps", largest, ()),
                 ("check, largest program (2,000-entry sample)", "check", largest, ("--json",)),
                 (f"compute, {PRODUCTS_COUNT} products of 100×10,000 matrices", "compute",
