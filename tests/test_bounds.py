@@ -345,23 +345,24 @@ def _stored(trace) -> int:
 
 
 def test_steps_keep_repeated_gradients_once():
-    """s = s + sum(W) with a 1000×1000 W, 30 times: every sum sends W a gradient that is
-    one number repeated a million times; the steps keep it as that number (they kept a
-    million-entry copy per step, gigabytes for 600 steps). The values are unchanged."""
+    """The issue's program: s = s + sum(W) with a 1000×1000 W, 600 times. Every sum sends W
+    a gradient that is one number repeated a million times; the steps keep it as that
+    number (they kept a million-entry copy per step: gigabytes). The values are unchanged."""
     import torch
 
     from core.trace import record_steps
 
-    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 30 + "f = s"
+    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 600 + "f = s"
     ev = evaluate(parse(text), {"w": 1.0})
     trace = record_steps(ev)
-    assert _stored(trace) < 3_000_000  # a few whole tensors, not 31 (or 62) of them
-    leaf = trace.leaves["w"]
-    # d f/d w = 31 sums of a million ones (by hand), and the stored running sum agrees
-    assert leaf.total.item() == 31 * 1_000_000
+    assert len(trace.steps) == 2 * 601 + 1
+    assert _stored(trace) < 3_000_000  # a few whole tensors, not 601 (or 1,202) of them
+    # df/dw = 601 sums of a million ones (by hand), and the stored running sums agree
+    assert trace.leaves["w"].total.item() == 601 * 1_000_000
     w_node = next(s for s in trace.steps if s.op == "MulBackward0")
-    assert len(w_node.contributions) == 31
-    for k, contribution in enumerate(w_node.contributions, start=1):
+    assert len(w_node.contributions) == 601
+    for k in (1, 2, 601):
+        contribution = w_node.contributions[k - 1]
         assert contribution.value.shape == (1000, 1000)
         assert torch.equal(contribution.running_total, torch.full((1000, 1000), float(k)))
 
