@@ -190,3 +190,22 @@ def test_cancel_stops_a_running_export(qtbot, window, tmp_path, monkeypatch):
         window.cancel()
     assert exported == [] and not (tmp_path / "g.png").exists()
     assert window._export_worker is None
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "fifo", "link"])
+def test_opening_a_device_or_pipe_as_a_session_changes_nothing(qtbot, window, tmp_path,
+                                                               target):
+    import os
+
+    compute_and_draw(qtbot, window, "f = w * w", {"w": 2})
+    path = target
+    if target == "fifo":
+        path = str(tmp_path / "s.json")
+        os.mkfifo(path)
+    elif target == "link":
+        path = str(tmp_path / "s.json")
+        os.symlink("/dev/zero", path)
+    before = window.editor.toPlainText()
+    assert not files.open_session(window, path)  # returns at once: nothing waits on a pipe
+    assert "not a regular file" in window.statusBar().currentMessage()
+    assert window.editor.toPlainText() == before
