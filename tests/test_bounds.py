@@ -524,3 +524,28 @@ def test_deck_export_time_limit_and_cancel(monkeypatch, tmp_path):
     with pytest.raises(LimitError, match="took longer than 0 s"):
         deck.export_pdf(ev, graph, trace, tmp_path / "s.pdf")
     assert not (tmp_path / "s.pdf").exists()
+
+
+def test_a_failure_inside_sympy_is_a_reason_not_a_traceback(monkeypatch):
+    """What the child process raises is raised again by core.sandbox; differentiate turns
+    it into the result's reason."""
+    from core import sandbox, symbolic
+
+    def broken(*args, **kwargs):
+        raise TypeError("SymPy tripped")
+
+    monkeypatch.setattr(sandbox, "run_bounded", broken)
+    evaluation = evaluate(parse("f = sin(w)"), {"w": 1.0})
+    result = symbolic.differentiate(evaluation, ["w"])
+    assert result.reason == "SymPy could not do this (TypeError: SymPy tripped)"
+
+
+def test_the_sandbox_raises_the_childs_exception_and_returns_its_result():
+    import math
+
+    from core import sandbox
+
+    assert sandbox.run_bounded(math.factorial, (10,), seconds=30, memory_bytes=1 << 28) \
+        == 3628800
+    with pytest.raises(ValueError):
+        sandbox.run_bounded(math.factorial, (-1,), seconds=30, memory_bytes=1 << 28)
