@@ -311,9 +311,9 @@ class _Interpreter:
         if self.backward_work > limits.MAX_BACKWARD_WORK:
             raise LimitError(
                 f"the backward pass of this program would take more than "
-                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds (about "
-                f"{limits.MAX_BACKWARD_SECONDS:g} s), the limit; this operation brings it "
-                f"to {self.backward_work:,.0f}: use smaller matrices or fewer products",
+                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds, the limit; this operation "
+                f"brings it to {self.backward_work:,.0f}: use smaller matrices or fewer "
+                "products",
                 node.span)
 
     # bookkeeping --------------------------------------------------------------
