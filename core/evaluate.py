@@ -301,14 +301,23 @@ class _Interpreter:
     def _charge(self, node: Node, name: str, args, shape) -> None:
         """Add the operation's estimated backward work; refuse the program, before the
         operation allocates anything, once the backward pass would pass its budget."""
+        if shape is not None:
+            made = math.prod(shape)
+        elif name in ops.ELEMENTWISE or name == "neg":
+            made = max((a.numel() for a in args if isinstance(a, torch.Tensor)), default=1)
+        else:
+            made = 0  # a reduction or a view: no larger than its input; counted after
+        if self.total_elements + made > limits.MAX_TOTAL_ELEMENTS:
+            raise LimitError(f"the program creates more than {limits.MAX_TOTAL_ELEMENTS:,} "
+                             "tensor entries in all; that is the limit", node.span)
         work = cost.estimate(name, args, shape)
         self.backward_work += work.backward
         if self.backward_work > limits.MAX_BACKWARD_WORK:
             raise LimitError(
                 f"the backward pass of this program would take more than "
-                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds (about "
-                f"{limits.MAX_BACKWARD_SECONDS:g} s), the limit; this operation brings it "
-                f"to {self.backward_work:,.0f}: use smaller matrices or fewer products",
+                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds, the limit; this operation "
+                f"brings it to {self.backward_work:,.0f}: use smaller matrices or fewer "
+                "products",
                 node.span)
 
     # bookkeeping --------------------------------------------------------------

@@ -20,6 +20,7 @@ graph, benchmarks/RESULTS_graph.md). Copies are named ``<node id>_copy<k>``.
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -46,6 +47,15 @@ LABEL_MAX_ENTRIES = 16
 LABEL_MAX_CHARS = 48
 #: Largest PNG side in pixels (cairo refuses beyond 32,767); larger drawings are scaled down.
 MAX_PNG_PIXELS = 30_000
+#: Largest PNG in pixels (width × height; cairo holds 4 bytes per pixel while drawing, so
+#: 200 MB): the sides are capped at its square root, and larger drawings are scaled down.
+MAX_PNG_AREA = 50_000_000
+
+
+def png_side_inches(dpi: int) -> float:
+    """The longest side, in inches, a PNG at ``dpi`` may have (Graphviz's ``size``):
+    within :data:`MAX_PNG_PIXELS` and :data:`MAX_PNG_AREA`."""
+    return min(MAX_PNG_PIXELS, math.isqrt(MAX_PNG_AREA)) / int(dpi)
 #: Stack for running torchviz's recursive walk on deep graphs.
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 
@@ -233,7 +243,7 @@ def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
         # PNG is the only raster format: its DPI sets the pixel size; cap the drawing so
         # cairo can allocate it (Graphviz scales down only when the drawing is larger)
         dot.graph_attr["dpi"] = str(int(options.dpi))
-        inches = MAX_PNG_PIXELS / int(options.dpi)
+        inches = png_side_inches(options.dpi)
         dot.graph_attr.setdefault("size", f"{inches:g},{inches:g}")
     return run_dot(dot.source, fmt, timeout, len(graph.nodes), cancel=cancel)
 

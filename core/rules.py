@@ -26,6 +26,7 @@ replaces their letters by the program's names. See docs/CONTRACTS.md for how to 
 """
 from __future__ import annotations
 
+import collections
 import math
 import re
 from collections.abc import Callable
@@ -64,11 +65,24 @@ def fmt(value) -> str:
         return num(value.reshape(()).item())
     if 0 < value.numel() <= FULL_ENTRIES:
         return _nested(tensor_to_data(value))
+    key = (value.data_ptr(), tuple(value.shape), tuple(value.stride()), value.dtype,
+           value._version)
+    for cached, _kept, text in _SUMMARIES:
+        # the entry holds the tensor itself, so its memory cannot be another's meanwhile
+        if cached == key:
+            return text
     flat = distinct(value).flatten().double()  # an expanded view: its few stored entries
     if not flat.numel():
         return f"empty {shape_text(value.shape)} tensor"
-    return (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
+    text = (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
             f"max {num(flat.max().item(), 4)})")
+    _SUMMARIES.appendleft((key, value, text))
+    return text
+
+
+#: the last few large tensors summarised: the steps of ``s = s + sum(W)`` name the same
+#: million-entry W on every line, and its min and max need computing once
+_SUMMARIES: collections.deque = collections.deque(maxlen=8)
 
 
 def _nested(data) -> str:

@@ -131,6 +131,11 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
                               seconds=time.monotonic() - start)
     except sandbox.Cancelled:
         return SymbolicResult(reason="cancelled", seconds=time.monotonic() - start)
+    except Exception as err:  # noqa: BLE001 - SymPy failing on a formula is not the user's error
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        return SymbolicResult(reason=f"SymPy could not do this ({type(err).__name__}"
+                              f"{': ' + first if first else ''})",
+                              seconds=time.monotonic() - start)
 
 
 def warm_up() -> None:

@@ -296,7 +296,9 @@ def _compact_rule(rule: Rule) -> Rule:
         return rule
     terms = tuple(dataclasses.replace(
         term, g=compact_value(term.g), out=compact_value(term.out),
-        local=dataclasses.replace(term.local, value=compact_value(term.local.value)))
+        local=dataclasses.replace(term.local, value=compact_value(term.local.value)),
+        **({"items": tuple(compact_value(item) for item in term.items)}
+           if hasattr(term, "items") else {}))
         for term in rule.terms)
     return dataclasses.replace(rule, terms=terms)
 

@@ -213,3 +213,18 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     status, out, err = run_cli("f = w", capsys)
     assert_clean_error(status, out, err)
     assert "internal error" in err and "KeyError" in err
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    """``compute ... | head``: the reader goes away; no error line, no traceback."""
+    import os
+
+    import core.evaluate
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(core.evaluate, "evaluate", closed)
+    monkeypatch.setattr(os, "dup2", lambda *args: None)  # keep pytest's own stdout
+    status, out, err = run_cli("f = w", capsys)
+    assert status == 1 and err == ""

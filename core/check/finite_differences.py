@@ -97,6 +97,9 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
         if not tensor.requires_grad:
             continue
         center = base.inputs[name].detach().clone()
+        # the other inputs as the base run made them: each shifted run starts from tensors,
+        # not from the values as lists (a million-entry input took a second per run so)
+        tensors = {n: t.detach() for n, t in base.inputs.items()}
         flat = center.reshape(-1)
         positions = range(flat.numel()) if only is None else sorted(only.get(name, ()))
         for position in positions:
@@ -111,7 +114,7 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
                 entry.note = (f"not computed: finite differences stop after {time_limit:g} s")
                 continue
             done += 1
-            _difference(entry, program, specs, name, center, position, base_kinks, f0)
+            _difference(entry, program, specs, name, center, position, base_kinks, f0, tensors)
     skipped = sum(1 for e in result.entries.values() if e.value is None and e.note
                   and e.note.startswith("not computed"))
     if skipped:
@@ -120,7 +123,8 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
     return result
 
 
-def _difference(entry, program, specs, name, center, position, base_kinks, f0) -> None:
+def _difference(entry, program, specs, name, center, position, base_kinks, f0,
+                tensors: dict | None = None) -> None:
     x = float(center.reshape(-1)[position])
     h = step_for(x)
     previous = None  # (value, noise, kinks, step) at the last, larger step
@@ -160,7 +164,11 @@ def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0
         shifted = center.clone()
         shifted.reshape(-1)[position] = x + sign * h
         try:
-            run = _run(program, {**specs, name: VariableSpec(name, shifted.tolist(), False)})
+            if tensors is None:
+                run = _run(program, {**specs, name: VariableSpec(name, shifted.tolist(),
+                                                                 False)})
+            else:
+                run = _replay(program, {**tensors, name: shifted})
         except ExpressionError as err:
             entry.note = f"f cannot be evaluated at {name} {'+' if sign > 0 else '-'} h: {err}"
             return None
@@ -183,6 +191,19 @@ def _run(program: Program, specs: dict):
     from core.evaluate import forward
     with torch.no_grad():
         return forward(program, specs, "float64")
+
+
+def _replay(program: Program, tensors: dict):
+    """The program in float64 on the given input tensors: its output, forward records,
+    inputs and named values (what :func:`nonsmooth.kinks` reads), without turning values
+    into lists and back."""
+    from types import SimpleNamespace
+
+    from core.evaluate import replay
+    with torch.no_grad():
+        output, records = replay(program, tensors, "float64")
+    named = {record.name: record.tensor for record in records if record.name}
+    return SimpleNamespace(output=output, records=records, inputs=tensors, intermediates=named)
 
 
 def unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:
