@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("compute", "render", "steps", "check")
+from core.cli import COMMANDS  # a light import: names only, each command loads lazily
+
+SUBCOMMANDS = tuple(COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,17 @@ The leaves' ``.grad`` are restored afterwards: recording changes nothing the cal
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
+import time
 from dataclasses import dataclass, field
 
 import torch
 
-from core.errors import ExpressionError
+from core import limits
+from core.deadline import backward_deadline
+from core.errors import ExpressionError, LimitError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_data
 from core.step_highlight import StepHighlight, assemble_highlight
@@ -85,9 +91,12 @@ class Step:
     contributions: list[Contribution] = field(default_factory=list)
     leaf_id: str | None = None
     internal: bool = False
-    #: ``((source, target), text)`` for each edge this step sends a gradient along, written
-    #: once when the trace is recorded so highlights never format tensors again
+    #: ``((source, target, k), text)`` for each edge this step sends a gradient along (k: the
+    #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
+    #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
+    #: how the rules name this node's value (``g1``, ``3*w``, ``reshape(v)``)
+    display: str = ""
 
     @property
     def title(self) -> str:
@@ -161,12 +170,20 @@ class Trace:
 
 
 def _edge_labels(step: Step) -> tuple:
-    """The gradient text on each edge ``step`` sends along (and into a leaf's node)."""
-    edges = [((target, step.node_id), edge_text(grad))
-             for target, grad in zip(step.inputs, step.grad_out, strict=True)
-             if target is not None and grad is not None]
+    """The gradient text on each edge ``step`` sends along (and into a leaf's node), keyed
+    ``(source, target, k)`` as :func:`core.graph.edge_keys` keys the graph's edges: where one
+    input fills two slots (``x*x``), each slot's edge carries that slot's own gradient."""
+    edges = []
+    occurrences: dict[str, int] = {}
+    for target, grad in zip(step.inputs, step.grad_out, strict=True):
+        if target is None:
+            continue
+        k = occurrences.get(target, 0)
+        occurrences[target] = k + 1
+        if grad is not None:
+            edges.append(((target, step.node_id, k), edge_text(grad)))
     if step.leaf_id and step.grad_in:
-        edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+        edges.append(((step.leaf_id, step.node_id, 0), edge_text(step.grad_in[0])))
     return tuple(edges)
 
 
@@ -189,13 +206,16 @@ def record_steps(evaluation) -> Trace:
         # nothing to replay (a constant output, or the output is an input itself)
         return Trace([], {}, _forward_steps(evaluation), output_id, None,
                      evaluation.output_name, output_is_input=output.requires_grad)
+    started = time.monotonic()
     nodes = reachable_nodes(output.grad_fn)
     events: list[tuple[object, list, list]] = []
+    store = _Store()
 
     def make_hook(fn):
         def hook(grad_inputs, grad_outputs):
             # copies: the engine may reuse or accumulate into these buffers afterwards
-            events.append((fn, [_copy(g) for g in grad_outputs], [_copy(g) for g in grad_inputs]))
+            events.append((fn, [store.copy(g) for g in grad_outputs],
+                           [store.copy(g) for g in grad_inputs]))
         return hook
 
     saved_grads = _save_grads(evaluation)
@@ -203,7 +223,8 @@ def record_steps(evaluation) -> Trace:
     try:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
-        output.backward(retain_graph=True)
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
+            output.backward(retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "
@@ -212,11 +233,90 @@ def record_steps(evaluation) -> Trace:
         for handle in handles:
             handle.remove()
         _restore_grads(saved_grads)
-    return _build_trace(evaluation, events, output_id)
+    return _build_trace(evaluation, events, output_id, started + limits.MAX_TRACE_SECONDS)
 
 
-def _copy(grad):
-    return None if grad is None else grad.detach().clone()
+class _Store:
+    """Copies of the gradients the steps keep, within :data:`core.limits.MAX_TRACE_ENTRIES`.
+
+    A gradient that is one value repeated along some dimensions (what ``sum``, ``mean`` and
+    broadcasting send back: a view with stride 0) is kept as that small value and expanded
+    again, so ``s = s + sum(W)`` with a 1000×1000 W keeps one number per step, not a
+    million; every other gradient is copied whole and counted against the budget.
+    """
+
+    def __init__(self):
+        self.entries = 0
+        self.limit = limits.MAX_TRACE_ENTRIES
+
+    def copy(self, grad):
+        if grad is None:
+            return None
+        kept = compact_copy(grad)
+        self.entries += stored_entries(kept)
+        if self.entries > self.limit:
+            raise LimitError(f"the step-through would keep more than {self.limit:,} "
+                             "gradient entries, the limit; step through a smaller program "
+                             "(fewer operations on large tensors)")
+        return kept
+
+
+def compact_copy(tensor):
+    """A copy of ``tensor`` that stores repeated values once: along each dimension of
+    stride 0 (an expanded view) only the first slice is copied, then expanded back to
+    the full shape (a view again). Values and shape are exactly ``tensor``'s."""
+    tensor = tensor.detach()
+    if tensor.dim() == 0 or 0 not in tensor.stride():
+        return tensor.clone()
+    index = tuple(slice(0, 1) if stride == 0 else slice(None) for stride in tensor.stride())
+    return tensor[index].clone().expand(tensor.shape)
+
+
+#: Entries above which a stored tensor is checked for being one value repeated.
+CONSTANT_CHECK_ENTRIES = 4_096
+
+
+def compact_value(value):
+    """``value`` as the steps keep it: a large tensor whose entries are all equal (the
+    local derivative 1 of ``sum``, a gradient of ones) becomes that one value expanded
+    to the same shape; anything else is returned as it is."""
+    if not isinstance(value, torch.Tensor) or value.numel() <= CONSTANT_CHECK_ENTRIES:
+        return value
+    if stored_entries(value) <= 1:
+        return value
+    first = value.detach().reshape(-1)[0]
+    if bool((value.detach() == first).all()):
+        return first.clone().expand(value.shape)
+    return value
+
+
+def _compact_rule(rule: Rule) -> Rule:
+    """The rule with its tensors kept compactly (see :func:`compact_value`)."""
+    if not rule.terms:
+        return rule
+    terms = tuple(dataclasses.replace(
+        term, g=compact_value(term.g), out=compact_value(term.out),
+        local=dataclasses.replace(term.local, value=compact_value(term.local.value)))
+        for term in rule.terms)
+    return dataclasses.replace(rule, terms=terms)
+
+
+def stored_entries(tensor) -> int:
+    """How many numbers ``tensor`` really holds (an expanded view holds its base's)."""
+    if tensor is None:
+        return 0
+    return math.prod(n for n, stride in zip(tensor.shape, tensor.stride(), strict=True)
+                     if stride != 0)
+
+
+def add_compact(a, b):
+    """``a + b``, kept compact when both are expanded along the same dimensions (the
+    running sum of gradients that are each one repeated value stays one value)."""
+    if a.shape == b.shape and a.dim() and 0 in a.stride() \
+            and [s == 0 for s in a.stride()] == [s == 0 for s in b.stride()]:
+        index = tuple(slice(0, 1) if s == 0 else slice(None) for s in a.stride())
+        return (a[index] + b[index]).expand(a.shape)
+    return a + b
 
 
 def reachable_nodes(root) -> list:
@@ -260,7 +360,7 @@ def _describe(evaluation, fn) -> tuple[str | None, str | None]:
     return record.node.text, record.name
 
 
-def _build_trace(evaluation, events, output_id: str) -> Trace:
+def _build_trace(evaluation, events, output_id: str, deadline: float | None = None) -> Trace:
     """Turn the hook events into steps with contributions, rules and leaf totals."""
     root = evaluation.output.grad_fn
     root_id = str(id(root))
@@ -274,6 +374,10 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
     steps: list[Step] = []
     leaves: dict[str, LeafContributions] = {}
     for index, (fn, grad_in, grad_out) in enumerate(events):
+        if deadline is not None and time.monotonic() > deadline:
+            raise LimitError(f"recording the steps took longer than "
+                             f"{limits.MAX_TRACE_SECONDS:g} s, its time limit (at step "
+                             f"{index + 1:,} of {len(events):,}); step through a smaller program")
         node_id = str(id(fn))
         op = type(fn).__name__
         expression, name = _describe(evaluation, fn)
@@ -284,13 +388,15 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
         for child, _ in fn.next_functions:
             inputs.append(None if child is None else str(id(child)))
             labels.append(None if child is None else _label(evaluation, child))
+        slots, constants = _slot_names(evaluation, fn, labels)
         contributions = [c for cs in arrived.get(node_id, {}).values() for c in cs]
+        own = name or (expression if not internal else None) or _label(evaluation, fn)
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
-                    rule=rule_for(fn, grad_in, grad_out, labels if op != "AccumulateGrad"
-                                  else [name]),
+                    rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
+                                  else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
-                    internal=internal)
+                    internal=internal, display=own)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))
@@ -300,6 +406,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
             leaves[leaf_name] = LeafContributions(leaf_name, node_id, step.leaf_id,
                                                   contributions, total, index)
             step.rule = accumulate_rule(leaf_name, [c.value for c in contributions], total)
+        step.rule = _compact_rule(step.rule)
         step.edge_labels = _edge_labels(step)
         via = _via(step)
         for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
@@ -307,7 +414,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                 continue
             child_id = str(id(child))
             previous = arrived.setdefault(child_id, {}).setdefault(slot, [])
-            running = grad if not previous else previous[-1].running_total + grad
+            running = grad if not previous else add_compact(previous[-1].running_total, grad)
             previous.append(Contribution(grad, index, node_id, via, running))
             if expression and child_id not in inherited:
                 inherited[child_id] = expression
@@ -316,11 +423,64 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                  evaluation.output_name)
 
 
-def _label(evaluation, child) -> str:
+def _label(evaluation, child, depth: int = 0) -> str:
     """How a rule line names an input: its name, else its expression, else (a node torch
-    made inside a function) its operation."""
+    made inside one of the language's functions) what it computes from its own inputs,
+    such as ``reshape(v)``, never torch's internal node name."""
     expression, name = _describe(evaluation, child)
-    return name or expression or type(child).__name__
+    if name or expression:
+        return name or expression
+    short = _INTERNAL.get(type(child).__name__) or re.sub(
+        r"Backward\d*$", "", type(child).__name__).lower()
+    inner = [c for c, _ in child.next_functions if c is not None]
+    if not inner or depth >= 3:
+        return f"{short}(…)"
+    return f"{short}({', '.join(_label(evaluation, c, depth + 1) for c in inner)})"
+
+
+#: what the nodes torch makes inside a function do, in a word
+_INTERNAL = {"ViewBackward0": "reshape", "UnsafeViewBackward0": "reshape",
+             "ReshapeAliasBackward0": "reshape", "UnsqueezeBackward0": "unsqueeze",
+             "SqueezeBackward0": "squeeze", "SqueezeBackward1": "squeeze",
+             "SqueezeBackward4": "squeeze", "TBackward0": "transpose",
+             "TransposeBackward0": "transpose", "ExpandBackward0": "expand",
+             "MmBackward0": "mm", "BmmBackward0": "bmm", "ReciprocalBackward0": "reciprocal",
+             "PermuteBackward0": "permute", "CloneBackward0": "copy"}
+
+
+def _slot_names(evaluation, fn, labels: list) -> tuple[list, list]:
+    """The display of each input slot of ``fn`` and the texts of its constant operands.
+
+    Torch's slots follow its own argument order (``3*w`` runs ``mul(w, 3)``), so the
+    user's operands are matched to the slots by their text; an operand no slot took is a
+    constant (the ``3``), and fills a slot torch left empty when there is one.
+    """
+    record = evaluation.record_for(fn)
+    node = record.node if record is not None else None
+    operands = _operands(node)
+    unmatched = [pretty_text for pretty_text in operands]
+    slots = list(labels)
+    for label in labels:
+        if label is not None and label in unmatched:
+            unmatched.remove(label)
+    for i, label in enumerate(slots):
+        if label is None and unmatched:
+            slots[i] = unmatched.pop(0)
+    constants = [text for text in operands if text not in labels]
+    return slots, constants
+
+
+def _operands(node) -> list[str]:
+    """The texts of a language node's operands (left and right, the operand, the call's
+    positional arguments)."""
+    from core.language import BinaryOp, Call, UnaryOp
+    if isinstance(node, BinaryOp):
+        return [node.left.text, node.right.text]
+    if isinstance(node, UnaryOp):
+        return [node.operand.text]
+    if isinstance(node, Call):
+        return [arg.text for arg in node.args]
+    return []
 
 
 def _via(step: Step) -> str:
@@ -332,7 +492,7 @@ def _via(step: Step) -> str:
 def _forward_steps(evaluation) -> list[ForwardStep]:
     out = []
     for record in evaluation.records:
-        fn = record.tensor.grad_fn
+        fn = record.grad_fn  # as made (a tensor changed in place later has another)
         node_id = str(id(fn)) if fn is not None else str(id(record.tensor))
         out.append(ForwardStep(len(out), node_id, type(fn).__name__ if fn is not None else None,
                                record.node.text, record.name, record.tensor.detach()))

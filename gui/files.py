@@ -12,11 +12,15 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from core.errors import ExpressionError
+from core.safe_io import atomic_write
 from gui import document
+from gui import export_places as places
 from gui.session import Session, VariableEntry, load_session, save_session, session_from_json
 from gui.workers import Worker
 
 MAX_RECENT = 8
+#: the longest path accepted from the stored settings
+MAX_PATH_CHARS = 4_096
 EXPORT_FILTERS = {"svg": "SVG vector image (*.svg)", "png": "PNG image (*.png)",
                   "pdf": "PDF document (*.pdf)"}
 
@@ -137,7 +141,7 @@ def open_session_dialog(w) -> None:
     if not document.maybe_save(w, "open another file"):
         return
     path, _ = QFileDialog.getOpenFileName(
-        w, "Open Session or Program", _last_dir(w),
+        w, "Open Session or Program", places.folder(w, "session"),
         "Autograd Explorer sessions (*.json);;Programs and notebook cells (*.py *.txt);;"
         "All files (*)")
     if path:
@@ -154,7 +158,8 @@ def save_session_action(w) -> None:
 
 def save_session_dialog(w) -> None:
     """Ask for a file name and save the session there."""
-    path, _ = QFileDialog.getSaveFileName(w, "Save Session", _last_dir(w, "session.json"),
+    path, _ = QFileDialog.getSaveFileName(w, "Save Session",
+                                          places.start_path(w, "session", ".json"),
                                           "Autograd Explorer sessions (*.json)")
     if path:
         if not path.lower().endswith(".json"):
@@ -162,9 +167,25 @@ def save_session_dialog(w) -> None:
         save_session_to(w, path)
 
 
-def _last_dir(w, name: str = "") -> str:
-    folder = w.settings.value("lastDirectory", str(Path.home()))
-    return str(Path(folder) / name) if name else folder
+def last_directory(w) -> str:
+    """The folder of the last file opened or saved (the home folder if the stored setting
+    is missing or not a sensible path)."""
+    folder = w.settings.value("lastDirectory", "")
+    if not isinstance(folder, str) or not folder or len(folder) > MAX_PATH_CHARS \
+            or "\0" in folder:
+        return str(Path.home())
+    return folder
+
+
+def setting_int(w, key: str, default: int, low: int, high: int) -> int:
+    """An integer setting within [low, high]; anything else stored there (hand-edited or
+    from another version) gives ``default``."""
+    value = w.settings.value(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if low <= number <= high else default
 
 
 # ------------------------------------------------------------------ recent files
@@ -174,14 +195,17 @@ def recent_files(w) -> list[str]:
     value = w.settings.value("recentFiles", [])
     if isinstance(value, str):  # QSettings returns a lone string for one-element lists
         value = [value]
-    return [v for v in value if isinstance(v, str)]
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:MAX_RECENT] if isinstance(v, str) and 0 < len(v) <= MAX_PATH_CHARS
+            and "\0" not in v]
 
 
 def add_recent(w, path: str) -> None:
     """Put ``path`` first in the recent files."""
     items = [path] + [p for p in recent_files(w) if p != path]
     w.settings.setValue("recentFiles", items[:MAX_RECENT])
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    places.remember(w, "session", path)
     update_recent_menu(w)
 
 
@@ -208,6 +232,7 @@ def save_window(w) -> None:
     """Remember geometry, dock layout and the session for next time."""
     w.settings.setValue("window/geometry", w.saveGeometry())
     w.settings.setValue("window/state", w.saveState())
+    w.dock_widths.save(w.settings)
     w.settings.setValue("session/last", current_session(w).to_json())
     # the next start shows the same name and modified marker (the edits are not in a file)
     w.settings.setValue("session/path", w.session_path or "")
@@ -280,9 +305,13 @@ def export_dialog(w) -> None:
     if w.drawing is None:
         w.statusBar().showMessage("Nothing to export yet: compute an expression first", 5000)
         return
-    filters = ";;".join(EXPORT_FILTERS.values())
-    path, chosen = QFileDialog.getSaveFileName(w, "Export Graph", _last_dir(w, "graph.svg"),
-                                               filters)
+    fmt = str(w.settings.value("export/format", "svg"))
+    fmt = fmt if fmt in EXPORT_FILTERS else "svg"
+    # the last format first, so that its filter is the one selected
+    filters = ";;".join([EXPORT_FILTERS[fmt]] + [v for k, v in EXPORT_FILTERS.items()
+                                                 if k != fmt])
+    path, chosen = QFileDialog.getSaveFileName(w, "Export Graph",
+                                               places.start_path(w, "graph", "." + fmt), filters)
     if not path:
         return
     fmt = Path(path).suffix.lower().lstrip(".")
@@ -292,22 +321,22 @@ def export_dialog(w) -> None:
     dpi = 96
     if fmt == "png":
         dpi, ok = QInputDialog.getInt(w, "PNG resolution", "Dots per inch (300 for print):",
-                                      int(w.settings.value("export/dpi", 300)), 36, 1200, 12)
+                                      setting_int(w, "export/dpi", 300, 36, 1200), 36, 1200, 12)
         if not ok:
             return
         w.settings.setValue("export/dpi", dpi)
     export_graph(w, path, fmt, dpi)
 
 
-def _write_export(drawing, path: str, fmt: str, dpi: int) -> str:
+def _write_export(drawing, path: str, fmt: str, dpi: int, annotate: str | None = None,
+                  caption: str | None = None) -> str:
     from gui import graph_source
 
-    data = graph_source.export(drawing, fmt, dpi=dpi)
+    data = graph_source.export(drawing, fmt, dpi=dpi, annotate=annotate, caption=caption)
     try:
-        Path(path).write_bytes(data)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot write {Path(path).name}: "
-                              f"{err.strerror or err}") from None
+        atomic_write(path, data)  # an existing file is replaced only by a complete one
+    except ExpressionError as err:
+        raise ExpressionError("export", err.message.replace(path, Path(path).name)) from None
     return path
 
 
@@ -316,11 +345,15 @@ def export_graph(w, path: str, fmt: str, dpi: int = 96) -> Worker | None:
     emits ``exported(path)`` when done."""
     if w.drawing is None:
         return None
-    worker = Worker(_write_export, w.drawing, str(path), fmt, dpi)
+    # the View menu's annotation (gradients too, even while the Steps reveal them one
+    # by one on screen), and the program as a caption when File > Caption Exports is on
+    worker = Worker(_write_export, w.drawing, str(path), fmt, dpi,
+                    w.graph_options.get("annotate"), places.caption(w))
     worker.signals.returned.connect(lambda p: (w.statusBar().showMessage(
         f"Exported {Path(p).name}", 5000), w.exported.emit(p)))
     worker.signals.errored.connect(w.show_error)
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    places.remember(w, "graph", str(path))
+    w.settings.setValue("export/format", fmt)
     w._export_worker = worker  # keep it alive until it reports
     return worker.start(w.pool)
 

@@ -28,10 +28,15 @@ from PySide6.QtWidgets import (
 from core.errors import ExpressionError
 from core.language import parse
 from gui import document, files, menus
+from gui.appearance import Appearance
+from gui.dock_widths import DockWidths, first_dock_widths
 from gui.editor import ExpressionEditor
+from gui.example_card import ExampleCard
 from gui.examples import Example, startup_example
+from gui.graph_bar import GraphBar
 from gui.graph_view import GraphView
 from gui.node_details import NodeDetails
+from gui.presentation import Presentation
 from gui.results_panel import ResultsPanel
 from gui.variables_table import VariablesTable, value_text
 from gui.workers import LatestOnly, Worker
@@ -39,6 +44,9 @@ from gui.workers import LatestOnly, Worker
 INSTALL_BANNER = ("<b>Graphviz is not installed</b>, so the graph cannot be drawn. Values and "
                   "gradients still work. To install it: <code>sudo apt-get install graphviz</code>"
                   " (macOS: <code>brew install graphviz</code>), then restart.")
+#: the left column's narrowest width (editor, variables, results): at 1024 pixels across,
+#: the graph keeps about half the window
+LEFT_MIN_WIDTH = 280
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +94,7 @@ class MainWindow(QMainWindow):
         self.step_panel = None
         self.check_panel = None
         self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.views_panel = None  # gui.views_panel.ViewsPanel once torch is loaded
         self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
         self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
@@ -94,9 +103,17 @@ class MainWindow(QMainWindow):
         self.steps_showing = False
         self.stale = False  # the input has an error: the panels show an older result
         self._build_widgets()
+        self.appearance = Appearance(self, self.settings)
+        self.presentation = Presentation(self)
         menus.build(self)
         self._connect()
         self.layout_restored = files.restore_window(self) if restore else False
+        if restore:
+            self.dock_widths.load(self.settings)
+        self.graph_bar.reveal.setChecked(
+            self.settings.value("view/revealGradients", True) not in (False, "false"))
+        self.appearance.apply()
+        self.set_focus_order()
         self.set_graphviz_banner(shutil.which("dot") is None)
         document.update_title(self)
 
@@ -115,16 +132,15 @@ class MainWindow(QMainWindow):
         self.notes_label.setObjectName("notesLabel")
         self.notes_label.setWordWrap(True)
         self.notes_label.setVisible(False)
-        self.example_label = QLabel()
-        self.example_label.setObjectName("exampleLabel")
-        self.example_label.setWordWrap(True)
+        self.example_label = ExampleCard()
         self.example_label.setVisible(False)
         self.compute_button = QPushButton("Compute")
         self.compute_button.setObjectName("computeButton")
         self.compute_button.setToolTip("Compute value and gradients (Ctrl+Enter)")
         self.dtype_box = QComboBox()
         self.dtype_box.addItems(["float32", "float64"])
-        self.dtype_box.setToolTip("Precision of every tensor")
+        self.dtype_box.setToolTip("dtype: the precision of every tensor")
+        self.dtype_box.setAccessibleName("dtype")
         self.variables = VariablesTable()
         self.variables.setObjectName("variables")
         self.results = ResultsPanel()
@@ -132,8 +148,7 @@ class MainWindow(QMainWindow):
         controls = QHBoxLayout()
         controls.addWidget(self._heading("Variables"))
         controls.addStretch(1)
-        controls.addWidget(QLabel("dtype"))
-        controls.addWidget(self.dtype_box)
+        controls.addWidget(self.dtype_box)  # "float32" says what it is; no label, no width
         controls.addWidget(self.compute_button)
 
         top = QWidget()
@@ -157,7 +172,8 @@ class MainWindow(QMainWindow):
         left.addWidget(bottom)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)
-        left.setMinimumWidth(440)
+        # narrow enough for a 1024-pixel projector to leave the graph half the width
+        left.setMinimumWidth(LEFT_MIN_WIDTH)
         self.left_dock = self._dock("Expression", "expressionDock", left,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
 
@@ -168,6 +184,7 @@ class MainWindow(QMainWindow):
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.setVisible(False)
         self.graph = GraphView()
+        self.graph_bar = GraphBar()
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
@@ -180,6 +197,7 @@ class MainWindow(QMainWindow):
         self.graph_note.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 4px 8px;")
         center_layout.addWidget(self.banner)
         center_layout.addWidget(self.graph_note)
+        center_layout.addWidget(self.graph_bar)
         center_layout.addWidget(self.graph)
         self.setCentralWidget(center)
         self.graph.show_message("Loading torch…")
@@ -191,15 +209,20 @@ class MainWindow(QMainWindow):
             "Step through the backward pass here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.check_dock = self._dock("Check", "checkDock", self._placeholder(
             "Check the gradients independently here."), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Views", "viewsDock", self._placeholder(
+            "Paths, forward vs reverse mode, Jacobians, second derivatives and training "
+            "appear here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.details_dock, self.steps_dock)
         self.tabifyDockWidget(self.steps_dock, self.check_dock)
+        self.tabifyDockWidget(self.check_dock, self.views_dock)
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
+        self.dock_widths = DockWidths(self, [self.details_dock, self.steps_dock,
+                                             self.check_dock])
 
-        self.zoom_label = QLabel("")
+        self.zoom_label = self.graph_bar.zoom_label  # beside the zoom buttons, over the graph
         self.torch_label = QLabel("torch: loading…")
-        self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.torch_label)
         self.statusBar().showMessage("Loading torch…")
 
@@ -233,14 +256,39 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self.layout_restored and not getattr(self, "_docks_sized", False):
             self._docks_sized = True
-            width = self.width()
-            self.resizeDocks([self.left_dock, self.details_dock],
-                             [max(440, int(width * 0.34)), max(300, int(width * 0.2))],
+            self.resizeDocks([self.left_dock, self.details_dock], first_dock_widths(self.width()),
                              Qt.Orientation.Horizontal)
 
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
         """Put a panel (the step-through or check widget) into its dock."""
         dock.setWidget(widget)
+        self.set_focus_order()
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits, in order: the editor, the precision and Compute, the
+        values, the results, the reveal choice and the graph, then the tab on the right."""
+        chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
+                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+        if self.step_panel is not None:
+            chain += [self.step_panel.list, self.step_panel.details]
+        if self.check_panel is not None:
+            chain += [self.check_panel.table, self.check_panel.formula]
+        return chain
+
+    def set_focus_order(self) -> None:
+        """Tab walks the window from left to right (focus_chain); tables hand Tab on
+        instead of keeping it to move between their cells (arrows do that), and the zoom
+        buttons stay out of the way (Ctrl+/Ctrl-/Ctrl+0 do the same)."""
+        for table in (self.variables, self.results.table,
+                      getattr(self.check_panel, "table", None)):
+            if table is not None:
+                table.setTabKeyNavigation(False)
+        for button in self.graph_bar.buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        chain = self.focus_chain()
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _connect(self) -> None:
         self.editor.textChanged.connect(self.on_text_changed)
@@ -256,6 +304,8 @@ class MainWindow(QMainWindow):
         self.compute_jobs.busyChanged.connect(self._update_busy)
         self.render_jobs.busyChanged.connect(self._update_busy)
         self.graph.nodeClicked.connect(self.on_node_clicked)
+        self.graph_bar.reveal.toggled.connect(self.on_reveal_toggled)
+        self.details.helpRequested.connect(self.getting_started_action.trigger)
         self.graph.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
         self.editor.document().modificationChanged.connect(
             lambda _modified: document.update_title(self))
@@ -314,6 +364,8 @@ class MainWindow(QMainWindow):
         self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
+        if example.view and self.views_panel is not None:
+            self.views_panel.show_view(example.view)  # the view of issue 15 it was made for
 
     def load_startup_content(self, path: str | None = None) -> None:
         """The file named on the command line if any, else the last session if there is
@@ -453,7 +505,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Drawing the graph…")
         # the worker passes its cancel event: Cancel (Esc) stops a long Graphviz layout
         self.render_jobs.submit(graph_source.draw, self.result.evaluation, pass_cancel=True,
-                                **self.graph_options)
+                                **self.drawing_options())
 
     def on_drawn(self, drawing) -> None:
         """Put the new drawing on screen, keeping zoom if it is the same graph."""
@@ -462,7 +514,7 @@ class MainWindow(QMainWindow):
         files.set_compute_unfinished(self, False)
         self.mark_graph_stale(None)
         self.set_graphviz_banner(False)
-        key = (self._structure_key(), tuple(sorted(self.graph_options.items())))
+        key = (self._structure_key(), tuple(sorted(drawing.options.items())))
         self.graph.show_svg(drawing.svg, drawing.node_ids, key=key)
         self.apply_step_highlight()  # the new drawing has the trace's node ids
         self.details.show_details(None)
@@ -524,8 +576,12 @@ class MainWindow(QMainWindow):
         self.failed.emit(error)
 
     def cancel(self) -> None:
-        """Stop waiting for the running compute or drawing (Esc)."""
+        """Stop waiting for the running compute or drawing (Esc); with nothing running,
+        Esc leaves presentation mode."""
         busy = self.compute_jobs.busy or self.render_jobs.busy
+        if not busy and self.presentation.active:
+            self.presentation_action.setChecked(False)
+            return
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
         if busy:
@@ -626,10 +682,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ graph
 
     def on_node_clicked(self, name: str) -> None:
-        """Show the clicked node's details and select its text in the editor."""
+        """Show the clicked node's details and select its text in the editor; a folded
+        box (large graphs) opens one level."""
         if name:  # a dashed copy of a shared node stands for the node itself
             from core.render import original_id
             name = original_id(name)
+        folding = getattr(self.drawing, "folding", None)
+        if folding is not None and folding.prefix_of(name) is not None:
+            from gui import graph_source
+
+            self._draw_request = ("unfolded", time.perf_counter())
+            self.render_jobs.submit(graph_source.unfold, self.drawing, name, pass_cancel=True)
         details = self.drawing.details.get(name) if self.drawing and name else None
         self.details.show_details(details)
         if details:
@@ -656,6 +719,8 @@ class MainWindow(QMainWindow):
         if self.step_panel is not None:
             # with the Steps tab hidden the graph's arrow keys scroll it as usual
             self.step_panel.set_external_keys_enabled(self.steps_showing and not self.stale)
+        if h is not None and self.drawing is not None:
+            h = self.drawing.map_highlight(h)  # onto the folded boxes of a large graph
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)
@@ -667,11 +732,93 @@ class MainWindow(QMainWindow):
         from gui.full_values import show_full_values
 
         show_full_values(self, name, which)
+    def drawing_options(self) -> dict:
+        """The options the graph is drawn with now: View's choices, the theme's colours,
+        and, while gradients are revealed step by step, no gradients on the nodes."""
+        options = dict(self.graph_options, theme=self.appearance.theme.graph)
+        if self.revealing_gradients():
+            hidden = {"all": "values", "gradients": "none"}
+            options["annotate"] = hidden.get(options["annotate"], options["annotate"])
+        return options
+
+    def revealing_gradients(self) -> bool:
+        """True while the nodes hide their gradients so that the Steps reveal them one
+        step at a time (the choice is on and the Steps tab is showing)."""
+        return (self.graph_bar.reveal.isChecked() and self.steps_showing
+                and self.step_panel is not None)
+
+    def redraw_if_options_changed(self) -> None:
+        """Draw again if the drawing on screen was made with other options."""
+        if self.drawing is not None and self.drawing.options != self.drawing_options():
+            self.draw_graph()
+
+    def on_steps_visibility(self, visible: bool) -> None:
+        """The Steps tab came up or went away: its highlight and the revealed
+        gradients follow."""
+        self.steps_showing = visible
+        self.apply_step_highlight()
+        self.redraw_if_options_changed()
+
+    def on_reveal_toggled(self, on: bool) -> None:
+        """The 'reveal gradients as I step' choice changed: remember it, redraw."""
+        self.settings.setValue("view/revealGradients", on)
+        self.redraw_if_options_changed()
 
     def set_graph_option(self, key: str, value) -> None:
         """Change a drawing option (annotation, direction, saved tensors) and redraw."""
         self.graph_options[key] = value
         self.draw_graph()
+
+    # ------------------------------------------------------------------ classroom
+
+    def set_theme(self, name: str) -> None:
+        """Light, dark or high contrast, the graph included (View > Theme)."""
+        self.appearance.set_theme(name)
+        self.redraw_if_options_changed()
+
+    def change_text_size(self, direction: int) -> None:
+        """Text one size larger (+1), smaller (-1) or normal (0), everywhere."""
+        self.appearance.change_text_size(direction)
+        self.statusBar().showMessage(f"Text size {self.appearance.text_scale:.0%}", 3000)
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode (F11): full screen, the graph and the Steps only, large text."""
+        if on:
+            self.presentation.enter()
+        else:
+            self.presentation.leave()
+
+    def show_tab(self, dock: QDockWidget) -> None:
+        """Bring a right-hand tab (Node, Steps, Check) up and give it the keyboard."""
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def step_command(self, method: str) -> None:
+        """Next/previous/first/last step or play, from anywhere in the window: the Steps
+        tab comes up first, so the class sees what moved."""
+        if self.step_panel is None:
+            self.statusBar().showMessage("The steps are ready once torch has loaded", 3000)
+            return
+        if not self.steps_showing:
+            self.steps_dock.show()
+            self.steps_dock.raise_()
+        if self.stale:
+            self.statusBar().showMessage("The expression has an error: fix it to step "
+                                         "through its backward pass", 4000)
+            return
+        getattr(self.step_panel, method)()
+
+    def copy_results(self) -> None:
+        """Edit > Copy Results, and say so in the status bar."""
+        rows = self.results.table.rowCount()
+        if not rows:
+            self.statusBar().showMessage("No results to copy yet: compute an expression "
+                                         "first", 4000)
+            return
+        self.results.copy_all()
+        self.statusBar().showMessage(f"Copied {rows} row{'s' if rows != 1 else ''} of "
+                                     "results (tab-separated: paste into a spreadsheet)", 5000)
 
     # ------------------------------------------------------------------ closing
 

@@ -98,6 +98,12 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.table)
         self.result = None
 
+    def set_mono_font(self, font) -> None:
+        """The fixed-width face of the numbers (View > Text Size); shown again at once."""
+        self.mono = font
+        if self.result is not None:
+            self.show_result(self.result, getattr(self, "_reference", None))
+
     def clear(self) -> None:
         """Empty the table (e.g. while the expression has an error)."""
         self.table.setRowCount(0)
@@ -107,6 +113,7 @@ class ResultsPanel(QWidget):
     def show_result(self, result, reference: dict | None = None) -> None:
         """Fill the table from a :class:`gui.compute.ComputeResult` (plain data only)."""
         self.result = result
+        self._reference = reference
         reference = reference or {}
         ref_grads = reference.get("gradients", {})
         digits = reference.get("digits")
@@ -152,6 +159,8 @@ class ResultsPanel(QWidget):
                                           Qt.AlignmentFlag.AlignVCenter)
                 if col == 0:
                     item.setBackground(QBrush(ROLE_COLOUR[role]))
+                    # dark text on the light tint, whatever the theme's text colour
+                    item.setForeground(QBrush(QColor("#000000")))
                     item.setToolTip(what)
                     font = item.font()
                     font.setBold(q.role != "intermediate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.cli.common import UsageError, add_program_arguments, load
+from core.safe_io import atomic_write
 
 _SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 #: the longest --timeout accepted, in seconds
@@ -28,8 +29,12 @@ def add_parser(subparsers) -> None:
                         "(default all: expression, value and gradient)")
     parser.add_argument("--plain", action="store_true",
                         help="torchviz's make_dot drawing exactly, without annotations")
-    parser.add_argument("--theme", choices=("screen", "print"), default="screen",
-                        help="screen: torchviz's colours; print: larger type for slides and paper")
+    parser.add_argument("--theme", choices=("screen", "print", "dark", "contrast"),
+                        default="screen",
+                        help="screen: torchviz's colours; print: larger type for slides and "
+                        "paper; dark and contrast: the window's dark and high-contrast looks")
+    parser.add_argument("--caption", action="store_true",
+                        help="write the program under the drawing (for slides and handouts)")
     parser.add_argument("--show-saved", action="store_true",
                         help="also draw the tensors backward functions saved (orange)")
     parser.add_argument("--show-attrs", action="store_true",
@@ -57,18 +62,16 @@ def run(args) -> int:
     # check before computing: a missing program is the most common problem on a new machine
     if not render.graphviz_available():
         raise render.GraphvizMissing()
+    program, variables = load(args)
     options = render.RenderOptions(annotate=args.annotate, rankdir=args.rankdir,
                                    theme=args.theme, plain=args.plain,
                                    show_saved=args.show_saved, show_attrs=args.show_attrs,
-                                   dpi=args.dpi)
-    program, variables = load(args)
+                                   dpi=args.dpi, caption=render.program_caption(program)
+                                   if args.caption else None)
     evaluation = evaluate(program, variables, args.dtype)
     graph = build_graph(evaluation, show_saved=args.show_saved, show_attrs=args.show_attrs)
     timeout = render.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     data = render.render(graph, options, fmt, timeout=timeout)
-    try:
-        out.write_bytes(data)
-    except OSError as err:
-        raise UsageError(f"cannot write {out}: {err.strerror or err}") from None
+    atomic_write(out, data)  # a failed write leaves an existing file as it was
     print(f"wrote {out} ({fmt.upper()}, {len(graph.nodes)} nodes, {len(data):,} bytes)")
     return 0
