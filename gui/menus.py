@@ -26,6 +26,7 @@ def _action(window, text, slot=None, shortcut=None, tip=None, icon=None, checkab
         action.setStatusTip(tip)
     if icon:
         action.setIcon(QIcon(files.resource_path(f"icons/{icon}.svg")))
+        action.setProperty("iconName", icon)  # gui.appearance draws it in the theme's ink
     if checkable:
         action.setCheckable(True)
         action.setChecked(checked)
