@@ -93,6 +93,10 @@ class Appearance:
         """The current :class:`gui.themes.Theme`."""
         return THEMES[self.theme_name]
 
+    def dark(self) -> bool:
+        """True for a theme with a dark background (icons then need light lines)."""
+        return self.theme.colour("window").lightness() < 128
+
     def scale(self) -> float:
         """The factor applied to every font now (presentation mode included)."""
         return self.text_scale * (PRESENTATION_FACTOR if self.presenting else 1.0)
@@ -132,11 +136,13 @@ class Appearance:
         self.apply_icons()
         if w.step_panel is not None:
             w.step_panel.set_colours(self.theme.colours)
+            w.step_panel.set_icon_ink(self.dark())
         self.apply_fonts()
 
     def panels_attached(self) -> None:
         """The Steps and Check panels arrived (after torch loaded): theme and fonts."""
         self.window.step_panel.set_colours(self.theme.colours)
+        self.window.step_panel.set_icon_ink(self.dark())
         self.apply_fonts()
 
     def apply_icons(self) -> None:

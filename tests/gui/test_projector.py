@@ -27,6 +27,15 @@ def inside_window(window, widget) -> bool:
     return window.rect().contains(QRect(top_left, widget.size()))
 
 
+def ink_lightness(icon) -> float:
+    """The mean lightness of an icon's drawn (opaque) pixels."""
+    image = icon.pixmap(32, 32).toImage()
+    values = [image.pixelColor(x, y) for x in range(32) for y in range(32)]
+    drawn = [c.lightness() for c in values if c.alpha() > 200]
+    assert drawn, "the icon is empty"
+    return sum(drawn) / len(drawn)
+
+
 @pytest.mark.parametrize("size", [(1024, 700), (1280, 720)])
 def test_every_control_fits_and_the_graph_gets_its_share(qtbot, window, size):
     window.qtbot = qtbot
@@ -169,6 +178,9 @@ def test_themes_colour_window_and_graph_but_not_exports(qtbot, tmp_path, theme, 
     svg = window.drawing.svg.decode()
     assert f'fill="{background}"' in svg  # Graphviz's background polygon
     assert window.graph.backgroundBrush().color().name() == background
+    # the icons are drawn in light ink on the dark toolbar and step panel
+    for icon in (window.zoom_in_action.icon(), window.step_panel.next_button.icon()):
+        assert ink_lightness(icon) > 150
     # exports keep their own look: the print theme on white
     exported = graph_source.export(window.drawing, "svg").decode()
     assert 'fill="white"' in exported and background not in exported
@@ -178,4 +190,5 @@ def test_themes_colour_window_and_graph_but_not_exports(qtbot, tmp_path, theme, 
     assert again.appearance.theme_name == theme and again.theme_actions[theme].isChecked()
     again.set_theme("light")
     assert QApplication.palette().window().color().lightness() > 200
+    assert ink_lightness(again.zoom_in_action.icon()) < 100
     finish(again)
