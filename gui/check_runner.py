@@ -67,6 +67,10 @@ class CheckRunner(QObject):
         result = self.result
         if result is None:
             return
+        precomputed = getattr(result, "check_outcome", None)
+        if precomputed is not None:  # explore(): checked before the window opened
+            self._on_checked((result, precomputed))
+            return
         from gui.compute import check
 
         evaluation = result.evaluation

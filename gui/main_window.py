@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.step_panel = None
         self.check_panel = None
         self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.views_panel = None  # gui.views_panel.ViewsPanel once torch is loaded
         self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
         self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
@@ -210,8 +211,12 @@ class MainWindow(QMainWindow):
             "Step through the backward pass here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.check_dock = self._dock("Check", "checkDock", self._placeholder(
             "Check the gradients independently here."), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Views", "viewsDock", self._placeholder(
+            "Paths, forward vs reverse mode, Jacobians, second derivatives and training "
+            "appear here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.details_dock, self.steps_dock)
         self.tabifyDockWidget(self.steps_dock, self.check_dock)
+        self.tabifyDockWidget(self.check_dock, self.views_dock)
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
@@ -361,6 +366,8 @@ class MainWindow(QMainWindow):
         self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
+        if example.view and self.views_panel is not None:
+            self.views_panel.show_view(example.view)  # the view of issue 15 it was made for
 
     def load_startup_content(self, path: str | None = None) -> None:
         """The file named on the command line if any, else the last session if there is
@@ -677,10 +684,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ graph
 
     def on_node_clicked(self, name: str) -> None:
-        """Show the clicked node's details and select its text in the editor."""
+        """Show the clicked node's details and select its text in the editor; a folded
+        box (large graphs) opens one level."""
         if name:  # a dashed copy of a shared node stands for the node itself
             from core.render import original_id
             name = original_id(name)
+        folding = getattr(self.drawing, "folding", None)
+        if folding is not None and folding.prefix_of(name) is not None:
+            from gui import graph_source
+
+            self._draw_request = ("unfolded", time.perf_counter())
+            self.render_jobs.submit(graph_source.unfold, self.drawing, name, pass_cancel=True)
         details = self.drawing.details.get(name) if self.drawing and name else None
         self.details.show_details(details)
         if details:
@@ -707,6 +721,8 @@ class MainWindow(QMainWindow):
         if self.step_panel is not None:
             # with the Steps tab hidden the graph's arrow keys scroll it as usual
             self.step_panel.set_external_keys_enabled(self.steps_showing and not self.stale)
+        if h is not None and self.drawing is not None:
+            h = self.drawing.map_highlight(h)  # onto the folded boxes of a large graph
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)

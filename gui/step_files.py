@@ -1,5 +1,6 @@
-"""Export the recorded backward pass from the window: one multi-page PDF (a page per step)
-and numbered PNG frames, through core.step_export, on a worker thread.
+"""Export the recorded backward pass from the window: the step deck (core.deck) as one
+multi-page PDF or numbered PNG frames, slides (16:9, the default) or handouts, on a worker
+thread.
 
 Graphviz draws every page (about 30 ms each on the seed examples, seconds on big graphs),
 so the window only asks where to write and shows progress in the status bar. The pages are
@@ -18,11 +19,18 @@ from gui.files import setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
-FRAME_DPI = 150
+FRAME_DPI = 144  # slides at 1920×1080
+
+
+#: the deck's layouts as the export dialog offers them: (label, layout, quiz)
+LAYOUT_CHOICES = (("Slides (16:9, for a projector)", "slides", False),
+                  ("Slides, predict then reveal (quiz)", "slides", True),
+                  ("Handout (portrait, for print)", "handout", False))
 
 
 def _steps_source(w):
-    """(graph, trace) of the drawing on screen, or None with a status message why not."""
+    """(evaluation, graph, trace) of the drawing on screen, or None with a status message
+    why not."""
     result = getattr(w, "drawn_result", None)
     drawing = w.drawing
     graph = getattr(drawing, "source", None) if drawing is not None else None
@@ -34,35 +42,33 @@ def _steps_source(w):
         w.statusBar().showMessage("No backward steps to export: the output does not "
                                   "depend on any input that needs a gradient", 6000)
         return None
-    return graph, trace
+    return result.evaluation, graph, trace
 
 
-def _page_options(caption: str | None):
-    """step_export's own look for pages, with the program under each page if asked."""
-    if not caption:
-        return None
-    from core.render import RenderOptions
-
-    return RenderOptions(theme="print", annotate="values", caption=caption)
+def _options(evaluation, layout: str, quiz: bool) -> dict:
+    from core.deck import deck_options
+    return {**deck_options(evaluation.program.text), "layout": layout, "quiz": quiz}
 
 
-def _write_pdf(graph, trace, path: str, caption: str | None = None) -> tuple[str, int]:
-    from core.step_export import export_pdf
+def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
+               quiz: bool = False) -> tuple[str, int]:
+    from core.deck import export_pdf
 
     try:
-        pages = export_pdf(graph, trace, path, _page_options(caption))
+        pages = export_pdf(evaluation, graph, trace, path, **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write {Path(path).name}: "
                               f"{err.strerror or err}") from None
     return path, pages
 
 
-def _write_frames(graph, trace, directory: str, dpi: int,
-                  caption: str | None = None) -> tuple[str, int]:
-    from core.step_export import export_frames
+def _write_frames(evaluation, graph, trace, directory: str, dpi: int,
+                  layout: str = "slides", quiz: bool = False) -> tuple[str, int]:
+    from core.deck import export_frames
 
     try:
-        paths = export_frames(graph, trace, directory, _page_options(caption), dpi=dpi)
+        paths = export_frames(evaluation, graph, trace, directory, dpi=dpi,
+                              **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write into {directory}: "
                               f"{err.strerror or err}") from None
@@ -84,25 +90,39 @@ def _start(w, fn, *args, what: str) -> Worker:
     return worker.start(w.pool)
 
 
-def export_steps_pdf(w, path: str) -> Worker | None:
-    """Write every backward step as one page of the PDF ``path`` (on a worker); the window
-    emits ``exported(path)`` when it is written."""
+def export_steps_pdf(w, path: str, layout: str = "slides", quiz: bool = False) -> Worker | None:
+    """Write the step deck (title, forward values, one page per backward step, summary) to
+    the PDF ``path`` (on a worker); the window emits ``exported(path)`` when it is written."""
     source = _steps_source(w)
     if source is None:
         return None
     places.remember(w, "steps", str(path))
-    return _start(w, _write_pdf, *source, str(path), places.caption(w), what="pages")
+    return _start(w, _write_pdf, *source, str(path), layout, quiz, what="pages")
 
 
-def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI) -> Worker | None:
-    """Write ``step-001.png``, ``step-002.png``, ... into ``directory`` (on a worker); the
+def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI, layout: str = "slides",
+                        quiz: bool = False) -> Worker | None:
+    """Write the deck's pages as ``page-001.png``, ... into ``directory`` (on a worker); the
     window emits ``exported(directory)`` when they are written."""
     source = _steps_source(w)
     if source is None:
         return None
     places.remember(w, "frames", str(directory), is_folder=True)
-    return _start(w, _write_frames, *source, str(directory), dpi, places.caption(w),
+    return _start(w, _write_frames, *source, str(directory), dpi, layout, quiz,
                   what="frames")
+
+
+def _ask_layout(w) -> tuple[str, bool] | None:
+    """The layout the user picks (slides first: the default), or None if cancelled."""
+    labels = [label for label, _, _ in LAYOUT_CHOICES]
+    remembered = w.settings.value("export/deckLayout", labels[0])
+    current = labels.index(remembered) if remembered in labels else 0
+    label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
+    if not ok:
+        return None
+    w.settings.setValue("export/deckLayout", label)
+    _, layout, quiz = LAYOUT_CHOICES[labels.index(label)]
+    return layout, quiz
 
 
 def export_steps_pdf_dialog(w) -> None:
@@ -116,7 +136,10 @@ def export_steps_pdf_dialog(w) -> None:
         return
     if Path(path).suffix.lower() != ".pdf":
         path += ".pdf"
-    export_steps_pdf(w, path)
+    choice = _ask_layout(w)
+    if choice is None:
+        return
+    export_steps_pdf(w, path, *choice)
 
 
 class FramesFolderDialog(QFileDialog):
@@ -164,4 +187,7 @@ def export_steps_frames_dialog(w) -> None:
     if not ok:
         return
     w.settings.setValue("export/frameDpi", dpi)
-    export_steps_frames(w, directory, dpi)
+    choice = _ask_layout(w)
+    if choice is None:
+        return
+    export_steps_frames(w, directory, dpi, *choice)
