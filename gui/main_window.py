@@ -155,7 +155,9 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(8, 8, 8, 4)
         top_layout.addWidget(self._heading("Expression"))
-        top_layout.addWidget(self.editor, 2)
+        # editor and values share the height equally: on a 700-pixel projector the editor
+        # had it all and the values table showed one row
+        top_layout.addWidget(self.editor, 1)
         top_layout.addWidget(self.error_label)
         top_layout.addWidget(self.notes_label)
         top_layout.addWidget(self.example_label)
