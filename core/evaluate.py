@@ -9,6 +9,7 @@ operation allocates, and stops at the time bound.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import time
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import limits, ops
+from core import cuts, limits, ops, ops_more
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
+from core.serialize import format_tensor
 from core.values import VariableSpec, check_value, format_shape
 
 _TORCH_OPERATORS = {
@@ -73,6 +75,10 @@ class Evaluation:
     gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     backward_done: bool = False
+    #: where the program stops a gradient (core.cuts.Cut: detach, no_grad), in order
+    cuts: list = field(default_factory=list)
+    #: id of a tensor the program computed -> the cuts whose values it used
+    cut_uses: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -131,7 +137,10 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
             interpreter.statement_index = index
-            result = interpreter.value_of(statement.expr)
+            with torch.no_grad() if statement.no_grad else contextlib.nullcontext():
+                result = interpreter.value_of(statement.expr)
+            if statement.no_grad:
+                interpreter.shadow(statement, result)
             if statement.target:
                 interpreter.name_result(statement.target, result, statement)
     output = interpreter.last_value
@@ -150,6 +159,9 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
                             output=output, output_name=output_name,
                             intermediates=intermediates, records=interpreter.records)
+    evaluation.cuts, evaluation.cut_uses = interpreter.cuts, interpreter.cut_uses
+    cuts.register_records(evaluation, interpreter.shadow_records)
+    evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
         evaluation.warnings.append(Notice(
@@ -250,12 +262,51 @@ class _Interpreter:
         self.total_elements = sum(t.numel() for t in env.values())
         self.deadline = time.monotonic() + limits.MAX_SECONDS
         self.last_value: object = None
+        # random numbers: torch's own start-up seed until the program calls manual_seed,
+        # on a generator of this evaluation's own (the window computes in worker threads)
+        self.generator = torch.Generator().manual_seed(ops_more.DEFAULT_SEED)
+        self.seeded = False
+        #: where the program stops a gradient: core.cuts.Cut for each detach / no_grad value
+        self.cuts: list = []
+        self.cut_uses: dict[int, list] = {}
+        self.shadow_records: list[OpRecord] = []
+        self.notices: list[Notice] = []
+
+    def shadow(self, statement, result) -> None:
+        """A statement ran under no_grad: run it once more with gradients on, to draw the
+        graph it would have had (greyed). Random numbers are drawn again from the same
+        state, so the program's own draws stay as torch makes them."""
+        if not isinstance(result, torch.Tensor) or not any(
+                isinstance(t, torch.Tensor) and t.requires_grad for t in self.env.values()):
+            return
+        saved = (self.records, self.last_value, self.generator.get_state(), self.seeded,
+                 list(self.notices), list(self.cuts), dict(self.new_leaves))
+        self.records = self.shadow_records
+        try:
+            with torch.enable_grad():
+                source = self.value_of(statement.expr)
+        finally:
+            self.records, self.last_value = saved[0], saved[1]
+            self.generator.set_state(saved[2])
+            self.seeded, self.notices, self.cuts, self.new_leaves = saved[3:]
+        if isinstance(source, torch.Tensor) and source.grad_fn is not None:
+            self.cuts.append(cuts.Cut(statement.expr, source, result, "no_grad",
+                                      statement.target))
+
+    def _note_cut_uses(self, args, result) -> None:
+        """Remember which cut values an operation used (the steps say the gradient stops)."""
+        used = [cut for cut in self.cuts for a in args if a is cut.result]
+        if used and isinstance(result, torch.Tensor):
+            self.cut_uses[id(result)] = used
 
     # bookkeeping --------------------------------------------------------------
 
     def name_result(self, name: str, value, statement) -> None:
         """Bind ``name`` and label the record of the value with it."""
         self.env[name] = value
+        cut = cuts.find(self.cuts, value)
+        if cut is not None and cut.name is None:
+            cut.name = name
         if isinstance(value, torch.Tensor):
             for record in reversed(self.records):
                 if record.tensor is value:
@@ -333,7 +384,9 @@ class _Interpreter:
             ops.check_size(ops.result_shape("matmul", [left, right]))
         else:
             ops.check_size(ops.broadcast_shape(node.op, left, right))
-        return self._record(node, _TORCH_OPERATORS[node.op](left, right))
+        result = _TORCH_OPERATORS[node.op](left, right)
+        self._note_cut_uses([left, right], result)
+        return self._record(node, result)
 
     def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
         if node.op == "@":
@@ -362,11 +415,19 @@ class _Interpreter:
         spec = FUNCTIONS[node.function]
         args = [self.value_of(arg) for arg in node.args]
         kwargs = {key: self.value_of(value) for key, value in node.kwargs}
+        if node.function == "manual_seed":
+            self.generator.manual_seed(ops_more.seed_value(args))
+            self.seeded = True
+            return None
+        if node.function in ops_more.RANDOM:
+            kwargs["generator"] = self.generator
         if spec.constructor:
             if node.function == "tensor" and not isinstance(node.args[0], (Literal, Number)):
                 raise ops.ArgumentError("tensor() takes a number or a nested list of numbers "
                                         "written out; to compute with a tensor, use it directly")
             result = ops.construct(node.function, args, kwargs, self.dtype)
+            if node.function in ops_more.RANDOM:
+                self._random_notice(node, result)
             if result.requires_grad:
                 self.new_leaves[node.text] = result
             return self._record(node, result)
@@ -388,7 +449,19 @@ class _Interpreter:
         if shape is not None:
             ops.check_size(shape)
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
+        if name in ops_more.RANDOM:
+            self._random_notice(node, result)
+        if name == "detach" and args[0].grad_fn is not None:
+            self.cuts.append(cuts.Cut(node, args[0], result))
+        self._note_cut_uses(args + list(kwargs.values()), result)
         return self._record(node, result)
+
+    def _random_notice(self, node: Call, result) -> None:
+        """Random numbers are shown where they are drawn, with the seed that fixes them."""
+        seed = "" if self.seeded else (f" (no torch.manual_seed before it: torch's start-up "
+                                       f"seed {ops_more.DEFAULT_SEED}, as in a fresh process)")
+        drawn = format_tensor(result.detach().double(), digits=4, max_entries=16)
+        self.notices.append(Notice(f"{_short(node.text)} drew {drawn}{seed}", node.span, "info"))
 
 
 def _short(text: str, limit: int = 60) -> str:

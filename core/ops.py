@@ -279,12 +279,18 @@ NUMERIC_KWARGS = {"dim", "keepdim", "p", "min", "max", "dim0", "dim1"}
 
 def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -> torch.Tensor:
     """Run a constructor (tensor, ones, zeros, full, eye) after checking its size."""
-    dtype = DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
+    generator = kwargs.pop("generator", None)
+    if name in ops_more.CONSTRUCTORS:
+        return ops_more.CONSTRUCTORS[name](args, kwargs, default_dtype, generator)
+    dtype = ops_more.ALL_DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
     requires_grad = bool(kwargs.get("requires_grad") or False)
     if name == "tensor":
         data = args[0]
         if isinstance(data, torch.Tensor):
             raise ArgumentError("tensor() takes a number or a nested list of numbers")
+        whole = ops_more.whole_tensor(data, kwargs)  # torch.tensor([0, 2]) holds integers
+        if whole is not None:
+            return whole
         from core.values import check_value  # the same rules as the variables table
         try:
             data = check_value(data, "tensor()")
@@ -320,3 +326,10 @@ def result_shape(name: str, args: list) -> tuple[int, ...] | None:
             and args[1].dim() > 0:
         return broadcast_shape(name, *args[:2])
     return None
+
+
+# the notebook functions (indexing, shapes, losses, activations, ranges, random numbers)
+from core import ops_more  # noqa: E402  (it builds on the helpers above)
+
+IMPLEMENTATIONS.update(ops_more.IMPLEMENTATIONS)
+

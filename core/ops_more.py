@@ -1,0 +1,592 @@
+"""Torch implementations of :mod:`core.functions_more`: indexing, masks, joining, shapes,
+reductions, losses, activations, stopping gradients, ranges and seeded random numbers.
+
+Every function that can make a tensor larger than its inputs (advanced indexing, stack,
+cat, where, repeat, expand, ranges, random tensors) computes the size of its result from
+the arguments and checks it against :mod:`core.limits` before torch allocates anything.
+Indices are checked against the sizes they index, so nothing reads out of bounds and the
+message says which index and which dim.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from core import limits
+from core.ops import (
+    ArgumentError,
+    as_dims,
+    as_int,
+    broadcast_shape,
+    broadcast_shapes,
+    check_size,
+)
+
+#: dtypes a constructor's dtype= may name (core.language reads them as these strings)
+ALL_DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64,
+              "int32": torch.int32, "bool": torch.bool}
+#: functions that draw random numbers: the interpreter passes its seeded generator
+RANDOM = {"randn", "rand", "randint", "rand_like", "randn_like"}
+#: torch's seed in a fresh process (what a notebook draws without torch.manual_seed)
+DEFAULT_SEED = 67280421310721
+
+
+def _shape(t) -> str:
+    shape = tuple(t.shape) if isinstance(t, torch.Tensor) else ()
+    return "scalar" if not shape else "×".join(map(str, shape))
+
+
+def _tensor(value, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise ArgumentError(f"{what} must be a tensor")
+    return value
+
+
+def _float(value, what: str) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ArgumentError(f"{what} must be a number")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(f"{what} must be a number")
+    return float(value)
+
+
+def _choice(value, what: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ArgumentError(f"{what} must be one of " + ", ".join(repr(c) for c in choices))
+    return value
+
+
+def _sizes(args, kwargs, key: str = "size", allow_inferred: bool = False) -> tuple[int, ...]:
+    """Sizes given as ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``; -1 where allowed."""
+    if key in kwargs and kwargs[key] is not None:
+        args = [kwargs[key]]
+    if len(args) == 1 and isinstance(args[0], list):
+        args = args[0]
+    sizes = tuple(as_int(a, "a size") for a in args)
+    if len(sizes) > limits.MAX_DIMS:
+        raise ArgumentError(f"{len(sizes)} sizes; the limit is {limits.MAX_DIMS} dimensions")
+    for n in sizes:
+        if n < 0 and not (allow_inferred and n == -1):
+            raise ArgumentError("sizes must not be negative"
+                                + (" (-1 means: work it out)" if allow_inferred else ""))
+    return sizes
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def _dim_range(i: int, n: int, dim: int) -> int:
+    if not -n <= i < n:
+        raise ArgumentError(f"index {i} is out of range for dim {dim}, which has size {n} "
+                            f"(valid: {-n} to {n - 1})" if n else
+                            f"index {i} is out of range: dim {dim} has size 0")
+    return i
+
+
+def getitem(x, spec, *tensors):
+    """``x[...]`` from the plain index data of :func:`core.syntax_more.subscript`."""
+    x = _tensor(x, "only a tensor can be indexed; this")
+    consumed = 0
+    for item in spec:
+        if item[0] in ("int", "slice", "list"):
+            consumed += 1
+        elif item[0] == "tensor":
+            t = tensors[item[1]]
+            consumed += t.dim() if isinstance(t, torch.Tensor) and t.dtype == torch.bool else 1
+    ellipses = sum(item[0] == "ellipsis" for item in spec)
+    if ellipses > 1:
+        raise ArgumentError("an index can have only one ...")
+    if consumed > x.dim():
+        raise ArgumentError(f"too many indices ({consumed}) for a tensor of shape {_shape(x)} "
+                            f"({x.dim()} dim{'s' if x.dim() != 1 else ''})")
+    index: list = []
+    dim = 0
+    advanced: list[tuple[int, ...]] = []
+    advanced_dims = 1
+    for item in spec:
+        kind = item[0]
+        if kind == "ellipsis":
+            index.append(Ellipsis)
+            dim += x.dim() - consumed
+        elif kind == "none":
+            index.append(None)
+        elif kind == "int":
+            index.append(_dim_range(item[1], x.shape[dim], dim))
+            dim += 1
+        elif kind == "slice":
+            start, stop, step = item[1:]
+            if step is not None and step <= 0:
+                raise ArgumentError("a slice step must be positive (torch has no negative "
+                                    "steps: use flip(x, dims) to reverse)")
+            # slice.indices clamps any bound, however large, to the dim's size
+            start, stop, step = slice(start, stop, step).indices(x.shape[dim])
+            index.append(slice(start, max(stop, start), step))
+            dim += 1
+        elif kind == "list":
+            for i in item[1]:
+                _dim_range(i, x.shape[dim], dim)
+            index.append(torch.tensor(item[1], dtype=torch.int64))
+            advanced.append((len(item[1]),))
+            advanced_dims *= x.shape[dim]
+            dim += 1
+        else:
+            t = _tensor(tensors[item[1]], "an index")
+            if t.dtype == torch.bool:
+                covered = tuple(x.shape[dim:dim + t.dim()])
+                if tuple(t.shape) != covered:
+                    raise ArgumentError(f"the mask has shape {_shape(t)} but indexes dims of "
+                                        f"sizes {'×'.join(map(str, covered)) or 'scalar'}")
+                advanced.append((int(t.sum()),))
+                advanced_dims *= max(math.prod(covered), 1)
+                dim += t.dim()
+            elif t.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+                if t.numel():
+                    _dim_range(int(t.min()), x.shape[dim], dim)
+                    _dim_range(int(t.max()), x.shape[dim], dim)
+                advanced.append(tuple(t.shape))
+                advanced_dims *= x.shape[dim]
+                dim += 1
+            else:
+                raise ArgumentError("a tensor used as an index must hold whole numbers or "
+                                    "True/False; this one holds fractions (use .long(), or a "
+                                    "comparison such as x > 0 for a mask)")
+            index.append(t)
+    if advanced:
+        picked = broadcast_shapes(*advanced)
+        if picked is None:
+            raise ArgumentError("the index tensors' shapes do not match each other")
+        # at most: every picked position times the entries of the dims not indexed by them
+        bound = math.prod(picked) * (x.numel() // max(advanced_dims, 1))
+        if bound > limits.MAX_ELEMENTS:
+            check_size((bound,), "this indexing")
+    return x[tuple(index)]
+
+
+# --------------------------------------------------------------------------- masks, joining
+
+
+def _compare(fn, symbol):
+    def run(x, y):
+        check_size(broadcast_shape(symbol, x, y))
+        return fn(x, y)
+    return run
+
+
+def where(cond, a, b):
+    """``where(cond, a, b)``: a where the mask is True, b elsewhere."""
+    cond = _tensor(cond, "the condition of where()")
+    if cond.dtype != torch.bool:
+        raise ArgumentError("the condition of where() must be a mask of True/False, such as "
+                            "x > 0")
+    check_size(broadcast_shape("where", cond, a, b))
+    return torch.where(cond, a, b)
+
+
+def _joined(name):
+    def run(*tensors, dim=0):
+        tensors = [_tensor(t, f"each entry of {name}([...])") for t in tensors]
+        total = sum(t.numel() for t in tensors)
+        check_size((total,), f"{name}(...)")
+        fn = torch.stack if name == "stack" else torch.cat
+        return fn(tensors, dim=as_int(dim, "dim"))
+    return run
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def view(x, *shape, size=None):
+    return x.view(_sizes(list(shape), {"size": size}, allow_inferred=True))
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return torch.squeeze(x)
+    dims = as_dims(dim)
+    return torch.squeeze(x, dims)
+
+
+def unsqueeze(x, dim):
+    return torch.unsqueeze(x, as_int(dim, "dim"))
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return torch.flatten(x, as_int(start_dim, "start_dim"), as_int(end_dim, "end_dim"))
+
+
+def _dim_list(positional, kwargs) -> tuple[int, ...]:
+    """Dims given as ``f(x, 1, 0)``, ``f(x, (1, 0))`` or ``f(x, dims=(1, 0))``."""
+    given = kwargs.get("dims", list(positional))
+    if not isinstance(given, list):
+        given = [given]
+    if len(given) == 1 and isinstance(given[0], list):
+        given = given[0]
+    if len(given) > limits.MAX_DIMS:
+        raise ArgumentError(f"{len(given)} dims; the limit is {limits.MAX_DIMS}")
+    return tuple(as_int(d, "dim") for d in given)
+
+
+def permute(x, *order, **kwargs):
+    return x.permute(_dim_list(order, kwargs))
+
+
+def expand(x, *sizes, size=None):
+    target = _sizes(list(sizes), {"size": size}, allow_inferred=True)
+    if len(target) < x.dim():
+        raise ArgumentError(f"expand needs at least {x.dim()} sizes for a tensor of shape "
+                            f"{_shape(x)}")
+    offset = len(target) - x.dim()
+    final = tuple(x.shape[i - offset] if n == -1 and i >= offset else n
+                  for i, n in enumerate(target))
+    if any(n < 0 for n in final):
+        raise ArgumentError("-1 can only keep an existing dim in expand")
+    check_size(final, "the expanded tensor")
+    return x.expand(final)
+
+
+def repeat(x, *sizes):
+    times = _sizes(list(sizes), {})
+    if len(times) < x.dim():
+        raise ArgumentError(f"repeat needs at least {x.dim()} counts for a tensor of shape "
+                            f"{_shape(x)}")
+    shape = (1,) * (len(times) - x.dim()) + tuple(x.shape)
+    check_size(tuple(a * b for a, b in zip(shape, times)), "the repeated tensor")
+    return x.repeat(times)
+
+
+def flip(x, *order, **kwargs):
+    return torch.flip(x, _dim_list(order, kwargs))
+
+
+def _like_shape(fn):
+    def run(x, other):
+        return fn(x, _tensor(other, "the second argument"))
+    return run
+
+
+# --------------------------------------------------------------------------- reductions
+
+
+def _arg(fn):
+    def run(x, dim=None, keepdim=False):
+        return fn(x, dim=None if dim is None else as_int(dim, "dim"), keepdim=bool(keepdim))
+    return run
+
+
+def _amax(fn):
+    def run(x, dim=None, keepdim=False):
+        dims = () if dim is None else as_dims(dim)
+        return fn(x, dim=dims, keepdim=bool(keepdim))
+    return run
+
+
+def _spread(fn):
+    def run(x, dim=None, keepdim=False, unbiased=None, correction=None):
+        if unbiased is not None and correction is not None:
+            raise ArgumentError("give unbiased= or correction=, not both")
+        if unbiased is not None:
+            correction = 1 if bool(unbiased) else 0
+        options = {"keepdim": bool(keepdim)}
+        if correction is not None:
+            options["correction"] = _float(correction, "correction")
+        return fn(x, dim=as_dims(dim), **options)
+    return run
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def _scaled(fn):
+    def run(x, y, alpha=None):
+        check_size(broadcast_shape(fn.__name__, x, y))
+        if alpha is None:
+            return fn(x, y)
+        return fn(x, y, alpha=_float(alpha, "alpha"))
+    return run
+
+
+def _pair(fn, symbol):
+    def run(x, y):
+        check_size(broadcast_shape(symbol, x, y))
+        return fn(x, y)
+    return run
+
+
+# --------------------------------------------------------------------------- losses
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _loss(fn, extra=()):
+    def run(x, target, reduction="mean", **options):
+        x = _tensor(x, "the input of a loss")
+        target = _tensor(target, "the target of a loss")
+        if reduction is not None:
+            reduction = _choice(reduction, "reduction",
+                                _REDUCTIONS + (("batchmean",) if fn is F.kl_div else ()))
+        if fn in (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.huber_loss, F.kl_div,
+                  F.binary_cross_entropy_with_logits, F.binary_cross_entropy):
+            check_size(broadcast_shape(fn.__name__, x, target))
+        for key in options:
+            if key in ("beta", "delta", "label_smoothing"):
+                options[key] = _float(options[key], key)
+            elif key == "ignore_index":
+                options[key] = as_int(options[key], key)
+            elif key == "log_target":
+                options[key] = bool(options[key])
+        return fn(x, target, reduction=reduction or "mean", **options)
+    return run
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def gelu(x, approximate="none"):
+    return F.gelu(x, approximate=_choice(approximate, "approximate", ("none", "tanh")))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return F.leaky_relu(x, _float(negative_slope, "negative_slope"))
+
+
+def elu(x, alpha=1.0):
+    return F.elu(x, alpha=_float(alpha, "alpha"))
+
+
+def celu(x, alpha=1.0):
+    alpha = _float(alpha, "alpha")
+    if alpha == 0:
+        raise ArgumentError("celu's alpha must not be 0")
+    return F.celu(x, alpha=alpha)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    lo, hi = _float(min_val, "min_val"), _float(max_val, "max_val")
+    if lo > hi:
+        raise ArgumentError("hardtanh's min_val must not be above max_val")
+    return F.hardtanh(x, lo, hi)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return F.softplus(x, beta=_float(beta, "beta"), threshold=_float(threshold, "threshold"))
+
+
+def clip(*args, **kwargs):
+    from core.ops import IMPLEMENTATIONS  # clamp's implementation, whatever it becomes
+    return IMPLEMENTATIONS["clamp"](*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def requires_grad_(x, flag=True, requires_grad=None):
+    if requires_grad is not None:
+        flag = requires_grad
+    if not isinstance(flag, bool):
+        raise ArgumentError("requires_grad_() takes True or False")
+    if x.grad_fn is not None:
+        if not flag:
+            raise ArgumentError("requires_grad_(False) works only on a leaf; to stop the "
+                                "gradient of a computed value use .detach()")
+        return x
+    if flag and not x.is_floating_point():
+        raise ArgumentError("only tensors of fractions (float) can require gradients")
+    return x.requires_grad_(flag)
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def _dtype(kwargs, default):
+    name = kwargs.get("dtype")
+    return ALL_DTYPES[name] if name else default
+
+
+def _number(value, what):
+    """A Python number kept as int or float (torch picks the dtype from it)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ArgumentError(f"{what} must be a number")
+        return value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(f"{what} must be a number")
+    return value
+
+
+def arange(args, kwargs, default_dtype, generator=None):
+    values = [_number(a, "arange's bound") for a in args]
+    start, end, step = 0, None, 1
+    if len(values) == 1:
+        end = values[0]
+    elif len(values) == 2:
+        start, end = values
+    else:
+        start, end, step = values
+    start = _number(kwargs.get("start", start), "start")
+    end = _number(kwargs.get("end", end), "end")
+    step = _number(kwargs.get("step", step), "step")
+    if step == 0:
+        raise ArgumentError("arange's step must not be 0")
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise ArgumentError("arange's bounds must be finite")
+    count = max(math.ceil((end - start) / step), 0)
+    if (end - start) * step < 0:
+        raise ArgumentError("arange's step goes the wrong way: from start it never reaches end")
+    check_size((count,), "arange(...)")
+    whole = all(isinstance(v, int) for v in (start, end, step))
+    dtype = _dtype(kwargs, torch.int64 if whole else default_dtype)
+    return torch.arange(start, end, step, dtype=dtype,
+                        requires_grad=bool(kwargs.get("requires_grad")))
+
+
+def linspace(args, kwargs, default_dtype, generator=None):
+    start, end = (_float(a, "linspace's bound") for a in args[:2])
+    steps = as_int(kwargs.get("steps", args[2] if len(args) > 2 else None), "steps")
+    if steps < 0:
+        raise ArgumentError("linspace's steps must not be negative")
+    check_size((steps,), "linspace(...)")
+    return torch.linspace(start, end, steps, dtype=_dtype(kwargs, default_dtype),
+                          requires_grad=bool(kwargs.get("requires_grad")))
+
+
+def _random(fn):
+    def run(args, kwargs, default_dtype, generator=None):
+        size = _sizes(args, kwargs)
+        check_size(size, f"{fn.__name__}(...)")
+        return fn(size, generator=generator, dtype=_dtype(kwargs, default_dtype),
+                  requires_grad=bool(kwargs.get("requires_grad")))
+    return run
+
+
+def randint(args, kwargs, default_dtype, generator=None):
+    if "size" in kwargs:
+        bounds, size = args, kwargs["size"]
+    else:
+        bounds, size = args[:-1], args[-1]
+    if not isinstance(size, list):
+        raise ArgumentError("randint needs a size written as a tuple, as in randint(0, 3, (4,))")
+    bounds = [as_int(b, "a bound") for b in bounds]
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds[:2]
+    if high <= low:
+        raise ArgumentError("randint needs low < high")
+    if not (-2 ** 63 <= low and high <= 2 ** 63):
+        raise ArgumentError("randint's bounds must fit in 64 bits")
+    shape = _sizes([size], {})
+    check_size(shape, "randint(...)")
+    return torch.randint(low, high, shape, generator=generator,
+                         dtype=_dtype(kwargs, torch.int64))
+
+
+def seed_value(args) -> int:
+    """The seed of ``torch.manual_seed(N)``: a whole number torch accepts."""
+    seed = as_int(args[0], "the seed")
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ArgumentError("a seed must fit in 64 bits")
+    return seed
+
+
+def _like(fill):
+    def run(x, *rest, dtype=None, requires_grad=False, generator=None):
+        x = _tensor(x, "the first argument")
+        kind = ALL_DTYPES[dtype] if dtype else x.dtype
+        flag = bool(requires_grad)
+        if fill == "full":
+            if len(rest) != 1:
+                raise ArgumentError("full_like(x, value) needs the value")
+            return torch.full_like(x, _float(rest[0], "the fill value"), dtype=kind,
+                                   requires_grad=flag)
+        if fill == "rand":
+            return torch.rand(x.shape, generator=generator, dtype=kind, requires_grad=flag)
+        if fill == "randn":
+            return torch.randn(x.shape, generator=generator, dtype=kind, requires_grad=flag)
+        maker = torch.zeros_like if fill == 0 else torch.ones_like
+        return maker(x, dtype=kind, requires_grad=flag)
+    return run
+
+
+def _convert(dtype):
+    def run(x):
+        return x.to(dtype)
+    return run
+
+
+#: constructors: name -> fn(args, kwargs, default_dtype, generator)
+CONSTRUCTORS = {
+    "arange": arange, "linspace": linspace, "randn": _random(torch.randn),
+    "rand": _random(torch.rand), "randint": randint,
+}
+
+#: name -> implementation taking (positional args..., **keyword args)
+IMPLEMENTATIONS = {
+    "getitem": getitem,
+    "gt": _compare(torch.gt, ">"), "lt": _compare(torch.lt, "<"),
+    "ge": _compare(torch.ge, ">="), "le": _compare(torch.le, "<="),
+    "eq": _compare(torch.eq, "=="), "ne": _compare(torch.ne, "!="),
+    "where": where, "stack": _joined("stack"), "cat": _joined("cat"),
+    "view": view, "squeeze": squeeze, "unsqueeze": unsqueeze, "flatten": flatten,
+    "permute": permute, "expand": expand, "repeat": repeat, "flip": flip,
+    "expand_as": _like_shape(lambda x, y: expand(x, list(y.shape))),
+    "view_as": _like_shape(lambda x, y: x.view_as(y)),
+    "reshape_as": _like_shape(lambda x, y: x.reshape_as(y)),
+    "argmax": _arg(torch.argmax), "argmin": _arg(torch.argmin),
+    "amax": _amax(torch.amax), "amin": _amax(torch.amin),
+    "var": _spread(torch.var), "std": _spread(torch.std),
+    "add": _scaled(torch.add), "sub": _scaled(torch.sub),
+    "mul": _pair(torch.mul, "*"), "div": _pair(torch.div, "/"),
+    "mse_loss": _loss(F.mse_loss), "l1_loss": _loss(F.l1_loss),
+    "smooth_l1_loss": _loss(F.smooth_l1_loss), "huber_loss": _loss(F.huber_loss),
+    "cross_entropy": _loss(F.cross_entropy), "nll_loss": _loss(F.nll_loss),
+    "binary_cross_entropy": _loss(F.binary_cross_entropy),
+    "binary_cross_entropy_with_logits": _loss(F.binary_cross_entropy_with_logits),
+    "kl_div": _loss(F.kl_div),
+    "gelu": gelu, "leaky_relu": leaky_relu, "elu": elu, "selu": F.selu, "celu": celu,
+    "silu": F.silu, "mish": F.mish, "softsign": F.softsign, "hardtanh": hardtanh,
+    "relu6": F.relu6, "hardsigmoid": F.hardsigmoid, "hardswish": F.hardswish,
+    "logsigmoid": F.logsigmoid, "softplus": softplus, "tanhshrink": F.tanhshrink,
+    "clip": clip,
+    "detach": torch.Tensor.detach, "requires_grad_": requires_grad_,
+    "zeros_like": _like(0), "ones_like": _like(1), "full_like": _like("full"),
+    "rand_like": _like("rand"), "randn_like": _like("randn"),
+    "float": _convert(torch.float32), "double": _convert(torch.float64),
+    "long": _convert(torch.int64), "bool": _convert(torch.bool),
+}
+
+
+def whole_tensor(data, kwargs) -> torch.Tensor | None:
+    """``torch.tensor([0, 2])`` (int64) or ``torch.tensor([True, False])`` (bool), as torch
+    makes them when no dtype is given or an integer/bool dtype is; None for fractions."""
+    from core.errors import ExpressionError
+    from core.values import check_value
+
+    flat, stack = [], [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            flat.append(item)
+    kinds = {bool if isinstance(v, bool) else int if isinstance(v, int) else float for v in flat}
+    name = kwargs.get("dtype")
+    if name in ("float32", "float64") or float in kinds and name is None:
+        if bool in kinds:
+            raise ArgumentError("a tensor of numbers cannot also hold True/False")
+        return None
+    try:  # the same shape and size rules as the variables table, on a numeric copy
+        check_value(_as_numbers(data), "tensor()")
+    except ExpressionError as err:
+        raise ArgumentError(err.message) from None
+    dtype = ALL_DTYPES[name] if name else (torch.bool if kinds == {bool} else torch.int64)
+    if kwargs.get("requires_grad"):
+        raise ArgumentError("only tensors of fractions (float) can require gradients; write "
+                            "the numbers with a decimal point, as in [1.0, 2.0]")
+    return torch.tensor(data, dtype=dtype)
+
+
+def _as_numbers(data):
+    if isinstance(data, list):
+        return [_as_numbers(item) for item in data]
+    return float(data)
