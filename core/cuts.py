@@ -44,6 +44,15 @@ def find(cuts: list[Cut], tensor) -> Cut | None:
     return None
 
 
+def step_notes(evaluation, fn) -> tuple[str, ...]:
+    """The lines a backward step adds when its operation used a cut value."""
+    record = evaluation.record_for(fn)
+    if record is None:
+        return ()
+    return tuple(use_note(cut) for cut in getattr(evaluation, "cut_uses", {}).get(
+        id(record.tensor), ()))
+
+
 def use_note(cut: Cut) -> str:
     """What a step says where a cut value was used."""
     what = cut.name or " ".join(cut.node.text.split())
@@ -64,7 +73,12 @@ def attach(builder, evaluation) -> None:
     node carries ``cut_by``, the text that stopped the gradient."""
     for cut in getattr(evaluation, "cuts", ()):
         fn = cut.source.grad_fn
-        if fn is None:
+        if fn is None:  # a leaf detached: draw the leaf itself greyed if nothing else uses it
+            node_id = str(id(cut.source))
+            if node_id not in builder.nodes:
+                node = builder._tensor_node(cut.source, "leaf")
+                node.cut, node.cut_by = True, cut.text
+                builder._add_node(node)
             continue
         before = set(builder.nodes)
         builder._walk_fn(fn)

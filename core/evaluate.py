@@ -451,7 +451,7 @@ class _Interpreter:
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
         if name in ops_more.RANDOM:
             self._random_notice(node, result)
-        if name == "detach" and args[0].grad_fn is not None:
+        if name == "detach" and args[0].requires_grad:
             self.cuts.append(cuts.Cut(node, args[0], result))
         self._note_cut_uses(args + list(kwargs.values()), result)
         return self._record(node, result)

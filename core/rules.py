@@ -508,6 +508,11 @@ RULES.update({
 for _old in ("NormBackward0", "NormBackward1", "NormBackward2", "NormBackward3"):
     RULES.setdefault(_old, RULES["LinalgVectorNormBackward0"])
 
+# the notebook functions' nodes (indexing, joining, losses, activations...): core.rules_more
+from core import rules_more  # noqa: E402  (it builds on the helpers above)
+
+rules_more.register(RULES)
+
 
 def accumulate_rule(name: str, contributions, total) -> Rule:
     """The rule of a leaf's AccumulateGrad step with each path's term written out:

@@ -89,6 +89,8 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResu
     result = SymbolicResult()
     try:
         translator = Translator(evaluation.specs, set(names), deadline)
+        # values the program drew or cut off are constants here: read them from the run
+        translator.computed = {id(r.node): r.tensor for r in evaluation.records}
         output = translator.program(evaluation.program)
     except (SymbolicUnavailable, RecursionError) as err:
         result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
@@ -350,6 +352,9 @@ class Translator:
             self.leaf_name = statement.target
             self.statement_expr = statement.expr
             result = self.translate(statement.expr)
+            if getattr(statement, "no_grad", False):  # with torch.no_grad(): a constant
+                from core import symbolic_more
+                result = symbolic_more.frozen(self, result)
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
@@ -394,9 +399,13 @@ class Translator:
     # calls ------------------------------------------------------------------------------
 
     def _call(self, node: Call) -> np.ndarray:
+        from core import symbolic_more  # the notebook functions
+
         name = node.function
         args = [self.translate(a) for a in node.args]
         kwargs = {key: self._kwarg(value) for key, value in node.kwargs}
+        if name in symbolic_more.NAMES:
+            return symbolic_more.translate(self, node, name, args, kwargs)
         if name in ("tensor", "ones", "zeros", "full", "eye"):
             return self._constructor(node, name, args, kwargs)
         x = _array(args[0]) if not isinstance(args[0], list) else None

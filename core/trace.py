@@ -14,10 +14,12 @@ The leaves' ``.grad`` are restored afterwards: recording changes nothing the cal
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 
+from core import cuts
 from core.errors import ExpressionError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_data
@@ -291,6 +293,9 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                                   else [name]),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal)
+        notes = cuts.step_notes(evaluation, fn)
+        if notes:  # an input of this operation was cut off: say where the gradient stops
+            step.rule = dataclasses.replace(step.rule, numbers=step.rule.numbers + notes)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))

@@ -1,0 +1,340 @@
+"""SymPy translations of the notebook functions (:mod:`core.functions_more`).
+
+Values are NumPy object arrays of SymPy expressions, as in :mod:`core.symbolic`, so indexing,
+stacking and the shape functions are NumPy's own on those arrays. Masks (``x > 0``) and
+positions (``argmax``) are read at the input values: they carry no gradient, and near the
+point autograd differentiates, they are constants. Values the program cut off (``detach``,
+``no_grad``) and tensors the program drew or built from ranges are constants too, taken from
+the evaluation itself. What has no translation raises :class:`SymbolicUnavailable` with the
+reason the Check tab shows.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from core.symbolic import (
+    SymbolicUnavailable,
+    _array,
+    _dims,
+    _int,
+    _map,
+    _map2,
+    _reduce,
+    _sigmoid,
+    exact,
+    value_of,
+)
+
+#: torch's selu constants (torch/nn/functional.py, ATen's Activation.h)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+#: functions whose result is a constant read from the evaluation (no gradient flows)
+_CONSTANTS = {"arange", "linspace", "randn", "rand", "randint", "zeros_like", "ones_like",
+              "full_like", "rand_like", "randn_like", "long", "bool", "argmax", "argmin",
+              "gt", "lt", "ge", "le", "eq", "ne", "detach"}
+
+
+def numeric(translator, value) -> np.ndarray:
+    """The values of an array of formulas at the input point (floats)."""
+    value = _array(value)
+    out = np.empty(value.shape, dtype=float)
+    for index in np.ndindex(value.shape):
+        entry = value[index]
+        if isinstance(entry, (bool, np.bool_)):
+            out[index] = float(entry)
+            continue
+        number, problem = value_of(sympy.sympify(entry), translator.substitutions)
+        if problem:
+            raise SymbolicUnavailable(problem)
+        out[index] = number
+    return out
+
+
+def constant(translator, node, fallback=None) -> np.ndarray:
+    """The tensor the evaluation computed for ``node``, as exact constants."""
+    tensor = translator.computed.get(id(node)) if hasattr(translator, "computed") else None
+    if tensor is None:
+        if fallback is None:
+            raise SymbolicUnavailable(f"{node.text[:40]}: its value is not known here")
+        data = numeric(translator, fallback)
+    else:
+        data = tensor.detach().double().numpy()
+    if tensor is not None and tensor.dtype == __import__("torch").bool:
+        return data.astype(bool)
+    return _map(exact, np.asarray(data, dtype=float).astype(object))
+
+
+def _piece(condition, then, otherwise):
+    return sympy.Piecewise((then, condition), (otherwise, True))
+
+
+def _rational(x: float):
+    fraction = Fraction(x)
+    return sympy.Rational(fraction.numerator, fraction.denominator)
+
+
+def _activation(name, kwargs):
+    """An entry-by-entry activation as a function of one SymPy expression."""
+    half = sympy.Rational(1, 2)
+    if name == "gelu":
+        if kwargs.get("approximate", "none") == "tanh":
+            k = sympy.sqrt(2 / sympy.pi)
+            return lambda x: half * x * (1 + sympy.tanh(k * (x + sympy.Rational(44715, 10 ** 6)
+                                                              * x ** 3)))
+        return lambda x: half * x * (1 + sympy.erf(x / sympy.sqrt(2)))
+    if name == "leaky_relu":
+        slope = exact(float(kwargs.get("negative_slope", 0.01)))
+        return lambda x: _piece(x > 0, x, slope * x)
+    if name in ("elu", "selu", "celu"):
+        alpha = exact(float(kwargs.get("alpha", 1.0)))
+        if name == "selu":
+            alpha, scale = _rational(_SELU_ALPHA), _rational(_SELU_SCALE)
+            return lambda x: scale * _piece(x > 0, x, alpha * (sympy.exp(x) - 1))
+        if name == "celu":
+            return lambda x: _piece(x > 0, x, alpha * (sympy.exp(x / alpha) - 1))
+        return lambda x: _piece(x > 0, x, alpha * (sympy.exp(x) - 1))
+    if name == "silu":
+        return lambda x: x * _sigmoid(x)
+    if name == "mish":
+        return lambda x: x * sympy.tanh(sympy.log(1 + sympy.exp(x)))
+    if name == "softsign":
+        return lambda x: x / (1 + sympy.Abs(x))
+    if name in ("hardtanh", "relu6"):
+        lo = exact(float(kwargs.get("min_val", -1.0))) if name == "hardtanh" else 0
+        hi = exact(float(kwargs.get("max_val", 1.0))) if name == "hardtanh" else 6
+        return lambda x: sympy.Min(sympy.Max(x, lo), hi)
+    if name == "hardsigmoid":
+        return lambda x: sympy.Min(sympy.Max(x / 6 + half, 0), 1)
+    if name == "hardswish":
+        return lambda x: x * sympy.Min(sympy.Max(x + 3, 0), 6) / 6
+    if name == "logsigmoid":
+        return lambda x: -sympy.log(1 + sympy.exp(-x))
+    if name == "softplus":
+        beta = exact(float(kwargs.get("beta", 1.0)))
+        threshold = exact(float(kwargs.get("threshold", 20.0)))
+        return lambda x: _piece(beta * x > threshold, x, sympy.log(1 + sympy.exp(beta * x)) / beta)
+    if name == "tanhshrink":
+        return lambda x: x - sympy.tanh(x)
+    return None
+
+
+def _index(translator, x, spec, tensors):
+    index = []
+    for item in spec:
+        kind = item[0]
+        if kind == "int":
+            index.append(item[1])
+        elif kind == "slice":
+            index.append(slice(*item[1:]))
+        elif kind == "ellipsis":
+            index.append(Ellipsis)
+        elif kind == "none":
+            index.append(None)
+        elif kind == "list":
+            index.append(np.array(item[1], dtype=int))
+        else:
+            t = _array(tensors[item[1]])
+            if t.size and all(isinstance(v, (bool, np.bool_)) for v in t.flat):
+                index.append(t.astype(bool))  # a mask (its entries are True/False)
+            else:
+                index.append(numeric(translator, t).astype(int))
+    return _array(x[tuple(index)])
+
+
+def _mean_all(xs):
+    return sympy.Add(*xs) / len(xs)
+
+
+def _reduction(value, reduction):
+    if reduction == "none":
+        return value
+    total = sympy.Add(*value.flat)
+    return _array(total / value.size if reduction == "mean" else total)
+
+
+def _log_softmax(x, axis):
+    exps = _map(sympy.exp, x)
+    total = _reduce(exps, axis, True, lambda xs: sympy.Add(*xs))
+    return _map2(lambda a, b: a - sympy.log(b), x, total)
+
+
+def _loss(translator, name, x, target, kwargs):
+    reduction = kwargs.get("reduction", "mean")
+    for key in ("weight", "pos_weight", "ignore_index") + (
+            ("label_smoothing",) if kwargs.get("label_smoothing") else ()):
+        if kwargs.get(key) is not None:
+            raise SymbolicUnavailable(f"{name}(..., {key}=) has no SymPy translation here")
+    if name == "mse_loss":
+        return _reduction(_map2(lambda a, b: (a - b) ** 2, x, target), reduction)
+    if name == "l1_loss":
+        return _reduction(_map2(lambda a, b: sympy.Abs(a - b), x, target), reduction)
+    if name == "smooth_l1_loss":
+        # with m = min(|d|, beta): m²/(2 beta) + (|d| − m) is d²/(2 beta) below beta and
+        # |d| − beta/2 above (no Piecewise, which SymPy cannot always evaluate)
+        beta = exact(float(kwargs.get("beta", 1.0)))
+        if beta == 0:
+            return _reduction(_map2(lambda a, b: sympy.Abs(a - b), x, target), reduction)
+
+        def smooth(a, b):
+            m = sympy.Min(sympy.Abs(a - b), beta)
+            return m ** 2 / (2 * beta) + sympy.Abs(a - b) - m
+        return _reduction(_map2(smooth, x, target), reduction)
+    if name == "huber_loss":
+        delta = exact(float(kwargs.get("delta", 1.0)))
+
+        def huber(a, b):  # m = min(|d|, delta): m²/2 + delta·(|d| − m)
+            m = sympy.Min(sympy.Abs(a - b), delta)
+            return m ** 2 / 2 + delta * (sympy.Abs(a - b) - m)
+        return _reduction(_map2(huber, x, target), reduction)
+    if name == "binary_cross_entropy":
+        return _reduction(_map2(lambda p, y: -(y * sympy.log(p) + (1 - y) * sympy.log(1 - p)),
+                                x, target), reduction)
+    if name == "binary_cross_entropy_with_logits":
+        return _reduction(_map2(lambda z, y: -(y * sympy.log(_sigmoid(z))
+                                               + (1 - y) * sympy.log(1 - _sigmoid(z))),
+                                x, target), reduction)
+    if name == "kl_div":
+        if kwargs.get("log_target"):
+            pointwise = _map2(lambda a, b: sympy.exp(b) * (b - a), x, target)
+        else:
+            pointwise = _map2(lambda a, b: b * (sympy.log(b) - a) if b != 0 else sympy.Integer(0),
+                              x, target)
+        if reduction == "batchmean":
+            rows = x.shape[0] if x.ndim else 1
+            return _array(sympy.Add(*pointwise.flat) / rows)
+        return _reduction(pointwise, reduction)
+    if name in ("cross_entropy", "nll_loss"):
+        axis = 1 if x.ndim > 1 else 0
+        logp = _log_softmax(x, axis) if name == "cross_entropy" else x
+        if name == "cross_entropy" and target.shape == x.shape:  # class probabilities
+            losses = -_reduce(_map2(lambda a, b: a * b, logp, target), axis, False,
+                              lambda xs: sympy.Add(*xs))
+            return _reduction(_array(losses), reduction)
+        classes = numeric(translator, target).astype(int)
+        moved = np.moveaxis(logp, axis, -1) if logp.ndim > 1 else logp
+        picked = np.empty(classes.shape, dtype=object)
+        for index in np.ndindex(classes.shape):
+            picked[index] = -moved[index][classes[index]] if logp.ndim > 1 else \
+                -moved[classes[index]]
+        return _reduction(_array(picked), reduction)
+    return None
+
+
+#: the functions this module translates
+NAMES = frozenset(_CONSTANTS | {
+    "manual_seed", "gelu", "leaky_relu", "elu", "selu", "celu", "silu", "mish", "softsign",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softplus", "tanhshrink",
+    "getitem", "where", "stack", "cat", "view", "flatten", "reshape_as", "view_as", "squeeze",
+    "unsqueeze", "permute", "expand", "expand_as", "repeat", "flip", "amax", "amin", "var",
+    "std", "add", "sub", "mul", "div", "float", "double", "clip", "mse_loss", "l1_loss",
+    "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "requires_grad_"})
+
+
+def frozen(translator, value) -> np.ndarray:
+    """A value computed under torch.no_grad(): its numbers, as constants."""
+    return _map(exact, numeric(translator, value).astype(object))
+
+
+def translate(translator, node, name, args, kwargs):
+    """The SymPy array of ``name(*args, **kwargs)``; None when ``name`` is not one of the
+    notebook functions."""
+    if name in _CONSTANTS:
+        return constant(translator, node)
+    if name == "manual_seed":
+        return _array(sympy.Integer(0))
+    x = _array(args[0]) if not isinstance(args[0], list) else None
+    activation = _activation(name, kwargs)
+    if activation is not None:
+        return _map(activation, x)
+    if name == "getitem":
+        return _index(translator, x, args[1], args[2:])
+    if name == "where":
+        cond = _array(args[0])
+        return np.where(cond.astype(bool), *np.broadcast_arrays(_array(args[1]),
+                                                                _array(args[2])))
+    if name in ("stack", "cat"):
+        arrays = [_array(a) for a in args]
+        dim = _int(kwargs.get("dim", 0))
+        return np.stack(arrays, axis=dim) if name == "stack" else np.concatenate(arrays, dim)
+    if name in ("view", "flatten", "reshape_as", "view_as", "squeeze", "unsqueeze", "permute",
+                "expand", "expand_as", "repeat", "flip"):
+        return _shape(name, x, args[1:], kwargs)
+    if name in ("amax", "amin"):
+        fn = sympy.Max if name == "amax" else sympy.Min
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        return _reduce(x, _dims(dim), bool(kwargs.get("keepdim", False)), lambda xs: fn(*xs))
+    if name in ("var", "std"):
+        dim = _dims(kwargs.get("dim", args[1] if len(args) > 1 else None))
+        correction = kwargs.get("correction")
+        if kwargs.get("unbiased") is not None:
+            correction = 1 if kwargs["unbiased"] else 0
+        c = exact(float(1 if correction is None else correction))
+
+        def spread(xs):
+            mean = sympy.Add(*xs) / len(xs)
+            var = sympy.Add(*[(v - mean) ** 2 for v in xs]) / (len(xs) - c)
+            return var if name == "var" else sympy.sqrt(var)
+        return _reduce(x, dim, bool(kwargs.get("keepdim", False)), spread)
+    if name in ("add", "sub", "mul", "div"):
+        other = _array(args[1])
+        alpha = exact(float(kwargs.get("alpha") or 1))
+        op = {"add": lambda a, b: a + alpha * b, "sub": lambda a, b: a - alpha * b,
+              "mul": lambda a, b: a * b, "div": lambda a, b: a / b}[name]
+        return _map2(op, x, other)
+    if name in ("float", "double"):
+        return x
+    if name == "clip":
+        from core.language import Call
+        return translator._call(Call(node.span, node.text, "clamp", node.args, node.kwargs))
+    if name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy",
+                "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                "kl_div"):
+        return _loss(translator, name, x, _array(args[1]), kwargs)
+    if name == "requires_grad_":
+        raise SymbolicUnavailable("requires_grad_() makes a new input here; SymPy follows the "
+                                  "program's own inputs only")
+    return None
+
+
+def _ints(values) -> tuple[int, ...]:
+    if len(values) == 1 and isinstance(values[0], (list, tuple)):
+        values = values[0]
+    return tuple(_int(v) for v in values)
+
+
+def _shape(name, x, rest, kwargs):
+    if name == "view":
+        return x.reshape(_ints(list(rest) or [kwargs.get("size")]))
+    if name == "flatten":
+        start = _int(kwargs.get("start_dim", rest[0] if rest else 0)) % max(x.ndim, 1)
+        end = _int(kwargs.get("end_dim", rest[1] if len(rest) > 1 else -1)) % max(x.ndim, 1)
+        if x.ndim == 0:
+            return x.reshape(1)
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+    if name in ("reshape_as", "view_as"):
+        return x.reshape(_array(rest[0]).shape)
+    if name == "squeeze":
+        dim = kwargs.get("dim", rest[0] if rest else None)
+        if dim is None:
+            return np.squeeze(x)
+        dims = tuple(d for d in np.atleast_1d(_dims(dim)) if x.shape[d] == 1)
+        return np.squeeze(x, axis=dims) if dims else x
+    if name == "unsqueeze":
+        return np.expand_dims(x, _int(kwargs.get("dim", rest[0] if rest else 0)))
+    if name == "permute":
+        return np.transpose(x, _ints(list(rest) or [kwargs.get("dims")]))
+    if name in ("expand", "expand_as"):
+        sizes = _array(rest[0]).shape if name == "expand_as" else _ints(list(rest) or
+                                                                         [kwargs.get("size")])
+        offset = len(sizes) - x.ndim
+        final = tuple(x.shape[i - offset] if n == -1 else n for i, n in enumerate(sizes))
+        return np.broadcast_to(x, final).copy()
+    if name == "repeat":
+        return np.tile(x, _ints(list(rest)))
+    if name == "flip":
+        return np.flip(x, _ints(list(rest) or [kwargs.get("dims")])).copy()
+    return None
