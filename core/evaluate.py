@@ -458,8 +458,10 @@ class _Interpreter:
 
     def _random_notice(self, node: Call, result) -> None:
         """Random numbers are shown where they are drawn, with the seed that fixes them."""
-        seed = "" if self.seeded else (f" (no torch.manual_seed before it: torch's start-up "
-                                       f"seed {ops_more.DEFAULT_SEED}, as in a fresh process)")
+        seed = "" if self.seeded else (
+            " (no torch.manual_seed before it: torch would draw different numbers on every "
+            f"run; here the seed is {ops_more.DEFAULT_SEED}, a new torch.Generator's, so the "
+            "numbers repeat; add torch.manual_seed(N) to choose them)")
         drawn = format_tensor(result.detach().double(), digits=4, max_entries=16)
         self.notices.append(Notice(f"{_short(node.text)} drew {drawn}{seed}", node.span, "info"))
 

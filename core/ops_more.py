@@ -29,7 +29,9 @@ ALL_DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch
               "int32": torch.int32, "bool": torch.bool}
 #: functions that draw random numbers: the interpreter passes its seeded generator
 RANDOM = {"randn", "rand", "randint", "rand_like", "randn_like"}
-#: torch's seed in a fresh process (what a notebook draws without torch.manual_seed)
+#: the seed when a program draws without torch.manual_seed: a new torch.Generator's own
+#: (torch's global generator starts from a random seed in each process, which would make
+#: every computation, and the finite differences, different)
 DEFAULT_SEED = 67280421310721
 
 
