@@ -1,14 +1,17 @@
 """Autograd Explorer's entry point.
 
-``python main.py`` starts the desktop application; ``python main.py compute|render|steps|check
-...`` runs headless (see ``python main.py --help``). Imports stay lazy so the window can be on
+``python main.py`` starts the desktop application (``python main.py FILE`` opens a session or a
+program file in it); ``python main.py compute|render|steps|check ...`` runs headless (see
+``python main.py --help``). Imports stay lazy so the window can be on
 screen before torch has finished loading.
 """
 from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("compute", "render", "steps", "check")
+from core.cli import COMMANDS  # a light import: names only, each command loads lazily
+
+SUBCOMMANDS = tuple(COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
         from core.cli import main as cli_main
         return cli_main(argv)
+    mistake = _not_a_file_or_command(argv)
+    if mistake:
+        sys.stderr.write(f"error: {mistake}\n")
+        return 2
     problem = _why_no_window()
     if problem:
         sys.stderr.write(f"error: {problem}\n")
@@ -33,6 +40,29 @@ def main(argv: list[str] | None = None) -> int:
             "./run.sh compute --help\n")
         return 2
     return run_app(argv)
+
+
+def _not_a_file_or_command(argv: list[str]) -> str | None:
+    """The window takes at most one file to open; a first word that is neither an existing
+    file nor a sub-command is a mistake (``comptue``), said at once instead of opening a
+    window that ignores it."""
+    import difflib
+    import os
+
+    words = [a for a in argv if not a.startswith("-")]
+    if not words:
+        return None
+    first = words[0]
+    close = difflib.get_close_matches(first, SUBCOMMANDS, n=1, cutoff=0.6)
+    if close and not os.path.exists(first):
+        return f"unknown command '{first}'; did you mean '{close[0]}'?"
+    if len(words) > 1:
+        return (f"the window opens one file, not {len(words)} ({' '.join(words[:3])}"
+                f"{' …' if len(words) > 3 else ''}); sub-commands: {', '.join(SUBCOMMANDS)}")
+    if os.path.exists(first):
+        return None
+    return (f"'{first}' is neither a file nor a command (commands: "
+            f"{', '.join(SUBCOMMANDS)}; see --help)")
 
 
 def _why_no_window() -> str | None:

@@ -22,7 +22,7 @@ from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
 from core.serialize import format_tensor
-from core.values import VariableSpec, check_value, format_shape
+from core.values import Filled, VariableSpec, check_value, format_shape
 
 _TORCH_OPERATORS = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -112,11 +112,13 @@ def evaluate(program: Program, variables, dtype: str = "float32") -> Evaluation:
     return evaluation
 
 
-def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
+def forward(program: Program, variables, dtype: str = "float32", *,
+            allow_vector_output: bool = False) -> Evaluation:
     """Build the autograd graph; ``variables`` is a dict name -> VariableSpec (or a list).
 
     Raises :class:`ExpressionError` for missing values, shape mismatches, bounds exceeded,
-    and a non-scalar output.
+    and a non-scalar output (unless ``allow_vector_output``: the Jacobian view differentiates
+    a vector output itself and never calls :func:`backward` on it).
     """
     if dtype not in ops.DTYPES:
         raise ExpressionError("value", f"unknown dtype '{dtype}'; choose float32 or float64")
@@ -132,7 +134,9 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
             raise ExpressionError("name", f"'{name}' has no value: give it one in the "
                                   f"variables table (or --var {name}=1)", first_use.get(name))
         value = check_value(spec.value, where=name)
-        inputs[name] = torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
+        inputs[name] = value.to_tensor(torch_dtype, spec.requires_grad) \
+            if isinstance(value, Filled) else \
+            torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
     interpreter = _Interpreter(torch_dtype, dict(inputs))
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
@@ -147,7 +151,7 @@ def forward(program: Program, variables, dtype: str = "float32") -> Evaluation:
     output_name = program.output_name or "output"
     if not isinstance(output, torch.Tensor):
         output = torch.tensor(float(output), dtype=torch_dtype)
-    if output.numel() != 1:
+    if output.numel() != 1 and not allow_vector_output:
         raise ExpressionError(
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
@@ -208,6 +212,28 @@ def backward(evaluation: Evaluation) -> None:
             evaluation.warnings.append(Notice(
                 f"the gradient of {name} contains NaN or infinity", None, "nan"))
     evaluation.backward_done = True
+
+
+def replay(program: Program, inputs: dict, dtype: str = "float32"):
+    """Run ``program`` again on tensors the caller made (dual numbers for forward mode,
+    tensors a torch.func transform wraps): returns ``(output, records)``.
+
+    The same interpreter, bounds and errors as :func:`forward`; nothing is recorded in an
+    Evaluation and the output may have any shape.
+    """
+    if dtype not in ops.DTYPES:
+        raise ExpressionError("value", f"unknown dtype '{dtype}'; choose float32 or float64")
+    interpreter = _Interpreter(ops.DTYPES[dtype], dict(inputs))
+    with torch.enable_grad():
+        for index, statement in enumerate(program.statements):
+            interpreter.statement_index = index
+            result = interpreter.value_of(statement.expr)
+            if statement.target:
+                interpreter.name_result(statement.target, result, statement)
+    output = interpreter.last_value
+    if not isinstance(output, torch.Tensor):
+        output = torch.tensor(float(output), dtype=ops.DTYPES[dtype])
+    return output, interpreter.records
 
 
 def _spec_dict(variables) -> dict[str, VariableSpec]:

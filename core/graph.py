@@ -92,6 +92,11 @@ class BackwardGraph:
         """The node of an autograd function (as reached through ``next_functions``)."""
         return self.nodes.get(str(id(fn))) if fn is not None else None
 
+    def keyed_edges(self) -> list[tuple[tuple[str, str, int], GraphEdge]]:
+        """Every edge with its key ``(source, target, k)``, as step highlights key their
+        labels: see :func:`edge_keys`."""
+        return list(zip(edge_keys(self.edges), self.edges, strict=True))
+
     def out_degree(self) -> dict[str, int]:
         """How many data edges leave each node (a leaf used in n places has n)."""
         counts = dict.fromkeys(self.nodes, 0)
@@ -103,6 +108,24 @@ class BackwardGraph:
     def op_nodes(self) -> list[GraphNode]:
         """The backward functions, in discovery order."""
         return [node for node in self.nodes.values() if node.kind == "op"]
+
+
+def edge_keys(edges) -> list[tuple[str, str, int]]:
+    """The key ``(source, target, k)`` of each edge, in order: ``k`` counts the earlier
+    edges between the same two nodes (0 for the first).
+
+    Parallel edges are real: in ``x*x`` or ``matmul(W, W)`` one input feeds both slots of a
+    node, and each slot's edge carries its own gradient. The walk writes a node's edges in
+    the order of its ``next_functions``, so the k-th edge from a child to a node is the k-th
+    slot that child fills (:mod:`core.trace` keys its labels the same way)."""
+    seen: dict[tuple[str, str], int] = {}
+    keys = []
+    for edge in edges:
+        pair = (edge.source, edge.target)
+        k = seen.get(pair, 0)
+        seen[pair] = k + 1
+        keys.append((edge.source, edge.target, k))
+    return keys
 
 
 def build_graph(evaluation, *, show_saved: bool = False, show_attrs: bool = False,

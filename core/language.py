@@ -313,12 +313,31 @@ def build_program(text: str, body: list[ast.stmt], notes: list[str] | None = Non
 
 def _typo_notes(free: list[str], assigned: list[str]) -> list[str]:
     """A name nobody assigns becomes an input; when it is one letter away from a name the
-    program does assign (g3 beside g2), that is most likely a typo: say so."""
+    program does assign (g3 beside g2), that is most likely a typo: say so.
+
+    Linear in the number of names (a pasted program has thousands): every assigned name is
+    indexed under each of its one-letter deletions, so a free name finds its neighbours by
+    looking up its own deletions instead of being compared with every assigned name."""
+    order = {name: index for index, name in enumerate(dict.fromkeys(assigned))}
+    by_key: dict[tuple, list[str]] = {}
+    for name in order:
+        by_key.setdefault(("whole", name), []).append(name)
+        for i in range(len(name)):
+            shorter = name[:i] + name[i + 1:]
+            by_key.setdefault(("at", i, shorter), []).append(name)  # a substitution at i
+            by_key.setdefault(("less", shorter), []).append(name)   # one letter more
     notes = []
     for name in free:
-        close = [other for other in assigned if len(name) > 1 and _one_edit_apart(name, other)]
+        if len(name) <= 1:
+            continue
+        close = set(by_key.get(("less", name), ()))  # an assigned name with a letter more
+        for i in range(len(name)):
+            shorter = name[:i] + name[i + 1:]
+            close.update(by_key.get(("at", i, shorter), ()))
+            close.update(by_key.get(("whole", shorter), ()))  # one letter fewer
+        close.discard(name)
         if close:
-            options = " or ".join(f"'{other}'" for other in close)
+            options = " or ".join(f"'{other}'" for other in sorted(close, key=order.get))
             notes.append(f"'{name}' is never assigned, so it is an input with a value of its "
                          f"own; did you mean {options}?")
     return notes

@@ -31,7 +31,7 @@ from core import grad_blocks, limits
 from core.astutil import dotted_name
 from core.errors import ExpressionError, Span
 from core.functions import DTYPES
-from core.values import VariableSpec, check_value
+from core.values import Filled, VariableSpec, check_value
 
 #: ``import X`` lines set aside, with the names they may be bound to (None: no ``as``).
 #: The names must be the ones the language knows (torch, nn, F) or that it never uses.
@@ -647,7 +647,7 @@ def _construct(name: str, args: list, kwargs: dict):
         n, m = _size([args[0]], {})[0], _size([args[-1]], {})[0]
         if n * m > limits.MAX_ELEMENTS:
             raise _NotLiteral
-        return [[1.0 if i == j else 0.0 for j in range(m)] for i in range(n)]
+        return _small_as_list(Filled("eye", (n, m)))
     if name == "full":
         fill = kwargs.get("fill_value", args[1] if len(args) == 2 else None)
         if isinstance(fill, list) or fill is None or len(args) > 2:
@@ -657,12 +657,19 @@ def _construct(name: str, args: list, kwargs: dict):
         if not args and "size" not in kwargs:
             raise _NotLiteral  # torch.ones() needs a size
         shape, fill = _size(args, kwargs), 1.0 if name == "ones" else 0.0
-    value = fill
-    for n in reversed(shape):
-        value = [value] * n  # shared rows are fine: check_value copies every level
-    return check_value(value, name)
+    return _small_as_list(check_value(Filled("full", shape, fill), name))
+
+
+#: Constructor values up to this many entries are written out as lists in the variables table
+#: (a student edits one entry of ``torch.ones(3)``); larger ones stay (shape, fill), so ten
+#: ``torch.ones(999999)`` cost nothing until the tensors are made.
+LIST_ENTRIES = 100
+
+
+def _small_as_list(value: Filled):
+    return value.to_list() if value.numel <= LIST_ENTRIES else value
 
 
 def _short_value(value) -> str:
-    text = repr(value)
+    text = value.text() if isinstance(value, Filled) else repr(value)
     return text if len(text) <= 40 else text[:39] + "…"

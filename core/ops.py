@@ -231,6 +231,7 @@ def _trace(x):
 
 def _reshape(x, *shape, **kwargs):
     size = as_size(list(shape), kwargs)
+    check_size(tuple(abs(n) for n in size))  # -1 counts as 1: the entries are x's own
     if math.prod(size) != x.numel() and -1 not in size:
         raise ArgumentError(f"cannot reshape {x.numel()} entries ({_shape_text(x)}) into "
                             f"{'×'.join(map(str, size))}")
@@ -282,7 +283,11 @@ def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -
     generator = kwargs.pop("generator", None)
     if name in ops_more.CONSTRUCTORS:
         return ops_more.CONSTRUCTORS[name](args, kwargs, default_dtype, generator)
-    dtype = ops_more.ALL_DTYPES[kwargs["dtype"]] if kwargs.get("dtype") else default_dtype
+    chosen = kwargs.get("dtype")
+    if chosen is not None and chosen not in ops_more.ALL_DTYPES:
+        raise ArgumentError("dtype= takes torch.float32, torch.float64, torch.long, torch.int "
+                            "or torch.bool")
+    dtype = ops_more.ALL_DTYPES[chosen] if chosen else default_dtype
     requires_grad = bool(kwargs.get("requires_grad") or False)
     if name == "tensor":
         data = args[0]

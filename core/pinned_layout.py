@@ -53,7 +53,18 @@ class PinnedLayout:
 
 
 def parse_json(data: bytes) -> PinnedLayout:
-    """A :class:`PinnedLayout` from the output of ``dot -Tjson``."""
+    """A :class:`PinnedLayout` from the output of ``dot -Tjson``; output that is not
+    Graphviz's JSON (a broken or foreign ``dot`` on PATH) is an :class:`ExpressionError`."""
+    try:
+        return _parse_json(data)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ExpressionError(
+            "render", "the 'dot' program found on PATH did not produce Graphviz's layout "
+            f"(JSON) output ({type(err).__name__}); is it Graphviz's dot? Reinstall "
+            "Graphviz (sudo apt-get install graphviz)") from None
+
+
+def _parse_json(data: bytes) -> PinnedLayout:
     drawing = json.loads(data)
     names = {}
     nodes = {}

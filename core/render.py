@@ -72,13 +72,14 @@ class Highlight:
     """What the step-through marks: the node being processed, the nodes already done, and
     labels on edges (the gradient each one carries). ``edges`` are highlighted without a
     label; ``recent`` edges (those the current step just labelled) are drawn bolder. Node ids
-    are GraphNode ids; edges are (source, target) as in GraphEdge."""
+    are GraphNode ids; edges are keyed ``(source, target, k)`` as
+    :func:`core.graph.edge_keys` numbers them (k: the k-th of parallel edges, 0 first)."""
 
     current: set[str] = field(default_factory=set)
     done: set[str] = field(default_factory=set)
-    edge_labels: dict[tuple[str, str], str] = field(default_factory=dict)
-    edges: set[tuple[str, str]] = field(default_factory=set)
-    recent: set[tuple[str, str]] = field(default_factory=set)
+    edge_labels: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    edges: set[tuple[str, str, int]] = field(default_factory=set)
+    recent: set[tuple[str, str, int]] = field(default_factory=set)
 
     def __post_init__(self):
         self.current, self.done = set(self.current), set(self.done)
@@ -137,6 +138,10 @@ class Theme:
     current: str = "#d62728"
     current_fill: str = "#ffe680"
     done: str = "#1a7f37"
+    #: text, node borders and arrows; torchviz's (Graphviz's default) black unless a dark
+    #: theme needs light lines
+    fontcolor: str = "black"
+    pencolor: str = "black"
 
 
 THEMES = {
@@ -147,6 +152,19 @@ THEMES = {
     "print": Theme("14", "11", {"op": "#eeeeee", "leaf": "#cfe6fb", "saved": "#ffd9a8",
                                 "output": "#d5f5a8", "base": "#b5d98a"}, penwidth="1.6",
                    muted="#444444"),
+    # the window's dark theme: the same hues, deep, with light text and lines
+    "dark": Theme("10", "8", {"op": "#3c4146", "leaf": "#1f4d66", "saved": "#7a4a00",
+                              "output": "#3e5f1c", "base": "#2f4a14"}, bgcolor="#1e2124",
+                  muted="#b0b8bd", grad_color="#ff8a80", current="#ff7043",
+                  current_fill="#5c4400", done="#66bb6a", fontcolor="#eceff1",
+                  pencolor="#b0bec5"),
+    # the window's high-contrast theme: white on black, the kinds told apart by strong
+    # borders as well as fills, thicker lines
+    "contrast": Theme("11", "9", {"op": "#000000", "leaf": "#00335c", "saved": "#663c00",
+                                  "output": "#1f4d00", "base": "#1f4d00"}, penwidth="2",
+                      bgcolor="#000000", muted="#ffffff", grad_color="#ffff00",
+                      current="#00ffff", current_fill="#003d3d", done="#00ff00",
+                      fontcolor="#ffffff", pencolor="#ffffff"),
 }
 
 
@@ -227,7 +245,17 @@ def run_dot(source: str, fmt: str, timeout: float | None = DEFAULT_TIMEOUT,
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ExpressionError("graphviz", "Graphviz could not draw the graph: "
                               + (message[-1] if message else f"exit status {done.returncode}"))
+    magic = _MAGIC.get(fmt)
+    if magic is not None and magic not in done.stdout[:1024]:
+        raise ExpressionError(
+            "graphviz", f"the '{engine}' program found on PATH did not produce a "
+            f"{fmt.upper()} drawing; is it Graphviz's {engine}? Reinstall Graphviz "
+            "(sudo apt-get install graphviz)")
     return done.stdout
+
+
+#: what the start of each drawing format contains (a foreign ``dot`` on PATH prints anything)
+_MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}
 
 
 def _communicate(command: list[str], data: bytes, timeout: float | None, cancel):
@@ -289,11 +317,14 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def svg_edges(svg: bytes) -> list[SvgEdge]:
-    """Every edge in Graphviz's SVG output, in document order.
+    """Every edge in Graphviz's SVG output, in the order the DOT source wrote them.
 
     Graphviz writes each edge as ``<g id="edgeN" class="edge"><title>SRC->DST</title>
-    <path d="Mx,yCx,y x,y x,y ..."/>...``; a multi-edge (``x*x``) repeats its title. The GUI
-    draws its gradient overlays along these paths, so nothing has to be laid out again.
+    <path d="Mx,yCx,y x,y x,y ..."/>...``; a multi-edge (``x*x``) repeats its title. The
+    document lists edges node by node, but ``N`` counts them in the source's order, which is
+    the order of ``BackwardGraph.edges``: so the k-th ``SRC->DST`` here is the edge
+    :func:`core.graph.edge_keys` keys ``(SRC, DST, k)``. The GUI draws its gradient
+    overlays along these paths, so nothing has to be laid out again.
     """
     svg_ns = "{http://www.w3.org/2000/svg}"
     root = ElementTree.fromstring(svg)
@@ -310,7 +341,13 @@ def svg_edges(svg: bytes) -> list[SvgEdge]:
         points = tuple(zip(numbers[0::2], numbers[1::2], strict=False))
         if points:
             found.append(SvgEdge(source, target, element.get("id"), points))
-    return found
+    return sorted(found, key=_written_order)
+
+
+def _written_order(edge: SvgEdge) -> int:
+    """``edge7`` -> 7: Graphviz numbers edges in the order the DOT source wrote them."""
+    digits = edge.element_id[len("edge"):]
+    return int(digits) if edge.element_id.startswith("edge") and digits.isdigit() else 0
 
 
 def original_id(dot_name: str) -> str:
@@ -397,6 +434,9 @@ def _annotated_digraph(graph, options: RenderOptions):
                      ranksep="0.1", height="0.2", fontname="monospace",
                      penwidth=theme.penwidth)
     edge_attr = dict(penwidth=theme.penwidth, fontname="monospace", fontsize=theme.small)
+    if theme.fontcolor != "black" or theme.pencolor != "black":
+        node_attr.update(fontcolor=theme.fontcolor, color=theme.pencolor)
+        edge_attr.update(fontcolor=theme.fontcolor, color=theme.pencolor)
     graph_attr = dict(bgcolor=theme.bgcolor, pad="0.2")
     if options.theme == "print":
         graph_attr.update(nodesep="0.35", ranksep="0.45")
@@ -410,8 +450,8 @@ def _annotated_digraph(graph, options: RenderOptions):
             style.update(pinned.node_attrs(node.id))
         dot.node(node.id, _label(node, graph, options, theme), **style)
     copies: dict[str, int] = {}
-    seen: dict[tuple[str, str], int] = {}  # occurrence of each (source, target) pair
-    for edge in graph.edges:
+    seen: dict[tuple[str, str], int] = {}  # occurrence of each drawn (source, target) pair
+    for key, edge in graph.keyed_edges():
         source = edge.source
         if source in split and edge.kind == "data":
             # a dashed copy of the shared node beside this consumer, so the edge is short
@@ -424,7 +464,7 @@ def _annotated_digraph(graph, options: RenderOptions):
                 style.update(pinned.node_attrs(copy_id))
             dot.node(copy_id, _copy_label(original, theme), **style)
             source = copy_id
-        style = _edge_style(edge, theme, highlight)
+        style = _edge_style(edge, key, theme, highlight)
         if graph.nodes[edge.target].cut:  # into a graph cut off by detach / no_grad
             style.update(style="dashed", color=CUT_COLOR)
         if pinned is not None:
@@ -459,13 +499,12 @@ def _node_style(node, theme: Theme, highlight: Highlight, node_id: str) -> dict:
     return style
 
 
-def _edge_style(edge, theme: Theme, highlight: Highlight) -> dict:
+def _edge_style(edge, key: tuple[str, str, int], theme: Theme, highlight: Highlight) -> dict:
     style = {}
     if edge.kind == "saved":
         style["dir"] = "none"
     elif edge.kind == "view":
         style["style"] = "dotted"
-    key = (edge.source, edge.target)
     if key in highlight.edge_labels or key in highlight.edges:
         style.update(color=theme.current, fontcolor=theme.current, penwidth="2.2")
         if key in highlight.recent:

@@ -12,17 +12,19 @@ import math
 import torch
 
 from core.rules import (
+    MINUS,
+    Local,
     RuleSpec,
     StepContext,
-    _custom,
     _dims,
-    _elementwise,
     _out,
-    _passes,
     _safe,
     _signed_dim,
-    _size_text,
+    custom,
+    elementwise,
     fmt,
+    passes,
+    shape_text,
 )
 
 _REDUCTION = {0: "none", 1: "mean", 2: "sum"}
@@ -79,28 +81,26 @@ def _hardswish(ctx):
 
 
 _ACTIVATIONS = {
-    "GeluBackward0": ("d/dx gelu(x) = Φ(x) + x·φ(x) (Φ, φ: the normal distribution's cdf and "
-                      "density; approximate='tanh' differentiates the tanh formula)", _gelu),
-    "LeakyReluBackward0": ("d/dx leaky_relu(x) = 1 where x > 0, the negative slope elsewhere",
+    # op: (the local derivative in the program's names ({x}: the input), its value)
+    "GeluBackward0": ("Φ({x}) + {x}·φ({x}) (Φ, φ: the standard normal cdf and density; "
+                      "approximate='tanh' differentiates the tanh formula)", _gelu),
+    "LeakyReluBackward0": ("1 where {x} > 0, the negative slope elsewhere",
                            lambda c: torch.where(_x(c) > 0, torch.ones_like(_x(c)),
                                                  torch.full_like(_x(c), float(
                                                      c.saved("negative_slope"))))),
-    "EluBackward0": ("d/dx elu(x) = scale where x > 0, scale·alpha·exp(x) elsewhere "
-                     "(selu: torch's fixed scale and alpha)", _elu),
-    "CeluBackward0": ("d/dx celu(x) = 1 where x > 0, exp(x / alpha) elsewhere",
+    "EluBackward0": ("scale where {x} > 0, scale·alpha·exp({x}) elsewhere (selu: torch's "
+                     "fixed scale and alpha)", _elu),
+    "CeluBackward0": ("1 where {x} > 0, exp({x} / alpha) elsewhere",
                       lambda c: torch.where(_x(c) > 0, torch.ones_like(_x(c)),
                                             torch.exp(_x(c) / float(c.saved("alpha"))))),
-    "SiluBackward0": ("d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))", _silu),
-    "MishBackward0": ("d/dx x·tanh(softplus(x)) = tanh(sp) + x·(1 − tanh²(sp))·σ(x), "
-                      "sp = softplus(x)", _mish),
-    "HardtanhBackward0": ("d/dx hardtanh(x) = 1 strictly between min_val and max_val, 0 "
-                          "outside (and at the edges)", _hardtanh),
-    "HardsigmoidBackward0": ("d/dx hardsigmoid(x) = 1/6 for −3 < x < 3, 0 outside",
+    "SiluBackward0": ("σ({x})·(1 + {x}·(1 − σ({x})))", _silu),
+    "MishBackward0": ("tanh(sp) + {x}·(1 − tanh²(sp))·σ({x}), sp = softplus({x})", _mish),
+    "HardtanhBackward0": ("1 strictly between min_val and max_val, 0 outside (and at the "
+                          "edges)", _hardtanh),
+    "HardsigmoidBackward0": ("1/6 for −3 < {x} < 3, 0 outside",
                              lambda c: ((_x(c) > -3) & (_x(c) < 3)).to(_x(c).dtype) / 6),
-    "HardswishBackward0": ("d/dx hardswish(x) = 0 below −3, x/3 + ½ up to 3, 1 above",
-                           _hardswish),
-    "LogSigmoidBackward0": ("d/dx log σ(x) = 1 − σ(x) = σ(−x)",
-                            lambda c: torch.sigmoid(-_x(c))),
+    "HardswishBackward0": ("0 below −3, {x}/3 + ½ up to 3, 1 above", _hardswish),
+    "LogSigmoidBackward0": ("1 − σ({x}) = σ(−{x})", lambda c: torch.sigmoid(-_x(c))),
 }
 
 
@@ -110,103 +110,133 @@ _ACTIVATIONS = {
 def _divisor(ctx, x) -> tuple[float, str]:
     reduction = _REDUCTION.get(ctx.saved("reduction"), "mean")
     if reduction == "mean":
-        return float(x.numel()), f" / n (n = {x.numel()}, reduction='mean')"
+        return float(x.numel()), f" / {x.numel()} (reduction='mean': n = {x.numel()} entries)"
     return 1.0, f" (reduction='{reduction}')"
 
 
-def _pointwise_loss(word: str, local):
-    """A loss of input and target entry by entry: input gets G × local / n, the target
-    gets minus that."""
-    def parts(ctx):
+def _pointwise_loss(symbol: str, local_value):
+    """A loss of input and target entry by entry: the input gets G × local / n, the
+    target (when it needs a gradient) minus that."""
+    def local(ctx):
         x, y = _x(ctx), ctx.saved("target")
         n, how = _divisor(ctx, x)
-        d = local(ctx, x, y)
-        return [(0, f"G × {word}{how} = {fmt(ctx.g)} × {fmt(d / n if n != 1 else d)}"),
-                (1, f"−(the input's share) = −{fmt(ctx.g)} × {fmt(d / n if n != 1 else d)}")]
-    return parts
+        d = local_value(ctx, x, y) / n
+        text = ctx.sub(symbol) + how
+        out = [Local(0, text, d)]
+        if _out(ctx, 1) is not None:
+            out.append(Local(1, MINUS + "(" + text + ")", -d))
+        return [term for term in out if _out(ctx, term.input) is not None]
+    return local
 
 
-def _nll_parts(ctx):
+def _nll_local(ctx):
     target = ctx.saved("target")
     total = ctx.saved("total_weight")
     reduction = _REDUCTION.get(ctx.saved("reduction"), "mean")
-    how = (f"divided by the total weight {fmt(total)} (reduction='mean')"
-           if reduction == "mean" else f"(reduction='{reduction}')")
-    return [(0, f"−G = −{fmt(ctx.g)} at each row's target class {fmt(target)}, {how}; "
-                "0 for the other classes")]
+    how = (f", divided by the total weight {fmt(total)} (reduction='mean')"
+           if reduction == "mean" else f" (reduction='{reduction}')")
+    return [Local(0, f"{MINUS}{ctx.G} at each row's target class of {ctx.arg(0)}{how}, "
+                     "0 for the other classes", None,
+                  f"{MINUS}{fmt(ctx.g)} at classes {fmt(target)}", "")]
 
 
-def _bce_parts(ctx):
+def _bce_local(ctx):
     p, y = _x(ctx), ctx.saved("target")
     n, how = _divisor(ctx, p)
-    d = (p - y) / (p * (1 - p))
-    return [(0, f"G × (p − y) / (p(1 − p)){how} = {fmt(ctx.g)} × {fmt(d / n)}"),
-            (1, f"G × log((1 − p) / p){how} = {fmt(ctx.g)} × "
-                f"{fmt(torch.log((1 - p) / p) / n)}")]
+    out = [Local(0, f"({ctx.label(0)} {MINUS} {ctx.label(1)}) / ({ctx.arg(0)}(1 {MINUS} "
+                    f"{ctx.label(0)})){how}", (p - y) / (p * (1 - p)) / n)]
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"log((1 {MINUS} {ctx.label(0)}) / {ctx.arg(0)}){how}",
+                         torch.log((1 - p) / p) / n))
+    return [term for term in out if _out(ctx, term.input) is not None]
 
 
-def _bce_logits_parts(ctx):
+def _bce_logits_local(ctx):
     x, y = _x(ctx), ctx.saved("target")
     n, how = _divisor(ctx, x)
-    d = torch.sigmoid(x) - y
-    return [(0, f"G × (σ(x) − y){how} = {fmt(ctx.g)} × {fmt(d / n)}"),
-            (1, f"−G × x{how} = −{fmt(ctx.g)} × {fmt(x / n)}")]
+    out = [Local(0, f"σ({ctx.label(0)}) {MINUS} {ctx.arg(1)}{how}",
+                 (torch.sigmoid(x) - y) / n)]
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{MINUS}{ctx.arg(0)}{how}", -x / n))
+    return [term for term in out if _out(ctx, term.input) is not None]
 
 
 # --------------------------------------------------------------------------- shapes
 
 
-def _select_parts(ctx):
-    return [(0, f"G = {fmt(ctx.g)} into entry {_signed_dim(ctx.saved('index'))} of dim "
-                f"{_signed_dim(ctx.saved('dim'))} of the {_size_text(ctx.saved('self_sym_sizes'))}"
-                " input, 0 elsewhere")]
+def _moved(words):
+    """A rule whose gradient is G put back into place (``words(ctx)`` says where)."""
+    def local(ctx):
+        return [Local(i, f"{ctx.G} {words(ctx, i)}", None, f"{fmt(ctx.g)} {words(ctx, i)}", "")
+                for i, out in enumerate(ctx.grad_out) if out is not None]
+    return local
 
 
-def _slice_parts(ctx):
+def _select_words(ctx, i):
+    return (f"into entry {_signed_dim(ctx.saved('index'))} of dim "
+            f"{_signed_dim(ctx.saved('dim'))} of the "
+            f"{shape_text(ctx.saved('self_sym_sizes') or ())} {ctx.arg(0)}, 0 elsewhere")
+
+
+def _slice_words(ctx, i):
     start, end, step = (_signed_dim(ctx.saved(k)) for k in ("start", "end", "step"))
-    return [(0, f"G = {fmt(ctx.g)} into entries {start}:{end}:{step} of dim "
-                f"{_signed_dim(ctx.saved('dim'))} of the "
-                f"{_size_text(ctx.saved('self_sym_sizes'))} input, 0 elsewhere")]
+    return (f"into entries {start}:{end}:{step} of dim {_signed_dim(ctx.saved('dim'))} of "
+            f"the {shape_text(ctx.saved('self_sym_sizes') or ())} {ctx.arg(0)}, 0 elsewhere")
 
 
-def _index_parts(ctx):
+def _index_words(ctx, i):
     indices = ctx.saved("indices") or ()
-    shown = ", ".join(fmt(i) for i in indices if i is not None)
-    return [(0, f"G = {fmt(ctx.g)} into the picked entries ({shown}) of the "
-                f"{_size_text(ctx.saved('self_sym_sizes'))} input, added up where an entry "
-                "is picked more than once; 0 elsewhere")]
+    shown = ", ".join(fmt(t) for t in indices if t is not None)
+    return (f"into the picked entries ({shown}) of the "
+            f"{shape_text(ctx.saved('self_sym_sizes') or ())} {ctx.arg(0)}, added up where an "
+            "entry is picked more than once; 0 elsewhere")
 
 
-def _joined_parts(ctx):
-    dim = _dims(ctx.saved("dim"))
-    return [(i, f"its part of G = {fmt(ctx.g)} along dim {dim}")
-            for i in range(len(ctx.grad_out))]
+def _joined_words(ctx, i):
+    return f"cut into the parts along dim {_dims(ctx.saved('dim'))}: {ctx.arg(i)} gets its part"
 
 
-def _where_parts(ctx):
+def _where_local(ctx):
     cond = ctx.saved("condition")
-    return [(0, f"G where the condition is True: {fmt(ctx.g)} masked by {fmt(cond)}"),
-            (1, f"G where it is False: {fmt(ctx.g)} masked by not {fmt(cond)}")]
+    out = []
+    for i, (word, mask) in enumerate((("True", cond), ("False", ~cond if cond is not None
+                                                        else None))):
+        if _out(ctx, i) is None:
+            continue
+        out.append(Local(i, f"1 where the condition is {word}, 0 elsewhere",
+                         mask.to(ctx.g.dtype) if mask is not None else None))
+    return out
 
 
-def _repeat_parts(ctx):
-    return [(0, f"G = {fmt(ctx.g)} with the {_size_text(ctx.saved('repeats'))} copies added "
-                f"up into the {_size_text(ctx.saved('self_sym_sizes'))} input")]
+def _repeat_words(ctx, i):
+    return (f"with the copies of repeat{tuple(ctx.saved('repeats') or ())} added up into the "
+            f"{shape_text(ctx.saved('self_sym_sizes') or ())} {ctx.arg(0)}")
 
 
-def _flip_parts(ctx):
-    return [(0, f"G = {fmt(ctx.g)} flipped back along dim {_dims(ctx.saved('dims'))}")]
+def _flip_words(ctx, i):
+    return f"flipped back along dim {_dims(ctx.saved('dims'))}"
 
 
 # --------------------------------------------------------------------------- reductions
 
 
-def _extreme_parts(word):
-    def parts(ctx):
-        return [(0, f"G = {fmt(ctx.g)} to the {word} entries along dim "
-                    f"{_dims(ctx.saved('dim')) or 'all'} ({fmt(ctx.saved('result'))}), split "
-                    "equally between ties; 0 to the others")]
-    return parts
+def _extreme_local(word):
+    def local(ctx):
+        x, r, dim = _x(ctx), ctx.saved("result"), ctx.saved("dim")
+        keep = r if ctx.saved("keepdim") or r.dim() == x.dim() else r
+        if dim and not ctx.saved("keepdim"):
+            for d in sorted(_signed_dim(d) % x.dim() for d in dim):
+                keep = keep.unsqueeze(d)
+        hits = (x == keep).to(x.dtype)
+        count = hits.sum(dim=tuple(_signed_dim(d) for d in dim) if dim else None,
+                         keepdim=True)
+        note = ""
+        if bool((count > 1).any()):
+            note = f"tie: equal {word} entries share the gradient evenly"
+        return [Local(0, f"1 for the {word} entr{'ies' if dim else 'y'} of {ctx.arg(0)}"
+                         f"{' along dim ' + _dims(dim) if dim else ''} (shared by ties), 0 "
+                         "for the others", hits / count, "", "×", note)]
+    return local
 
 
 def _count(ctx) -> tuple[int, float]:
@@ -220,23 +250,40 @@ def _count(ctx) -> tuple[int, float]:
     return n, correction
 
 
-def _var_parts(ctx):
+def _centred(ctx):
     x = _x(ctx)
-    n, c = _count(ctx)
     dim = ctx.saved("dim")
-    mean = x.mean(dim=dim if dim else None, keepdim=True) if dim else x.mean()
-    return [(0, f"G × 2(x − mean) / (n − correction) with n = {n}, correction = "
-                f"{fmt(c)}, mean = {fmt(mean)}, G = {fmt(ctx.g)}")]
+    dims = tuple(_signed_dim(d) for d in dim) if dim else None
+    return x - (x.mean(dim=dims, keepdim=True) if dims else x.mean())
 
 
-def _std_parts(ctx):
-    x = _x(ctx)
+def _var_local(ctx):
     n, c = _count(ctx)
+    d = _centred(ctx)
+    return [Local(0, f"2({ctx.label(0)} {MINUS} mean) / (n {MINUS} correction), n = {n}, "
+                     f"correction = {fmt(c)}", 2 * d / (n - c))]
+
+
+def _std_local(ctx):
+    n, c = _count(ctx)
+    d = _centred(ctx)
+    r = ctx.saved("result")
     dim = ctx.saved("dim")
-    mean = x.mean(dim=dim if dim else None, keepdim=True) if dim else x.mean()
-    return [(0, f"G × (x − mean) / ((n − correction) · std) with n = {n}, correction = "
-                f"{fmt(c)}, mean = {fmt(mean)}, std = {fmt(ctx.saved('result'))}, "
-                f"G = {fmt(ctx.g)}")]
+    if dim and not ctx.saved("keepdim"):
+        for k in sorted(_signed_dim(k) % _x(ctx).dim() for k in dim):
+            r = r.unsqueeze(k)
+    return [Local(0, f"({ctx.label(0)} {MINUS} mean) / ((n {MINUS} correction)·{ctx.me}), "
+                     f"n = {n}, correction = {fmt(c)}", d / ((n - c) * r))]
+
+
+def _xlogy_local(ctx):
+    x, y = ctx.saved("self"), ctx.saved("other")
+    out = []
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, f"log({ctx.label(1)})", torch.log(y)))
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{ctx.arg(0)} / {ctx.arg(1)}", x / y))
+    return out
 
 
 # --------------------------------------------------------------------------- alpha of add/sub
@@ -245,89 +292,64 @@ def _std_parts(ctx):
 def _with_alpha(spec: RuleSpec, sign: float) -> RuleSpec:
     """x.add(y, alpha=2): the second input's gradient is scaled by alpha (−alpha for sub)."""
 
-    def numbers(ctx: StepContext) -> list[str]:
+    def local(ctx: StepContext) -> list[Local]:
         alpha = ctx.saved("alpha")
         if alpha in (None, 1):
-            return spec.numbers(ctx)
-        lines = []
+            return spec.local(ctx)
+        out = []
         if _out(ctx, 0) is not None:
-            lines.append(f"to {ctx.label(0, 'the first input')}: G = {fmt(_out(ctx, 0))}")
+            out.append(Local(0, "1", 1.0))
         if _out(ctx, 1) is not None:
-            lines.append(f"to {ctx.label(1, 'the second input')}: G × {fmt(sign * alpha)} "
-                         f"(alpha = {fmt(alpha)}) = {fmt(ctx.g)} × {fmt(sign * alpha)} = "
-                         f"{fmt(_out(ctx, 1))}")
-        return lines
+            out.append(Local(1, f"{'' if sign > 0 else MINUS}alpha = {fmt(sign * alpha)}",
+                             sign * float(alpha)))
+        return out
 
-    return RuleSpec(spec.formula, numbers)
-
-
-def _xlogy_parts(ctx):
-    x, y = ctx.saved("self"), ctx.saved("other")
-    return [(0, f"G × log(y) = {fmt(ctx.g)} × log({fmt(y)})"),
-            (1, f"G × x / y = {fmt(ctx.g)} × {fmt(x)} / {fmt(y)}")]
+    return RuleSpec(local=local, pattern=spec.pattern)
 
 
 def register(rules: dict) -> None:
     """Add the notebook functions' rules to ``rules`` (core.rules.RULES)."""
-    for name, (formula, derivative) in _ACTIVATIONS.items():
-        rules[name] = _elementwise(formula, _safe(derivative))
+    for name, (symbol, derivative) in _ACTIVATIONS.items():
+        rules[name] = elementwise(symbol, _safe(derivative))
     rules.update({
-        "MseLossBackward0": _custom(
-            "mse_loss: ∂/∂input = 2(input − target) / n (n entries with reduction='mean'); "
-            "the target gets the opposite",
-            _pointwise_loss("2(x − y)", lambda c, x, y: 2 * (x - y))),
-        "SmoothL1LossBackward0": _custom(
-            "smooth_l1_loss: ∂/∂input = (input − target) / beta where |input − target| < "
-            "beta, its sign elsewhere (divided by n for the mean)",
-            _pointwise_loss("clip((x − y)/beta, −1, 1)", lambda c, x, y: torch.clamp(
-                (x - y) / float(c.saved("beta")), -1, 1) if float(c.saved("beta")) > 0
-                else torch.sign(x - y))),
-        "HuberLossBackward0": _custom(
-            "huber_loss: ∂/∂input = input − target where |input − target| ≤ delta, "
-            "delta·sign elsewhere (divided by n for the mean)",
-            _pointwise_loss("clip(x − y, −delta, delta)", lambda c, x, y: torch.clamp(
-                x - y, -float(c.saved("delta")), float(c.saved("delta"))))),
-        "NllLossBackward0": _custom(
-            "nll_loss: ∂/∂input = −1 at each row's target class (divided by the number of "
-            "rows, or their total weight, for the mean), 0 elsewhere", _nll_parts),
-        "BinaryCrossEntropyBackward0": _custom(
-            "binary_cross_entropy: ∂/∂p = (p − y) / (p(1 − p)), divided by n for the mean",
-            _bce_parts),
-        "BinaryCrossEntropyWithLogitsBackward0": _custom(
-            "binary_cross_entropy_with_logits: ∂/∂x = σ(x) − y, divided by n for the mean",
-            _bce_logits_parts),
-        "SelectBackward0": _custom("indexing one position: the gradient goes back into that "
-                                   "entry, every other entry gets 0", _select_parts),
-        "SliceBackward0": _custom("slicing: the gradient goes back into the sliced entries, "
-                                  "the others get 0", _slice_parts),
-        "IndexBackward0": _custom("indexing with a mask or positions: each picked entry gets "
-                                  "its gradient (summed if picked twice), the others 0",
-                                  _index_parts),
-        "StackBackward0": _custom("stack: each input gets its slice of the gradient",
-                                  _joined_parts),
-        "CatBackward0": _custom("cat: each input gets its block of the gradient",
-                                _joined_parts),
-        "WhereBackward0": _custom("where(cond, a, b): a gets the gradient where cond is True, "
-                                  "b where it is False (the mask itself gets none)",
-                                  _where_parts),
-        "RepeatBackward0": _custom("repeat: the gradients of all the copies are added up",
-                                   _repeat_parts),
-        "FlipBackward0": _custom("flip: the gradient is flipped back", _flip_parts),
-        "UnsqueezeBackward0": _passes("unsqueeze: the added size-1 dim is removed from the "
-                                      "gradient", "squeezed"),
-        "ToCopyBackward0": _passes("a change of dtype: the gradient passes unchanged, "
-                                   "converted back", "converted back"),
-        "AmaxBackward0": _custom("amax: the largest entries along dim get the gradient "
-                                 "(shared equally by ties), the others 0",
-                                 _extreme_parts("largest")),
-        "AminBackward0": _custom("amin: the smallest entries along dim get the gradient "
-                                 "(shared equally by ties), the others 0",
-                                 _extreme_parts("smallest")),
-        "XlogyBackward0": _custom("xlogy(x, y) = x·log(y) (0 where x = 0): ∂/∂x = log(y), "
-                                  "∂/∂y = x / y", _xlogy_parts),
-        "VarBackward0": _custom("var: ∂/∂xᵢ = 2(xᵢ − mean) / (n − correction)", _var_parts),
-        "StdBackward0": _custom("std: ∂/∂xᵢ = (xᵢ − mean) / ((n − correction)·std)",
-                                _std_parts),
+        "MseLossBackward0": custom(_pointwise_loss(
+            f"2({{x}} {MINUS} {{y}})", lambda c, x, y: 2 * (x - y))),
+        "SmoothL1LossBackward0": custom(_pointwise_loss(
+            f"({{x}} {MINUS} {{y}}) / beta inside ±beta, its sign outside",
+            lambda c, x, y: torch.clamp((x - y) / float(c.saved("beta")), -1, 1)
+            if float(c.saved("beta")) > 0 else torch.sign(x - y))),
+        "HuberLossBackward0": custom(_pointwise_loss(
+            f"{{x}} {MINUS} {{y}} inside ±delta, delta·sign outside",
+            lambda c, x, y: torch.clamp(x - y, -float(c.saved("delta")),
+                                        float(c.saved("delta"))))),
+        "NllLossBackward0": custom(_nll_local, "nll_loss picks: only each row's target class "
+                                   "receives a gradient"),
+        "BinaryCrossEntropyBackward0": custom(_bce_local),
+        "BinaryCrossEntropyWithLogitsBackward0": custom(_bce_logits_local),
+        "SelectBackward0": custom(_moved(_select_words), "indexing routes: the picked entry "
+                                  "receives the gradient, the others 0"),
+        "SliceBackward0": custom(_moved(_slice_words), "slicing routes: the sliced entries "
+                                 "receive the gradient, the others 0"),
+        "IndexBackward0": custom(_moved(_index_words), "indexing routes: each picked entry "
+                                 "receives its gradient (summed if picked twice)"),
+        "StackBackward0": custom(_moved(_joined_words), "stack splits: each input gets its "
+                                 "slice of the gradient"),
+        "CatBackward0": custom(_moved(_joined_words), "cat splits: each input gets its block "
+                               "of the gradient"),
+        "WhereBackward0": custom(_where_local, "where routes: the first choice gets the "
+                                 "gradient where the mask is True, the second where it is "
+                                 "False; the mask itself gets none"),
+        "RepeatBackward0": custom(_moved(_repeat_words), "a copy sums: the gradients of all "
+                                  "the copies are added up"),
+        "FlipBackward0": custom(_moved(_flip_words)),
+        "ToCopyBackward0": passes("unchanged, converted back to the input's dtype"),
+        "AmaxBackward0": custom(_extreme_local("largest"), "amax routes: the gradient goes "
+                                "to the largest entries"),
+        "AminBackward0": custom(_extreme_local("smallest"), "amin routes: the gradient goes "
+                                "to the smallest entries"),
+        "VarBackward0": custom(_var_local),
+        "StdBackward0": custom(_std_local),
+        "XlogyBackward0": custom(_xlogy_local),
     })
     rules["AddBackward0"] = _with_alpha(rules["AddBackward0"], 1.0)
     rules["SubBackward0"] = _with_alpha(rules["SubBackward0"], -1.0)

@@ -65,15 +65,15 @@ def entry_label(name: str, index) -> str:
 
 def format_tensor(tensor, digits: int = 6, max_entries: int = 64) -> str:
     """A short readable rendering: a number, or rows of a matrix, summarised when large."""
-    data = tensor_to_data(tensor)
-    if not isinstance(data, list):
-        return format_number(data, digits)
-    if tensor.numel() > max_entries:
+    if tensor.dim() == 0:
+        return format_number(finite_or_text(tensor.item()), digits)
+    if tensor.numel() > max_entries:  # before any list is made: a million entries stay put
         flat = tensor.detach().flatten()
         shape = "×".join(map(str, tensor.shape))
         return (f"{shape} tensor: min {format_number(flat.min().item(), 4)}, "
                 f"max {format_number(flat.max().item(), 4)}, "
                 f"mean {format_number(flat.mean().item(), 4)}")
+    data = tensor_to_data(tensor)
 
     def render(item):
         if isinstance(item, list):

@@ -241,11 +241,10 @@ def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list
 
 
 def _write(path: Path, data: bytes) -> None:
-    # a wrong folder or a full disk is the user's to fix: a message, not a traceback
-    try:
-        path.write_bytes(data)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot write {path}: {err.strerror or err}") from None
+    # a wrong folder or a full disk is the user's to fix: a message, not a traceback, and
+    # an existing file is replaced only by a complete one
+    from core.safe_io import atomic_write
+    atomic_write(path, data)
 
 
 # --------------------------------------------------------------------------- PDF joining

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class StepHighlight:
     """The current node(s), the finished ones, the gradient on each edge that has carried one
-    so far, keyed ``(source, target)`` in torchviz's edge direction, and which of those edges
+    so far, keyed ``(source, target, k)`` in torchviz's edge direction (k: the k-th edge
+    between those two nodes, 0 for the first, as :func:`core.graph.edge_keys` numbers them:
+    ``x*x`` has two parallel edges, each with its own gradient), and which of those edges
     this step itself labelled (``recent``, drawn bolder). Fields match
     ``core.render.Highlight``."""
 
@@ -30,7 +32,7 @@ def assemble_highlight(steps: Sequence, index: int, output_id: str | None,
     every edge a gradient has crossed so far (including this step's) carries its label.
 
     ``steps`` are objects with ``node_id``, ``leaf_id`` and ``edge_labels`` (a tuple of
-    ``((source, target), text)``), such as :class:`core.trace.Step`.
+    ``((source, target, k), text)``), such as :class:`core.trace.Step`.
     """
     if not steps:
         return StepHighlight(frozenset(), frozenset(), {})
@@ -39,10 +41,10 @@ def assemble_highlight(steps: Sequence, index: int, output_id: str | None,
     current = {step.node_id} | ({step.leaf_id} if step.leaf_id else set())
     done, labels, recent = set(), {}, set()
     if output_id and root_id:
-        labels[(root_id, output_id)] = "1"
+        labels[(root_id, output_id, 0)] = "1"
         done.add(output_id)
         if index == 0:  # the seed gradient arrives with the first step
-            recent.add((root_id, output_id))
+            recent.add((root_id, output_id, 0))
     for earlier in steps[:index]:
         done.add(earlier.node_id)
         if earlier.leaf_id:

@@ -26,6 +26,7 @@ import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
 from core.serialize import entry_label
+from core.values import Filled
 
 #: Input entries (symbols) differentiated symbolically.
 MAX_INPUT_ENTRIES = 64
@@ -131,16 +132,20 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
     out = SymbolicDerivative(name, index, expr=expr)
     out.size = tree_size(expr)
     if out.size <= MAX_SHOWN_SIZE:
-        out.text = str(expr)
-        if out.size <= MAX_PRETTY_SIZE:
-            out.pretty = sympy.pretty(expr, use_unicode=True)
-        out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+        try:
+            out.text = str(expr)
+            if out.size <= MAX_PRETTY_SIZE:
+                out.pretty = sympy.pretty(expr, use_unicode=True)
+            out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+        except ValueError:  # an exact integer of more than 4,300 digits (Python's bound)
+            out.text = out.pretty = out.latex = None
+            out.note = "the formula holds a number too long to print (over 4,300 digits)"
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "
                     f"(formulas up to {MAX_SHOWN_SIZE} are shown)")
     out.value, problem = value_of(expr, substitutions)
     if problem:
-        out.note = problem
+        out.note = problem if out.note is None else f"{out.note}; {problem}"
     return out
 
 
@@ -324,7 +329,11 @@ class Translator:
 
     def _input(self, name: str, value) -> np.ndarray:
         """Symbols for an input with ``value`` (a number or nested list)."""
-        data = np.array(value, dtype=float)
+        if isinstance(value, Filled):  # ones(...), eye(...): made directly, not via a list
+            data = np.eye(*value.shape) if value.kind == "eye" else \
+                np.full(value.shape, value.fill)
+        else:
+            data = np.array(value, dtype=float)
         if name in self.wrt:
             self.entries += data.size
             if self.entries > MAX_INPUT_ENTRIES:

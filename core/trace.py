@@ -15,6 +15,7 @@ The leaves' ``.grad`` are restored afterwards: recording changes nothing the cal
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -87,8 +88,9 @@ class Step:
     contributions: list[Contribution] = field(default_factory=list)
     leaf_id: str | None = None
     internal: bool = False
-    #: ``((source, target), text)`` for each edge this step sends a gradient along, written
-    #: once when the trace is recorded so highlights never format tensors again
+    #: ``((source, target, k), text)`` for each edge this step sends a gradient along (k: the
+    #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
+    #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
 
     @property
@@ -163,12 +165,20 @@ class Trace:
 
 
 def _edge_labels(step: Step) -> tuple:
-    """The gradient text on each edge ``step`` sends along (and into a leaf's node)."""
-    edges = [((target, step.node_id), edge_text(grad))
-             for target, grad in zip(step.inputs, step.grad_out, strict=True)
-             if target is not None and grad is not None]
+    """The gradient text on each edge ``step`` sends along (and into a leaf's node), keyed
+    ``(source, target, k)`` as :func:`core.graph.edge_keys` keys the graph's edges: where one
+    input fills two slots (``x*x``), each slot's edge carries that slot's own gradient."""
+    edges = []
+    occurrences: dict[str, int] = {}
+    for target, grad in zip(step.inputs, step.grad_out, strict=True):
+        if target is None:
+            continue
+        k = occurrences.get(target, 0)
+        occurrences[target] = k + 1
+        if grad is not None:
+            edges.append(((target, step.node_id, k), edge_text(grad)))
     if step.leaf_id and step.grad_in:
-        edges.append(((step.leaf_id, step.node_id), edge_text(step.grad_in[0])))
+        edges.append(((step.leaf_id, step.node_id, 0), edge_text(step.grad_in[0])))
     return tuple(edges)
 
 
@@ -286,16 +296,18 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
         for child, _ in fn.next_functions:
             inputs.append(None if child is None else str(id(child)))
             labels.append(None if child is None else _label(evaluation, child))
+        slots, constants = _slot_names(evaluation, fn, labels)
         contributions = [c for cs in arrived.get(node_id, {}).values() for c in cs]
+        own = name or (expression if not internal else None) or _label(evaluation, fn)
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
-                    rule=rule_for(fn, grad_in, grad_out, labels if op != "AccumulateGrad"
-                                  else [name]),
+                    rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
+                                  else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal)
         notes = cuts.step_notes(evaluation, fn)
         if notes:  # an input of this operation was cut off: say where the gradient stops
-            step.rule = dataclasses.replace(step.rule, numbers=step.rule.numbers + notes)
+            step.rule = dataclasses.replace(step.rule, notes=step.rule.notes + notes)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))
@@ -321,11 +333,64 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                  evaluation.output_name)
 
 
-def _label(evaluation, child) -> str:
+def _label(evaluation, child, depth: int = 0) -> str:
     """How a rule line names an input: its name, else its expression, else (a node torch
-    made inside a function) its operation."""
+    made inside one of the language's functions) what it computes from its own inputs,
+    such as ``reshape(v)``, never torch's internal node name."""
     expression, name = _describe(evaluation, child)
-    return name or expression or type(child).__name__
+    if name or expression:
+        return name or expression
+    short = _INTERNAL.get(type(child).__name__) or re.sub(
+        r"Backward\d*$", "", type(child).__name__).lower()
+    inner = [c for c, _ in child.next_functions if c is not None]
+    if not inner or depth >= 3:
+        return f"{short}(…)"
+    return f"{short}({', '.join(_label(evaluation, c, depth + 1) for c in inner)})"
+
+
+#: what the nodes torch makes inside a function do, in a word
+_INTERNAL = {"ViewBackward0": "reshape", "UnsafeViewBackward0": "reshape",
+             "ReshapeAliasBackward0": "reshape", "UnsqueezeBackward0": "unsqueeze",
+             "SqueezeBackward0": "squeeze", "SqueezeBackward1": "squeeze",
+             "SqueezeBackward4": "squeeze", "TBackward0": "transpose",
+             "TransposeBackward0": "transpose", "ExpandBackward0": "expand",
+             "MmBackward0": "mm", "BmmBackward0": "bmm", "ReciprocalBackward0": "reciprocal",
+             "PermuteBackward0": "permute", "CloneBackward0": "copy"}
+
+
+def _slot_names(evaluation, fn, labels: list) -> tuple[list, list]:
+    """The display of each input slot of ``fn`` and the texts of its constant operands.
+
+    Torch's slots follow its own argument order (``3*w`` runs ``mul(w, 3)``), so the
+    user's operands are matched to the slots by their text; an operand no slot took is a
+    constant (the ``3``), and fills a slot torch left empty when there is one.
+    """
+    record = evaluation.record_for(fn)
+    node = record.node if record is not None else None
+    operands = _operands(node)
+    unmatched = [pretty_text for pretty_text in operands]
+    slots = list(labels)
+    for label in labels:
+        if label is not None and label in unmatched:
+            unmatched.remove(label)
+    for i, label in enumerate(slots):
+        if label is None and unmatched:
+            slots[i] = unmatched.pop(0)
+    constants = [text for text in operands if text not in labels]
+    return slots, constants
+
+
+def _operands(node) -> list[str]:
+    """The texts of a language node's operands (left and right, the operand, the call's
+    positional arguments)."""
+    from core.language import BinaryOp, Call, UnaryOp
+    if isinstance(node, BinaryOp):
+        return [node.left.text, node.right.text]
+    if isinstance(node, UnaryOp):
+        return [node.operand.text]
+    if isinstance(node, Call):
+        return [arg.text for arg in node.args]
+    return []
 
 
 def _via(step: Step) -> str:
@@ -337,7 +402,7 @@ def _via(step: Step) -> str:
 def _forward_steps(evaluation) -> list[ForwardStep]:
     out = []
     for record in evaluation.records:
-        fn = record.tensor.grad_fn
+        fn = record.grad_fn  # as made (a tensor changed in place later has another)
         node_id = str(id(fn)) if fn is not None else str(id(record.tensor))
         out.append(ForwardStep(len(out), node_id, type(fn).__name__ if fn is not None else None,
                                record.node.text, record.name, record.tensor.detach()))

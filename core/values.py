@@ -2,6 +2,9 @@
 
 ``parse_value("[[1, 0.5], [0.2, 0.1]]")`` gives ``[[1.0, 0.5], [0.2, 0.1]]``; the shape is
 checked (rectangular, within :data:`core.limits.MAX_ELEMENTS`) before any tensor exists.
+A value may also be written as torch's constructors write it, ``ones(100, 300)``,
+``zeros(3)``, ``full((2, 3), 0.5)``, ``eye(3)``: it is then kept as a :class:`Filled` (shape
+and fill), never expanded into a list of a million numbers.
 """
 from __future__ import annotations
 
@@ -11,6 +14,56 @@ from dataclasses import dataclass
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
+
+CONSTRUCTORS = ("ones", "zeros", "full", "eye")
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A value made by a constructor: ``kind`` "full" (every entry ``fill``: ones, zeros,
+    full) or "eye" (ones on the diagonal), of ``shape``. Kept as such so that a pasted
+    ``torch.ones(1000, 1000)`` costs nothing until the tensor is made."""
+
+    kind: str
+    shape: tuple[int, ...]
+    fill: float = 1.0
+
+    @property
+    def numel(self) -> int:
+        """How many entries the tensor has."""
+        return math.prod(self.shape)
+
+    def text(self) -> str:
+        """The value as the constructor call that makes it (parse_value reads it back)."""
+        dims = ", ".join(str(n) for n in self.shape)
+        if self.kind == "eye":
+            return f"eye({dims})"
+        if self.fill == 1.0:
+            return f"ones({dims})"
+        if self.fill == 0.0:
+            return f"zeros({dims})"
+        sizes = f"({dims},)" if len(self.shape) == 1 else f"({dims})"
+        return f"full({sizes}, {self.fill!r})"
+
+    def to_tensor(self, dtype, requires_grad: bool = False):
+        """The tensor itself (torch imported here, on first use)."""
+        import torch
+
+        if self.kind == "eye":
+            tensor = torch.eye(*self.shape, dtype=dtype)
+        else:
+            tensor = torch.full(self.shape, self.fill, dtype=dtype)
+        return tensor.requires_grad_(requires_grad)
+
+    def to_list(self):
+        """The value as a nested list (for the few places that need one; small values)."""
+        if self.kind == "eye":
+            n, m = self.shape
+            return [[1.0 if i == j else 0.0 for j in range(m)] for i in range(n)]
+        value = float(self.fill)
+        for n in reversed(self.shape):
+            value = [value] * n
+        return check_value(value)  # copies every level: no shared rows
 
 
 @dataclass(frozen=True)
@@ -66,7 +119,45 @@ def parse_value(text: str, where: str = "value") -> float | list:
         raise ExpressionError("value", "not a number or a list of numbers "
                               f"({getattr(err, 'msg', err)})",
                               Span(1, col) if col else None, where=where) from None
+    if isinstance(node, ast.Call):
+        return _constructed(node, where)
     return check_value(_literal(node, where), where)
+
+
+def _constructed(node: ast.Call, where: str) -> Filled:
+    """``ones(2, 3)``, ``zeros((2, 3))``, ``full((2, 3), 0.5)``, ``eye(3)``, ``eye(2, 3)``
+    (optionally as ``torch.ones``) as a :class:`Filled`."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id == "torch":
+        name = func.attr
+    else:
+        name = func.id if isinstance(func, ast.Name) else None
+    if name not in CONSTRUCTORS or node.keywords:
+        raise ExpressionError("value", "a value is a number, a list of numbers, or one of "
+                              "ones(2, 3), zeros(3), full((2, 3), 0.5), eye(3)", where=where)
+    args = [_literal(arg, where) for arg in node.args]
+    fill = 1.0
+    if name == "full":
+        if len(args) != 2 or isinstance(args[1], list):
+            raise ExpressionError("value", "full needs a size and a number, as in "
+                                  "full((2, 3), 0.5)", where=where)
+        fill = _check_number(args[1], where)
+        args = args[:1]
+    elif name == "zeros":
+        fill = 0.0
+    if len(args) == 1 and isinstance(args[0], list):
+        args = args[0]
+    if not args or not all(not isinstance(n, list) and float(n).is_integer() and n > 0
+                           for n in args):
+        raise ExpressionError("value", "sizes must be positive whole numbers, as in "
+                              "ones(2, 3)", where=where)
+    shape = tuple(int(n) for n in args)
+    if name == "eye":
+        if len(shape) > 2:
+            raise ExpressionError("value", "eye takes one or two sizes", where=where)
+        shape = shape * 2 if len(shape) == 1 else shape
+    return check_value(Filled("eye" if name == "eye" else "full", shape, fill), where)
 
 
 def _literal(node: ast.AST, where: str):
@@ -94,7 +185,9 @@ def _check_number(x: float, where: str) -> float:
 
 
 def shape_of(value) -> tuple[int, ...]:
-    """Shape of a number (``()``) or of a rectangular nested list."""
+    """Shape of a number (``()``), of a :class:`Filled` or of a rectangular nested list."""
+    if isinstance(value, Filled):
+        return value.shape
     shape = []
     while isinstance(value, list):
         shape.append(len(value))
@@ -106,7 +199,17 @@ def shape_of(value) -> tuple[int, ...]:
 
 def check_value(value, where: str = "value"):
     """Check that ``value`` is a finite number or a rectangular, non-empty nested list
-    within the size bounds; returns it with every number as a float."""
+    within the size bounds; returns it with every number as a float (a :class:`Filled` is
+    checked by its shape and returned as it is)."""
+    if isinstance(value, Filled):
+        if len(value.shape) > limits.MAX_DIMS:
+            raise LimitError(f"the value has {len(value.shape)} dimensions; the limit is "
+                             f"{limits.MAX_DIMS}", where=where)
+        if value.numel > limits.MAX_ELEMENTS:
+            raise LimitError(f"the value has {value.numel:,} entries; the limit is "
+                             f"{limits.MAX_ELEMENTS:,}", where=where)
+        _check_number(value.fill, where)
+        return value
     if not isinstance(value, list):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ExpressionError("value", "values must be numbers", where=where)
@@ -125,19 +228,29 @@ def check_value(value, where: str = "value"):
     def walk(item, depth, path):
         if depth == len(shape):
             if isinstance(item, list):
-                raise ExpressionError("value", f"the list is not rectangular: entry {path} "
+                raise ExpressionError("value", f"the list is not rectangular: {_place(path)} "
                                       "is nested deeper than the others", where=where)
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 raise ExpressionError("value", "values must be numbers", where=where)
             return _check_number(float(item), where)
         if not isinstance(item, list) or len(item) != shape[depth]:
-            got = len(item) if isinstance(item, list) else "a number"
-            raise ExpressionError("value", f"the list is not rectangular: row {path or '[0]'} "
-                                  f"has {got} entries where {shape[depth]} were expected",
-                                  where=where)
-        return [walk(sub, depth + 1, f"{path}[{i}]") for i, sub in enumerate(item)]
+            first = _place((1,) * len(path))  # shape[depth] was read from the first row
+            got = f"has {_entries(len(item))}" if isinstance(item, list) else "is a number"
+            raise ExpressionError("value", f"the list is not rectangular: {_place(path)} {got}"
+                                  f", but {first} has {_entries(shape[depth])}", where=where)
+        return [walk(sub, depth + 1, (*path, i + 1)) for i, sub in enumerate(item)]
 
-    return walk(value, 0, "")
+    return walk(value, 0, ())
+
+
+def _place(path: tuple[int, ...]) -> str:
+    """Where in a nested list, counted from 1 as people count rows: ``row 2``, ``row 2, 3``."""
+    return "row " + ", ".join(str(i) for i in path) if path else "the list"
+
+
+def _entries(count: int) -> str:
+    """``1 entry``, ``3 entries``."""
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def format_shape(shape) -> str:

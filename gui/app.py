@@ -24,10 +24,10 @@ def create_application(argv: list[str]) -> QApplication:
     QCoreApplication.setApplicationName(APPLICATION)
     app = QApplication.instance() or QApplication(["autograd-explorer", *argv])
     app.setStyle("Fusion")  # the same look on every platform, and on a projector
-    from gui.files import resource_path
+    from gui.appearance import apply_theme
+    from gui.themes import DEFAULT_THEME
 
-    with open(resource_path("style.qss"), encoding="utf-8") as handle:
-        app.setStyleSheet(handle.read())
+    apply_theme(app, DEFAULT_THEME)  # the window puts the user's own theme on next
     font = app.font()
     if font.pointSizeF() < 10.5:
         font.setPointSizeF(10.5)  # readable from the back of a classroom
@@ -41,7 +41,10 @@ def run_app(argv: list[str]) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
-    window.load_startup_content()  # parsing only: the editor and variables fill at once
+    # parsing only: the editor and variables fill at once; main.py has checked that a
+    # word on the command line is an existing file
+    path = next((a for a in argv if not a.startswith("-")), None)
+    window.load_startup_content(path)
     if window.layout_restored:
         window.show()
     else:

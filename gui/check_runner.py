@@ -50,12 +50,12 @@ class CheckRunner(QObject):
     def set_showing(self, showing: bool) -> None:
         """The Check tab came on (or went off) screen: check a result not yet checked."""
         self.showing = showing
-        if showing and not getattr(self, "_widened", False):
-            # nine columns of numbers: the first time the tab shows, give the dock room
-            # for them (once, so a width the user chooses later is kept)
-            self._widened = True
-            dock = self.window.check_dock
-            wanted = min(640, int(self.window.width() * 0.42))
+        dock = self.window.check_dock
+        widths = getattr(self.window, "dock_widths", None)
+        if showing and widths is not None and widths.width_of(dock) is None:
+            # nine columns of numbers: the first time the tab shows, give it room; the
+            # width is this tab's own (gui.dock_widths), the other tabs keep theirs
+            wanted = min(560, int(self.window.width() * 0.36))
             if dock.width() < wanted:
                 self.window.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         if showing and self.result is not None and self.checked_result is not self.result \

@@ -40,6 +40,9 @@ class ComputeResult:
     #: the same steps written out as text (gui.step_view.StepView), for the Steps panel
     steps: object = None
     notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
+    #: name -> ((value shown, value full), (gradient shown, gradient full)): the results
+    #: table's texts, formatted here on the worker so the GUI thread only places them
+    cells: dict = field(default_factory=dict)
     #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
     #: run on its own evaluation point at this evaluation's nodes
     record_node_ids: list = field(default_factory=list)
@@ -52,6 +55,14 @@ class ComputeResult:
     def value(self):
         """The output's value as a number or nested list."""
         return self.quantities[0].value
+
+
+def cell_texts(q: Quantity) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The results table's (shown, full) texts of a quantity's value and gradient."""
+    from gui.summary import format_cell, format_data
+
+    return ((format_cell(q.value), format_data(q.value)),
+            (format_cell(q.grad), format_data(q.grad)))
 
 
 def warm_up() -> str:
@@ -75,7 +86,7 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
     Raises :class:`~core.errors.ExpressionError` for anything the user can fix.
     """
     from core.evaluate import evaluate
-    from core.serialize import tensor_to_data
+    from gui.summary import display_data as tensor_to_data  # large tensors: corners only
 
     program = parse(text)
     evaluation = evaluate(program, variables, dtype)
@@ -94,6 +105,7 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
             name, "intermediate", tensor_to_data(tensor),
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
+    result.cells = {q.name: cell_texts(q) for q in result.quantities}
     result.warnings = [str(w) for w in evaluation.warnings]
     result.notes = list(program.notes)
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None

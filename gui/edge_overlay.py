@@ -7,9 +7,12 @@ a translucent red stroke follows the path, and one label, red text on a small wh
 box, sits at the middle of the edge. Items are made the first time an edge is labelled and
 then only shown, hidden or restyled, so a step touches only the edges whose label changes.
 
-Edges are keyed like ``core.trace.StepHighlight.edge_labels``: ``(source, target)`` GraphNode
-ids in torchviz's direction. A multi-edge (``x*x``) gets one stroke per path and one label
-between them; the copies of a shared leaf on large graphs (``<id>_copy<k>``) each get theirs.
+Edges are keyed like ``core.trace.StepHighlight.edge_labels``: ``(source, target, k)``
+GraphNode ids in torchviz's direction, k the k-th of parallel edges. Each drawn edge has its
+own stroke and label: the two edges of ``x*x`` carry each slot's own gradient, so a student
+who adds the arrows gets the gradient. The copies of a shared leaf on large graphs
+(``<id>_copy<k>``) stand for their original: the k-th edge from the original to a node is the
+k-th such edge drawn, from whichever copy.
 """
 from __future__ import annotations
 
@@ -114,41 +117,42 @@ class EdgeOverlays:
         for rect in node_rects:
             for cell in _cells(rect):
                 self._grid.setdefault(cell, []).append(rect)
-        # DOT title (source, target) -> its edges; GraphNode key -> the titles drawn for it
-        self._edges: dict[tuple[str, str], list[SvgEdge]] = {}
-        self._titles: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        # GraphNode key (source, target, k) -> the one edge drawn for it; svg_edges lists
+        # them in the order the graph's edges were written, which numbers parallel edges
+        self._edges: dict[tuple[str, str, int], SvgEdge] = {}
+        seen: dict[tuple[str, str], int] = {}
         for edge in edges:
-            title = (edge.source, edge.target)
-            if title not in self._edges:
-                key = (original_id(edge.source), original_id(edge.target))
-                self._titles.setdefault(key, []).append(title)
-            self._edges.setdefault(title, []).append(edge)
-        self._items: dict[tuple[str, str], tuple[QGraphicsPathItem, EdgeLabel]] = {}
-        self._state: dict[tuple[str, str], tuple[str, bool]] = {}  # title -> shown
-        self._places: dict[tuple[str, str], list[QPointF]] = {}  # until a label is placed
+            pair = (original_id(edge.source), original_id(edge.target))
+            k = seen.get(pair, 0)
+            seen[pair] = k + 1
+            self._edges[(*pair, k)] = edge
+        self._parallel = seen  # (source, target) -> how many edges join them
+        self._items: dict[tuple[str, str, int], tuple[QGraphicsPathItem, EdgeLabel]] = {}
+        self._state: dict[tuple[str, str, int], tuple[str, bool]] = {}  # key -> shown
+        # until a label is placed: points along its edge, and for one of several parallel
+        # edges the side (a unit step) its label goes to, away from the others
+        self._places: dict[tuple[str, str, int], tuple[list[QPointF], QPointF | None]] = {}
 
     def set_labels(self, labels: dict, recent=frozenset()) -> None:
-        """Show ``labels`` ({(source, target): text}) on their edges, the ``recent`` ones
+        """Show ``labels`` ({(source, target, k): text}) on their edges, the ``recent`` ones
         bolder; every other edge's overlay is hidden. Unknown edges are ignored."""
-        wanted: dict[tuple[str, str], tuple[str, bool]] = {}
-        for key, text in labels.items():
-            for title in self._titles.get(key, ()):
-                wanted[title] = (text, key in recent)
-        for title in self._state:
-            if title not in wanted:
-                for item in self._items[title]:
+        wanted = {key: (text, key in recent) for key, text in labels.items()
+                  if key in self._edges}
+        for key in self._state:
+            if key not in wanted:
+                for item in self._items[key]:
                     item.setVisible(False)
-        for title, shown in wanted.items():
-            if self._state.get(title) == shown:
+        for key, shown in wanted.items():
+            if self._state.get(key) == shown:
                 continue
-            new = title not in self._items
-            stroke, label = self._make(title) if new else self._items[title]
+            new = key not in self._items
+            stroke, label = self._make(key) if new else self._items[key]
             color, width = STROKE[shown[1]]
             stroke.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
                                Qt.PenJoinStyle.RoundJoin))
             label.set_text(*shown)
             if new:
-                self._place(title, label)
+                self._place(key, label)
             stroke.setVisible(True)
             label.setVisible(True)
         self._state = wanted
@@ -164,29 +168,39 @@ class EdgeOverlays:
                 self._scene.removeItem(item)
         self._items, self._state = {}, {}
 
-    def labels(self) -> dict[tuple[str, str], str]:
-        """(source, target) -> text of the labels shown, copies under their original's
+    def labels(self) -> dict[tuple[str, str, int], str]:
+        """(source, target, k) -> text of the labels shown, copies under their original's
         key (for tests)."""
-        return {(original_id(s), original_id(t)): text
-                for (s, t), (text, _recent) in self._state.items()}
+        return {key: text for key, (text, _recent) in self._state.items()}
+
+    def drawn_edge(self, key: tuple[str, str, int]) -> SvgEdge | None:
+        """The edge Graphviz drew for ``key`` (for tests)."""
+        return self._edges.get(key)
 
     def label_items(self) -> list[EdgeLabel]:
         """The label items on screen (for tests)."""
-        return [self._items[title][1] for title in self._state]
+        return [self._items[key][1] for key in self._state]
 
     def stroke_items(self) -> list[QGraphicsPathItem]:
         """The edge strokes on screen (for tests)."""
-        return [self._items[title][0] for title in self._state]
+        return [self._items[key][0] for key in self._state]
 
-    def _place(self, title: tuple[str, str], label: EdgeLabel) -> None:
+    def _place(self, key: tuple[str, str, int], label: EdgeLabel) -> None:
         """Put a new label at the first place along its edge where it covers no other
         label and no node box, else where it covers least; it stays there, so labels
         never jump while stepping."""
         box = label.boundingRect()
         best = None
-        for point in self._places.pop(title):
-            for dx in (0.0, -box.width() / 2 - 3, box.width() / 2 + 3):
-                center = QPointF(point.x() + dx, point.y())
+        points, side = self._places.pop(key)
+        if side is None:
+            shifts = [QPointF(0, 0), QPointF(-box.width() / 2 - 3, 0),
+                      QPointF(box.width() / 2 + 3, 0)]
+        else:  # beside its own path, on the side away from its parallel edges
+            shifts = [QPointF(side.x() * (box.width() / 2 + 3),
+                              side.y() * (box.height() / 2 + 3))]
+        for point in points:
+            for shift in shifts:
+                center = point + shift
                 box.moveCenter(center)
                 cost = self._covered(box, label)
                 if cost == 0:
@@ -212,38 +226,51 @@ class EdgeOverlays:
                     cost += part.width() * part.height()
         return cost
 
-    def _make(self, title: tuple[str, str]) -> tuple[QGraphicsPathItem, EdgeLabel]:
-        path = QPainterPath()
-        pieces = []
-        for edge in self._edges[title]:
-            transform = self._to_scene(edge.element_id)
-            points = [transform.map(QPointF(x, y)) for x, y in edge.points]
-            piece = QPainterPath(points[0])
-            rest = points[1:]
-            if len(rest) % 3 == 0:  # Graphviz's paths: M then cubic Bézier pieces
-                for i in range(0, len(rest), 3):
-                    piece.cubicTo(rest[i], rest[i + 1], rest[i + 2])
-            else:
-                for point in rest:
-                    piece.lineTo(point)
-            pieces.append(piece)
-            path.addPath(piece)
-        # a multi-edge's label sits between its paths
-        self._places[title] = [
-            QPointF(sum(p.pointAtPercent(t).x() for p in pieces) / len(pieces),
-                    sum(p.pointAtPercent(t).y() for p in pieces) / len(pieces))
-            for t in PLACES]
-        center = self._places[title][0]
+    def _make(self, key: tuple[str, str, int]) -> tuple[QGraphicsPathItem, EdgeLabel]:
+        path = self._path(key)
+        points = [path.pointAtPercent(t) for t in PLACES]
+        self._places[key] = (points, self._side(key, path))
+        center = points[0]
         stroke = QGraphicsPathItem(path)
         stroke.setBrush(Qt.BrushStyle.NoBrush)
         stroke.setZValue(Z_STROKE)
-        stroke.setData(0, title)
+        stroke.setData(0, key)
         label = EdgeLabel(center)
-        label.setData(0, title)
+        label.setData(0, key)
         self._scene.addItem(stroke)
         self._scene.addItem(label)
-        self._items[title] = (stroke, label)
+        self._items[key] = (stroke, label)
         return stroke, label
+
+
+    def _path(self, key: tuple[str, str, int]) -> QPainterPath:
+        """The drawn path of edge ``key`` in scene coordinates."""
+        edge = self._edges[key]
+        transform = self._to_scene(edge.element_id)
+        points = [transform.map(QPointF(x, y)) for x, y in edge.points]
+        path = QPainterPath(points[0])
+        rest = points[1:]
+        if len(rest) % 3 == 0:  # Graphviz's paths: M then cubic Bézier pieces
+            for i in range(0, len(rest), 3):
+                path.cubicTo(rest[i], rest[i + 1], rest[i + 2])
+        else:
+            for point in rest:
+                path.lineTo(point)
+        return path
+
+    def _side(self, key: tuple[str, str, int], path: QPainterPath) -> QPointF | None:
+        """For one of several parallel edges (``x*x``), the unit step from the middle of
+        them all towards this one: its label goes that way, so each label reads as its own
+        edge's. None for an edge without parallels."""
+        count = self._parallel.get(key[:2], 1)
+        if count < 2:
+            return None
+        middles = [self._path((*key[:2], k)).pointAtPercent(0.5) for k in range(count)]
+        centre = QPointF(sum(p.x() for p in middles) / count, sum(p.y() for p in middles) / count)
+        away = path.pointAtPercent(0.5) - centre
+        if abs(away.x()) >= abs(away.y()):
+            return QPointF(1.0 if away.x() >= 0 else -1.0, 0.0)
+        return QPointF(0.0, 1.0 if away.y() > 0 else -1.0)
 
 
 def _cells(rect: QRectF):

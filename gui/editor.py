@@ -39,10 +39,16 @@ class ExpressionEditor(QPlainTextEdit):
         self.error_span: Span | None = None
 
     def set_text(self, text: str) -> None:
-        """Replace the text without triggering the debounced recompute."""
+        """Replace the text without triggering the debounced recompute, as one undoable
+        edit: Ctrl+Z brings back the text an example or New replaced."""
         self.blockSignals(True)
-        self.setPlainText(text)
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+        cursor.endEditBlock()
         self.blockSignals(False)
+        self.moveCursor(QTextCursor.MoveOperation.Start)
         self.clear_error()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name

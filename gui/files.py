@@ -12,10 +12,14 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from core.errors import ExpressionError
+from core.safe_io import atomic_write
+from gui import document
 from gui.session import Session, VariableEntry, load_session, save_session, session_from_json
 from gui.workers import Worker
 
 MAX_RECENT = 8
+#: the longest path accepted from the stored settings
+MAX_PATH_CHARS = 4_096
 EXPORT_FILTERS = {"svg": "SVG vector image (*.svg)", "png": "PNG image (*.png)",
                   "pdf": "PDF document (*.pdf)"}
 
@@ -37,8 +41,9 @@ def current_session(w) -> Session:
     return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(), settings)
 
 
-def apply_session(w, session: Session) -> None:
-    """Put a (validated) session into the window and compute it."""
+def apply_session(w, session: Session, compute: bool = True) -> None:
+    """Put a (validated) session into the window and (unless ``compute`` is False)
+    compute it."""
     from gui.examples import load_examples
 
     w.example = next((e for e in load_examples() if e.title == session.settings.get("example")
@@ -47,7 +52,8 @@ def apply_session(w, session: Session) -> None:
     if w.example is not None:
         w.example_label.setText(f"<b>{w.example.title}</b><br>{w.example.explanation}")
     w.editor.set_text(session.expression)
-    w.variables.set_entries({n: (e.value, e.requires_grad) for n, e in session.variables.items()})
+    w.variables.set_entries({n: (e.value, e.requires_grad) for n, e in session.variables.items()},
+                            "session")
     w.dtype_box.blockSignals(True)
     w.dtype_box.setCurrentText(session.dtype)
     w.dtype_box.blockSignals(False)
@@ -61,7 +67,9 @@ def apply_session(w, session: Session) -> None:
     w.saved_action.setChecked(bool(w.graph_options.get("show_saved")))
     w.saved_action.blockSignals(False)
     w.on_text_changed()
-    w.compute_now()
+    w.commit_names()
+    if compute:
+        w.compute_now()
 
 
 def open_session(w, path: str) -> bool:
@@ -77,7 +85,7 @@ def open_session(w, path: str) -> bool:
     apply_session(w, session)
     w.session_path = str(path)
     add_recent(w, str(path))
-    w.setWindowTitle(f"{Path(path).name} — Autograd Explorer")
+    document.mark_clean(w, Path(path).name)
     w.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
     return True
 
@@ -92,32 +100,48 @@ def save_session_to(w, path: str) -> bool:
         return False
     w.session_path = str(path)
     add_recent(w, str(path))
-    w.setWindowTitle(f"{Path(path).name} — Autograd Explorer")
+    document.mark_clean(w, Path(path).name)
     w.statusBar().showMessage(f"Saved {Path(path).name}", 5000)
     return True
 
 
-def new_session(w) -> None:
-    """An empty expression with no variables."""
+def new_session(w) -> bool:
+    """An empty expression with no variables, nothing remembered from before (after asking
+    about unsaved edits; Ctrl+Z brings the text back). False if the user cancelled."""
+    if not document.maybe_save(w, "start a new expression"):
+        return False
     w.example = None
     w.session_path = None
+    w.hold_compute = False
+    w.compute_jobs.cancel()
     w.example_label.setVisible(False)
     w.editor.set_text("")
     w.variables.set_entries({})
+    w.variables.forget()
+    w._committed_names = None
+    w.show_notes([])
     w.clear_error()
     w.set_stale(False)
     w.forget_result()
+    w.details.show_details(None)
     w.graph.show_message("Type an expression on the left, e.g.  f = x * sin(x)")
-    w.setWindowTitle("Autograd Explorer")
+    w.zoom_label.setText("")
+    w.statusBar().clearMessage()
+    document.mark_clean(w, None)
     w.editor.setFocus()
+    return True
 
 
 def open_session_dialog(w) -> None:
     """Ask for a session file and open it."""
-    path, _ = QFileDialog.getOpenFileName(w, "Open Session", _last_dir(w),
-                                          "Autograd Explorer sessions (*.json);;All files (*)")
+    if not document.maybe_save(w, "open another file"):
+        return
+    path, _ = QFileDialog.getOpenFileName(
+        w, "Open Session or Program", _last_dir(w),
+        "Autograd Explorer sessions (*.json);;Programs and notebook cells (*.py *.txt);;"
+        "All files (*)")
     if path:
-        open_session(w, path)
+        document.open_path(w, path)
 
 
 def save_session_action(w) -> None:
@@ -139,8 +163,29 @@ def save_session_dialog(w) -> None:
 
 
 def _last_dir(w, name: str = "") -> str:
-    folder = w.settings.value("lastDirectory", str(Path.home()))
+    folder = last_directory(w)
     return str(Path(folder) / name) if name else folder
+
+
+def last_directory(w) -> str:
+    """The folder of the last file opened or saved (the home folder if the stored setting
+    is missing or not a sensible path)."""
+    folder = w.settings.value("lastDirectory", "")
+    if not isinstance(folder, str) or not folder or len(folder) > MAX_PATH_CHARS \
+            or "\0" in folder:
+        return str(Path.home())
+    return folder
+
+
+def setting_int(w, key: str, default: int, low: int, high: int) -> int:
+    """An integer setting within [low, high]; anything else stored there (hand-edited or
+    from another version) gives ``default``."""
+    value = w.settings.value(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return number if low <= number <= high else default
 
 
 # ------------------------------------------------------------------ recent files
@@ -150,7 +195,10 @@ def recent_files(w) -> list[str]:
     value = w.settings.value("recentFiles", [])
     if isinstance(value, str):  # QSettings returns a lone string for one-element lists
         value = [value]
-    return [v for v in value if isinstance(v, str)]
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:MAX_RECENT] if isinstance(v, str) and 0 < len(v) <= MAX_PATH_CHARS
+            and "\0" not in v]
 
 
 def add_recent(w, path: str) -> None:
@@ -169,8 +217,13 @@ def update_recent_menu(w) -> None:
     for number, path in enumerate(items, 1):
         action = menu.addAction(f"&{number} {Path(path).name}")
         action.setToolTip(path)
-        action.triggered.connect(partial(open_session, w, path))
+        action.triggered.connect(partial(open_recent, w, path))
     menu.setEnabled(bool(items))
+
+
+def open_recent(w, path: str) -> bool:
+    """File > Open Recent: ask about unsaved edits, then open ``path``."""
+    return document.maybe_save(w, "open another file") and open_session(w, path)
 
 
 # ------------------------------------------------------------------ window state
@@ -179,7 +232,12 @@ def save_window(w) -> None:
     """Remember geometry, dock layout and the session for next time."""
     w.settings.setValue("window/geometry", w.saveGeometry())
     w.settings.setValue("window/state", w.saveState())
+    w.dock_widths.save(w.settings)
     w.settings.setValue("session/last", current_session(w).to_json())
+    # the next start shows the same name and modified marker (the edits are not in a file)
+    w.settings.setValue("session/path", w.session_path or "")
+    w.settings.setValue("session/name", w.document_name or "")
+    w.settings.setValue("session/modified", document.is_modified(w))
     w.settings.setValue("compute/auto", w.auto_action.isChecked())
     w.settings.sync()
 
@@ -214,8 +272,30 @@ def restore_last_session(w) -> bool:
         return False
     if not session.expression.strip():
         return False
-    apply_session(w, session)
+    apply_session(w, session, compute=False)
+    path, name = w.settings.value("session/path", ""), w.settings.value("session/name", "")
+    w.session_path = path if isinstance(path, str) and path else None
+    document.mark_clean(w, name if isinstance(name, str) and name else None)
+    if w.settings.value("session/modified", False) in (True, "true"):
+        document.mark_values_modified(w)  # unsaved at the last exit: still unsaved
+    if not last_compute_unfinished(w):
+        w.compute_now()
     return True
+
+
+def last_compute_unfinished(w) -> bool:
+    """True if the last computation started in this settings' window never finished
+    (the window froze or was closed while it ran)."""
+    return w.settings.value("compute/unfinished", False) in (True, "true")
+
+
+def set_compute_unfinished(w, running: bool) -> None:
+    """Note that a computation started (written to disk at once: a frozen window may be
+    killed) or ended."""
+    if last_compute_unfinished(w) != running:
+        w.settings.setValue("compute/unfinished", running)
+        if running:
+            w.settings.sync()
 
 
 # ------------------------------------------------------------------ export
@@ -237,7 +317,7 @@ def export_dialog(w) -> None:
     dpi = 96
     if fmt == "png":
         dpi, ok = QInputDialog.getInt(w, "PNG resolution", "Dots per inch (300 for print):",
-                                      int(w.settings.value("export/dpi", 300)), 36, 1200, 12)
+                                      setting_int(w, "export/dpi", 300, 36, 1200), 36, 1200, 12)
         if not ok:
             return
         w.settings.setValue("export/dpi", dpi)
@@ -249,10 +329,9 @@ def _write_export(drawing, path: str, fmt: str, dpi: int) -> str:
 
     data = graph_source.export(drawing, fmt, dpi=dpi)
     try:
-        Path(path).write_bytes(data)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot write {Path(path).name}: "
-                              f"{err.strerror or err}") from None
+        atomic_write(path, data)  # an existing file is replaced only by a complete one
+    except ExpressionError as err:
+        raise ExpressionError("export", err.message.replace(path, Path(path).name)) from None
     return path
 
 

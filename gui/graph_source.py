@@ -41,12 +41,14 @@ def graphviz_available() -> bool:
 
 
 def draw(evaluation, *, annotate: str = "all", rankdir: str = "TB", show_saved: bool = False,
-         timeout: float | None = 60.0, cancel_event=None) -> Drawing:
+         theme: str = "screen", timeout: float | None = 60.0, cancel_event=None) -> Drawing:
     """Lay out the backward graph of ``evaluation`` as SVG; raise ExpressionError with the
-    install hint when Graphviz is missing. Setting ``cancel_event`` stops Graphviz."""
+    install hint when Graphviz is missing. Setting ``cancel_event`` stops Graphviz.
+    ``theme`` is the window's (core.render.THEMES); exports choose their own."""
     if not graphviz_available():
         raise ExpressionError("graphviz", INSTALL_HINT)
-    options = {"annotate": annotate, "rankdir": rankdir, "show_saved": show_saved}
+    options = {"annotate": annotate, "rankdir": rankdir, "show_saved": show_saved,
+               "theme": theme}
     graph = _graph.build_graph(evaluation, show_saved=show_saved)
     svg = _render.render(graph, _options(options), "svg", timeout=timeout, cancel=cancel_event)
     return Drawing(svg, _render.svg_node_ids(svg), _details_from_graph(graph), graph, options)

@@ -79,7 +79,8 @@ class GraphView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setBackgroundBrush(QBrush(QColor("white")))
+        self.background = QColor("white")  # the theme's graph background (set_colours)
+        self.setBackgroundBrush(QBrush(self.background))
         self.setObjectName("graphView")
         self.renderer = QSvgRenderer(self)
         self.svg_item: QGraphicsSvgItem | None = None  # geometry, and the fallback drawing
@@ -163,7 +164,7 @@ class GraphView(QGraphicsView):
             self.pixmap_scale = 0.0
             return
         image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(QColor("white"))
+        image.fill(self.background)
         painter = QPainter(image)
         painter.setRenderHints(QPainter.RenderHint.Antialiasing |
                                QPainter.RenderHint.TextAntialiasing |
@@ -178,6 +179,14 @@ class GraphView(QGraphicsView):
         self.pixmap_item.setVisible(True)
         self.svg_item.setVisible(False)
         self.pixmap_scale = scale
+
+    def set_colours(self, background: QColor, text: QColor) -> None:
+        """The theme's background (around and under the drawing) and message colour."""
+        self.background = QColor(background)
+        self.setBackgroundBrush(QBrush(self.background))
+        self.placeholder.setDefaultTextColor(QColor(text))
+        if self.svg_item is not None:
+            self.render_pixmap()
 
     def show_message(self, text: str) -> None:
         """Replace the drawing by a short message (no graph yet, Graphviz missing...)."""
@@ -356,7 +365,7 @@ class GraphView(QGraphicsView):
                       recent=frozenset()) -> None:
         """Box the nodes in ``current`` (orange), ``done`` (green) and ``problem`` (red),
         every copy included, without laying out or re-rendering the drawing; unknown names
-        are ignored. ``edge_labels`` ({(source, target): text}, as in
+        are ignored. ``edge_labels`` ({(source, target, k): text}, as in
         ``core.trace.StepHighlight``) writes gradients on their edges, the ``recent`` ones
         bolder; None or {} shows none. Only items whose state changes are touched, so a
         step repaints little."""
@@ -393,8 +402,8 @@ class GraphView(QGraphicsView):
         if rects:
             self.ensureVisible(rects[0], 40, 40)
 
-    def edge_labels(self) -> dict[tuple[str, str], str]:
-        """(source, target) -> gradient text of the edge labels shown (for tests)."""
+    def edge_labels(self) -> dict[tuple[str, str, int], str]:
+        """(source, target, k) -> gradient text of the edge labels shown (for tests)."""
         return self.edges.labels() if self.edges is not None else {}
 
     def highlighted(self) -> dict[str, str]:

@@ -27,11 +27,16 @@ from PySide6.QtWidgets import (
 
 from core.errors import ExpressionError
 from core.language import parse
-from gui import files, menus
+from gui import document, files, menus
+from gui.appearance import Appearance
+from gui.dock_widths import DockWidths, first_dock_widths
 from gui.editor import ExpressionEditor
+from gui.example_card import ExampleCard
 from gui.examples import Example, startup_example
+from gui.graph_bar import GraphBar
 from gui.graph_view import GraphView
 from gui.node_details import NodeDetails
+from gui.presentation import Presentation
 from gui.results_panel import ResultsPanel
 from gui.variables_table import VariablesTable, value_text
 from gui.workers import LatestOnly, Worker
@@ -39,6 +44,9 @@ from gui.workers import LatestOnly, Worker
 INSTALL_BANNER = ("<b>Graphviz is not installed</b>, so the graph cannot be drawn. Values and "
                   "gradients still work. To install it: <code>sudo apt-get install graphviz</code>"
                   " (macOS: <code>brew install graphviz</code>), then restart.")
+#: the left column's narrowest width (editor, variables, results): at 1024 pixels across,
+#: the graph keeps about half the window
+LEFT_MIN_WIDTH = 280
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +78,17 @@ class MainWindow(QMainWindow):
         self.program = None
         self.session_path: str | None = None
         self._compute_started = 0.0
+        # what the drawing being made was asked for by: ("computed and drawn", start time)
+        # for a compute, ("redrawn", start) for a change of drawing options
+        self._draw_request = ("computed and drawn", 0.0)
+        # restored at start-up, the program whose computation did not finish last time waits
+        # for the user to press Compute (it may be the one that froze the window)
+        self.hold_compute = False
+        self.document_name: str | None = None
+        #: (names, definitions) of the last text that settled or computed: the table shows
+        #: them while the text has an error
+        self._committed_names: tuple[list, dict] | None = None
+        self.values_modified = False
         self.timings: dict[str, float] = {}
         self.graph_options = {"annotate": "all", "rankdir": "TB", "show_saved": False}
         self.step_panel = None
@@ -83,10 +102,18 @@ class MainWindow(QMainWindow):
         self.steps_showing = False
         self.stale = False  # the input has an error: the panels show an older result
         self._build_widgets()
+        self.appearance = Appearance(self, self.settings)
+        self.presentation = Presentation(self)
         menus.build(self)
         self._connect()
         self.layout_restored = files.restore_window(self) if restore else False
+        if restore:
+            self.dock_widths.load(self.settings)
+        self.graph_bar.reveal.setChecked(
+            self.settings.value("view/revealGradients", True) not in (False, "false"))
+        self.appearance.apply()
         self.set_graphviz_banner(shutil.which("dot") is None)
+        document.update_title(self)
 
     # ------------------------------------------------------------------ layout
 
@@ -103,16 +130,15 @@ class MainWindow(QMainWindow):
         self.notes_label.setObjectName("notesLabel")
         self.notes_label.setWordWrap(True)
         self.notes_label.setVisible(False)
-        self.example_label = QLabel()
-        self.example_label.setObjectName("exampleLabel")
-        self.example_label.setWordWrap(True)
+        self.example_label = ExampleCard()
         self.example_label.setVisible(False)
         self.compute_button = QPushButton("Compute")
         self.compute_button.setObjectName("computeButton")
         self.compute_button.setToolTip("Compute value and gradients (Ctrl+Enter)")
         self.dtype_box = QComboBox()
         self.dtype_box.addItems(["float32", "float64"])
-        self.dtype_box.setToolTip("Precision of every tensor")
+        self.dtype_box.setToolTip("dtype: the precision of every tensor")
+        self.dtype_box.setAccessibleName("dtype")
         self.variables = VariablesTable()
         self.variables.setObjectName("variables")
         self.results = ResultsPanel()
@@ -120,8 +146,7 @@ class MainWindow(QMainWindow):
         controls = QHBoxLayout()
         controls.addWidget(self._heading("Variables"))
         controls.addStretch(1)
-        controls.addWidget(QLabel("dtype"))
-        controls.addWidget(self.dtype_box)
+        controls.addWidget(self.dtype_box)  # "float32" says what it is; no label, no width
         controls.addWidget(self.compute_button)
 
         top = QWidget()
@@ -145,7 +170,8 @@ class MainWindow(QMainWindow):
         left.addWidget(bottom)
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)
-        left.setMinimumWidth(440)
+        # narrow enough for a 1024-pixel projector to leave the graph half the width
+        left.setMinimumWidth(LEFT_MIN_WIDTH)
         self.left_dock = self._dock("Expression", "expressionDock", left,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
 
@@ -156,11 +182,20 @@ class MainWindow(QMainWindow):
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.setVisible(False)
         self.graph = GraphView()
+        self.graph_bar = GraphBar()
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
         center_layout.setSpacing(0)
+        # a graph that does not belong to the text on the left is dimmed and says so
+        self.graph_note = QLabel()
+        self.graph_note.setObjectName("graphStaleNote")
+        self.graph_note.setWordWrap(True)
+        self.graph_note.setVisible(False)
+        self.graph_note.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 4px 8px;")
         center_layout.addWidget(self.banner)
+        center_layout.addWidget(self.graph_note)
+        center_layout.addWidget(self.graph_bar)
         center_layout.addWidget(self.graph)
         self.setCentralWidget(center)
         self.graph.show_message("Loading torch…")
@@ -177,10 +212,11 @@ class MainWindow(QMainWindow):
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
+        self.dock_widths = DockWidths(self, [self.details_dock, self.steps_dock,
+                                             self.check_dock])
 
-        self.zoom_label = QLabel("")
+        self.zoom_label = self.graph_bar.zoom_label  # beside the zoom buttons, over the graph
         self.torch_label = QLabel("torch: loading…")
-        self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.torch_label)
         self.statusBar().showMessage("Loading torch…")
 
@@ -214,9 +250,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self.layout_restored and not getattr(self, "_docks_sized", False):
             self._docks_sized = True
-            width = self.width()
-            self.resizeDocks([self.left_dock, self.details_dock],
-                             [max(440, int(width * 0.34)), max(300, int(width * 0.2))],
+            self.resizeDocks([self.left_dock, self.details_dock], first_dock_widths(self.width()),
                              Qt.Orientation.Horizontal)
 
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
@@ -237,7 +271,14 @@ class MainWindow(QMainWindow):
         self.compute_jobs.busyChanged.connect(self._update_busy)
         self.render_jobs.busyChanged.connect(self._update_busy)
         self.graph.nodeClicked.connect(self.on_node_clicked)
+        self.graph_bar.reveal.toggled.connect(self.on_reveal_toggled)
+        self.details.helpRequested.connect(self.getting_started_action.trigger)
         self.graph.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z:.0%}"))
+        self.editor.document().modificationChanged.connect(
+            lambda _modified: document.update_title(self))
+        self.variables.changed.connect(lambda: document.mark_values_modified(self))
+        self.dtype_box.activated.connect(lambda _index: document.mark_values_modified(self))
+        self.results.fullValuesRequested.connect(self.show_full_values)
 
     # ------------------------------------------------------------------ startup
 
@@ -257,12 +298,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("torch loaded", 2000)
         menus.attach_panels(self)
         self.torchReady.emit()
-        self.compute_now()
+        if self.hold_compute:
+            self.pending_compute = False
+            self.say_not_computed()
+        else:
+            self.compute_now()
 
     def _torch_failed(self, error) -> None:
         self.torch_label.setText("torch: not available")
         self.show_error(ExpressionError("setup", f"torch could not be loaded ({error}); "
                                         "reinstall with ./run.sh --setup"))
+
+    def choose_example(self, example: Example) -> None:
+        """Examples menu: ask before unsaved edits are replaced, then load ``example``
+        (Ctrl+Z in the editor brings the replaced text back)."""
+        if document.maybe_save(self, f"load the example “{example.title}”"):
+            self.load_example(example)
 
     def load_example(self, example: Example) -> None:
         """Put an example's expression, values and dtype in place, then compute."""
@@ -270,19 +321,39 @@ class MainWindow(QMainWindow):
         self.editor.set_text(example.expression)
         entries = {name: (value_text(value), name not in example.constants)
                    for name, value in example.vars.items()}
-        self.variables.set_entries(entries)
+        self.variables.set_entries(entries, "example")
         self.dtype_box.blockSignals(True)
         self.dtype_box.setCurrentText(example.dtype)
         self.dtype_box.blockSignals(False)
         self.example_label.setText(f"<b>{example.title}</b><br>{example.explanation}")
         self.example_label.setVisible(True)
         self.on_text_changed()
+        self.commit_names()
+        document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
 
-    def load_startup_content(self) -> None:
-        """The last session if there is one, else the seed's chain-rule example."""
-        if not files.restore_last_session(self):
+    def load_startup_content(self, path: str | None = None) -> None:
+        """The file named on the command line if any, else the last session if there is
+        one, else the seed's chain-rule example. A restored program whose computation did
+        not finish last time is shown but not computed (it may be what froze the window)."""
+        unfinished = files.last_compute_unfinished(self)
+        if path and document.open_path(self, path):
+            pass
+        elif files.restore_last_session(self):
+            self.hold_compute = unfinished
+        else:
             self.load_example(startup_example())
+        self.editor.document().clearUndoRedoStacks()  # nothing before start-up to undo to
+        if self.hold_compute:
+            self.say_not_computed()
+
+    def say_not_computed(self) -> None:
+        """Say in the window why the restored program waits for Compute."""
+        message = ("Not computed yet: the last computation of this program did not finish "
+                   "(the window was closed or stopped while it ran). Press Compute "
+                   "(Ctrl+Enter) when you are ready.")
+        self.graph.show_message(message.replace(". ", ".\n", 1))
+        self.statusBar().showMessage(message)
 
     # ------------------------------------------------------------------ typing
 
@@ -296,6 +367,10 @@ class MainWindow(QMainWindow):
         except ExpressionError as err:
             self.program = None
             self.show_notes([])  # the notes were about the text before this edit
+            # half-typed names (sni, su) of the texts passed through on the way here go;
+            # the names of the last text that settled or computed come back
+            if self._committed_names is not None:
+                self.variables.sync_names(*self._committed_names)
             self.show_error(err, status=False)
             return
         self.program = program
@@ -311,10 +386,21 @@ class MainWindow(QMainWindow):
             self.dtype_box.blockSignals(False)
         self._dtype_hint = hint
 
+    def commit_names(self) -> None:
+        """The text settled or is computed: its names are the ones to keep in the table
+        while a later edit has an error."""
+        if self.program is not None:
+            self._committed_names = (list(self.program.free_names),
+                                     dict(getattr(self.program, "defaults", {}) or {}))
+
     def on_text_settled(self) -> None:
         """Typing paused: recompute if auto-recompute is on and the text parses."""
+        self.commit_names()
         if self.auto_action.isChecked() and self.program is not None:
             self.compute_now()
+        elif self.program is not None and self.drawn_result is not None \
+                and self.drawn_result.text != self.editor.toPlainText():
+            self.mark_graph_stale("the text has changed since: press Compute (Ctrl+Enter)")
 
     def on_variables_changed(self) -> None:
         """A value or switch changed: recompute (the table has flagged bad values)."""
@@ -344,12 +430,15 @@ class MainWindow(QMainWindow):
         self.on_text_changed()
         if self.program is None:
             return
+        self.commit_names()
         specs, errors = self.variables.specs()
         if errors:
             self.show_error(next(iter(errors.values())))
             return
         from gui.compute import compute
 
+        self.hold_compute = False
+        files.set_compute_unfinished(self, True)
         self.render_jobs.cancel()
         self._compute_started = time.perf_counter()
         self.statusBar().showMessage("Computing…")
@@ -368,32 +457,39 @@ class MainWindow(QMainWindow):
             # the results table says it too; the status bar makes sure it is seen
             self.statusBar().showMessage("⚠ " + result.warnings[0], 15000)
         self.computed.emit(result)
-        self.draw_graph()
+        self.draw_graph(("computed and drawn", self._compute_started))
 
-    def draw_graph(self) -> None:
-        """Lay out the current result's graph on a worker."""
+    def draw_graph(self, request: tuple[str, float] | None = None) -> None:
+        """Lay out the current result's graph on a worker; ``request`` says what asked for
+        it and since when (the status bar's timing counts from there)."""
         if self.result is None:
             return
         from gui import graph_source
 
+        self._draw_request = request or ("redrawn", time.perf_counter())
         self.statusBar().showMessage("Drawing the graph…")
         # the worker passes its cancel event: Cancel (Esc) stops a long Graphviz layout
         self.render_jobs.submit(graph_source.draw, self.result.evaluation, pass_cancel=True,
-                                **self.graph_options)
+                                **self.drawing_options())
 
     def on_drawn(self, drawing) -> None:
         """Put the new drawing on screen, keeping zoom if it is the same graph."""
         self.drawing = drawing
         self.drawn_result = self.result
+        files.set_compute_unfinished(self, False)
+        self.mark_graph_stale(None)
         self.set_graphviz_banner(False)
-        key = (self._structure_key(), tuple(sorted(self.graph_options.items())))
+        key = (self._structure_key(), tuple(sorted(drawing.options.items())))
         self.graph.show_svg(drawing.svg, drawing.node_ids, key=key)
         self.apply_step_highlight()  # the new drawing has the trace's node ids
         self.details.show_details(None)
-        self.timings["compute_to_graph_ms"] = (time.perf_counter() - self._compute_started) * 1000
+        what, started = self._draw_request
+        elapsed = (time.perf_counter() - started) * 1000
+        self.timings["compute_to_graph_ms" if what == "computed and drawn" else
+                     "redraw_ms"] = elapsed
         self.statusBar().showMessage(
             f"{self.result.output_name} = {self.results.table.item(0, 1).text()}   ·   "
-            f"computed and drawn in {self.timings['compute_to_graph_ms']:.0f} ms", 8000)
+            f"{what} in {elapsed:.0f} ms", 8000)
         self.drawn.emit()
 
     def _structure_key(self):
@@ -408,6 +504,7 @@ class MainWindow(QMainWindow):
     def on_compute_failed(self, error) -> None:
         """Show a compute error in the editor, cell and status bar; keep the last graph
         (dimmed panels around it), but no numbers, steps or check of an older input."""
+        files.set_compute_unfinished(self, False)
         self.forget_result(keep_graph=True)
         self.show_error(error)
 
@@ -424,9 +521,11 @@ class MainWindow(QMainWindow):
         if not keep_graph:
             self.result = self.drawing = self.drawn_result = None
             self.render_jobs.cancel()
+            self.mark_graph_stale(None)
 
     def on_draw_failed(self, error) -> None:
         """Graphviz missing: banner; anything else: a message in the graph area."""
+        files.set_compute_unfinished(self, False)
         if isinstance(error, ExpressionError) and error.kind == "graphviz":
             self.set_graphviz_banner(True)
             self.graph.show_message("No graph: Graphviz is not installed.")
@@ -434,17 +533,30 @@ class MainWindow(QMainWindow):
             return
         message = error.message if isinstance(error, ExpressionError) else \
             f"the graph could not be drawn ({type(error).__name__}: {error})"
-        self.graph.show_message(message)
+        if self.graph.has_graph() and self.drawn_result is not None:
+            self.mark_graph_stale(f"the new graph could not be drawn: {message}")
+        else:
+            self.graph.show_message(message)
         self.statusBar().showMessage(message, 10000)
         self.failed.emit(error)
 
     def cancel(self) -> None:
-        """Stop waiting for the running compute or drawing (Esc)."""
+        """Stop waiting for the running compute or drawing (Esc); with nothing running,
+        Esc leaves presentation mode."""
         busy = self.compute_jobs.busy or self.render_jobs.busy
+        if not busy and self.presentation.active:
+            self.presentation_action.setChecked(False)
+            return
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
         if busy:
             self.statusBar().showMessage("Cancelled", 4000)
+            if self.drawn_result is not None and (self.result is not self.drawn_result or
+                                                  self.drawn_result.text !=
+                                                  self.editor.toPlainText()):
+                self.mark_graph_stale("the computation of the new text was cancelled")
+            elif self.drawn_result is not None:
+                self.mark_graph_stale("the drawing with the new options was cancelled")
 
     def _update_busy(self, _=None) -> None:
         busy = self.compute_jobs.busy or self.render_jobs.busy
@@ -469,6 +581,7 @@ class MainWindow(QMainWindow):
         self.error_label.setText(message)
         self.error_label.setVisible(True)
         self.set_stale(True)
+        self.mark_graph_stale("the text on the left has an error")
         if status:
             self.statusBar().showMessage(message, 15000)
         elif self.result is not None:
@@ -489,6 +602,32 @@ class MainWindow(QMainWindow):
         if stale and self.step_panel is not None:
             self.step_panel.stop()
         self.apply_step_highlight()  # step keys in the graph follow the panel
+
+    def mark_graph_stale(self, reason: str | None) -> None:
+        """Dim the graph and say which text it shows when it does not belong to the text on
+        screen (``reason`` says why: an error, a cancel, a failed drawing); None undoes it."""
+        from PySide6.QtWidgets import QGraphicsOpacityEffect
+
+        drawn = self.drawn_result
+        if reason is None or drawn is None or not self.graph.has_graph():
+            self.graph_note.setVisible(False)
+            self.graph.setGraphicsEffect(None)
+            self.graph_stale_reason = None
+            return
+        lines = [line for line in drawn.text.splitlines() if line.strip()]
+        shown = "; ".join(lines[:2]) + (" …" if len(lines) > 2 else "")
+        if len(shown) > 120:
+            shown = shown[:119] + "…"
+        import html
+
+        self.graph_note.setText(f"<b>Dimmed: this graph is not of the text on the left</b> "
+                                f"({html.escape(reason)}). It shows: "
+                                f"<code>{html.escape(shown)}</code>")
+        self.graph_note.setVisible(True)
+        effect = QGraphicsOpacityEffect(self.graph)
+        effect.setOpacity(0.35)
+        self.graph.setGraphicsEffect(effect)
+        self.graph_stale_reason = reason
 
     def show_notes(self, notes: list[str]) -> None:
         """Say under the editor what a pasted notebook cell set aside or supplied."""
@@ -544,15 +683,107 @@ class MainWindow(QMainWindow):
         else:
             self.graph.clear_highlight()
 
+    def show_full_values(self, name: str, which: str) -> None:
+        """Every entry of a summarised value or gradient, written out on a worker."""
+        from gui.full_values import show_full_values
+
+        show_full_values(self, name, which)
+    def drawing_options(self) -> dict:
+        """The options the graph is drawn with now: View's choices, the theme's colours,
+        and, while gradients are revealed step by step, no gradients on the nodes."""
+        options = dict(self.graph_options, theme=self.appearance.theme.graph)
+        if self.revealing_gradients():
+            hidden = {"all": "values", "gradients": "none"}
+            options["annotate"] = hidden.get(options["annotate"], options["annotate"])
+        return options
+
+    def revealing_gradients(self) -> bool:
+        """True while the nodes hide their gradients so that the Steps reveal them one
+        step at a time (the choice is on and the Steps tab is showing)."""
+        return (self.graph_bar.reveal.isChecked() and self.steps_showing
+                and self.step_panel is not None)
+
+    def redraw_if_options_changed(self) -> None:
+        """Draw again if the drawing on screen was made with other options."""
+        if self.drawing is not None and self.drawing.options != self.drawing_options():
+            self.draw_graph()
+
+    def on_steps_visibility(self, visible: bool) -> None:
+        """The Steps tab came up or went away: its highlight and the revealed
+        gradients follow."""
+        self.steps_showing = visible
+        self.apply_step_highlight()
+        self.redraw_if_options_changed()
+
+    def on_reveal_toggled(self, on: bool) -> None:
+        """The 'reveal gradients as I step' choice changed: remember it, redraw."""
+        self.settings.setValue("view/revealGradients", on)
+        self.redraw_if_options_changed()
+
     def set_graph_option(self, key: str, value) -> None:
         """Change a drawing option (annotation, direction, saved tensors) and redraw."""
         self.graph_options[key] = value
         self.draw_graph()
 
+    # ------------------------------------------------------------------ classroom
+
+    def set_theme(self, name: str) -> None:
+        """Light, dark or high contrast, the graph included (View > Theme)."""
+        self.appearance.set_theme(name)
+        self.redraw_if_options_changed()
+
+    def change_text_size(self, direction: int) -> None:
+        """Text one size larger (+1), smaller (-1) or normal (0), everywhere."""
+        self.appearance.change_text_size(direction)
+        self.statusBar().showMessage(f"Text size {self.appearance.text_scale:.0%}", 3000)
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode (F11): full screen, the graph and the Steps only, large text."""
+        if on:
+            self.presentation.enter()
+        else:
+            self.presentation.leave()
+
+    def show_tab(self, dock: QDockWidget) -> None:
+        """Bring a right-hand tab (Node, Steps, Check) up and give it the keyboard."""
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def step_command(self, method: str) -> None:
+        """Next/previous/first/last step or play, from anywhere in the window: the Steps
+        tab comes up first, so the class sees what moved."""
+        if self.step_panel is None:
+            self.statusBar().showMessage("The steps are ready once torch has loaded", 3000)
+            return
+        if not self.steps_showing:
+            self.steps_dock.show()
+            self.steps_dock.raise_()
+        if self.stale:
+            self.statusBar().showMessage("The expression has an error: fix it to step "
+                                         "through its backward pass", 4000)
+            return
+        getattr(self.step_panel, method)()
+
+    def copy_results(self) -> None:
+        """Edit > Copy Results, and say so in the status bar."""
+        rows = self.results.table.rowCount()
+        if not rows:
+            self.statusBar().showMessage("No results to copy yet: compute an expression "
+                                         "first", 4000)
+            return
+        self.results.copy_all()
+        self.statusBar().showMessage(f"Copied {rows} row{'s' if rows != 1 else ''} of "
+                                     "results (tab-separated: paste into a spreadsheet)", 5000)
+
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Save layout and session, drop pending work, wait for running workers."""
+        """Ask about unsaved edits (Cancel keeps the window open); then save layout and
+        session, drop pending work, wait for running workers."""
+        if not document.maybe_save(self, "quit"):
+            event.ignore()
+            return
         files.save_window(self)
         self.compute_jobs.cancel()
         self.render_jobs.cancel()

@@ -5,16 +5,15 @@ the window's slots (TagStudio's split of layout and logic).
 """
 from __future__ import annotations
 
-import html
 from functools import partial
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
 
-from core.functions import FUNCTIONS
-from gui import files, step_files
+from gui import files, help_pages, step_files
 from gui.examples import load_examples
+from gui.themes import THEMES
 
 
 def _action(window, text, slot=None, shortcut=None, tip=None, icon=None, checkable=False,
@@ -40,8 +39,9 @@ def build(w) -> None:
     S = QKeySequence.StandardKey
     w.new_action = _action(w, "&New", partial(files.new_session, w), S.New,
                            "Start from an empty expression", "document-new")
-    w.open_action = _action(w, "&Open Session…", partial(files.open_session_dialog, w),
-                            S.Open, "Open a saved session (.json)", "document-open")
+    w.open_action = _action(w, "&Open…", partial(files.open_session_dialog, w),
+                            S.Open, "Open a saved session (.json) or a program file",
+                            "document-open")
     w.save_action = _action(w, "&Save Session", partial(files.save_session_action, w), S.Save,
                             "Save expression, values and settings", "document-save")
     w.save_as_action = _action(w, "Save Session &As…", partial(files.save_session_dialog, w),
@@ -93,7 +93,7 @@ def build(w) -> None:
     # the editor handles these keys itself while focused; the menu entries are for discovery
     undo.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
     redo.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-    copy_results = _action(w, "Copy &Results", w.results.copy_all, None,
+    copy_results = _action(w, "Copy &Results", w.copy_results, None,
                            "Copy value and gradients as tab-separated text")
     menu.addActions([undo, redo])
     menu.addSeparator()
@@ -105,6 +105,7 @@ def build(w) -> None:
     menu.addAction(w.auto_action)
 
     menu = w.menuBar().addMenu("&View")
+    _build_appearance(w, menu)
     menu.addActions([w.zoom_in_action, w.zoom_out_action, w.fit_action, w.actual_size_action])
     menu.addSeparator()
     annotate = menu.addMenu("&Annotate Nodes With")
@@ -124,8 +125,12 @@ def build(w) -> None:
     w.saved_action.toggled.connect(lambda on: w.set_graph_option("show_saved", on))
     menu.addActions([w.lr_action, w.saved_action])
     menu.addSeparator()
+    _build_tab_actions(w, menu)
+    menu.addSeparator()
     for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock):
         menu.addAction(dock.toggleViewAction())
+
+    _build_step_menu(w, w.menuBar().addMenu("&Steps"))
 
     w.examples_menu = w.menuBar().addMenu("E&xamples")
     group_name = None
@@ -133,11 +138,18 @@ def build(w) -> None:
         if example.group != group_name:
             group_name = example.group
             w.examples_menu.addSection(group_name)
-        act = _action(w, example.title, partial(w.load_example, example), tip=example.explanation)
+        act = _action(w, example.title, partial(w.choose_example, example),
+                      tip=example.explanation)
         w.examples_menu.addAction(act)
 
     menu = w.menuBar().addMenu("&Help")
-    menu.addAction(_action(w, "&Functions", partial(show_functions, w), S.HelpContents))
+    w.getting_started_action = _action(w, "&Getting Started", partial(help_pages.show_guide, w),
+                                       S.HelpContents, "What to type, and how to read the "
+                                       "graph: backward nodes, AccumulateGrad, the colours")
+    w.functions_action = _action(w, "&Functions", partial(help_pages.show_functions, w),
+                                 "Shift+F1", "Every function the language knows (searchable)")
+    menu.addActions([w.getting_started_action, w.functions_action])
+    menu.addSeparator()
     menu.addAction(_action(w, "&About Autograd Explorer", partial(show_about, w)))
 
     bar = QToolBar("Main", w)
@@ -152,12 +164,72 @@ def build(w) -> None:
     examples_button.setMenu(w.examples_menu)
     examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     bar.addWidget(examples_button)
+    # short labels on the toolbar (the menus keep the full ones), so that it fits a
+    # 1024-pixel projector without hiding buttons in its overflow menu
+    for action, short in ((w.open_action, "Open"), (w.save_action, "Save"),
+                          (w.export_action, "Export"), (w.copy_image_action, "Copy Image")):
+        action.setIconText(short)
     bar.addActions([w.open_action, w.save_action])
     bar.addSeparator()
     bar.addActions([w.export_action, w.copy_image_action])
-    bar.addSeparator()
-    bar.addActions([w.zoom_in_action, w.zoom_out_action, w.fit_action])
     w.addToolBar(bar)
+    w.toolbar = bar
+    # the zoom buttons sit over the graph, where there is always room for them
+    w.graph_bar.add_zoom_actions(w.zoom_out_action, w.zoom_in_action, w.fit_action)
+
+
+def _build_appearance(w, menu) -> None:
+    """View > Presentation, Theme and Text Size (gui.appearance, gui.presentation)."""
+    w.presentation_action = _action(w, "&Presentation", None, "F11",
+                                    "Full screen with the graph and the Steps only, in larger "
+                                    "type (F11 again to leave)", checkable=True)
+    w.presentation_action.toggled.connect(w.set_presentation)
+    menu.addAction(w.presentation_action)
+    themes = menu.addMenu("&Theme")
+    group = QActionGroup(w)
+    w.theme_actions = {}
+    for name, theme in THEMES.items():
+        act = _action(w, theme.title, partial(w.set_theme, name), checkable=True)
+        group.addAction(act)
+        themes.addAction(act)
+        w.theme_actions[name] = act
+    size = menu.addMenu("Text Si&ze")
+    size.addActions([
+        _action(w, "&Larger", partial(w.change_text_size, +1), "Ctrl+Alt+=",
+                "Larger text everywhere: tables, steps, editor"),
+        _action(w, "&Smaller", partial(w.change_text_size, -1), "Ctrl+Alt+-"),
+        _action(w, "&Normal", partial(w.change_text_size, 0), "Ctrl+Alt+0")])
+    menu.addSeparator()
+
+
+def _build_tab_actions(w, menu) -> None:
+    """Alt+1/2/3 bring the Node, Steps and Check tabs up from anywhere."""
+    w.tab_actions = []
+    for number, (label, dock) in enumerate((("&Node Tab", w.details_dock),
+                                            ("S&teps Tab", w.steps_dock),
+                                            ("C&heck Tab", w.check_dock)), 1):
+        act = _action(w, label, partial(w.show_tab, dock), f"Alt+{number}",
+                      f"Bring the {dock.windowTitle()} tab up and put the keyboard in it")
+        act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        w.tab_actions.append(act)
+        menu.addAction(act)
+
+
+def _build_step_menu(w, menu) -> None:
+    """Stepping from anywhere in the window (the editor too): Alt+arrows, and Page Down /
+    Page Up, which is what a presenter's remote sends."""
+    specs = (("&Next Step", "next", ["Alt+Right", "PgDown"]),
+             ("&Previous Step", "back", ["Alt+Left", "PgUp"]),
+             ("&First Step", "first", ["Alt+Home"]),
+             ("&Last Step", "last", ["Alt+End"]),
+             ("Play / &Pause", "toggle_play", ["Alt+P"]))
+    w.step_actions = {}
+    for label, method, keys in specs:
+        act = _action(w, label, partial(w.step_command, method), [QKeySequence(k) for k in keys],
+                      f"{label.replace('&', '')} of the backward pass ({keys[0]})")
+        act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        w.step_actions[method] = act
+        menu.addAction(act)
 
 
 def attach_panels(w) -> None:
@@ -177,8 +249,7 @@ def attach_panels(w) -> None:
     w.step_panel.stepChanged.connect(w.on_step_changed)
     w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
     w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
-    w.steps_dock.visibilityChanged.connect(
-        lambda visible: (setattr(w, "steps_showing", visible), w.apply_step_highlight()))
+    w.steps_dock.visibilityChanged.connect(w.on_steps_visibility)
 
     w.check_panel = CheckPanel()
     w.embed_panel(w.check_dock, w.check_panel)
@@ -186,19 +257,7 @@ def attach_panels(w) -> None:
     w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
     w.check_dock.visibilityChanged.connect(w.checker.set_showing)
     w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty() and w.check_dock.isVisible())
-
-
-def show_functions(w) -> None:
-    """A dialog listing the functions the language allows."""
-    rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td>{html.escape(spec.summary)}"
-                   "</td></tr>" for name, spec in sorted(FUNCTIONS.items()))
-    box = QMessageBox(w)
-    box.setWindowTitle("Functions")
-    box.setTextFormat(Qt.TextFormat.RichText)
-    box.setText("<p>Write them as <code>sin(x)</code>, <code>torch.sin(x)</code> or "
-                "<code>x.sin()</code>. Operators: <code>+ - * / ** @</code>.</p>"
-                f"<table cellspacing=4>{rows}</table>")
-    box.exec()
+    w.appearance.panels_attached()  # the new panels in the window's theme and text size
 
 
 def show_about(w) -> None:

@@ -8,18 +8,41 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser
 
 KIND_TEXT = {"op": "operation (backward node)", "leaf": "input (leaf tensor)",
              "output": "output", "saved": "saved tensor"}
 
-INTRO = ("<p style='color:#555'>Click a node of the graph to see its operation, the part of "
-         "the expression it computes, its value and its gradient.</p>"
-         "<p style='color:#555'><b>Colours</b> (as in torchviz): <span style='background:"
-         "#add8e6'>&nbsp;blue&nbsp;</span> inputs, <span style='background:#d3d3d3'>&nbsp;grey"
-         "&nbsp;</span> backward operations, <span style='background:#ffa500'>&nbsp;orange"
-         "&nbsp;</span> saved tensors, <span style='background:#a2cd5a'>&nbsp;green&nbsp;</span> "
-         "the output.</p>")
+#: Graphviz's colour names used by torchviz's look, as HTML colours
+_NAMED = {"lightgrey": "#d3d3d3", "lightblue": "#add8e6", "orange": "#ffa500",
+          "darkolivegreen1": "#caff70", "darkolivegreen3": "#a2cd5a"}
+
+
+def _swatch(colour: str, word: str, text: str) -> str:
+    return (f"<span style='background:{_NAMED.get(colour, colour)};color:{text}'>"
+            f"&nbsp;{word}&nbsp;</span>")
+
+
+def intro_html(graph_theme: str = "screen") -> str:
+    """What the panel says before a node is clicked: how to use it, the colours of the
+    graph (those of ``graph_theme``, a core.render theme), and a link to Getting Started."""
+    from core.render import THEMES
+
+    theme = THEMES.get(graph_theme, THEMES["screen"])
+    fills, text = theme.fills, getattr(theme, "fontcolor", "black")
+    return ("<p>Click a node of the graph to see its operation, the part of the expression "
+            "it computes, its value and its gradient.</p>"
+            f"<p><b>Colours</b> (as in torchviz): {_swatch(fills['leaf'], 'blue', text)} "
+            f"inputs, {_swatch(fills['op'], 'grey', text)} backward operations, "
+            f"{_swatch(fills['saved'], 'orange', text)} saved tensors, "
+            f"{_swatch(fills['output'], 'green', text)} the output.</p>"
+            "<p><a href='help:getting-started'>New here? What the graph shows</a> "
+            "(backward nodes, AccumulateGrad, <code>()</code>, grad): Help &gt; Getting "
+            "Started, F1.</p>")
+
+
+INTRO = intro_html()
 
 
 def _pre(text: str | None) -> str:
@@ -31,13 +54,13 @@ def _pre(text: str | None) -> str:
 def details_html(details: dict | None) -> str:
     """The HTML shown for one node (``None``: the introduction)."""
     if not details:
-        return INTRO
+        return intro_html()
     title = details.get("name") or details.get("op") or "node"
     rows = [("Kind", html.escape(KIND_TEXT.get(details.get("kind"), details.get("kind") or ""))),
             ("Operation", html.escape(details.get("op") or "—"))]
     if details.get("expression"):
         where = details.get("span")
-        at = (f" <span style='color:#777'>(line {where[0]}, column {where[1]})</span>"
+        at = (f" <span>(line {where[0]}, column {where[1]})</span>"
               if where else "")
         rows.append(("Computes", f"<code>{html.escape(details['expression'])}</code>{at}"))
     shape = details.get("shape")
@@ -45,13 +68,14 @@ def details_html(details: dict | None) -> str:
         rows.append(("Shape", "scalar" if not shape else " × ".join(map(str, shape))))
     rows.append(("Value", _pre(details.get("value"))))
     rows.append(("Gradient", _pre(details.get("grad"))))
-    body = "".join(f"<tr><td style='padding:3px 10px 3px 0;color:#555;vertical-align:top'>{k}</td>"
+    head = "padding:3px 10px 3px 0;vertical-align:top;font-weight:600"
+    body = "".join(f"<tr><td style='{head}'>{k}</td>"
                    f"<td style='padding:3px 0'>{v}</td></tr>" for k, v in rows)
     saved = details.get("saved") or []
     saved_html = ""
     if saved:
         saved_html = "<h4 style='margin-bottom:2px'>Saved for backward</h4><table>" + "".join(
-            f"<tr><td style='padding:2px 10px 2px 0;color:#555;vertical-align:top'>"
+            f"<tr><td style='padding:2px 10px 2px 0;vertical-align:top;font-weight:600'>"
             f"{html.escape(n)}</td><td>{_pre(v)}</td></tr>" for n, v in saved) + "</table>"
     return (f"<h3 style='margin-bottom:4px'>{html.escape(title)}</h3>"
             f"<table>{body}</table>{saved_html}")
@@ -60,13 +84,28 @@ def details_html(details: dict | None) -> str:
 class NodeDetails(QTextBrowser):
     """Read-only, selectable (so values can be copied) description of the clicked node."""
 
+    #: the introduction's link to the Getting Started page was clicked
+    helpRequested = Signal()  # noqa: N815 - Qt's naming
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setOpenLinks(False)
         self.details: dict | None = None
+        self.graph_theme = "screen"
+        self.anchorClicked.connect(self._link)
         self.show_details(None)
+
+    def set_legend_theme(self, graph_theme: str) -> None:
+        """Show the colours of ``graph_theme`` (the window's theme) in the introduction."""
+        self.graph_theme = graph_theme
+        if self.details is None:
+            self.show_details(None)
+
+    def _link(self, url) -> None:
+        if url.toString().startswith("help:"):
+            self.helpRequested.emit()
 
     def show_details(self, details: dict | None) -> None:
         """Describe ``details`` (a dict from the graph source), or show the introduction."""
         self.details = details
-        self.setHtml(details_html(details))
+        self.setHtml(details_html(details) if details else intro_html(self.graph_theme))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,12 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.serialize import format_number
 from core.values import format_shape
+from gui.summary import format_cell, format_data
 
 COLUMNS = ["Name", "Value", "Gradient", "Reference"]
-#: significant digits of a single number, and of each entry of a matrix in a cell
-DIGITS, MATRIX_DIGITS = 6, 4
 #: where a cell keeps its full-precision text (tooltips and copies)
 FULL_TEXT = Qt.ItemDataRole.UserRole
 ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
@@ -37,31 +35,6 @@ ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate
 #: The name cell is tinted like the node in torchviz's drawing (inputs blue, output green).
 ROLE_COLOUR = {"output": QColor("#dcedc8"), "input": QColor("#d7ecf5"),
                "intermediate": QColor("#f1f3f4"), "constant": QColor("#ffffff")}
-
-
-def format_data(data, digits: int = 6) -> str:
-    """A number, or a nested list as aligned rows (one matrix row per line)."""
-    if data is None:
-        return "—"
-    if not isinstance(data, list):
-        return format_number(data, digits)
-    if data and isinstance(data[0], list) and data[0] and not isinstance(data[0][0], list):
-        cells = [[format_number(x, digits) for x in row] for row in data]
-        width = max(len(c) for row in cells for c in row)
-        return "\n".join(("[" if i == 0 else " ") + "[" + "  ".join(c.rjust(width) for c in row)
-                         + "]" + ("]" if i == len(cells) - 1 else "")
-                         for i, row in enumerate(cells))
-
-    def flat(item):
-        if isinstance(item, list):
-            return "[" + ", ".join(flat(x) for x in item) + "]"
-        return format_number(item, digits)
-    return flat(data)
-
-
-def format_cell(data) -> str:
-    """What a cell shows: numbers with DIGITS digits, matrices with MATRIX_DIGITS."""
-    return format_data(data, MATRIX_DIGITS if isinstance(data, list) else DIGITS)
 
 
 def _marked(mark: str, text: str) -> str:
@@ -82,7 +55,12 @@ def matches(computed, reference, digits: int | None = None) -> bool:
 
 
 class ResultsPanel(QWidget):
-    """A table of results and a line of warnings above it."""
+    """A table of results and a line of warnings above it.
+
+    ``fullValuesRequested(name, which)`` (``which`` is "value" or "grad") asks the window to
+    write out every entry of a summarised tensor (on a worker)."""
+
+    fullValuesRequested = Signal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -108,13 +86,23 @@ class ResultsPanel(QWidget):
         copy.triggered.connect(self.copy_selection)
         copy_all = QAction("Copy all results", self.table)
         copy_all.triggered.connect(self.copy_all)
-        self.table.addActions([copy, copy_all])
+        full = QAction("Show Full Values…", self.table)
+        full.setToolTip("Every entry of a large value or gradient (the table shows its "
+                        "corners, as torch prints it)")
+        full.triggered.connect(self._request_full_values)
+        self.table.addActions([copy, copy_all, full])
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.notice)
         layout.addWidget(self.table)
         self.result = None
+
+    def set_mono_font(self, font) -> None:
+        """The fixed-width face of the numbers (View > Text Size); shown again at once."""
+        self.mono = font
+        if self.result is not None:
+            self.show_result(self.result, getattr(self, "_reference", None))
 
     def clear(self) -> None:
         """Empty the table (e.g. while the expression has an error)."""
@@ -125,6 +113,7 @@ class ResultsPanel(QWidget):
     def show_result(self, result, reference: dict | None = None) -> None:
         """Fill the table from a :class:`gui.compute.ComputeResult` (plain data only)."""
         self.result = result
+        self._reference = reference
         reference = reference or {}
         ref_grads = reference.get("gradients", {})
         digits = reference.get("digits")
@@ -134,6 +123,7 @@ class ResultsPanel(QWidget):
         header.setStretchLastSection(bool(reference))
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents if reference
                                     else QHeaderView.ResizeMode.Stretch)
+        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(0)
         for q in result.quantities:
             role = q.role if q.requires_grad or q.role != "input" else "constant"
@@ -151,9 +141,11 @@ class ResultsPanel(QWidget):
             self.table.insertRow(row)
             no_grad = "constant: no gradient"
             # (shown, full) per column
-            cells = [(name, name), (format_cell(q.value), format_data(q.value)),
-                     (format_cell(q.grad), format_data(q.grad)) if q.requires_grad
-                     else (no_grad, no_grad),
+            value_cell, grad_cell = getattr(result, "cells", {}).get(q.name) or (
+                (format_cell(q.value), format_data(q.value)),
+                (format_cell(q.grad), format_data(q.grad)))
+            cells = [(name, name), value_cell,
+                     grad_cell if q.requires_grad else (no_grad, no_grad),
                      (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
                      if ref_data is not None else ("", "")]
             for col, (text, full) in enumerate(cells):
@@ -167,6 +159,8 @@ class ResultsPanel(QWidget):
                                           Qt.AlignmentFlag.AlignVCenter)
                 if col == 0:
                     item.setBackground(QBrush(ROLE_COLOUR[role]))
+                    # dark text on the light tint, whatever the theme's text colour
+                    item.setForeground(QBrush(QColor("#000000")))
                     item.setToolTip(what)
                     font = item.font()
                     font.setBold(q.role != "intermediate")
@@ -176,8 +170,17 @@ class ResultsPanel(QWidget):
                     item.setToolTip(f"reference ({reference.get('source', 'independent')})"
                                     + (":\n" + full if full != text else ""))
                 self.table.setItem(row, col, item)
+        self.table.setUpdatesEnabled(True)
         self.table.resizeRowsToContents()
         self.set_notice(result.warnings)
+
+    def _request_full_values(self) -> None:
+        index = self.table.currentIndex()
+        row = index.row() if index.isValid() else 0
+        if self.result is None or not 0 <= row < len(self.result.quantities):
+            return
+        which = "grad" if index.column() == 2 else "value"
+        self.fullValuesRequested.emit(self.result.quantities[row].name, which)
 
     def set_notice(self, lines: list[str]) -> None:
         """Show warnings (NaN, unused inputs) above the table."""

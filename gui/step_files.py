@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
+from gui.files import last_directory, setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -96,7 +97,7 @@ def export_steps_pdf_dialog(w) -> None:
     """Ask for a PDF file name, then export the steps into it."""
     if _steps_source(w) is None:
         return
-    start = str(Path(str(w.settings.value("lastDirectory", str(Path.home())))) / "steps.pdf")
+    start = str(Path(last_directory(w)) / "steps.pdf")
     path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF", start,
                                           "PDF document (*.pdf)")
     if not path:
@@ -110,13 +111,13 @@ def export_steps_frames_dialog(w) -> None:
     """Ask for a folder and a resolution, then write one PNG per step into it."""
     if _steps_source(w) is None:
         return
-    start = str(w.settings.value("lastDirectory", str(Path.home())))
+    start = last_directory(w)
     directory = QFileDialog.getExistingDirectory(w, "Export Steps as PNG Frames (choose a "
                                                  "folder)", start)
     if not directory:
         return
     dpi, ok = QInputDialog.getInt(w, "Frame resolution", "Dots per inch:",
-                                  int(w.settings.value("export/frameDpi", FRAME_DPI)),
+                                  setting_int(w, "export/frameDpi", FRAME_DPI, 36, 600),
                                   36, 600, 12)
     if not ok:
         return

@@ -81,14 +81,15 @@ class StepPanel(QWidget):
         for button in (self.first_button, self.back_button, self.play_button,
                        self.next_button, self.last_button):
             controls.addWidget(button)
-        controls.addWidget(self.speed)
         controls.addStretch(1)
         controls.addWidget(self.position)
 
         # the backward pass is the point; the forward walk shows where the values came from
         self.mode = QTabBar(self)
-        self.mode.addTab("Backward pass")
-        self.mode.addTab("Forward pass")
+        # short labels: the two tabs and the speed share one row of a narrow dock
+        self.mode.addTab("Backward")
+        self.mode.addTab("Forward")
+        self.mode.setUsesScrollButtons(False)  # both tabs always readable
         self.mode.setToolTip("Backward: the chain rule, node by node, as torch's engine ran "
                              "it. Forward: each value in the order it was computed.")
         self.mode.currentChanged.connect(self._mode_changed)
@@ -107,13 +108,7 @@ class StepPanel(QWidget):
         self.details.setOpenLinks(False)
         self.details.setLineWrapMode(QTextBrowser.WidgetWidth)
         self.details.setFrameShape(QTextBrowser.NoFrame)
-        mono = QFontDatabase.systemFont(QFontDatabase.FixedFont).family()
-        # numbers in the fixed-width face so a step's "a × b = c" lines line up
-        self.details.document().setDefaultStyleSheet(
-            f".num {{ font-family: '{mono}'; white-space: pre-wrap; }}"
-            " .head { color: #555555; font-weight: bold; }"
-            " .result { font-weight: bold; color: #b2182b; }"
-            " .via { color: #333333; }")
+        self.set_colours({"muted": "#555555", "text": "#333333", "bad": "#b2182b"})
 
         step_box = QWidget(self)
         step_layout = QVBoxLayout(step_box)
@@ -133,7 +128,14 @@ class StepPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
-        layout.addWidget(self.mode)
+        # the speed beside the mode tabs, not in the controls row: each row sets the
+        # narrowest the dock can be, and a projector at 1024 pixels needs it narrow
+        mode_row = QHBoxLayout()
+        mode_row.setContentsMargins(0, 0, 4, 0)
+        mode_row.addWidget(self.mode)
+        mode_row.addStretch(1)
+        mode_row.addWidget(self.speed)
+        layout.addLayout(mode_row)
         layout.addWidget(self.splitter, 1)
 
         # shortcuts work anywhere inside the panel, not in the rest of the window
@@ -141,6 +143,19 @@ class StepPanel(QWidget):
         self._external: list[QShortcut] = []
         self._add_keys(self, [])
         self._update_controls()
+
+    def set_colours(self, colours: dict) -> None:
+        """The step text's colours from the window's theme (``muted``, ``text`` and
+        ``bad`` of gui.themes), so it reads on a dark background too."""
+        mono = QFontDatabase.systemFont(QFontDatabase.FixedFont).family()
+        # numbers in the fixed-width face so a step's "a × b = c" lines line up
+        self.details.document().setDefaultStyleSheet(
+            f".num {{ font-family: '{mono}'; white-space: pre-wrap; }}"
+            f" .head {{ color: {colours['muted']}; font-weight: bold; }}"
+            f" .result {{ font-weight: bold; color: {colours['bad']}; }}"
+            f" .via {{ color: {colours['text']}; }}")
+        if 0 <= self._index < self.step_count():
+            self.details.setHtml(self._sequence()[self._index].body)
 
     def _add_keys(self, widget: QWidget, store: list) -> None:
         for key, slot in ((Qt.Key_Left, self.back), (Qt.Key_Right, self.next),

@@ -1,8 +1,20 @@
-"""The variables table: one row per free name of the expression (value, shape, requires-grad).
+"""The variables table: one row per free name of the expression (value, shape, requires-grad,
+and where the value came from).
 
-Rows follow ``Program.free_names``; a value typed for a name is remembered when the name
-disappears and comes back. Values are read with :func:`core.values.parse_value` (never
-``eval``); a bad value is flagged red in its cell with the reason as tooltip.
+Rows follow ``Program.free_names`` and are updated incrementally (only added, removed or
+redefined rows change). Where a value comes from, in order of precedence:
+
+* the text itself (a pasted cell's ``w = torch.tensor(1.0, requires_grad=True)``): a value the
+  current text defines always wins over anything remembered, unless the user edits that row;
+* an example or a session, as loaded;
+* what the user typed in the row;
+* a value remembered from an earlier text, used only for a name the current text does not
+  define;
+* 1.0 for a new name.
+
+The "From" column says which. Values are read with :func:`core.values.parse_value` (never
+``eval``), once per edit (a parse cache keyed by the text keeps large values from being read
+again at every keystroke); a bad value is flagged red in its cell with the reason as tooltip.
 """
 from __future__ import annotations
 
@@ -13,12 +25,26 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from core.errors import ExpressionError
 from core.values import VariableSpec, format_shape, parse_value, shape_of
 
-NAME, VALUE, SHAPE, GRAD = range(4)
+NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
 BAD = QColor(255, 205, 205)
+#: origin -> (short text in the From column, its tooltip)
+ORIGINS = {
+    "text": ("text", "defined by the text itself (a pasted cell's definition); it wins over "
+             "any value remembered from before"),
+    "example": ("example", "the loaded example's value"),
+    "session": ("session", "the opened session's value"),
+    "typed": ("typed", "typed in this table"),
+    "earlier": ("earlier", "remembered from an earlier text: the current text does not "
+                "define this name"),
+    "default": ("default", "a new name starts at 1.0: type its value"),
+}
 
 
 def value_text(value) -> str:
-    """A value (number or nested list) as text the value parser reads back."""
+    """A value (number, nested list or constructor value) as text the value parser reads
+    back."""
+    if hasattr(value, "text") and callable(value.text):  # core.values.Filled
+        return value.text()
     if isinstance(value, list):
         return "[" + ", ".join(value_text(v) for v in value) + "]"
     number = float(value)
@@ -34,20 +60,31 @@ class VariablesTable(QTableWidget):
     changed = Signal()
 
     def __init__(self, parent=None):
-        super().__init__(0, 4, parent)
-        self.setHorizontalHeaderLabels(["Name", "Value", "Shape", "Grad"])
+        super().__init__(0, 5, parent)
+        self.setHorizontalHeaderLabels(["Name", "Value", "Shape", "Grad", "From"])
         header = self.horizontalHeader()
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(SHAPE, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(GRAD, QHeaderView.ResizeMode.ResizeToContents)
+        for column in (SHAPE, GRAD, SOURCE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeaderItem(GRAD).setToolTip(
             "requires_grad: compute the gradient of the output with respect to this input")
+        self.horizontalHeaderItem(SOURCE).setToolTip(
+            "Where the value came from: the text, an example, a session, typed here, "
+            "remembered from an earlier text, or the default 1.0")
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setAlternatingRowColors(True)
-        self._remembered: dict[str, tuple[str, bool]] = {}
+        #: name -> (value text, requires_grad) of rows that went away (an earlier text)
+        self._remembered: dict[str, tuple[str, bool, str]] = {}  # ... and its origin
+        #: name -> the text's definition the row was last set from (to tell a redefinition)
+        self._definitions: dict[str, tuple[str, bool]] = {}
+        #: name -> (value text, parsed value or the ExpressionError reading it gave)
+        self._parsed: dict[str, tuple[str, object]] = {}
+        #: rows just set from an example or session: the next definitions seen are recorded,
+        #: not applied (a session saved after editing a defined value keeps the edit)
+        self._adopt_definitions = False
         self._updating = False
         self.itemChanged.connect(self._item_changed)
 
@@ -57,46 +94,102 @@ class VariablesTable(QTableWidget):
         """The variable names, in row order."""
         return [self.item(row, NAME).text() for row in range(self.rowCount())]
 
-    def sync_names(self, names: list[str], defaults: dict | None = None) -> None:
-        """Show exactly ``names``; new names get a remembered value, a default from
-        ``defaults`` (name -> VariableSpec or value), or 1.0."""
-        if names == self.names():
-            return
-        current = self.entries()
-        self._remembered.update(current)
-        self._updating = True
-        self.setRowCount(0)
-        for name in names:
-            if name in self._remembered:
-                text, grad = self._remembered[name]
-            elif defaults and name in defaults:
-                spec = defaults[name]
-                if isinstance(spec, VariableSpec):
-                    text, grad = value_text(spec.value), spec.requires_grad
-                else:
-                    text, grad = value_text(spec), True
-            else:
-                text, grad = "1.0", True
-            self._add_row(name, text, grad)
-        self._updating = False
-        self.validate()
+    def origin(self, name: str) -> str | None:
+        """Where ``name``'s value came from (a key of :data:`ORIGINS`), or None."""
+        row = self._row(name)
+        return None if row is None else self.item(row, SOURCE).data(Qt.ItemDataRole.UserRole)
 
-    def set_entries(self, entries: dict[str, tuple[str, bool]]) -> None:
-        """Replace all rows with ``entries`` (name -> (value text, requires_grad))."""
-        self._remembered.update(entries)
+    def forget(self) -> None:
+        """Forget remembered values (File > New): a new text starts from defaults."""
+        self._remembered.clear()
+        self._definitions.clear()
+
+    def sync_names(self, names: list[str], defaults: dict | None = None) -> None:
+        """Show exactly ``names``, changing only the rows that differ.
+
+        A name the text defines (``defaults``: name -> VariableSpec or value) gets that value
+        unless the row already holds the same definition (then the user's edit stays); other
+        new names get a remembered value, else 1.0."""
+        wanted = {name: _definition(defaults[name]) for name in names
+                  if defaults and name in defaults}
+        adopt, self._adopt_definitions = self._adopt_definitions, False
+        if names == self.names() and all(self._definitions.get(n) == d
+                                          for n, d in wanted.items()):
+            return
         self._updating = True
+        self.setUpdatesEnabled(False)
+        try:
+            keep = set(names)
+            for row in reversed(range(self.rowCount())):
+                name = self.item(row, NAME).text()
+                if name not in keep:
+                    self._remembered[name] = (*self._entry(row), self._origin_at(row))
+                    self._definitions.pop(name, None)
+                    self._parsed.pop(name, None)
+                    self.removeRow(row)
+            survivors = self.names()
+            if survivors != [n for n in names if n in set(survivors)]:
+                self._rebuild(names)  # reordered: rare enough to redo all rows
+            else:
+                self._insert_missing(names, set(survivors))
+            for name, definition in wanted.items():
+                if adopt and name in survivors:
+                    self._definitions[name] = definition
+                elif self._definitions.get(name) != definition:
+                    self._definitions[name] = definition
+                    self._set_row(self._row(name), *definition, "text")
+        finally:
+            self.setUpdatesEnabled(True)
+            self._updating = False
+        # only new or redefined rows (their shape cell is still empty) need checking
+        self.validate([r for r in range(self.rowCount()) if not self.item(r, SHAPE).text()])
+
+    def _insert_missing(self, names: list[str], present: set[str]) -> None:
+        new = [(index, name) for index, name in enumerate(names) if name not in present]
+        if not present and new:
+            self.setRowCount(len(names))  # all new (a pasted program): one resize
+            for index, name in new:
+                self._fill_row(index, name, *self._start_value(name))
+            return
+        for index, name in new:
+            self.insertRow(index)
+            self._fill_row(index, name, *self._start_value(name))
+
+    def _rebuild(self, names: list[str]) -> None:
+        entries = {self.item(r, NAME).text(): (*self._entry(r), self._origin_at(r))
+                   for r in range(self.rowCount())}
         self.setRowCount(0)
-        for name, (text, grad) in entries.items():
-            self._add_row(name, text, grad)
+        self.setRowCount(len(names))
+        for index, name in enumerate(names):
+            self._fill_row(index, name, *(entries.get(name) or self._start_value(name)))
+
+    def _start_value(self, name: str) -> tuple[str, bool, str]:
+        if name in self._remembered:
+            text, grad, origin = self._remembered[name]
+            # a definition of a text that is gone no longer comes "from the text"
+            return text, grad, "earlier" if origin == "text" else origin
+        return "1.0", True, "default"
+
+    def set_entries(self, entries: dict[str, tuple[str, bool]], origin: str = "example") -> None:
+        """Replace all rows with ``entries`` (name -> (value text, requires_grad)), which came
+        from ``origin`` (an example or a session)."""
+        self._remembered.update({name: (*entry, origin) for name, entry in entries.items()})
+        self._definitions.clear()
+        self._parsed.clear()
+        self._adopt_definitions = True
+        self._updating = True
+        self.setUpdatesEnabled(False)
+        self.setRowCount(0)
+        self.setRowCount(len(entries))
+        for row, (name, (text, grad)) in enumerate(entries.items()):
+            self._fill_row(row, name, text, grad, origin)
+        self.setUpdatesEnabled(True)
         self._updating = False
         self.validate()
 
     def entries(self) -> dict[str, tuple[str, bool]]:
         """name -> (value text, requires_grad) as shown."""
-        checked = Qt.CheckState.Checked
-        return {self.item(r, NAME).text(): (self.item(r, VALUE).text(),
-                                            self.item(r, GRAD).checkState() == checked)
-                for r in range(self.rowCount())}
+        return {self.item(r, NAME).text(): self._entry(r) for r in range(self.rowCount())}
 
     def set_value(self, name: str, text: str, requires_grad: bool | None = None) -> None:
         """Set one row's value text (and switch), as if the user typed it."""
@@ -106,9 +199,18 @@ class VariablesTable(QTableWidget):
             self.item(row, GRAD).setCheckState(
                 Qt.CheckState.Checked if requires_grad else Qt.CheckState.Unchecked)
 
-    def _add_row(self, name: str, text: str, grad: bool) -> None:
-        row = self.rowCount()
-        self.insertRow(row)
+    def _row(self, name: str) -> int | None:
+        items = self.findItems(name, Qt.MatchFlag.MatchExactly)
+        return next((i.row() for i in items if i.column() == NAME), None)
+
+    def _entry(self, row: int) -> tuple[str, bool]:
+        return (self.item(row, VALUE).text(),
+                self.item(row, GRAD).checkState() == Qt.CheckState.Checked)
+
+    def _origin_at(self, row: int) -> str:
+        return self.item(row, SOURCE).data(Qt.ItemDataRole.UserRole)
+
+    def _fill_row(self, row: int, name: str, text: str, grad: bool, origin: str) -> None:
         name_item = QTableWidgetItem(name)
         name_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         font = name_item.font()
@@ -119,32 +221,62 @@ class VariablesTable(QTableWidget):
         shape_item.setForeground(QBrush(QColor("#666666")))
         grad_item = QTableWidgetItem("")
         grad_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-        grad_item.setCheckState(Qt.CheckState.Checked if grad else Qt.CheckState.Unchecked)
         grad_item.setToolTip("requires_grad")
+        source_item = QTableWidgetItem("")
+        source_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        source_item.setForeground(QBrush(QColor("#666666")))
         self.setItem(row, NAME, name_item)
         self.setItem(row, VALUE, QTableWidgetItem(text))
         self.setItem(row, SHAPE, shape_item)
         self.setItem(row, GRAD, grad_item)
+        self.setItem(row, SOURCE, source_item)
+        self._set_row(row, text, grad, origin)
+
+    def _set_row(self, row: int, text: str, grad: bool, origin: str) -> None:
+        self.item(row, VALUE).setText(text)
+        self.item(row, SHAPE).setText("")  # to be validated
+        self.item(row, GRAD).setCheckState(Qt.CheckState.Checked if grad
+                                           else Qt.CheckState.Unchecked)
+        self._set_origin(row, origin)
+
+    def _set_origin(self, row: int, origin: str) -> None:
+        short, tip = ORIGINS[origin]
+        item = self.item(row, SOURCE)
+        item.setText(short)
+        item.setToolTip(tip)
+        item.setData(Qt.ItemDataRole.UserRole, origin)
 
     # ------------------------------------------------------------------ values
 
-    def validate(self) -> dict[str, ExpressionError]:
-        """Check every value, flag the bad ones, update shapes; returns name -> error."""
+    def _parse(self, name: str, text: str):
+        cached = self._parsed.get(name)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        try:
+            value = parse_value(text, where=name)
+        except ExpressionError as err:
+            value = err
+        self._parsed[name] = (text, value)
+        return value
+
+    def validate(self, rows=None) -> dict[str, ExpressionError]:
+        """Check every value (or those of ``rows``), flag the bad ones, update shapes;
+        returns name -> error of the checked rows."""
         errors = {}
         self._updating = True
-        for row in range(self.rowCount()):
+        for row in range(self.rowCount()) if rows is None else rows:
             name = self.item(row, NAME).text()
             value_item = self.item(row, VALUE)
-            try:
-                value = parse_value(value_item.text(), where=name)
-            except ExpressionError as err:
-                errors[name] = err
+            value = self._parse(name, value_item.text())
+            if isinstance(value, ExpressionError):
+                errors[name] = value
                 value_item.setBackground(QBrush(BAD))
-                value_item.setToolTip(f"{name}: {err.message}")
+                value_item.setToolTip(f"{name}: {value.message}")
                 self.item(row, SHAPE).setText("?")
             else:
                 value_item.setBackground(QBrush())
-                value_item.setToolTip("a number, or a nested list such as [[1, 2], [3, 4]]")
+                value_item.setToolTip("a number, a nested list such as [[1, 2], [3, 4]], or "
+                                      "ones(2, 3), zeros(3), full((2, 3), 0.5), eye(3)")
                 self.item(row, SHAPE).setText(format_shape(shape_of(value)))
         self._updating = False
         return errors
@@ -153,15 +285,26 @@ class VariablesTable(QTableWidget):
         """The variables as VariableSpecs, and the errors of those that do not parse."""
         specs, errors = {}, {}
         for name, (text, grad) in self.entries().items():
-            try:
-                specs[name] = VariableSpec(name, parse_value(text, where=name), grad)
-            except ExpressionError as err:
-                errors[name] = err
+            value = self._parse(name, text)
+            if isinstance(value, ExpressionError):
+                errors[name] = value
+            else:
+                specs[name] = VariableSpec(name, value, grad)
         return specs, errors
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if self._updating:
             return
         if item.column() in (VALUE, GRAD):
-            self.validate()
+            self._updating = True
+            self._set_origin(item.row(), "typed")
+            self._updating = False
+            self.validate([item.row()])
             self.changed.emit()
+
+
+def _definition(spec) -> tuple[str, bool]:
+    """A text's definition of a name (VariableSpec or plain value) as (value text, grad)."""
+    if isinstance(spec, VariableSpec):
+        return value_text(spec.value), spec.requires_grad
+    return value_text(spec), True

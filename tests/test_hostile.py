@@ -130,3 +130,87 @@ def test_nothing_in_a_refused_program_runs(tmp_path, capsys):
 def test_error_positions_point_at_the_culprit(capsys):
     status, out, err = run_cli("g = 3*w\nf = g.__class__", capsys)
     assert status == 2 and "line 2, column 5" in err
+
+
+# ------------------------------------------------------------ every command × odd inputs
+
+ONES_70 = ", ".join(["1"] * 70)
+
+#: (argv, expected status): every case once caused a traceback or an unbounded wait, or is
+#: an odd input to one of the commands' own options
+COMMAND_CASES = [
+    (["compute", f"f = sum(reshape(w*ones(1), {ONES_70}))", "--var", "w=1"], 2),
+    (["compute", "f = sum(ones(3, dtype=1)*w)", "--var", "w=1"], 2),
+    (["steps", f"f = sum(reshape(w*ones(1), {ONES_70}))", "--var", "w=1"], 2),
+    (["check", "f = sum(ones(3, dtype=1)*w)", "--var", "w=1"], 2),
+    (["check", "f = (w * 1e300) ** 1000", "--var", "w=1", "--dtype", "float64"], None),
+    (["check", "f = (10*w) ** 4400", "--var", "w=0.1"], None),
+    (["check", "f = (10*w) ** 4400", "--var", "w=0.1", "--json"], None),
+    (["compute", "f = sum(transpose(w, 0, 99999999999999999999))", "--var", "w=[[1]]"], 2),
+    (["compute", "f = sum(softmax(w, dim=1e300))", "--var", "w=[1]"], 2),
+    (["compute", "f = clamp(w, min=[1,2])", "--var", "w=1"], 2),
+    (["compute", "f = sum(reshape(w, (1e20,)))", "--var", "w=[1,2]"], 2),
+    (["compute", "f = w", "--var", "w=[[1,2],[3]]"], 2),
+    (["render", "f = w*w", "--var", "w=1", "-o", "OUT/x.png", "--dpi", "2000000000000"], 2),
+    (["render", "f = w*w", "--var", "w=1", "-o", "OUT/no-dir/x.svg"], 2),
+    (["render", "f = w*w", "--var", "w=1", "-o", "OUT"], 2),
+    (["render", "f = w*w", "--var", "w=1", "-o", "OUT/x.svg", "--timeout", "nan"], 2),
+    (["steps", "f = w*w", "--var", "w=1", "--pdf", "OUT"], 2),
+    (["steps", "f = w*w", "--var", "w=1", "--frames", "OUT/file.txt"], 2),
+    (["steps", "f = w*w", "--var", "w=1", "--dpi", "99999999999", "--frames", "OUT/f"], 2),
+    (["steps", "f = 2", "--pdf", "OUT/s.pdf"], 2),
+    (["check", "f = w*w", "--var", "w=1", "--reference", "w=1e999"], 2),
+    (["check", "f = w*w", "--var", "w=1", "--digits", "99999999999999999999"], 2),
+    (["check", "f = sum(W*W)", "--var", "W=[[1,2],[3,4]]", "--reference", "W=[[1,2],[3,4],[5,6]]"],
+     2),
+    (["compute", "--file", "/dev/zero"], 2),
+    (["steps", "--file", "/dev/urandom"], 2),
+    (["check", "--file", "OUT"], 2),
+]
+
+
+@pytest.mark.parametrize("argv, expected", COMMAND_CASES,
+                         ids=[" ".join(a)[:50] for a, _ in COMMAND_CASES])
+def test_every_command_ends_cleanly_on_odd_input(argv, expected, tmp_path, capsys):
+    from core.cli.common import INTERNAL_ERROR
+
+    (tmp_path / "file.txt").write_text("not a folder")
+    argv = [a.replace("OUT", str(tmp_path)) for a in argv]
+    status = cli_main(argv)
+    out, err = capsys.readouterr()
+    assert INTERNAL_ERROR not in err and "Traceback" not in err + out
+    if expected == 2:
+        assert_clean_error(status, out, err)
+    else:  # a clean answer: the check itself ran and reports what it could not do
+        assert status in (0, 1) and not err.strip(), err
+
+
+def test_a_foreign_dot_on_path_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for program in ("dot", "neato"):
+        (fake / program).write_text("#!/bin/sh\ncat >/dev/null\necho 'garbage {{{'\n")
+        (fake / program).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    for argv in (["steps", "f = w*w", "--var", "w=1", "--pdf", str(tmp_path / "s.pdf")],
+                 ["steps", "f = w*w", "--var", "w=1", "--frames", str(tmp_path / "frames")],
+                 ["render", "f = w*w", "--var", "w=1", "-o", str(tmp_path / "g.svg")],
+                 ["render", "f = w*w", "--var", "w=1", "-o", str(tmp_path / "g.png")]):
+        status = cli_main(argv)
+        out, err = capsys.readouterr()
+        assert_clean_error(status, out, err)
+        assert "Graphviz" in err
+    assert not (tmp_path / "g.svg").exists() and not (tmp_path / "s.pdf").exists()
+
+
+def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
+    """The last resort: a bug anywhere still ends as one ``error:`` line, exit 2."""
+    import core.evaluate
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(core.evaluate, "evaluate", broken)
+    status, out, err = run_cli("f = w", capsys)
+    assert_clean_error(status, out, err)
+    assert "internal error" in err and "KeyError" in err

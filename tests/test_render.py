@@ -151,7 +151,7 @@ def test_highlight_marks_nodes_and_labels_edges(chain_rule):
     w_acc = next(n for n in chain_rule.op_nodes() if n.op == "AccumulateGrad" and n.name == "w")
     edge = next(e for e in chain_rule.edges if e.source == w_acc.id)
     highlight = R.Highlight(current={g1.id}, done={w_acc.id},
-                            edge_labels={(edge.source, edge.target): "34.48"})
+                            edge_labels={(edge.source, edge.target, 0): "34.48"})
     options = R.RenderOptions(highlight=highlight)
     dot = R.to_digraph(chain_rule, options)
     current = [line for line in dot.body if line.startswith(f"\t{g1.id} [")]
@@ -165,7 +165,7 @@ def test_highlight_marks_nodes_and_labels_edges(chain_rule):
 
 
 def test_bad_options_are_expression_errors():
-    for bad in (dict(annotate="some"), dict(rankdir="BT"), dict(theme="dark"), dict(dpi=5)):
+    for bad in (dict(annotate="some"), dict(rankdir="BT"), dict(theme="neon"), dict(dpi=5)):
         with pytest.raises(ExpressionError):
             R.RenderOptions(**bad)
 

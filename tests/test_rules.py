@@ -122,7 +122,7 @@ def test_unknown_node_gets_the_generic_rule():
 
     rule = rule_for(StrangeBackward0(), [torch.tensor(2.0)], [torch.tensor(5.0)], ["q"])
     assert rule.generic and "StrangeBackward0" in rule.formula
-    assert rule.numbers == ("to q: 5",)
+    assert rule.numbers == ("∂f/∂q += 5",)
     assert not has_rule("StrangeBackward0")
 
 
@@ -135,34 +135,73 @@ def chain_steps():
     return record_steps(evaluate(parse(CHAIN), {"w": 1.0, "z": 1.0})).steps
 
 
-def test_exp_rule_in_words_and_numbers():
+def test_exp_rule_in_the_programs_names():
     step = next(s for s in chain_steps() if s.op == "ExpBackward0")
-    assert step.rule.formula == "d/dx exp(x) = exp(x)"
-    assert step.rule.numbers == ("to g1: 1 × 34.4773 = 34.4773",)
+    assert step.rule.formula == "∂exp(g1)/∂g1 = exp(g1)"
+    assert step.rule.numbers == ("exp(g1) = 34.4773",
+                                 "∂f/∂g1 += ∂f/∂exp(g1) · ∂exp(g1)/∂g1 = 1 × 34.4773 = 34.4773")
 
 
-def test_mul_by_a_constant_names_the_factor():
-    step = next(s for s in chain_steps() if s.expression == "3*w")
-    assert step.rule.numbers == ("to w: 34.4773 × 3 = 103.432",)
+def test_the_seeds_chain_rule_reads_as_the_issue_writes_it():
+    steps = chain_steps()
+    three_w = next(s for s in steps if s.expression == "3*w")
+    assert "∂f/∂w += ∂f/∂(3w) · ∂(3w)/∂w = 34.4773 × 3 = 103.432" in three_w.rule.numbers
+    assert three_w.rule.pattern.startswith("mul swaps")
+    two_z = next(s for s in steps if s.expression == "2*z")
+    assert "∂f/∂z += ∂f/∂(2z) · ∂(2z)/∂z = −1.24844 × 2 = −2.49688" in two_z.rule.numbers
+    cos = next(s for s in steps if s.op == "CosBackward0")
+    assert "−sin(z) = −sin(1) = −0.841471" in cos.rule.numbers
+    power = next(s for s in steps if s.op == "PowBackward0")
+    assert "2·w¹ = 2 × 1¹ = 2" in power.rule.numbers
+    add = next(s for s in steps if s.name == "g1")
+    assert add.rule.pattern.startswith("add distributes")
 
 
-def test_matmul_rule_shows_small_matrices_in_full():
+def test_sigmoid_local_factor_is_evaluated():
+    evaluation = evaluate(parse("f = sigmoid(z)"), {"z": 0.5}, "float64")
+    step = record_steps(evaluation).steps[0]
+    s = torch.sigmoid(torch.tensor(0.5, dtype=torch.float64)).item()
+    assert step.rule.numbers[0] == (f"σ(z)(1 − σ(z)) = {fmt(s)} × {fmt(1 - s)} = "
+                                    f"{fmt(s * (1 - s))}")
+
+
+def test_x_times_x_names_no_letter_of_its_own():
+    # the program's y is y = x * x itself: the rule must not speak of another y
+    evaluation = evaluate(parse("y = x * x"), {"x": 3.0})
+    step = record_steps(evaluation).steps[0]
+    assert step.rule.formula == "∂(x * x)/∂x = x; ∂(x * x)/∂x = x".replace("(x * x)", "y")
+    assert step.rule.numbers == ("x = 3", "∂y/∂x += ∂y/∂y · ∂y/∂x = 1 × 3 = 3") * 2
+
+
+def test_vector_times_matrix_names_the_transposes_with_the_programs_names():
+    program = parse("f = sum(u @ A)")
+    u, a = [1.0, 2.0], [[1.0, 0.0, 2.0], [0.5, 1.0, -1.0]]
+    evaluation = evaluate(program, {"u": u, "A": a})
+    text = "\n".join(s.rule.text for s in record_steps(evaluation).steps)
+    # torch runs u @ A as mm(unsqueeze(u), A): A's gradient is (the row u)ᵀ · G
+    assert "unsqueeze(u)ᵀ · ∂f/∂mm(unsqueeze(u), A)" in text
+    assert "Aᵀ G" not in text and "ViewBackward0" not in text and "UnsqueezeBackward0" not in text
+    assert "shapes: (3×1)·(1×3)" not in text  # sanity of the expected shapes below
+    assert "shapes: (2×1)·(1×3) = (2×3), the shape of A" in text
+
+
+def test_matrix_product_shows_small_matrices_in_full_with_shapes():
     program = parse("f = sum(A @ B)")
     evaluation = evaluate(program, {"A": [[1.0, 2.0], [3.0, 4.0]], "B": [[0.5, 0.0], [1.0, 2.0]]})
     step = next(s for s in record_steps(evaluation).steps if s.op == "MmBackward0")
-    assert "dA = G Bᵀ, dB = Aᵀ G" in step.rule.formula
-    # G is all ones; dA = G Bᵀ = [[0.5, 3], [0.5, 3]], dB = Aᵀ G = [[4, 4], [6, 6]]
-    assert step.rule.numbers[0] == ("to A: G Bᵀ = [[1, 1], [1, 1]] · [[0.5, 1], [0, 2]] = "
-                                    "[[0.5, 3], [0.5, 3]]")
-    assert step.rule.numbers[1] == ("to B: Aᵀ G = [[1, 3], [2, 4]] · [[1, 1], [1, 1]] = "
-                                    "[[4, 4], [6, 6]]")
+    assert step.rule.formula == ("∂f/∂A = ∂f/∂(A @ B) · Bᵀ; ∂f/∂B = Aᵀ · ∂f/∂(A @ B)")
+    # G is all ones; ∂f/∂A = G Bᵀ = [[0.5, 3], [0.5, 3]], ∂f/∂B = Aᵀ G = [[4, 4], [6, 6]]
+    assert ("∂f/∂A += ∂f/∂(A @ B) · Bᵀ = [[1, 1], [1, 1]] · [[0.5, 1], [0, 2]] = "
+            "[[0.5, 3], [0.5, 3]]") in step.rule.numbers
+    assert ("∂f/∂B += Aᵀ · ∂f/∂(A @ B) = [[1, 3], [2, 4]] · [[1, 1], [1, 1]] = "
+            "[[4, 4], [6, 6]]") in step.rule.numbers
 
 
 def test_large_tensors_are_summarised():
     big = torch.arange(40, dtype=torch.float32).reshape(4, 10)
     assert fmt(big) == "4×10 tensor (min 0, max 39)"
     assert fmt(torch.tensor([[1.0, 0.5]])) == "[[1, 0.5]]"
-    assert fmt(torch.tensor(2.5)) == "2.5"
+    assert fmt(torch.tensor(-2.5)) == "−2.5"
 
 
 X = sympy.Symbol("x", real=True)
@@ -186,8 +225,9 @@ def test_elementwise_rule_numbers_match_sympy(name):
     evaluation = evaluate(parse(f"f = 2 * {name}(x)"), {"x": at}, "float64")
     step = next(s for s in record_steps(evaluation).steps if s.expression == f"{name}({'x'})")
     assert not step.rule.generic and step.rule.formula
-    line = step.rule.numbers[0]
-    match = re.fullmatch(rf"to x: ({NUMBER}) × ({NUMBER}) = ({NUMBER})", line)
+    line = next(line for line in step.rule.numbers if line.startswith("∂f/∂x"))
+    match = re.fullmatch(rf"∂f/∂x \+= ∂f/∂{re.escape(step.rule.formula.split('/')[0][1:])} · "
+                         rf"\S+ = ({NUMBER}) × ({NUMBER}) = ({NUMBER})", line.replace("−", "-"))
     assert match, line
     g, local, out = (float(v) for v in match.groups())
     expected = float(sympy.diff(SYMPY[name], X).subs(X, at))

@@ -282,13 +282,13 @@ def test_highlight_marks_current_done_and_gradient_edges():
     assert first.current == {trace.steps[0].node_id}
     assert trace.steps[0].node_id not in first.done
     # the seed gradient on the output edge, and the two gradients the first node sent
-    assert first.edge_labels[(trace.root_id, trace.output_id)] == "1"
+    assert first.edge_labels[(trace.root_id, trace.output_id, 0)] == "1"
     assert len(first.edge_labels) == 3
     last = trace.highlight(len(trace.steps) - 1)
     assert trace.steps[-1].leaf_id in last.current
     assert {s.node_id for s in trace.steps[:-1]} <= last.done
     w_step = trace.steps[-1]
-    assert last.edge_labels[(w_step.leaf_id, w_step.node_id)] == "109.432"
+    assert last.edge_labels[(w_step.leaf_id, w_step.node_id, 0)] == "109.432"
     sent = sum(1 for s in trace.steps for g in s.grad_out if g is not None)
     leaves = sum(1 for s in trace.steps if s.leaf_id)
     assert len(last.edge_labels) == sent + leaves + 1

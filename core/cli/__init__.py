@@ -16,6 +16,11 @@ COMMANDS = {
     "render": "core.cli.render",
     "steps": "core.cli.steps",
     "check": "core.cli.check",
+    "paths": "core.cli.paths",
+    "modes": "core.cli.modes",
+    "jacobian": "core.cli.jacobian",
+    "hessian": "core.cli.hessian",
+    "train": "core.cli.train",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.cli.common import UsageError, add_program_arguments, load
+from core.safe_io import atomic_write
 
 _SUFFIXES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 #: the longest --timeout accepted, in seconds
@@ -28,8 +29,10 @@ def add_parser(subparsers) -> None:
                         "(default all: expression, value and gradient)")
     parser.add_argument("--plain", action="store_true",
                         help="torchviz's make_dot drawing exactly, without annotations")
-    parser.add_argument("--theme", choices=("screen", "print"), default="screen",
-                        help="screen: torchviz's colours; print: larger type for slides and paper")
+    parser.add_argument("--theme", choices=("screen", "print", "dark", "contrast"),
+                        default="screen",
+                        help="screen: torchviz's colours; print: larger type for slides and "
+                        "paper; dark and contrast: the window's dark and high-contrast looks")
     parser.add_argument("--show-saved", action="store_true",
                         help="also draw the tensors backward functions saved (orange)")
     parser.add_argument("--show-attrs", action="store_true",
@@ -66,9 +69,6 @@ def run(args) -> int:
     graph = build_graph(evaluation, show_saved=args.show_saved, show_attrs=args.show_attrs)
     timeout = render.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     data = render.render(graph, options, fmt, timeout=timeout)
-    try:
-        out.write_bytes(data)
-    except OSError as err:
-        raise UsageError(f"cannot write {out}: {err.strerror or err}") from None
+    atomic_write(out, data)  # a failed write leaves an existing file as it was
     print(f"wrote {out} ({fmt.upper()}, {len(graph.nodes)} nodes, {len(data):,} bytes)")
     return 0

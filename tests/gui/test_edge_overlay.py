@@ -37,13 +37,17 @@ def _step(view, trace, index):
 def _expected(trace, index):
     """What every edge should carry after step ``index``, straight from the recorded
     steps: each step's outgoing gradients on the edges to its inputs, and the seed 1."""
-    labels = {(trace.root_id, trace.output_id): "1"}
+    labels = {(trace.root_id, trace.output_id, 0): "1"}
     for step in trace.steps[: index + 1]:
-        for target, grad in zip(step.inputs, step.grad_out, strict=True):
+        slots = [target for target in step.inputs if target is not None]
+        for slot, (target, grad) in enumerate(zip(step.inputs, step.grad_out, strict=True)):
             if target is not None and grad is not None:
-                labels[(target, step.node_id)] = edge_text(grad)
+                # the k-th parallel edge into this node carries the k-th such slot's gradient
+                k = step.inputs[:slot].count(target)
+                labels[(target, step.node_id, k)] = edge_text(grad)
+        assert len(slots) == len(step.inputs) - step.inputs.count(None)
         if step.leaf_id:
-            labels[(step.leaf_id, step.node_id)] = edge_text(step.grad_in[0])
+            labels[(step.leaf_id, step.node_id, 0)] = edge_text(step.grad_in[0])
     return labels
 
 
@@ -54,7 +58,8 @@ def chain(qtbot):
 
 def test_each_step_labels_exactly_the_gradients_computed_so_far(chain):
     trace, drawing, view = chain
-    drawn = {(original_id(e.source), original_id(e.target)) for e in svg_edges(drawing.svg)}
+    pairs = [(original_id(e.source), original_id(e.target)) for e in svg_edges(drawing.svg)]
+    drawn = {(*pair, pairs[:i].count(pair)) for i, pair in enumerate(pairs)}
     for index in range(len(trace.steps)):
         _step(view, trace, index)
         expected = _expected(trace, index)
@@ -73,7 +78,7 @@ def test_this_steps_gradients_are_bolder_and_stepping_back_hides_labels(chain):
     h = _step(view, trace, 2)  # ExpBackward0: sends 34.4773 to g1
     assert trace.steps[2].op == "ExpBackward0"
     bold = {label.data(0) for label in view.edges.label_items() if label.is_recent()}
-    assert {(original_id(s), t) for s, t in bold} == set(h.recent)
+    assert bold == set(h.recent)
     assert [view.edge_labels()[k] for k in h.recent] == ["34.4773"]
     strokes = {item.data(0): item.pen().widthF() for item in view.edges.stroke_items()}
     assert max(strokes.values()) == strokes[next(iter(bold))]
@@ -106,20 +111,37 @@ def test_labels_sit_on_their_edges_and_do_not_cover_each_other(chain):
     assert view.scale_factor() * labels[0].boundingRect().height() >= 12
 
 
-def test_a_multi_edge_gets_one_label_between_its_two_paths(qtbot):
-    trace, drawing, view = _setup(qtbot, "f = x*x", {"x": 2.0})
+@pytest.mark.parametrize("text, values, expected", [
+    # torch: d(x**x)/dx = x * x**(x-1) through the base and x**x * ln(x) through the exponent
+    ("f = x**x", {"x": 2.0}, ("4", "2.77259")),
+    ("f = x*x", {"x": 2.0}, ("2", "2")),
+])
+def test_each_parallel_edge_carries_its_own_gradient(qtbot, text, values, expected):
+    trace, drawing, view = _setup(qtbot, text, values)
     _step(view, trace, len(trace.steps) - 1)
-    mul = next(s for s in trace.steps if s.op == "MulBackward0")
-    acc = mul.inputs[0]
-    assert mul.inputs == [acc, acc]
-    assert view.edge_labels()[(acc, mul.node_id)] == "2"  # x * (gradient 1) on each path
-    paths = [e for e in svg_edges(drawing.svg) if (e.source, e.target) == (acc, mul.node_id)]
+    node = trace.steps[0]
+    acc = node.inputs[0]
+    assert node.inputs == [acc, acc]
+    shown = view.edge_labels()
+    assert (shown[(acc, node.node_id, 0)], shown[(acc, node.node_id, 1)]) == expected
+    paths = [e for e in svg_edges(drawing.svg) if (e.source, e.target) == (acc, node.node_id)]
     assert len(paths) == 2
-    label = next(lb for lb in view.edges.label_items() if lb.data(0) == (acc, mul.node_id))
-    stroke = next(s for s in view.edges.stroke_items() if s.data(0) == (acc, mul.node_id))
-    assert stroke.path().elementCount() >= 8  # both paths in one stroke
-    assert stroke.sceneBoundingRect().adjusted(-20, -20, 20, 20).contains(
-        label.sceneBoundingRect().center())
+    items = {lb.data(0): lb for lb in view.edges.label_items()}
+    strokes = {s.data(0): s for s in view.edges.stroke_items()}
+    for k, path in enumerate(paths):
+        key = (acc, node.node_id, k)
+        other = (acc, node.node_id, 1 - k)
+        assert view.edges.drawn_edge(key) == path  # the k-th edge drawn is the k-th slot
+        # each label beside its own path: nearer to it than to the other, and touching it
+        label = items[key].sceneBoundingRect()
+        mine, theirs = strokes[key].sceneBoundingRect(), strokes[other].sceneBoundingRect()
+        assert abs(label.center().x() - mine.center().x()) < abs(
+            label.center().x() - theirs.center().x())
+        assert label.adjusted(-4, -4, 4, 4).intersects(mine)
+        assert not label.intersects(items[other].sceneBoundingRect())
+    # the two labels add up to what the leaf collects
+    assert sum(float(shown[(acc, node.node_id, k)]) for k in (0, 1)) == pytest.approx(
+        float(trace.leaves["x"].total), rel=1e-5)
 
 
 def test_copies_of_a_shared_leaf_each_carry_their_gradient(qtbot):
@@ -128,11 +150,10 @@ def test_copies_of_a_shared_leaf_each_carry_their_gradient(qtbot):
     copies = [e for e in svg_edges(drawing.svg) if "_copy" in e.source]
     assert len(copies) >= 4, "the large-graph layout should draw the shared leaf as copies"
     _step(view, trace, len(trace.steps) - 1)
-    titles = {label.data(0) for label in view.edges.label_items()}
+    expected = _expected(trace, len(trace.steps) - 1)
     for edge in copies:
-        assert (edge.source, edge.target) in titles
-        key = (original_id(edge.source), edge.target)
-        assert view.edge_labels()[key] == _expected(trace, len(trace.steps) - 1)[key]
+        key = next(k for k in expected if view.edges.drawn_edge(k) == edge)
+        assert view.edge_labels()[key] == expected[key]
 
 
 def test_matrix_labels_are_one_row_per_line():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import struct
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QGuiApplication, QImage
@@ -135,3 +136,31 @@ def test_first_start_computes_the_chain_rule_example(qtbot, window):
         window.load_startup_content()
     assert window.editor.toPlainText() == startup_example().expression
     assert window.result.quantity("w").grad == pytest.approx(109.43202095367012, rel=2e-6)
+
+
+def test_refused_session_and_settings_are_never_persisted(qtbot, tmp_path):
+    """A bad last session (annotate "bogus") and nonsense in the other stored settings are
+    refused at start; the window works, and what it writes back at exit is valid."""
+    from core.session import session_from_json
+
+    settings = make_settings(tmp_path)
+    settings.setValue("session/last", json.dumps({
+        "format": "autograd-explorer-session", "version": 1, "expression": "f = w * w",
+        "variables": {"w": {"value": "2", "requires_grad": True}},
+        "settings": {"annotate": "bogus"}}))
+    settings.setValue("export/dpi", "a lot")
+    settings.setValue("lastDirectory", 12)
+    settings.setValue("recentFiles", "x" * 10_000)
+    settings.sync()
+    window = open_window(qtbot, make_settings(tmp_path))
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.load_startup_content()  # the bad session is refused: the startup example
+    assert window.graph_options["annotate"] == "all"
+    assert files.setting_int(window, "export/dpi", 300, 36, 1200) == 300
+    assert files.last_directory(window) == str(Path.home())
+    assert files.recent_files(window) == []
+    window.close()
+    finish(window)
+    stored = make_settings(tmp_path).value("session/last")
+    assert "bogus" not in stored
+    session_from_json(stored)  # valid, so it comes back at the next start

@@ -81,7 +81,7 @@ def test_clicking_a_step_in_the_list_goes_there(panel, qtbot):
 def test_details_show_the_steps_arithmetic(panel):
     panel.set_step(2)
     text = panel.details.toPlainText()
-    assert "d/dx exp(x) = exp(x)" in text and "to g1: 1 × 34.4773 = 34.4773" in text
+    assert "∂exp(g1)/∂g1 = exp(g1)" in text and "= 1 × 34.4773 = 34.4773" in text
     panel.set_step(11)
     text = panel.details.toPlainText()
     assert "w.grad = 6 + 103.432 = 109.432" in text
