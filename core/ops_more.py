@@ -202,10 +202,12 @@ def _joined(name):
 
 
 def view(x, *shape, size=None):
+    """``x.view(2, -1)``: the same entries in a new shape (one -1 is worked out)."""
     return x.view(_sizes(list(shape), {"size": size}, allow_inferred=True))
 
 
 def squeeze(x, dim=None):
+    """``squeeze(x)`` removes every size-1 dim; ``squeeze(x, d)`` only dim d."""
     if dim is None:
         return torch.squeeze(x)
     dims = as_dims(dim)
@@ -213,10 +215,12 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
+    """``unsqueeze(x, d)``: a size-1 dim inserted at d."""
     return torch.unsqueeze(x, as_int(dim, "dim"))
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """``flatten(x, start_dim, end_dim)``: those dims merged into one."""
     return torch.flatten(x, as_int(start_dim, "start_dim"), as_int(end_dim, "end_dim"))
 
 
@@ -233,10 +237,12 @@ def _dim_list(positional, kwargs) -> tuple[int, ...]:
 
 
 def permute(x, *order, **kwargs):
+    """``x.permute(1, 0)``: the dims in a new order."""
     return x.permute(_dim_list(order, kwargs))
 
 
 def expand(x, *sizes, size=None):
+    """``x.expand(3, -1)``: size-1 dims broadcast, size checked before the view."""
     target = _sizes(list(sizes), {"size": size}, allow_inferred=True)
     if len(target) < x.dim():
         raise ArgumentError(f"expand needs at least {x.dim()} sizes for a tensor of shape "
@@ -251,6 +257,7 @@ def expand(x, *sizes, size=None):
 
 
 def repeat(x, *sizes):
+    """``x.repeat(2, 1)``: the tensor tiled, size checked before allocating."""
     times = _sizes(list(sizes), {})
     if len(times) < x.dim():
         raise ArgumentError(f"repeat needs at least {x.dim()} counts for a tensor of shape "
@@ -261,6 +268,7 @@ def repeat(x, *sizes):
 
 
 def flip(x, *order, **kwargs):
+    """``flip(x, dims)``: the entries in reverse order along dims."""
     return torch.flip(x, _dim_list(order, kwargs))
 
 
@@ -348,18 +356,22 @@ def _loss(fn, extra=()):
 
 
 def gelu(x, approximate="none"):
+    """``F.gelu(x, approximate='none'|'tanh')``."""
     return F.gelu(x, approximate=_choice(approximate, "approximate", ("none", "tanh")))
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """``F.leaky_relu(x, negative_slope=0.01)``."""
     return F.leaky_relu(x, _float(negative_slope, "negative_slope"))
 
 
 def elu(x, alpha=1.0):
+    """``F.elu(x, alpha=1.0)``."""
     return F.elu(x, alpha=_float(alpha, "alpha"))
 
 
 def celu(x, alpha=1.0):
+    """``F.celu(x, alpha=1.0)`` (alpha must not be 0)."""
     alpha = _float(alpha, "alpha")
     if alpha == 0:
         raise ArgumentError("celu's alpha must not be 0")
@@ -367,6 +379,7 @@ def celu(x, alpha=1.0):
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """``F.hardtanh(x, min_val=-1, max_val=1)``."""
     lo, hi = _float(min_val, "min_val"), _float(max_val, "max_val")
     if lo > hi:
         raise ArgumentError("hardtanh's min_val must not be above max_val")
@@ -374,10 +387,12 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
+    """``F.softplus(x, beta=1, threshold=20)``."""
     return F.softplus(x, beta=_float(beta, "beta"), threshold=_float(threshold, "threshold"))
 
 
 def clip(*args, **kwargs):
+    """``clip`` is torch's other name for ``clamp``: the same implementation."""
     from core.ops import IMPLEMENTATIONS  # clamp's implementation, whatever it becomes
     return IMPLEMENTATIONS["clamp"](*args, **kwargs)
 
@@ -386,6 +401,8 @@ def clip(*args, **kwargs):
 
 
 def requires_grad_(x, flag=True, requires_grad=None):
+    """``x.requires_grad_(flag)``: a leaf starts (or stops) needing a gradient; a computed value
+    can only keep needing one, as in torch."""
     if requires_grad is not None:
         flag = requires_grad
     if not isinstance(flag, bool):
@@ -420,6 +437,8 @@ def _number(value, what):
 
 
 def arange(args, kwargs, default_dtype, generator=None):
+    """``torch.arange(end)``, ``(start, end)``, ``(start, end, step)``: int64 when every bound is a
+    whole number written out, as in torch; the length is checked first."""
     values = [_number(a, "arange's bound") for a in args]
     start, end, step = 0, None, 1
     if len(values) == 1:
@@ -446,6 +465,7 @@ def arange(args, kwargs, default_dtype, generator=None):
 
 
 def linspace(args, kwargs, default_dtype, generator=None):
+    """``torch.linspace(start, end, steps)``; the length is checked first."""
     start, end = (_float(a, "linspace's bound") for a in args[:2])
     steps = as_int(kwargs.get("steps", args[2] if len(args) > 2 else None), "steps")
     if steps < 0:
@@ -465,6 +485,8 @@ def _random(fn):
 
 
 def randint(args, kwargs, default_dtype, generator=None):
+    """``torch.randint(low, high, size)`` (or ``(high, size)``) from the program's seeded
+    generator."""
     if "size" in kwargs:
         bounds, size = args, kwargs["size"]
     else:

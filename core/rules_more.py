@@ -74,6 +74,12 @@ def _hardtanh(ctx):
     return ((x > lo) & (x < hi)).to(x.dtype)
 
 
+def _hardtanh_local(ctx):
+    lo, hi = (fmt(float(ctx.saved(k))) for k in ("min_val", "max_val"))
+    return [Local(0, f"1 where {lo} < {ctx.label(0)} < {hi}, 0 outside (and at the edges)",
+                  _hardtanh(ctx))]
+
+
 def _hardswish(ctx):
     x = _x(ctx)
     return torch.where(x < -3, torch.zeros_like(x),
@@ -88,15 +94,14 @@ _ACTIVATIONS = {
                            lambda c: torch.where(_x(c) > 0, torch.ones_like(_x(c)),
                                                  torch.full_like(_x(c), float(
                                                      c.saved("negative_slope"))))),
-    "EluBackward0": ("scale where {x} > 0, scale·alpha·exp({x}) elsewhere (selu: torch's "
-                     "fixed scale and alpha)", _elu),
+    "EluBackward0": ("scale where {x} > 0, scale·alpha·exp({x}) elsewhere (selu: the "
+                     "fixed scale and alpha of torch)", _elu),
     "CeluBackward0": ("1 where {x} > 0, exp({x} / alpha) elsewhere",
                       lambda c: torch.where(_x(c) > 0, torch.ones_like(_x(c)),
                                             torch.exp(_x(c) / float(c.saved("alpha"))))),
     "SiluBackward0": ("σ({x})·(1 + {x}·(1 − σ({x})))", _silu),
     "MishBackward0": ("tanh(sp) + {x}·(1 − tanh²(sp))·σ({x}), sp = softplus({x})", _mish),
-    "HardtanhBackward0": ("1 strictly between min_val and max_val, 0 outside (and at the "
-                          "edges)", _hardtanh),
+    "HardtanhBackward0": None,  # written by _hardtanh_local (its bounds are numbers)
     "HardsigmoidBackward0": ("1/6 for −3 < {x} < 3, 0 outside",
                              lambda c: ((_x(c) > -3) & (_x(c) < 3)).to(_x(c).dtype) / 6),
     "HardswishBackward0": ("0 below −3, {x}/3 + ½ up to 3, 1 above", _hardswish),
@@ -110,7 +115,8 @@ _ACTIVATIONS = {
 def _divisor(ctx, x) -> tuple[float, str]:
     reduction = _REDUCTION.get(ctx.saved("reduction"), "mean")
     if reduction == "mean":
-        return float(x.numel()), f" / {x.numel()} (reduction='mean': n = {x.numel()} entries)"
+        n = x.numel()
+        return float(n), f" / {n} (reduction='mean': the mean of {n} entries)"
     return 1.0, f" (reduction='{reduction}')"
 
 
@@ -135,7 +141,7 @@ def _nll_local(ctx):
     reduction = _REDUCTION.get(ctx.saved("reduction"), "mean")
     how = (f", divided by the total weight {fmt(total)} (reduction='mean')"
            if reduction == "mean" else f" (reduction='{reduction}')")
-    return [Local(0, f"{MINUS}{ctx.G} at each row's target class of {ctx.arg(0)}{how}, "
+    return [Local(0, f"{MINUS}{ctx.G} at the target class of each row of {ctx.arg(0)}{how}, "
                      "0 for the other classes", None,
                   f"{MINUS}{fmt(ctx.g)} at classes {fmt(target)}", "")]
 
@@ -260,7 +266,7 @@ def _centred(ctx):
 def _var_local(ctx):
     n, c = _count(ctx)
     d = _centred(ctx)
-    return [Local(0, f"2({ctx.label(0)} {MINUS} mean) / (n {MINUS} correction), n = {n}, "
+    return [Local(0, f"2({ctx.label(0)} {MINUS} mean) / (count {MINUS} correction), count = {n}, "
                      f"correction = {fmt(c)}", 2 * d / (n - c))]
 
 
@@ -272,8 +278,8 @@ def _std_local(ctx):
     if dim and not ctx.saved("keepdim"):
         for k in sorted(_signed_dim(k) % _x(ctx).dim() for k in dim):
             r = r.unsqueeze(k)
-    return [Local(0, f"({ctx.label(0)} {MINUS} mean) / ((n {MINUS} correction)·{ctx.me}), "
-                     f"n = {n}, correction = {fmt(c)}", d / ((n - c) * r))]
+    return [Local(0, f"({ctx.label(0)} {MINUS} mean) / ((count {MINUS} correction)·{ctx.me}), "
+                     f"count = {n}, correction = {fmt(c)}", d / ((n - c) * r))]
 
 
 def _xlogy_local(ctx):
@@ -309,8 +315,10 @@ def _with_alpha(spec: RuleSpec, sign: float) -> RuleSpec:
 
 def register(rules: dict) -> None:
     """Add the notebook functions' rules to ``rules`` (core.rules.RULES)."""
-    for name, (symbol, derivative) in _ACTIVATIONS.items():
-        rules[name] = elementwise(symbol, _safe(derivative))
+    for name, entry in _ACTIVATIONS.items():
+        if entry is not None:
+            rules[name] = elementwise(entry[0], _safe(entry[1]))
+    rules["HardtanhBackward0"] = custom(_hardtanh_local)
     rules.update({
         "MseLossBackward0": custom(_pointwise_loss(
             f"2({{x}} {MINUS} {{y}})", lambda c, x, y: 2 * (x - y))),
@@ -322,8 +330,8 @@ def register(rules: dict) -> None:
             f"{{x}} {MINUS} {{y}} inside ±delta, delta·sign outside",
             lambda c, x, y: torch.clamp(x - y, -float(c.saved("delta")),
                                         float(c.saved("delta"))))),
-        "NllLossBackward0": custom(_nll_local, "nll_loss picks: only each row's target class "
-                                   "receives a gradient"),
+        "NllLossBackward0": custom(_nll_local, "nll_loss picks: only the target class of "
+                                   "each row receives the gradient"),
         "BinaryCrossEntropyBackward0": custom(_bce_local),
         "BinaryCrossEntropyWithLogitsBackward0": custom(_bce_logits_local),
         "SelectBackward0": custom(_moved(_select_words), "indexing routes: the picked entry "
@@ -339,10 +347,10 @@ def register(rules: dict) -> None:
         "WhereBackward0": custom(_where_local, "where routes: the first choice gets the "
                                  "gradient where the mask is True, the second where it is "
                                  "False; the mask itself gets none"),
-        "RepeatBackward0": custom(_moved(_repeat_words), "a copy sums: the gradients of all "
+        "RepeatBackward0": custom(_moved(_repeat_words), "copies sum: the gradients of all "
                                   "the copies are added up"),
         "FlipBackward0": custom(_moved(_flip_words)),
-        "ToCopyBackward0": passes("unchanged, converted back to the input's dtype"),
+        "ToCopyBackward0": passes("unchanged, converted back to the dtype of the input"),
         "AmaxBackward0": custom(_extreme_local("largest"), "amax routes: the gradient goes "
                                 "to the largest entries"),
         "AminBackward0": custom(_extreme_local("smallest"), "amin routes: the gradient goes "

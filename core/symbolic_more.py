@@ -76,7 +76,14 @@ def _rational(x: float):
     return sympy.Rational(fraction.numerator, fraction.denominator)
 
 
-def _activation(name, kwargs):
+def _above(translator, value, threshold) -> bool:
+    number, problem = value_of(sympy.sympify(value), translator.substitutions)
+    if problem:
+        raise SymbolicUnavailable(problem)
+    return number > float(threshold)
+
+
+def _activation(name, kwargs, translator=None):
     """An entry-by-entry activation as a function of one SymPy expression."""
     half = sympy.Rational(1, 2)
     if name == "gelu":
@@ -85,17 +92,19 @@ def _activation(name, kwargs):
             return lambda x: half * x * (1 + sympy.tanh(k * (x + sympy.Rational(44715, 10 ** 6)
                                                               * x ** 3)))
         return lambda x: half * x * (1 + sympy.erf(x / sympy.sqrt(2)))
+    # the kinked ones with Max and Min (SymPy differentiates them to Heaviside steps and
+    # evaluates them; a Piecewise it cannot always evaluate node by node)
     if name == "leaky_relu":
         slope = exact(float(kwargs.get("negative_slope", 0.01)))
-        return lambda x: _piece(x > 0, x, slope * x)
+        return lambda x: sympy.Max(x, 0) + slope * sympy.Min(x, 0)
     if name in ("elu", "selu", "celu"):
         alpha = exact(float(kwargs.get("alpha", 1.0)))
         if name == "selu":
             alpha, scale = _rational(_SELU_ALPHA), _rational(_SELU_SCALE)
-            return lambda x: scale * _piece(x > 0, x, alpha * (sympy.exp(x) - 1))
+            return lambda x: scale * (sympy.Max(x, 0) + alpha * (sympy.exp(sympy.Min(x, 0)) - 1))
         if name == "celu":
-            return lambda x: _piece(x > 0, x, alpha * (sympy.exp(x / alpha) - 1))
-        return lambda x: _piece(x > 0, x, alpha * (sympy.exp(x) - 1))
+            return lambda x: sympy.Max(x, 0) + alpha * (sympy.exp(sympy.Min(x, 0) / alpha) - 1)
+        return lambda x: sympy.Max(x, 0) + alpha * (sympy.exp(sympy.Min(x, 0)) - 1)
     if name == "silu":
         return lambda x: x * _sigmoid(x)
     if name == "mish":
@@ -115,7 +124,13 @@ def _activation(name, kwargs):
     if name == "softplus":
         beta = exact(float(kwargs.get("beta", 1.0)))
         threshold = exact(float(kwargs.get("threshold", 20.0)))
-        return lambda x: _piece(beta * x > threshold, x, sympy.log(1 + sympy.exp(beta * x)) / beta)
+
+        def softplus(x):
+            # past the threshold torch returns x itself: the side is read at the input values
+            if _above(translator, beta * x, threshold):
+                return x
+            return sympy.log(1 + sympy.exp(beta * x)) / beta
+        return softplus
     if name == "tanhshrink":
         return lambda x: x - sympy.tanh(x)
     return None
@@ -247,7 +262,11 @@ def translate(translator, node, name, args, kwargs):
     if name == "manual_seed":
         return _array(sympy.Integer(0))
     x = _array(args[0]) if not isinstance(args[0], list) else None
-    activation = _activation(name, kwargs)
+    positional = {"leaky_relu": ("negative_slope",), "hardtanh": ("min_val", "max_val")}
+    options = dict(kwargs)
+    for key, value in zip(positional.get(name, ()), args[1:]):
+        options[key] = float(_array(value).reshape(-1)[0])  # leaky_relu(x, 0.2)
+    activation = _activation(name, options, translator)
     if activation is not None:
         return _map(activation, x)
     if name == "getitem":

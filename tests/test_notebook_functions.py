@@ -4,8 +4,6 @@ finite differences and SymPy, and each backward step has a local rule whose numb
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -43,16 +41,19 @@ CASES = {
                 + t["x"][None, 1, 1:3].sum() + t["x"][-1][-2]),
     "gt": ("f = sum(torch.where(torch.gt(x, y), x, y))",
            lambda t: torch.where(t["x"] > t["y"], t["x"], t["y"]).sum()),
-    "lt": ("f = sum(torch.where(x < y, x * 2, y))",
-           lambda t: torch.where(t["x"] < t["y"], t["x"] * 2, t["y"]).sum()),
+    "lt": ("f = sum(torch.where(x < y, x * 2, y) + torch.where(torch.lt(y, x), x, y))",
+           lambda t: (torch.where(t["x"] < t["y"], t["x"] * 2, t["y"])
+                      + torch.where(t["y"] < t["x"], t["x"], t["y"])).sum()),
     "ge": ("f = sum(torch.where(x >= 0.45, x, -y))",
            lambda t: torch.where(t["x"] >= 0.45, t["x"], -t["y"]).sum()),
     "le": ("f = sum(torch.where(x.le(y), x, y))",
            lambda t: torch.where(t["x"] <= t["y"], t["x"], t["y"]).sum()),
-    "eq": ("f = sum(torch.where(x == x, x, y))",
-           lambda t: torch.where(t["x"] == t["x"], t["x"], t["y"]).sum()),
-    "ne": ("f = sum(torch.where(x != y, x * y, y))",
-           lambda t: torch.where(t["x"] != t["y"], t["x"] * t["y"], t["y"]).sum()),
+    "eq": ("f = sum(torch.where(x == x, x, y) + torch.where(x.eq(y), y, x))",
+           lambda t: (torch.where(t["x"] == t["x"], t["x"], t["y"])
+                      + torch.where(t["x"] == t["y"], t["y"], t["x"])).sum()),
+    "ne": ("f = sum(torch.where(x != y, x * y, y) + torch.where(torch.ne(x, 0.25), y, x))",
+           lambda t: (torch.where(t["x"] != t["y"], t["x"] * t["y"], t["y"])
+                      + torch.where(t["x"] != 0.25, t["y"], t["x"])).sum()),
     "where": ("f = sum(torch.where(x > 0, x, 0.1 * x) ** 2)",
               lambda t: (torch.where(t["x"] > 0, t["x"], 0.1 * t["x"]) ** 2).sum()),
     "stack": ("f = sum(torch.stack([x, y], 1) * torch.stack([y, x], dim=1))",
@@ -286,7 +287,7 @@ def test_rules_say_what_indexing_and_losses_do():
     assert any("into entry 2 of dim 0 of the 3" in line for line in lines), lines
     assert any("into entry 1 of dim 0 of the 2×3 x" in line for line in lines), lines
     mse = rules["MseLossBackward0"]
-    assert "2(x − y) / 6 (reduction='mean': n = 6 entries)" in mse.formula, mse.formula
+    assert "2(x − y) / 6 (reduction='mean': the mean of 6 entries)" in mse.formula, mse.formula
     (to_x, to_y) = mse.terms
     # ∂/∂x of mean((x − y)²) is 2(x − y)/6, and the target gets the opposite
     want = 2 * (torch.tensor(X, dtype=torch.float64) - torch.tensor(Y, dtype=torch.float64)) / 6
@@ -403,3 +404,67 @@ def test_mistakes_are_one_clear_error_with_a_position(text, fragment):
         evaluate(parse(text), {"x": X, "y": Y})
     assert fragment in info.value.message, info.value.message
     assert info.value.span is not None
+
+
+# --------------------------------------------------------------------------- built-in examples
+
+
+def _example(title_start):
+    import json
+    from importlib.resources import files
+    data = json.loads((files("resources") / "examples.json").read_text(encoding="utf-8"))
+    return next(e for e in data["examples"] if e["title"].startswith(title_start))
+
+
+def _evaluate_example(example):
+    from core.values import VariableSpec
+    specs = {name: VariableSpec(name, value, name not in example["constants"])
+             for name, value in example["vars"].items()}
+    return evaluate(parse(example["expression"]), specs, example["dtype"])
+
+
+def test_classifier_example_matches_softmax_minus_one_hot():
+    import numpy as np
+    example = _example("Classifier: F.cross_entropy")
+    X = np.array(example["vars"]["X"])
+    W = np.array(example["vars"]["W"])
+    b = np.array(example["vars"]["b"])
+    logits = X @ W.T + b
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    onehot = np.eye(3)[[2, 0]]
+    g = (p - onehot) / 2   # the gradient of the mean cross-entropy w.r.t. the logits
+    want = {"W": g.T @ X, "b": g.sum(0)}
+    reference = example["reference"]
+    assert reference["value"] == pytest.approx(-np.log(p[[0, 1], [2, 0]]).mean(), rel=1e-14)
+    evaluation = _evaluate_example(example)
+    assert evaluation.value.item() == pytest.approx(reference["value"], rel=1e-12)
+    for name, value in want.items():
+        assert np.allclose(reference["gradients"][name], value, rtol=1e-13)
+        assert np.allclose(evaluation.gradients[name].numpy(), value, rtol=1e-12)
+
+
+def test_masked_where_example_matches_the_hand_derivation():
+    example = _example("Masked where")
+    x = example["vars"]["x"]
+    value = sum(v * v if v > 0 else -0.5 * v for v in x)
+    grads = [2 * v if v > 0 else -0.5 for v in x]
+    assert example["reference"] == {**example["reference"], "value": value,
+                                    "gradients": {"x": grads}}
+    evaluation = _evaluate_example(example)
+    assert evaluation.value.item() == value and evaluation.gradients["x"].tolist() == grads
+
+
+def test_detach_example_counts_only_the_live_path():
+    example = _example("detach stops a gradient")
+    w, x = example["vars"]["w"], example["vars"]["x"]
+    h = w * x
+    assert example["reference"]["value"] == (h - 0.5 * h) ** 2
+    assert example["reference"]["gradients"]["w"] == 2 * (h - 0.5 * h) * x  # live path only
+    evaluation = _evaluate_example(example)
+    assert evaluation.gradients["w"].item() == 2 * (h - 0.5 * h) * x
+    # without the detach both paths count: d/dw (w x / 2)^2 = w x^2 / 2
+    plain = evaluate(parse("h = w * x\nloss = (h - 0.5 * h) ** 2"), {"w": w, "x": x},
+                     "float64")
+    assert plain.gradients["w"].item() == w * x * x / 2
+    assert len(evaluation.cuts) == 1 and evaluation.cuts[0].name == "t"
