@@ -464,8 +464,8 @@ class _Interpreter:
         if isinstance(args[0], list):
             raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
                                     "argument, not a list")
-        if name != "pow" or not isinstance(args[0], float):
-            args[0] = ops.as_tensor(args[0], self.dtype)
+        if (name != "pow" or not isinstance(args[0], float)) and not isinstance(args[0], str):
+            args[0] = ops.as_tensor(args[0], self.dtype)  # einsum's formula stays text
         if name in ("maximum", "minimum") or name in ops.PRODUCTS:
             args[1] = ops.as_tensor(args[1], self.dtype)
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \

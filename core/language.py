@@ -512,6 +512,10 @@ class _Converter:
                 raise ExpressionError("name", f"'{node.id}' is only used before a function "
                                       f"name, as in {node.id}.sin(x)", span)
             return Name(span, text, node.id)
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in syntax_more.OPERATOR_CALLS:
+            # x // y and x % y are torch.floor_divide and torch.remainder
+            return Call(span, text, syntax_more.OPERATOR_CALLS[type(node.op).__name__],
+                        (self.expr(node.left), self.expr(node.right)))
         if isinstance(node, ast.BinOp):
             op = BINARY_OPERATORS.get(type(node.op).__name__)
             if op is None:

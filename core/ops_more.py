@@ -614,3 +614,232 @@ def _as_numbers(data):
     if isinstance(data, list):
         return [_as_numbers(item) for item in data]
     return float(data)
+
+
+# --------------------------------------------------------------------------- common functions
+
+
+def _rounded(x, decimals=None):
+    """``round(x)``, or ``round(x, decimals=d)`` as torch rounds."""
+    if decimals is None:
+        return torch.round(x)
+    return torch.round(x, decimals=as_int(decimals, "decimals"))
+
+
+def floor_divide(x, y):
+    """``x // y``: torch has no derivative for it, so a value that needs a gradient is refused
+    here rather than failing in the backward pass."""
+    check_size(broadcast_shape("//", x, y))
+    result = torch.floor_divide(x, y)
+    if result.requires_grad:
+        raise ArgumentError("torch has no gradient for // (floor_divide): apply it to values "
+                            "that need none (.detach()), or use / ")
+    return result
+
+
+def _scan(fn):
+    def run(x, dim=None):
+        if dim is None:
+            raise ArgumentError(f"{fn.__name__} needs dim=, as in x.{fn.__name__}(dim=0)")
+        return fn(x, dim=as_int(dim, "dim"))
+    return run
+
+
+def sort(x, dim=-1, descending=False):
+    """``sort(x)``: the sorted values (``.indices`` is :func:`argsort`)."""
+    return torch.sort(x, dim=as_int(dim, "dim"), descending=bool(descending)).values
+
+
+def argsort(x, dim=-1, descending=False):
+    """The positions that sort ``x`` along dim (as ``sort(x).indices``)."""
+    return torch.sort(x, dim=as_int(dim, "dim"), descending=bool(descending)).indices
+
+
+def topk(x, k=None, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's own name
+    """``topk(x, k)``: the k largest (or smallest) values along dim."""
+    k = as_int(k, "k")
+    dim = as_int(dim, "dim")
+    size = x.shape[dim] if x.dim() else 1
+    if not 0 <= k <= size:
+        raise ArgumentError(f"k = {k} is outside 0..{size}, the size of dim {dim}")
+    return torch.topk(x, k, dim=dim, largest=bool(largest), sorted=bool(sorted)).values
+
+
+def median(x, dim=None, keepdim=False):
+    """``median(x)`` or its values along dim (the lower middle entry, as torch)."""
+    if dim is None:
+        return torch.median(x)
+    return torch.median(x, dim=as_int(dim, "dim"), keepdim=bool(keepdim)).values
+
+
+def _triangle(fn):
+    def run(x, diagonal=0):
+        return fn(x, diagonal=as_int(diagonal, "diagonal"))
+    return run
+
+
+def diag(x, diagonal=0):
+    """``diag(matrix)`` its diagonal, ``diag(vector)`` a matrix (size checked first)."""
+    offset = as_int(diagonal, "diagonal")
+    if x.dim() == 1:
+        n = x.shape[0] + abs(offset)
+        check_size((n, n), "diag(...)")
+    return torch.diag(x, offset)
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """``diagonal(x, offset, dim1, dim2)`` as torch."""
+    return torch.diagonal(x, as_int(offset, "offset"), as_int(dim1, "dim1"),
+                          as_int(dim2, "dim2"))
+
+
+def _square(fn):
+    def run(x):
+        if x.dim() < 2 or x.shape[-1] != x.shape[-2]:
+            raise ArgumentError(f"{fn.__name__} needs a square matrix; got shape {_shape(x)}")
+        return fn(x)
+    return run
+
+
+def kron(a, b):
+    """``kron(a, b)``: the size (the product of the sizes) is checked first."""
+    a, b = _tensor(a, "kron's first argument"), _tensor(b, "kron's second argument")
+    rank = max(a.dim(), b.dim())
+    sa = (1,) * (rank - a.dim()) + tuple(a.shape)
+    sb = (1,) * (rank - b.dim()) + tuple(b.shape)
+    check_size(tuple(x * y for x, y in zip(sa, sb)), "kron(...)")
+    return torch.kron(a, b)
+
+
+def tensordot(a, b, dims=2):
+    """``tensordot(a, b, dims)``, its result's size checked on shapes only first."""
+    if isinstance(dims, list):
+        dims = [list(as_int(d, "dims") for d in group) if isinstance(group, list)
+                else as_int(group, "dims") for group in dims]
+    else:
+        dims = as_int(dims, "dims")
+    shape = torch.tensordot(torch.empty(a.shape, device="meta"),
+                            torch.empty(b.shape, device="meta"), dims=dims).shape
+    check_size(tuple(shape), "tensordot(...)")
+    return torch.tensordot(a, b, dims=dims)
+
+
+def einsum(equation, *operands):
+    """``einsum('ij,jk->ik', a, b)``: the formula is read by torch on empty shapes first, so
+    a mistake or an oversized result is reported before any work."""
+    if not isinstance(equation, str):
+        raise ArgumentError("einsum's first argument is its formula in quotes, as in "
+                            "einsum('ij,jk->ik', a, b)")
+    if not all(ch.isalpha() or ch in ",->. " for ch in equation):
+        raise ArgumentError("an einsum formula has letters, commas, '->' and '...' only")
+    operands = [_tensor(t, "each operand of einsum") for t in operands]
+    meta = [torch.empty(t.shape, device="meta") for t in operands]
+    check_size(tuple(torch.einsum(equation, *meta).shape), "einsum(...)")
+    return torch.einsum(equation, *operands)
+
+
+def linear(x, weight, bias=None):
+    """``F.linear(x, W, b)`` = x Wᵀ + b."""
+    rows = x.shape[:-1] if x.dim() else ()
+    check_size(tuple(rows) + (weight.shape[0] if weight.dim() == 2 else 1,), "linear(...)")
+    return F.linear(x, weight, bias)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """``F.normalize(x, p, dim, eps)``."""
+    return F.normalize(x, p=_float(p, "p"), dim=as_int(dim, "dim"), eps=_float(eps, "eps"))
+
+
+def layer_norm(x, normalized_shape=None, weight=None, bias=None, eps=1e-5):
+    """``F.layer_norm(x, normalized_shape, weight, bias, eps)``."""
+    if normalized_shape is None:
+        raise ArgumentError("layer_norm needs normalized_shape, as in layer_norm(x, (3,))")
+    shape = _sizes([normalized_shape], {})
+    return F.layer_norm(x, shape, weight, bias, eps=_float(eps, "eps"))
+
+
+def dropout(x, p=0.5, training=True, generator=None):
+    """``F.dropout``: with training, each entry is kept with probability 1 − p (drawn from
+    the program's seeded generator, as torch draws them) and scaled by 1 / (1 − p)."""
+    p = _float(p, "p")
+    if not 0 <= p <= 1:
+        raise ArgumentError("dropout's p must be between 0 and 1")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * torch.zeros_like(x)
+    # torch's own recipe (ATen's _dropout_impl): noise = bernoulli(1 − p) / (1 − p); x * noise
+    noise = torch.empty_like(x).bernoulli_(1 - p, generator=generator)
+    return x * noise.div_(1 - p)
+
+
+def _index_tensor(index, what):
+    index = _tensor(index, what)
+    if index.dtype not in (torch.int64, torch.int32):
+        raise ArgumentError(f"{what} must hold whole numbers (torch.tensor([0, 2]) or .long())")
+    return index
+
+
+def gather(x, dim=None, index=None):
+    """``x.gather(dim, index)`` with every index checked against the size of dim."""
+    dim = as_int(dim, "dim")
+    index = _index_tensor(index, "gather's index")
+    if index.numel():
+        _dim_range(int(index.min()), x.shape[dim], dim)
+        _dim_range(int(index.max()), x.shape[dim], dim)
+    return torch.gather(x, dim, index.long())
+
+
+def index_select(x, dim=None, index=None):
+    """``x.index_select(dim, index)`` with every index checked, and the size first."""
+    dim = as_int(dim, "dim")
+    index = _index_tensor(index, "index_select's index")
+    if index.numel():
+        _dim_range(int(index.min()), x.shape[dim], dim)
+        _dim_range(int(index.max()), x.shape[dim], dim)
+    shape = list(x.shape)
+    shape[dim] = index.numel()
+    check_size(tuple(shape), "index_select(...)")
+    return torch.index_select(x, dim, index.long())
+
+
+def masked_fill(x, mask=None, value=None):
+    """``x.masked_fill(mask, value)``: the mask must be True/False."""
+    mask = _tensor(mask, "masked_fill's mask")
+    if mask.dtype != torch.bool:
+        raise ArgumentError("masked_fill's mask must be True/False, such as x > 0")
+    return x.masked_fill(mask, _float(value, "the fill value"))
+
+
+def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own name
+    """``F.pad(x, (left, right, ...), value=0)``: constant padding, size checked first."""
+    widths = _sizes([pad] if pad is not None else [], {}) if isinstance(pad, list) else None
+    if not widths or len(widths) % 2 or len(widths) // 2 > x.dim():
+        raise ArgumentError("pad takes pairs of widths, as in F.pad(x, (1, 1))")
+    if mode != "constant":
+        raise ArgumentError("only mode='constant' padding is part of the language")
+    shape = list(x.shape)
+    for k in range(len(widths) // 2):
+        shape[-1 - k] += widths[2 * k] + widths[2 * k + 1]
+    check_size(tuple(shape), "pad(...)")
+    return F.pad(x, widths, value=0.0 if value is None else _float(value, "value"))
+
+
+IMPLEMENTATIONS.update({
+    "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh, "erfc": torch.erfc,
+    "erfinv": torch.erfinv, "lgamma": torch.lgamma, "digamma": torch.digamma,
+    "sinc": torch.sinc, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
+    "round": _rounded, "trunc": torch.trunc, "frac": torch.frac,
+    "atan2": _pair(torch.atan2, "atan2"), "hypot": _pair(torch.hypot, "hypot"),
+    "xlogy": _pair(torch.xlogy, "xlogy"), "fmod": _pair(torch.fmod, "fmod"),
+    "remainder": _pair(torch.remainder, "%"), "floor_divide": floor_divide,
+    "cumsum": _scan(torch.cumsum), "cumprod": _scan(torch.cumprod), "sort": sort,
+    "argsort": argsort, "topk": topk, "median": median,
+    "tril": _triangle(torch.tril), "triu": _triangle(torch.triu), "diag": diag,
+    "diagonal": diagonal, "inverse": _square(torch.inverse), "det": _square(torch.det),
+    "logdet": _square(torch.logdet), "kron": kron, "tensordot": tensordot,
+    "einsum": einsum, "linear": linear, "normalize": normalize, "layer_norm": layer_norm,
+    "dropout": dropout, "gather": gather, "index_select": index_select,
+    "masked_fill": masked_fill, "pad": pad,
+})
+RANDOM.add("dropout")

@@ -361,3 +361,228 @@ def register(rules: dict) -> None:
     })
     rules["AddBackward0"] = _with_alpha(rules["AddBackward0"], 1.0)
     rules["SubBackward0"] = _with_alpha(rules["SubBackward0"], -1.0)
+    register_common(rules)
+
+
+# --------------------------------------------------------------------------- common functions
+
+_ZERO = "0: the result is flat between its jumps, so torch sends 0 (jumps have no derivative)"
+
+_COMMON_UNARY = {
+    "AsinhBackward0": ("1 / √({x}² + 1)", lambda c: 1 / torch.sqrt(_x(c) ** 2 + 1)),
+    "AcoshBackward0": ("1 / √({x}² − 1)", lambda c: 1 / torch.sqrt(_x(c) ** 2 - 1)),
+    "AtanhBackward0": ("1 / (1 − {x}²)", lambda c: 1 / (1 - _x(c) ** 2)),
+    "ErfcBackward0": ("−2/√π · exp(−{x}²)",
+                      lambda c: -2 / math.sqrt(math.pi) * torch.exp(-_x(c) ** 2)),
+    "ErfinvBackward0": ("√π/2 · exp(erfinv({x})²)",
+                        lambda c: math.sqrt(math.pi) / 2 * torch.exp(torch.erfinv(_x(c)) ** 2)),
+    "LgammaBackward0": ("digamma({x})", lambda c: torch.digamma(_x(c))),
+    "DigammaBackward0": ("trigamma({x}) = polygamma(1, {x})",
+                         lambda c: torch.polygamma(1, _x(c))),
+    "SincBackward0": ("(cos(π{x}) − sinc({x})) / {x} (0 at 0)",
+                      lambda c: torch.where(_x(c) == 0, torch.zeros_like(_x(c)),
+                                            (torch.cos(math.pi * _x(c)) - torch.sinc(_x(c)))
+                                            / _x(c))),
+    "SignBackward0": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "FloorBackward0": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "CeilBackward0": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "RoundBackward0": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "RoundBackward1": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "TruncBackward0": (_ZERO, lambda c: torch.zeros_like(c.g)),
+    "FracBackward0": ("1 ({x} minus the step function trunc, whose slope is 0)",
+                      lambda c: torch.ones_like(c.g)),
+}
+
+
+def _atan2_local(ctx):
+    y, x = ctx.saved("self"), ctx.saved("other")
+    r2 = x ** 2 + y ** 2
+    out = []
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, f"{ctx.arg(1)} / ({ctx.arg(0)}² + {ctx.arg(1)}²)", x / r2))
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{MINUS}{ctx.arg(0)} / ({ctx.arg(0)}² + {ctx.arg(1)}²)", -y / r2))
+    return out
+
+
+def _hypot_local(ctx):
+    a, b, r = ctx.saved("self"), ctx.saved("other"), ctx.saved("result")
+    out = []
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, f"{ctx.arg(0)} / {ctx.me}", a / r))
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{ctx.arg(1)} / {ctx.me}", b / r))
+    return out
+
+
+def _remainder_local(which):
+    def local(ctx):
+        x, y = ctx.saved("self"), ctx.saved("other")
+        out = []
+        if _out(ctx, 0) is not None:
+            out.append(Local(0, "1", 1.0))
+        if _out(ctx, 1) is not None and x is not None and y is not None:
+            q = torch.trunc(x / y) if which == "fmod" else torch.floor(x / y)
+            word = "trunc" if which == "fmod" else "floor"
+            out.append(Local(1, f"{MINUS}{word}({ctx.label(0)} / {ctx.label(1)})", -q))
+        return out
+    return local
+
+
+def _cumsum_words(ctx, i):
+    return (f"summed from the end back along dim {_dims(ctx.saved('dim'))}: each entry of "
+            f"{ctx.arg(0)} gets the gradients of every running sum it is part of")
+
+
+def _cumprod_local(ctx):
+    return [Local(0, f"Σ over the running products containing each entry of {ctx.arg(0)} of "
+                     f"{ctx.G} × (that product / the entry), along dim "
+                     f"{_dims(ctx.saved('dim'))}", None, f"{fmt(ctx.g)} → {fmt(_out(ctx, 0))}",
+                  "")]
+
+
+def _sorted_words(ctx, i):
+    indices = ctx.saved("indices")
+    return (f"put back to the positions the entries came from ({fmt(indices)}) along dim "
+            f"{_dims(ctx.saved('dim'))}")
+
+
+def _median_words(ctx, i):
+    indices = ctx.saved("indices")
+    where = f"positions {fmt(indices)}" if indices is not None else "the median entry"
+    return f"to the middle entry ({where}) of {ctx.arg(0)}, 0 to the others"
+
+
+def _triangle_words(word):
+    def words(ctx, i):
+        return (f"kept in the {word} triangle (diagonal {_signed_dim(ctx.saved('diagonal'))}),"
+                " 0 elsewhere, as the forward kept the entries")
+    return words
+
+
+def _diagonal_words(ctx, i):
+    return (f"written back on the diagonal (offset {_signed_dim(ctx.saved('offset') or 0)}) "
+            f"of the zeros of shape {shape_text(ctx.saved('self_sym_sizes') or ())}")
+
+
+def _diag_embed_words(ctx, i):
+    return f"read off the diagonal (offset {_signed_dim(ctx.saved('offset') or 0)})"
+
+
+def _inverse_local(ctx):
+    inv = ctx.saved("inverse")
+    if inv is None:
+        inv = ctx.saved("result")
+    return [Local(0, f"{MINUS}{ctx.me}ᵀ · {ctx.G} · {ctx.me}ᵀ", None,
+                  f"{MINUS}{fmt(inv.mT if inv is not None else None)} · {fmt(ctx.g)} · "
+                  f"{fmt(inv.mT if inv is not None else None)}", "")]
+
+
+def _det_local(ctx):
+    a, d = ctx.saved("A"), ctx.saved("result")
+    value = None
+    if a is not None and d is not None:
+        value = d.unsqueeze(-1).unsqueeze(-1) * torch.linalg.inv(a).mT
+    return [Local(0, f"det({ctx.label(0)}) · {ctx.arg(0)}⁻ᵀ (the adjugate, transposed)",
+                  value)]
+
+
+def _slogdet_local(ctx):
+    # two outputs: the sign (no gradient) and log |det|, whose gradient is the second one in
+    a = ctx.saved("A")
+    g = ctx.grad_in[1] if len(ctx.grad_in) > 1 else None
+    inverse_t = torch.linalg.inv(a).mT if a is not None else None
+    return [Local(0, f"∂{ctx.output}/∂log|det({ctx.label(0)})| × {ctx.arg(0)}⁻ᵀ (log |det| "
+                     "differentiates to the inverse, transposed)", None,
+                  f"{fmt(g)} × {fmt(inverse_t)}", "")]
+
+
+def _addmm_local(ctx):
+    m1, m2 = ctx.saved("mat1"), ctx.saved("mat2")
+    out = []
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, f"{ctx.G} summed over the rows the bias was broadcast to", None,
+                         f"{fmt(ctx.g)} summed to shape {shape_text(_out(ctx, 0).shape)}", ""))
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{ctx.arg(2)}ᵀ", m2.mT if m2 is not None else None, "", "right"))
+    if _out(ctx, 2) is not None:
+        out.append(Local(2, f"{ctx.arg(1)}ᵀ", m1.mT if m1 is not None else None, "", "left"))
+    return out
+
+
+def _layer_norm_local(ctx):
+    out = []
+    if _out(ctx, 0) is not None:
+        gw = f"{ctx.G}·weight"
+        out.append(Local(0, f"({gw} − mean({gw}) − normalized·mean({gw}·normalized)) / std over "
+                            f"the normalized dims (normalized: the normalized {ctx.label(0)}, "
+                            "std: its standard deviation)", None,
+                         f"{fmt(ctx.g)} → {fmt(_out(ctx, 0))}", ""))
+    for i, word in ((1, "weight"), (2, "bias")):
+        if _out(ctx, i) is not None:
+            what = f"{ctx.G} · the normalized input" if i == 1 else ctx.G
+            out.append(Local(i, f"{what} summed over the other dims (the {word} is shared)",
+                             None, f"{fmt(_out(ctx, i))}", ""))
+    return out
+
+
+def _gather_words(ctx, i):
+    return (f"added back into the positions {fmt(ctx.saved('index'))} picked along dim "
+            f"{_dims(ctx.saved('dim'))} of {ctx.arg(0)}, 0 elsewhere")
+
+
+def _index_select_words(ctx, i):
+    return (f"added back into the slices {fmt(ctx.saved('index'))} along dim "
+            f"{_dims(ctx.saved('dim'))} of {ctx.arg(0)}, 0 elsewhere")
+
+
+def _masked_fill_local(ctx):
+    mask = ctx.saved("mask")
+    out = []
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, "1 where the mask is False, 0 where the fill value replaced "
+                            f"{ctx.label(0)}", (~mask).to(ctx.g.dtype) if mask is not None
+                         else None))
+    return out
+
+
+def _pad_words(ctx, i):
+    return f"with the padding cut off again (pad = {tuple(ctx.saved('pad') or ())})"
+
+
+def register_common(rules: dict) -> None:
+    """The rules of the common functions' nodes (scans, sorting, matrices, layers)."""
+    for name, (symbol, derivative) in _COMMON_UNARY.items():
+        rules[name] = elementwise(symbol, _safe(derivative))
+    rules.update({
+        "Atan2Backward0": custom(_atan2_local),
+        "HypotBackward0": custom(_hypot_local),
+        "FmodBackward0": custom(_remainder_local("fmod")),
+        "FmodBackward1": custom(_remainder_local("fmod")),
+        "RemainderBackward0": custom(_remainder_local("remainder")),
+        "RemainderBackward1": custom(_remainder_local("remainder")),
+        "CumsumBackward0": custom(_moved(_cumsum_words)),
+        "CumprodBackward0": custom(_cumprod_local),
+        "SortBackward0": custom(_moved(_sorted_words), "sorting routes: each entry gets the "
+                                "gradient of the place it was sorted to"),
+        "TopkBackward0": custom(_moved(_sorted_words), "topk routes: the picked entries get "
+                                "their gradients, the others 0"),
+        "MedianBackward0": custom(_moved(_median_words), "median routes: the middle entry "
+                                  "gets the gradient"),
+        "MedianBackward1": custom(_moved(_median_words), "median routes: the middle entry "
+                                  "of each row gets the gradient"),
+        "TrilBackward0": custom(_moved(_triangle_words("lower"))),
+        "TriuBackward0": custom(_moved(_triangle_words("upper"))),
+        "DiagonalBackward0": custom(_moved(_diagonal_words)),
+        "DiagonalBackward0_copy": custom(_moved(_diagonal_words)),
+        "DiagEmbedBackward0": custom(_moved(_diag_embed_words)),
+        "LinalgInvExBackward0": custom(_inverse_local),
+        "LinalgDetBackward0": custom(_det_local),
+        "LinalgSlogdetBackward0": custom(_slogdet_local),
+        "AddmmBackward0": custom(_addmm_local),
+        "NativeLayerNormBackward0": custom(_layer_norm_local),
+        "GatherBackward0": custom(_moved(_gather_words)),
+        "IndexSelectBackward0": custom(_moved(_index_select_words)),
+        "MaskedFillBackward0": custom(_masked_fill_local),
+        "ConstantPadNdBackward0": custom(_moved(_pad_words)),
+    })

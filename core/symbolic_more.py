@@ -238,8 +238,16 @@ def _loss(translator, name, x, target, kwargs):
     return None
 
 
+#: the common functions (core.functions_more), translated by :func:`translate_common`
+COMMON = frozenset({
+    "asinh", "acosh", "atanh", "erfc", "erfinv", "lgamma", "digamma", "sinc", "sign", "floor",
+    "ceil", "round", "trunc", "frac", "atan2", "hypot", "xlogy", "fmod", "remainder",
+    "floor_divide", "cumsum", "cumprod", "sort", "argsort", "topk", "median", "tril", "triu",
+    "diag", "diagonal", "inverse", "det", "logdet", "kron", "tensordot", "einsum", "linear",
+    "normalize", "layer_norm", "dropout", "gather", "index_select", "masked_fill", "pad"})
+
 #: the functions this module translates
-NAMES = frozenset(_CONSTANTS | {
+NAMES = COMMON | frozenset(_CONSTANTS | {
     "manual_seed", "gelu", "leaky_relu", "elu", "selu", "celu", "silu", "mish", "softsign",
     "hardtanh", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softplus", "tanhshrink",
     "getitem", "where", "stack", "cat", "view", "flatten", "reshape_as", "view_as", "squeeze",
@@ -259,6 +267,8 @@ def translate(translator, node, name, args, kwargs):
     notebook functions."""
     if name in _CONSTANTS:
         return constant(translator, node)
+    if name in COMMON:
+        return translate_common(translator, node, name, args, kwargs)
     if name == "manual_seed":
         return _array(sympy.Integer(0))
     x = _array(args[0]) if not isinstance(args[0], list) else None
@@ -356,4 +366,163 @@ def _shape(name, x, rest, kwargs):
         return np.tile(x, _ints(list(rest)))
     if name == "flip":
         return np.flip(x, _ints(list(rest) or [kwargs.get("dims")])).copy()
+    return None
+
+
+# --------------------------------------------------------------------------- common functions
+
+_COMMON_UNARY = {
+    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh, "erfc": sympy.erfc,
+    "erfinv": sympy.erfinv, "lgamma": sympy.loggamma,
+    "digamma": lambda x: sympy.polygamma(0, x),
+    "sinc": lambda x: sympy.sin(sympy.pi * x) / (sympy.pi * x),
+}
+#: flat between jumps: the values, as constants (their derivative is 0, as torch's)
+_STEPS = {"sign", "floor", "ceil", "round", "trunc", "floor_divide", "argsort"}
+
+
+def _order(translator, x, dim, descending):
+    values = numeric(translator, x)
+    order = np.argsort(-values if descending else values, axis=dim, kind="stable")
+    return order
+
+
+def _matrix(x):
+    if x.ndim != 2:
+        raise SymbolicUnavailable("SymPy's matrix functions are used for one matrix at a time")
+    return sympy.Matrix(x.tolist())
+
+
+def translate_common(translator, node, name, args, kwargs):
+    """The SymPy array of one of the common functions."""
+    x = _array(args[0]) if not isinstance(args[0], (str, list)) else None
+    if name in _COMMON_UNARY:
+        return _map(_COMMON_UNARY[name], x)
+    if name in _STEPS:
+        return constant(translator, node)
+    if name == "frac":  # x minus a step function (the step is a constant here)
+        steps = _map(exact, np.asarray(np.trunc(numeric(translator, x))).astype(object))
+        return _map2(lambda a, b: a - b, x, steps)
+    if name in ("atan2", "hypot", "xlogy", "fmod", "remainder"):
+        other = _array(args[1])
+        if name == "atan2":
+            return _map2(lambda a, b: sympy.atan2(a, b), x, other)
+        if name == "hypot":
+            return _map2(lambda a, b: sympy.sqrt(a ** 2 + b ** 2), x, other)
+        if name == "xlogy":
+            return _map2(lambda a, b: a * sympy.log(b), x, other)
+        ratio = numeric(translator, _map2(lambda a, b: a / b, x, other))
+        steps = np.asarray(np.trunc(ratio) if name == "fmod" else np.floor(ratio))
+        return _map2(lambda a, b: a, x, other) - _map2(lambda b, q: b * q, other,
+                                                        _map(exact, steps.astype(object)))
+    if name in ("cumsum", "cumprod"):
+        dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else 0))
+        return (np.cumsum if name == "cumsum" else np.cumprod)(x, axis=dim)
+    if name in ("sort", "topk"):
+        dim = _int(kwargs.get("dim", -1 if name == "topk" or len(args) < 2 else args[1]))
+        descending = bool(kwargs.get("descending", False)) if name == "sort" else \
+            bool(kwargs.get("largest", True))
+        order = _order(translator, x, dim, descending)
+        picked = np.take_along_axis(x, order, axis=dim)
+        if name == "topk":
+            k = _int(kwargs.get("k", args[1] if len(args) > 1 else None))
+            picked = np.take(picked, range(k), axis=dim)
+        return picked
+    if name == "median":
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None:
+            flat = x.reshape(-1)
+            order = _order(translator, flat, 0, False)
+            return _array(flat[order[(flat.size - 1) // 2]])
+        dim = _int(dim)
+        order = _order(translator, x, dim, False)
+        middle = np.take(order, [(x.shape[dim] - 1) // 2], axis=dim)
+        picked = np.take_along_axis(x, middle, axis=dim)
+        return picked if kwargs.get("keepdim") else np.squeeze(picked, axis=dim)
+    if name in ("tril", "triu"):
+        k = _int(kwargs.get("diagonal", args[1] if len(args) > 1 else 0))
+        rows, cols = np.indices(x.shape[-2:])
+        keep = (cols - rows <= k) if name == "tril" else (cols - rows >= k)
+        return np.where(keep, x, sympy.Integer(0))
+    if name == "diag":
+        return np.diag(x, _int(kwargs.get("diagonal", args[1] if len(args) > 1 else 0)))
+    if name == "diagonal":
+        offset = _int(kwargs.get("offset", args[1] if len(args) > 1 else 0))
+        d1 = _int(kwargs.get("dim1", args[2] if len(args) > 2 else 0))
+        d2 = _int(kwargs.get("dim2", args[3] if len(args) > 3 else 1))
+        return np.diagonal(x, offset, d1, d2).copy()
+    if name == "inverse":
+        return np.array(_matrix(x).inv().tolist(), dtype=object)
+    if name in ("det", "logdet"):
+        det = _matrix(x).det()
+        return _array(det if name == "det" else sympy.log(det))
+    if name == "kron":
+        return np.kron(x, _array(args[1]))
+    if name == "tensordot":
+        dims = kwargs.get("dims", args[2] if len(args) > 2 else 2)
+        dims = [[_int(d) for d in g] if isinstance(g, (list, tuple)) else _int(g)
+                for g in dims] if isinstance(dims, (list, tuple)) else _int(dims)
+        return _array(np.tensordot(x, _array(args[1]), axes=dims))
+    if name == "einsum":
+        operands = [_array(a) for a in args[1:]]
+        try:
+            return _array(np.einsum(args[0], *operands, dtype=object, optimize=False))
+        except (TypeError, ValueError) as err:
+            raise SymbolicUnavailable(f"einsum has no SymPy translation here ({err})") from None
+    if name == "linear":
+        weight = _array(args[1])
+        out = np.matmul(x, weight.T)
+        bias = kwargs.get("bias", args[2] if len(args) > 2 else None)
+        return _map2(lambda a, b: a + b, out, _array(bias)) if bias is not None else out
+    if name == "normalize":
+        p = float(kwargs.get("p", 2.0))
+        dim = _int(kwargs.get("dim", 1))
+        eps = exact(float(kwargs.get("eps", 1e-12)))
+        power = exact(p)
+        norms = _reduce(x, dim, True, lambda xs: sympy.Add(*[sympy.Abs(v) ** power
+                                                             for v in xs]) ** (1 / power))
+        return _map2(lambda a, n: a / sympy.Max(n, eps), x, norms)
+    if name == "layer_norm":
+        shape = kwargs.get("normalized_shape", args[1] if len(args) > 1 else None)
+        shape = [shape] if not isinstance(shape, (list, tuple)) else shape
+        count = len(shape)
+        dims = tuple(range(x.ndim - count, x.ndim))
+        eps = exact(float(kwargs.get("eps", 1e-5)))
+        mean = _reduce(x, dims, True, lambda xs: sympy.Add(*xs) / len(xs))
+        centred = _map2(lambda a, m: a - m, x, mean)
+        var = _reduce(centred, dims, True, lambda xs: sympy.Add(*[v ** 2 for v in xs]) / len(xs))
+        out = _map2(lambda c, v: c / sympy.sqrt(v + eps), centred, var)
+        weight = kwargs.get("weight", args[2] if len(args) > 2 else None)
+        bias = kwargs.get("bias", args[3] if len(args) > 3 else None)
+        if weight is not None:
+            out = _map2(lambda a, w: a * w, out, _array(weight))
+        if bias is not None:
+            out = _map2(lambda a, b: a + b, out, _array(bias))
+        return out
+    if name == "dropout":
+        if not kwargs.get("training", args[2] if len(args) > 2 else True):
+            return x
+        raise SymbolicUnavailable("dropout's random mask has no SymPy translation; the "
+                                  "finite differences use the same mask")
+    if name == "gather":
+        dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
+        index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))
+        return np.take_along_axis(x, index.astype(int), axis=dim)
+    if name == "index_select":
+        dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
+        index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))
+        return np.take(x, index.astype(int), axis=dim)
+    if name == "masked_fill":
+        mask = _array(kwargs.get("mask", args[1] if len(args) > 1 else None)).astype(bool)
+        value = exact(float(_array(kwargs.get("value", args[2] if len(args) > 2 else 0))
+                            .reshape(-1)[0]))
+        return np.where(mask, value, x)
+    if name == "pad":
+        widths = kwargs.get("pad", args[1] if len(args) > 1 else None)
+        widths = [_int(w) for w in widths]
+        pairs = [(0, 0)] * x.ndim
+        for k in range(len(widths) // 2):
+            pairs[x.ndim - 1 - k] = (widths[2 * k], widths[2 * k + 1])
+        value = exact(float(kwargs.get("value") or 0))
+        return np.pad(x, pairs, mode="constant", constant_values=value)
     return None

@@ -34,7 +34,11 @@ TENSOR_DTYPES: dict[str, str] = {
 COMPARISONS = {"Gt": "gt", "Lt": "lt", "GtE": "ge", "LtE": "le", "Eq": "eq", "NotEq": "ne"}
 
 #: functions whose result is (values, indices) in torch, and the function giving the indices
-_WITH_INDICES = {"max": "argmax", "min": "argmin"}
+_WITH_INDICES = {"max": "argmax", "min": "argmin", "sort": "argsort", "median": None,
+                 "topk": None}
+
+#: operators that are torch functions: x // y, x % y
+OPERATOR_CALLS = {"FloorDiv": "floor_divide", "Mod": "remainder"}
 
 #: positional arguments torch accepts after the tensor, moved to their keyword:
 #: function -> names of positions 2, 3, ... (position 1 stays positional)
@@ -139,6 +143,8 @@ def _dim_given(call) -> bool:
     """True when a max/min call reduces along a dim (so it has values and indices)."""
     from core.language import Literal, Number, UnaryOp
 
+    if call.function in ("sort", "topk"):
+        return True  # values and indices always
     if call.kwarg("dim") is not None:
         return True
     if len(call.args) > 1:
@@ -155,6 +161,9 @@ def _part(converter, node: ast.AST, call, which: int):
     span, text = _span(node), converter._source(node)
     if which == 0:
         return Call(span, text, call.function, call.args, call.kwargs)
+    if _WITH_INDICES[call.function] is None:
+        raise ExpressionError("unsupported", f"the indices of {call.function}() are not part "
+                              "of the language; its values are", span)
     kwargs = list(call.kwargs)
     args = call.args
     if len(args) > 1 and call.kwarg("dim") is None:

@@ -80,7 +80,6 @@ def test_numbers_are_floats():
     ("exp(w", 1, 4, "never closed"),
     ("f = w ^ 2", 1, 5, "**"),
     ("f = w & 1", 1, 5, "'&'"),
-    ("f = w // 2", 1, 5, "//"),
     ("f = w\ng = foo(w)", 2, 5, "unknown function 'foo'"),
     ("f = sinn(w)", 1, 5, "did you mean sin"),
     ("f = torch.from_file('x')", 1, 5, "torch.from_file"),
