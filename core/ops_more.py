@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from core import limits
+from core import cost, limits
 from core.ops import (
     ArgumentError,
     as_dims,
@@ -843,3 +843,54 @@ IMPLEMENTATIONS.update({
     "masked_fill": masked_fill, "pad": pad,
 })
 RANDOM.add("dropout")
+
+
+# --------------------------------------------------------------------------- work estimates
+
+
+def _einsum_work(args, result_shape):
+    """Every combination of the formula's indices is one multiply-add."""
+    equation, operands = args[0], args[1:]
+    sizes: dict[str, int] = {}
+    if isinstance(equation, str):
+        inputs = equation.split("->")[0].split(",")
+        for term, operand in zip(inputs, operands):
+            letters = [ch for ch in term if ch.isalpha()]
+            shape = tuple(getattr(operand, "shape", ()))
+            for letter, n in zip(letters, shape[len(shape) - len(letters):]):
+                sizes[letter] = max(sizes.get(letter, 1), n)
+    forward = max(math.prod(sizes.values()) if sizes else 1,
+                  *(math.prod(getattr(o, "shape", ())) for o in operands))
+    needing = [o for o in operands if getattr(o, "requires_grad", False)]
+    return cost.Work(forward, forward * len(needing),
+                     sum(math.prod(o.shape) for o in needing))
+
+
+def _cubic_work(args, result_shape):
+    """inverse, det, logdet: an LU factorisation, n³ for an n×n matrix."""
+    x = args[0]
+    n = x.shape[-1] if getattr(x, "dim", lambda: 0)() else 1
+    forward = n ** 3 * max(1, math.prod(x.shape[:-2]) if x.dim() > 2 else 1)
+    return cost.Work(forward, 3 * forward if x.requires_grad else 0,
+                     x.numel() if x.requires_grad else 0)
+
+
+def _linear_work(args, result_shape):
+    x, weight = args[0], args[1]
+    forward = max(1, x.numel()) * (weight.shape[0] if weight.dim() == 2 else 1)
+    needing = [t for t in args[:2] if getattr(t, "requires_grad", False)]
+    return cost.Work(forward, forward * len(needing), sum(t.numel() for t in needing))
+
+
+def _tensordot_work(args, result_shape):
+    """tensordot and kron: at most every pair of entries of the two tensors (an upper
+    bound: the contraction or the product touches each pair once)."""
+    a, b = args[0], args[1]
+    forward = a.numel() * b.numel()
+    needing = [t for t in (a, b) if t.requires_grad]
+    return cost.Work(forward, forward * len(needing), sum(t.numel() for t in needing))
+
+
+cost.COSTS.update({"einsum": _einsum_work, "inverse": _cubic_work, "det": _cubic_work,
+                   "logdet": _cubic_work, "linear": _linear_work,
+                   "tensordot": _tensordot_work, "kron": _tensordot_work})

@@ -55,7 +55,7 @@ def numeric(translator, value) -> np.ndarray:
 
 def constant(translator, node, fallback=None) -> np.ndarray:
     """The tensor the evaluation computed for ``node``, as exact constants."""
-    tensor = translator.computed.get(id(node)) if hasattr(translator, "computed") else None
+    tensor = getattr(translator, "computed", {}).get((node.span, node.text))
     if tensor is None:
         if fallback is None:
             raise SymbolicUnavailable(f"{node.text[:40]}: its value is not known here")
@@ -239,6 +239,7 @@ def _loss(translator, name, x, target, kwargs):
 
 
 #: the common functions (core.functions_more), translated by :func:`translate_common`
+_STEP_FUNCTIONS = {"sign", "floor", "ceil", "round", "trunc", "floor_divide", "argsort"}
 COMMON = frozenset({
     "asinh", "acosh", "atanh", "erfc", "erfinv", "lgamma", "digamma", "sinc", "sign", "floor",
     "ceil", "round", "trunc", "frac", "atan2", "hypot", "xlogy", "fmod", "remainder",
@@ -378,7 +379,7 @@ _COMMON_UNARY = {
     "sinc": lambda x: sympy.sin(sympy.pi * x) / (sympy.pi * x),
 }
 #: flat between jumps: the values, as constants (their derivative is 0, as torch's)
-_STEPS = {"sign", "floor", "ceil", "round", "trunc", "floor_divide", "argsort"}
+_STEPS = _STEP_FUNCTIONS
 
 
 def _order(translator, x, dim, descending):
@@ -526,3 +527,7 @@ def translate_common(translator, node, name, args, kwargs):
         value = exact(float(kwargs.get("value") or 0))
         return np.pad(x, pairs, mode="constant", constant_values=value)
     return None
+
+
+#: every function whose value SymPy reads from the run (core.symbolic.computed_constants)
+CONSTANT_FUNCTIONS = frozenset(_CONSTANTS | _STEP_FUNCTIONS)

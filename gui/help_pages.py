@@ -76,8 +76,9 @@ type; View &gt; Text Size and View &gt; Theme (light, dark, high contrast) are r
 
 
 def signature(spec) -> str:
-    """How to call a function: ``clamp(x, [min], [max], min=…, max=…)``; indexing is
-    written ``x[i, j:k]``, a method only (``x.view(…)``) with its receiver."""
+    """How to call a function: ``clamp(x, [y], [z], max=…, min=…)`` (optional
+    positional arguments in brackets, then the keywords it accepts); indexing is written
+    ``x[i, j:k]``, a method only (``x.view(…)``) with its receiver."""
     if getattr(spec, "syntax", None):
         return spec.syntax
     if not getattr(spec, "bare", True):
@@ -86,8 +87,8 @@ def signature(spec) -> str:
 
 
 def _call_signature(spec) -> str:
-    if spec.max_args is None:
-        positional = ["x", "…"] if spec.min_args else ["…"]
+    if spec.max_args is None:  # any number: sizes of a constructor, tensors to join
+        positional = ["x", "…"] if spec.min_args and not spec.constructor else ["…"]
     else:
         positional = [(_ARGUMENTS[i] if i < len(_ARGUMENTS) else f"arg{i + 1}")
                       if i < spec.min_args else
