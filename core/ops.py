@@ -73,15 +73,15 @@ def check_size(shape, what: str = "the result") -> None:
     if len(shape) > limits.MAX_DIMS:
         raise LimitError(f"{what} would have {len(shape)} dimensions; the limit is "
                          f"{limits.MAX_DIMS}")
-    longest = max(shape, default=0)
-    if longest > limits.MAX_ELEMENTS:
-        # even with another size 0 (no entries), a dim this long is slow to show or list
-        raise LimitError(f"{what} would have a dimension of size {longest:,}; the limit is "
-                         f"{limits.MAX_ELEMENTS:,} entries per tensor")
     count = math.prod(shape)
     if count > limits.MAX_ELEMENTS:
         raise LimitError(f"{what} would have {count:,} entries "
                          f"({'×'.join(map(str, shape))}); the limit is "
+                         f"{limits.MAX_ELEMENTS:,} entries per tensor")
+    longest = max(shape, default=0)
+    if longest > limits.MAX_ELEMENTS:
+        # no entries (another size is 0), but a dim this long is slow to show or list
+        raise LimitError(f"{what} would have a dimension of size {longest:,}; the limit is "
                          f"{limits.MAX_ELEMENTS:,} entries per tensor")
 
 

@@ -851,14 +851,15 @@ RANDOM.add("dropout")
 def _einsum_work(args, result_shape):
     """Every combination of the formula's indices is one multiply-add."""
     equation, operands = args[0], args[1:]
+    if not isinstance(equation, str):
+        return cost.elementwise(args, result_shape)
     sizes: dict[str, int] = {}
-    if isinstance(equation, str):
-        inputs = equation.split("->")[0].split(",")
-        for term, operand in zip(inputs, operands):
-            letters = [ch for ch in term if ch.isalpha()]
-            shape = tuple(getattr(operand, "shape", ()))
-            for letter, n in zip(letters, shape[len(shape) - len(letters):]):
-                sizes[letter] = max(sizes.get(letter, 1), n)
+    inputs = equation.split("->")[0].split(",")
+    for term, operand in zip(inputs, operands):
+        letters = [ch for ch in term if ch.isalpha()]
+        shape = tuple(getattr(operand, "shape", ()))
+        for letter, n in zip(letters, shape[len(shape) - len(letters):]):
+            sizes[letter] = max(sizes.get(letter, 1), n)
     forward = max(math.prod(sizes.values()) if sizes else 1,
                   *(math.prod(getattr(o, "shape", ())) for o in operands))
     needing = [o for o in operands if getattr(o, "requires_grad", False)]

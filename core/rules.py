@@ -841,7 +841,7 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
-    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: {x} inside the bounds, "
                              "otherwise the bound taken, receives the gradient"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),

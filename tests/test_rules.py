@@ -103,6 +103,7 @@ VARIANTS = ["sum(2 - x)", "sum(x - 2)", "sum(2 / x)", "sum(x / 2)", "sum(2 ** x)
             "sum(norm(x, p=1, dim=0))", "sum(logsumexp(x, dim=1))", "sum(v @ x)",
             "sum(a @ a)", "sum(x @ a)", "sum(matmul(a, v))", "sum(clamp(x, min=0.3))",
             "sum(clamp(x, max=0.3))", "norm(s)", "sum(mean(x, keepdim=True))", "-s",
+            "sum(clamp(x, min=y))",
             "sum(selu(x - 0.4))", "sum(F.gelu(x, approximate='tanh'))", "sum(x.max(1)[0])",
             "sum(x.min(dim=0).values)", "sum(torch.max(x, 1, True)[0])", "sum(x.mT * y)",
             "cross_entropy(x, y)", "sum(x.sum(axis=0))", "sum(x.var(1, False))",
