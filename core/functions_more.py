@@ -32,7 +32,7 @@ def specs(spec) -> list:
         spec("view", 2, None, "the same entries in a new shape (-1: inferred)", ("size",),
              bare=False),
         spec("squeeze", 1, 2, "remove dims of size 1 (all, or the one given)", ("dim",)),
-        spec("unsqueeze", 2, 2, "insert a dim of size 1 at dim", ("dim",)),
+        spec("unsqueeze", 1, 2, "insert a dim of size 1 at dim", ("dim",)),
         spec("flatten", 1, 3, "flatten dims start_dim..end_dim into one",
              ("start_dim", "end_dim")),
         spec("permute", 2, None, "reorder the dims", ("dims",)),

@@ -214,8 +214,10 @@ def squeeze(x, dim=None):
     return torch.squeeze(x, dims)
 
 
-def unsqueeze(x, dim):
+def unsqueeze(x, dim=None):
     """``unsqueeze(x, d)``: a size-1 dim inserted at d."""
+    if dim is None:
+        raise ArgumentError("unsqueeze needs the dim, as in x.unsqueeze(0)")
     return torch.unsqueeze(x, as_int(dim, "dim"))
 
 
