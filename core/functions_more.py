@@ -160,6 +160,14 @@ def specs(spec) -> list:
         spec("det", 1, 1, "the determinant of a square matrix"),
         spec("logdet", 1, 1, "log of the determinant (NaN if it is negative)"),
         spec("kron", 2, 2, "the Kronecker product"),
+        spec("solve", 2, 2, "torch.linalg.solve(A, B): X with A X = B", (), method=False),
+        spec("linalg_norm", 1, 2, "torch.linalg.norm(x, ord): vector or matrix norms "
+             "(ord=2 of a matrix: its largest singular value; 'fro', 'nuc', inf)",
+             ("ord", "dim", "keepdim"), method=False, bare=False),
+        spec("vector_norm", 1, 2, "torch.linalg.vector_norm(x, ord): the p-norm of the "
+             "entries", ("ord", "dim", "keepdim"), method=False, bare=False),
+        spec("slogdet", 1, 1, "torch.linalg.slogdet(A): (sign, log |det A|); "
+             ".logabsdet or [1] is the differentiable part", (), method=False),
         spec("tensordot", 2, 3, "contract the last dims of a with the first of b", ("dims",)),
         spec("einsum", 2, None, "einsum('ij,jk->ik', a, b): sums of products by index",
              (), method=False),

@@ -600,6 +600,8 @@ class _Converter:
             dotted = dotted_name(func)
             if dotted and dotted[0] == "F" and "F" in self.assigned:
                 dotted = None  # F is the user's variable here (as in the seed): F.sum() is a method
+            if dotted in syntax_more.LINALG:  # torch.linalg.solve(A, b): its own function
+                return syntax_more.LINALG[dotted], None
             if dotted and dotted[:-1] in MODULE_PREFIXES:
                 name = dotted[-1]
                 if name not in FUNCTIONS or not FUNCTIONS[name].bare:
@@ -674,6 +676,9 @@ class _Converter:
                     _namespace(node.func, receiver))
 
     def _argument(self, node: ast.expr, constructor: bool) -> Node:
+        infinite = syntax_more.float_literal(node)
+        if infinite is not None:  # norm(x, float('inf'))
+            return Number(_span(node), self._source(node), infinite)
         if isinstance(node, (ast.List, ast.Tuple)) or (constructor and _is_literal(node)):
             return Literal(_span(node), self._source(node), self._literal(node))
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None
@@ -683,6 +688,9 @@ class _Converter:
 
     def _keyword_value(self, node: ast.expr) -> Node:
         span, text = _span(node), self._source(node)
+        infinite = syntax_more.float_literal(node)
+        if infinite is not None:  # p=float('inf')
+            return Number(span, text, infinite)
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None):
             return Literal(span, text, node.value)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -827,7 +827,44 @@ def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own n
     return F.pad(x, widths, value=0.0 if value is None else _float(value, "value"))
 
 
+def solve(a, b):
+    """``torch.linalg.solve(A, B)``: X with A X = B (A square)."""
+    a, b = _tensor(a, "solve's A"), _tensor(b, "solve's B")
+    if a.dim() < 2 or a.shape[-1] != a.shape[-2]:
+        raise ArgumentError(f"solve needs a square matrix A; got shape {_shape(a)}")
+    return torch.linalg.solve(a, b)
+
+
+def _ord(value):
+    if value is None or isinstance(value, str):
+        return value
+    return _float(value, "ord")
+
+
+def linalg_norm(x, ord=None, dim=None, keepdim=False):  # noqa: A002 - torch's own name
+    """``torch.linalg.norm(x, ord, dim)``: a vector norm of a vector, a matrix norm of a
+    matrix (ord=2: the largest singular value), as torch."""
+    if isinstance(ord, str) and ord not in ("fro", "nuc"):
+        raise ArgumentError("ord takes a number, inf, 'fro' or 'nuc'")
+    return torch.linalg.norm(x, _ord(ord), dim=as_dims(dim), keepdim=bool(keepdim))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False):  # noqa: A002 - torch's own name
+    """``torch.linalg.vector_norm(x, ord, dim)``: the ord-norm of the entries."""
+    return torch.linalg.vector_norm(x, _float(ord, "ord"), dim=as_dims(dim),
+                                    keepdim=bool(keepdim))
+
+
+def slogdet(a):
+    """``torch.linalg.slogdet(A)``: its log |det A| (the part with a gradient)."""
+    if a.dim() < 2 or a.shape[-1] != a.shape[-2]:
+        raise ArgumentError(f"slogdet needs a square matrix; got shape {_shape(a)}")
+    return torch.linalg.slogdet(a).logabsdet
+
+
 IMPLEMENTATIONS.update({
+    "solve": solve, "linalg_norm": linalg_norm, "vector_norm": vector_norm,
+    "slogdet": slogdet,
     "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh, "erfc": torch.erfc,
     "erfinv": torch.erfinv, "lgamma": torch.lgamma, "digamma": torch.digamma,
     "sinc": torch.sinc, "sign": torch.sign, "floor": torch.floor, "ceil": torch.ceil,
@@ -895,5 +932,6 @@ def _tensordot_work(args, result_shape):
 
 
 cost.COSTS.update({"einsum": _einsum_work, "inverse": _cubic_work, "det": _cubic_work,
+                   "solve": _cubic_work, "slogdet": _cubic_work, "linalg_norm": _cubic_work,
                    "logdet": _cubic_work, "linear": _linear_work,
                    "tensordot": _tensordot_work, "kron": _tensordot_work})

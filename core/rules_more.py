@@ -550,6 +550,30 @@ def _pad_words(ctx, i):
     return f"with the padding cut off again (pad = {tuple(ctx.saved('pad') or ())})"
 
 
+def _solve_local(ctx):
+    a, x = ctx.saved("A"), ctx.saved("result")
+    out = []
+    if a is None or x is None:
+        return out
+    gb = torch.linalg.solve(a.mT, ctx.g if ctx.g.dim() == x.dim() else ctx.g)
+    if _out(ctx, 0) is not None:
+        out.append(Local(0, f"{MINUS}({ctx.arg(0)}⁻ᵀ {ctx.G}) · (the solution)ᵀ", None,
+                         f"{MINUS}{fmt(gb)} · {fmt(x)}ᵀ", ""))
+    if _out(ctx, 1) is not None:
+        out.append(Local(1, f"{ctx.arg(0)}⁻ᵀ {ctx.G}: the same solve with {ctx.arg(0)} "
+                            "transposed", None, fmt(gb), ""))
+    return out
+
+
+def _svd_local(ctx):
+    u, vh = ctx.saved("U"), ctx.saved("Vh")
+    g_s = ctx.grad_in[1] if len(ctx.grad_in) > 1 else None
+    return [Local(0, f"U · diag(∂{ctx.output}/∂(singular values)) · Vᴴ (the singular "
+                     f"vectors of {ctx.label(0)}; only the singular values are used here)",
+                  None, f"U = {fmt(u)}, ∂/∂(singular values) = {fmt(g_s)}, Vᴴ = {fmt(vh)}",
+                  "")]
+
+
 def register_common(rules: dict) -> None:
     """The rules of the common functions' nodes (scans, sorting, matrices, layers)."""
     for name, (symbol, derivative) in _COMMON_UNARY.items():
@@ -579,6 +603,8 @@ def register_common(rules: dict) -> None:
         "LinalgInvExBackward0": custom(_inverse_local),
         "LinalgDetBackward0": custom(_det_local),
         "LinalgSlogdetBackward0": custom(_slogdet_local),
+        "LinalgSolveExBackward0": custom(_solve_local),
+        "LinalgSvdBackward0": custom(_svd_local),
         "AddmmBackward0": custom(_addmm_local),
         "NativeLayerNormBackward0": custom(_layer_norm_local),
         "GatherBackward0": custom(_moved(_gather_words)),

@@ -398,6 +398,9 @@ def _norm_of(p):
         return lambda xs: sympy.sqrt(sympy.Add(*[x**2 for x in xs]))
     if p in (1, 1.0):
         return lambda xs: sympy.Add(*[sympy.Abs(x) for x in xs])
+    if p in (math.inf, -math.inf):  # norm(x, p=math.inf): the largest (smallest) |entry|
+        pick = sympy.Max if p > 0 else sympy.Min
+        return lambda xs: pick(*[sympy.Abs(x) for x in xs])
     power = exact(float(p))
     return lambda xs: sympy.Add(*[sympy.Abs(x) ** power for x in xs]) ** (1 / power)
 

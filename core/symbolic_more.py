@@ -245,7 +245,8 @@ COMMON = frozenset({
     "ceil", "round", "trunc", "frac", "atan2", "hypot", "xlogy", "fmod", "remainder",
     "floor_divide", "cumsum", "cumprod", "sort", "argsort", "topk", "median", "tril", "triu",
     "diag", "diagonal", "inverse", "det", "logdet", "kron", "tensordot", "einsum", "linear",
-    "normalize", "layer_norm", "dropout", "gather", "index_select", "masked_fill", "pad"})
+    "normalize", "layer_norm", "dropout", "gather", "index_select", "masked_fill", "pad",
+    "solve", "linalg_norm", "vector_norm", "slogdet"})
 
 #: the functions this module translates
 NAMES = COMMON | frozenset(_CONSTANTS | {
@@ -459,6 +460,29 @@ def translate_common(translator, node, name, args, kwargs):
         return _array(det if name == "det" else sympy.log(det))
     if name == "kron":
         return np.kron(x, _array(args[1]))
+    if name == "solve":
+        rhs = _array(args[1])
+        solved = _matrix(x).LUsolve(sympy.Matrix(rhs.tolist() if rhs.ndim == 2 else
+                                                 [[v] for v in rhs.tolist()]))
+        out = np.array(solved.tolist(), dtype=object)
+        return out if rhs.ndim == 2 else out.reshape(-1)
+    if name == "slogdet":
+        return _array(sympy.log(sympy.Abs(_matrix(x).det())))
+    if name in ("linalg_norm", "vector_norm"):
+        ord_ = kwargs.get("ord", args[1] if len(args) > 1 else None)
+        dim = kwargs.get("dim")
+        matrix = name == "linalg_norm" and x.ndim == 2 and dim is None
+        if matrix and ord_ not in (None, "fro"):
+            raise SymbolicUnavailable(f"the matrix norm ord={ord_} goes through singular "
+                                      "values or row sums, which have no SymPy translation "
+                                      "here")
+        power = 2.0 if ord_ in (None, "fro") else float(ord_)
+        if power == float("inf"):
+            return _reduce(x, _dims(dim), bool(kwargs.get("keepdim", False)),
+                           lambda xs: sympy.Max(*[sympy.Abs(v) for v in xs]))
+        p = exact(power)
+        return _reduce(x, _dims(dim), bool(kwargs.get("keepdim", False)),
+                       lambda xs: sympy.Add(*[sympy.Abs(v) ** p for v in xs]) ** (1 / p))
     if name == "tensordot":
         dims = kwargs.get("dims", args[2] if len(args) > 2 else 2)
         dims = [[_int(d) for d in g] if isinstance(g, (list, tuple)) else _int(g)

@@ -30,6 +30,15 @@ TENSOR_DTYPES: dict[str, str] = {
     "long": "int64", "int64": "int64", "int": "int32", "int32": "int32", "bool": "bool",
 }
 
+#: torch.linalg's functions, each the language function it is (linalg.norm takes ord=,
+#: which differs from torch.norm's p=, so it is a function of its own)
+LINALG: dict[tuple[str, ...], str] = {
+    ("torch", "linalg", "solve"): "solve", ("torch", "linalg", "norm"): "linalg_norm",
+    ("torch", "linalg", "vector_norm"): "vector_norm", ("torch", "linalg", "det"): "det",
+    ("torch", "linalg", "inv"): "inverse", ("torch", "linalg", "slogdet"): "slogdet",
+    ("torch", "slogdet"): "slogdet", ("torch", "logdet"): "logdet",
+}
+
 #: comparison operators and the torch function each one is
 COMPARISONS = {"Gt": "gt", "Lt": "lt", "GtE": "ge", "LtE": "le", "Eq": "eq", "NotEq": "ne"}
 
@@ -58,6 +67,17 @@ def _span(node: ast.AST) -> Span:
     end_col = getattr(node, "end_col_offset", None)
     return Span(line, col, getattr(node, "end_lineno", None),
                 None if end_col is None else end_col + 1)
+
+
+def float_literal(node: ast.expr) -> float | None:
+    """``float('inf')``, ``float('-inf')`` and ``float('nan')`` as notebooks write them."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "float" \
+            and len(node.args) == 1 and not node.keywords \
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        text = node.args[0].value.strip().lower()
+        return {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+                "-infinity": -math.inf}.get(text)
+    return None
 
 
 def plain_constant(node: ast.Constant):
@@ -172,6 +192,17 @@ def _part(converter, node: ast.AST, call, which: int):
     return Call(span, text, _WITH_INDICES[call.function], args, tuple(kwargs))
 
 
+def _slogdet_part(converter, node, call, which: int):
+    """``slogdet(A)[1]`` / ``.logabsdet``: log |det A|; ``[0]`` / ``.sign``: the sign of
+    det A (which carries no gradient)."""
+    from core.language import Call
+
+    span, text = _span(node), converter._source(node)
+    if which == 1:
+        return Call(span, text, "slogdet", call.args, call.kwargs)
+    return Call(span, text, "sign", (Call(call.span, call.text, "det", call.args),))
+
+
 def attribute(converter, node: ast.Attribute):
     """``math.pi``, ``x.mT``, ``x.max(dim=1).values``; None for any other attribute."""
     from core.language import Call, Number
@@ -184,6 +215,10 @@ def attribute(converter, node: ast.Attribute):
         span = _span(node)
         return Call(span, converter._source(node), "transpose",
                     (receiver, Number(span, "-2", -2.0), Number(span, "-1", -1.0)))
+    if node.attr in ("sign", "logabsdet") and isinstance(node.value, ast.Call):
+        call = converter.expr(node.value)
+        if isinstance(call, Call) and call.function == "slogdet":
+            return _slogdet_part(converter, node, call, 0 if node.attr == "sign" else 1)
     if node.attr in ("values", "indices") and isinstance(node.value, ast.Call):
         call = converter.expr(node.value)
         if isinstance(call, Call) and call.function in _WITH_INDICES:
@@ -219,6 +254,8 @@ def subscript(converter, node: ast.Subscript):
         if position in (0, 1) and isinstance(call, Call) and call.function in _WITH_INDICES \
                 and _dim_given(call):
             return _part(converter, node, call, position)
+        if position in (0, 1) and isinstance(call, Call) and call.function == "slogdet":
+            return _slogdet_part(converter, node, call, position)
         value = call
     else:
         value = converter.expr(node.value)
