@@ -178,6 +178,18 @@ def specs(spec) -> list:
              "weight and bias", ("normalized_shape", "weight", "bias", "eps"), **nn),
         spec("dropout", 1, 3, "zero entries at random with probability p, scale the rest by "
              "1/(1 − p) (training=False: x itself)", ("p", "training"), **nn),
+        spec("conv1d", 2, 3, "1-d convolution (cross-correlation, as torch): input N×C×L, "
+             "weight O×C×K", ("bias", "stride", "padding", "dilation", "groups"), **nn),
+        spec("conv2d", 2, 3, "2-d convolution (cross-correlation, as torch): input N×C×H×W, "
+             "weight O×C×KH×KW", ("bias", "stride", "padding", "dilation", "groups"), **nn),
+        spec("max_pool2d", 2, 3, "the largest entry of each window",
+             ("kernel_size", "stride", "padding"), **nn),
+        spec("avg_pool2d", 2, 3, "the mean of each window", ("kernel_size", "stride",
+                                                             "padding"), **nn),
+        spec("batch_norm", 3, 5, "normalize each channel by the batch's mean and variance "
+             "(training=True) or by the running ones given", ("running_mean", "running_var",
+                                                              "weight", "bias", "training",
+                                                              "momentum", "eps"), **nn),
         spec("gather", 1, 3, "entries picked along dim by an index tensor", ("dim", "index")),
         spec("index_select", 1, 3, "whole slices picked along dim", ("dim", "index")),
         spec("masked_fill", 1, 3, "value where the mask is True, x elsewhere",

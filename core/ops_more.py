@@ -862,7 +862,64 @@ def slogdet(a):
     return torch.linalg.slogdet(a).logabsdet
 
 
+def _window(value, what, count):
+    """An int or a tuple of ints for kernel sizes, strides and paddings."""
+    if isinstance(value, list):
+        if len(value) != count:
+            raise ArgumentError(f"{what} takes {count} numbers or one")
+        return tuple(as_int(v, what) for v in value)
+    return as_int(value, what)
+
+
+def _on_meta(fn, *tensors, **options):
+    """The shape ``fn`` would give, computed on empty (meta) tensors: nothing allocated."""
+    meta = [torch.empty(t.shape, device="meta") if isinstance(t, torch.Tensor) else t
+            for t in tensors]
+    return tuple(fn(*meta, **options).shape)
+
+
+def _conv(fn, dims):
+    def run(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        options = {"stride": _window(stride, "stride", dims),
+                   "padding": padding if isinstance(padding, str)
+                   else _window(padding, "padding", dims),
+                   "dilation": _window(dilation, "dilation", dims),
+                   "groups": as_int(groups, "groups")}
+        if isinstance(options["padding"], str) and options["padding"] not in ("same", "valid"):
+            raise ArgumentError("padding takes a number, 'same' or 'valid'")
+        check_size(_on_meta(fn, x, weight, bias, **options), f"{fn.__name__}(...)")
+        return fn(x, weight, bias, **options)
+    return run
+
+
+def _pool(fn):
+    def run(x, kernel_size=None, stride=None, padding=0):
+        if kernel_size is None:
+            raise ArgumentError(f"{fn.__name__} needs kernel_size")
+        options = {"kernel_size": _window(kernel_size, "kernel_size", 2),
+                   "stride": None if stride is None else _window(stride, "stride", 2),
+                   "padding": _window(padding, "padding", 2)}
+        check_size(_on_meta(fn, x, **options), f"{fn.__name__}(...)")
+        return fn(x, **options)
+    return run
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """``F.batch_norm``: with training=True the batch's own statistics (the running ones
+    given are updated on copies, never on the program's values), else the running ones."""
+    if running_mean is not None:
+        running_mean = running_mean.detach().clone()
+    if running_var is not None:
+        running_var = running_var.detach().clone()
+    return F.batch_norm(x, running_mean, running_var, weight, bias, bool(training),
+                        _float(momentum, "momentum"), _float(eps, "eps"))
+
+
 IMPLEMENTATIONS.update({
+    "conv1d": _conv(F.conv1d, 1), "conv2d": _conv(F.conv2d, 2),
+    "max_pool2d": _pool(F.max_pool2d), "avg_pool2d": _pool(F.avg_pool2d),
+    "batch_norm": batch_norm,
     "solve": solve, "linalg_norm": linalg_norm, "vector_norm": vector_norm,
     "slogdet": slogdet,
     "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh, "erfc": torch.erfc,
@@ -931,6 +988,18 @@ def _tensordot_work(args, result_shape):
     return cost.Work(forward, forward * len(needing), sum(t.numel() for t in needing))
 
 
+def _conv_work(args, result_shape):
+    """A convolution: every output entry is a sum over one window of every input channel."""
+    x, weight = args[0], args[1]
+    per_output = math.prod(weight.shape[1:]) if weight.dim() > 1 else 1
+    batch_and_out = x.shape[0] * weight.shape[0] if x.dim() > 2 else weight.shape[0]
+    spatial = math.prod(x.shape[2:]) if x.dim() > 2 else x.numel()
+    forward = max(batch_and_out * spatial * per_output, x.numel())
+    needing = [t for t in args[:3] if getattr(t, "requires_grad", False)]
+    return cost.Work(forward, forward * len(needing), sum(t.numel() for t in needing))
+
+
+cost.COSTS.update({"conv1d": _conv_work, "conv2d": _conv_work})
 cost.COSTS.update({"einsum": _einsum_work, "inverse": _cubic_work, "det": _cubic_work,
                    "solve": _cubic_work, "slogdet": _cubic_work, "linalg_norm": _cubic_work,
                    "logdet": _cubic_work, "linear": _linear_work,

@@ -574,6 +574,54 @@ def _svd_local(ctx):
                   "")]
 
 
+def _conv_local(ctx):
+    stride, padding = ctx.saved("stride"), ctx.saved("padding")
+    how = f"(stride {tuple(stride or ())}, padding {tuple(padding or ())})"
+    out = []
+    words = {0: f"{ctx.G} convolved back with the flipped weights {how}: each input entry "
+                "gets the gradients of every output window it is part of, times the weight "
+                "it met there",
+             1: f"{ctx.G} correlated with the input {how}: each weight gets the sum, over "
+                "every window, of the gradient there times the input entry it met",
+             2: f"{ctx.G} summed over the batch and every position of each output channel"}
+    for i in range(3):
+        if _out(ctx, i) is not None:
+            out.append(Local(i, words[i], None, f"{fmt(_out(ctx, i))}", ""))
+    return out
+
+
+def _max_pool_words(ctx, i):
+    return (f"to the largest entry of each {tuple(ctx.saved('kernel_size') or ())} window "
+            f"(positions {fmt(ctx.saved('result1'))}), 0 to the others")
+
+
+def _avg_pool_words(ctx, i):
+    size = ctx.saved("kernel_size") or ()
+    count = math.prod(size) if size else 1
+    return f"divided by {count} and spread over each {tuple(size)} window"
+
+
+def _batch_norm_local(ctx):
+    training = ctx.saved("training")
+    out = []
+    if _out(ctx, 0) is not None:
+        if training:
+            gw = f"{ctx.G}·weight"
+            text = (f"({gw} − mean({gw}) − normalized·mean({gw}·normalized)) / std per "
+                    "channel over the batch (the mean and variance of the batch depend on "
+                    "every entry)")
+        else:
+            text = (f"{ctx.G}·weight / √(running variance + eps) (the running statistics are "
+                    "constants)")
+        out.append(Local(0, text, None, f"{fmt(_out(ctx, 0))}", ""))
+    for i, word in ((1, "weight"), (2, "bias")):
+        if _out(ctx, i) is not None:
+            what = f"{ctx.G} · the normalized input" if i == 1 else ctx.G
+            out.append(Local(i, f"{what} summed over the batch and positions of each channel "
+                                f"(the {word} is shared)", None, f"{fmt(_out(ctx, i))}", ""))
+    return out
+
+
 def register_common(rules: dict) -> None:
     """The rules of the common functions' nodes (scans, sorting, matrices, layers)."""
     for name, (symbol, derivative) in _COMMON_UNARY.items():
@@ -604,6 +652,14 @@ def register_common(rules: dict) -> None:
         "LinalgDetBackward0": custom(_det_local),
         "LinalgSlogdetBackward0": custom(_slogdet_local),
         "LinalgSolveExBackward0": custom(_solve_local),
+        "ConvolutionBackward0": custom(_conv_local, "a convolution shares its weights: each "
+                                       "weight adds up the gradients of every window"),
+        "MaxPool2DWithIndicesBackward0": custom(_moved(_max_pool_words), "max routes: the "
+                                                "largest entry of each window gets the "
+                                                "gradient"),
+        "AvgPool2DBackward0": custom(_moved(_avg_pool_words), "the mean spreads: every entry "
+                                     "of a window gets an equal share"),
+        "NativeBatchNormBackward0": custom(_batch_norm_local),
         "LinalgSvdBackward0": custom(_svd_local),
         "AddmmBackward0": custom(_addmm_local),
         "NativeLayerNormBackward0": custom(_layer_norm_local),

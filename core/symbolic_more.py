@@ -246,7 +246,8 @@ COMMON = frozenset({
     "floor_divide", "cumsum", "cumprod", "sort", "argsort", "topk", "median", "tril", "triu",
     "diag", "diagonal", "inverse", "det", "logdet", "kron", "tensordot", "einsum", "linear",
     "normalize", "layer_norm", "dropout", "gather", "index_select", "masked_fill", "pad",
-    "solve", "linalg_norm", "vector_norm", "slogdet"})
+    "solve", "linalg_norm", "vector_norm", "slogdet", "conv1d", "conv2d", "max_pool2d",
+    "avg_pool2d", "batch_norm"})
 
 #: the functions this module translates
 NAMES = COMMON | frozenset(_CONSTANTS | {
@@ -460,6 +461,8 @@ def translate_common(translator, node, name, args, kwargs):
         return _array(det if name == "det" else sympy.log(det))
     if name == "kron":
         return np.kron(x, _array(args[1]))
+    if name in ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm"):
+        return _layers(translator, name, x, args, kwargs)
     if name == "solve":
         rhs = _array(args[1])
         solved = _matrix(x).LUsolve(sympy.Matrix(rhs.tolist() if rhs.ndim == 2 else
@@ -555,3 +558,94 @@ def translate_common(translator, node, name, args, kwargs):
 
 #: every function whose value SymPy reads from the run (core.symbolic.computed_constants)
 CONSTANT_FUNCTIONS = frozenset(_CONSTANTS | _STEP_FUNCTIONS)
+
+
+def _pair(value, count):
+    if isinstance(value, (list, tuple)):
+        return tuple(_int(v) for v in value)
+    return (_int(value),) * count
+
+
+def _windows(x, kernel, stride, padding, fill):
+    """Each window of the last len(kernel) dims of x: (output index, array of entries)."""
+    dims = len(kernel)
+    pads = [(0, 0)] * (x.ndim - dims) + [(p, p) for p in padding]
+    padded = np.pad(x, pads, mode="constant", constant_values=fill) if any(padding) else x
+    spatial = padded.shape[-dims:]
+    counts = [(n - k) // s + 1 for n, k, s in zip(spatial, kernel, stride)]
+    for out_index in np.ndindex(*counts):
+        slices = tuple(slice(o * s, o * s + k) for o, s, k in zip(out_index, stride, kernel))
+        yield out_index, padded[(Ellipsis,) + slices], counts
+
+
+def _layers(translator, name, x, args, kwargs):
+    """conv1d/conv2d (groups=1, dilation=1), max/avg pooling, batch_norm, on object arrays."""
+    if name in ("conv1d", "conv2d"):
+        dims = 1 if name == "conv1d" else 2
+        weight = _array(args[1])
+        bias = kwargs.get("bias", args[2] if len(args) > 2 else None)
+        if _int(kwargs.get("groups", 1)) != 1 or _pair(kwargs.get("dilation", 1), dims) != \
+                (1,) * dims or isinstance(kwargs.get("padding"), str):
+            raise SymbolicUnavailable(f"{name} with groups, dilation or named padding has no "
+                                      "SymPy translation here")
+        stride = _pair(kwargs.get("stride", 1), dims)
+        padding = _pair(kwargs.get("padding", 0), dims)
+        batched = x.ndim == dims + 2
+        inputs = x if batched else x[None]
+        rows = []
+        for sample in inputs:
+            channels = None
+            for out_index, window, counts in _windows(sample, weight.shape[2:], stride,
+                                                      padding, sympy.Integer(0)):
+                if channels is None:
+                    channels = np.empty((weight.shape[0],) + tuple(counts), dtype=object)
+                for o in range(weight.shape[0]):
+                    total = sympy.Add(*[a * b for a, b in zip(window.flat, weight[o].flat)])
+                    if bias is not None:
+                        total += _array(bias).reshape(-1)[o]
+                    channels[(o,) + out_index] = total
+            rows.append(channels)
+        out = np.stack(rows)
+        return out if batched else out[0]
+    if name in ("max_pool2d", "avg_pool2d"):
+        kernel = _pair(kwargs.get("kernel_size", args[1] if len(args) > 1 else None), 2)
+        stride_value = kwargs.get("stride", args[2] if len(args) > 2 else None)
+        stride = kernel if stride_value is None else _pair(stride_value, 2)
+        padding = _pair(kwargs.get("padding", 0), 2)
+        if name == "max_pool2d" and any(padding):
+            raise SymbolicUnavailable("max_pool2d with padding has no SymPy translation here")
+        lead = x.shape[:-2]
+        results = None
+        for out_index, window, counts in _windows(x, kernel, stride, padding,
+                                                  sympy.Integer(0)):
+            if results is None:
+                results = np.empty(tuple(lead) + tuple(counts), dtype=object)
+            for lead_index in np.ndindex(*lead):
+                entries = list(window[lead_index].flat)
+                results[lead_index + out_index] = (sympy.Max(*entries) if name == "max_pool2d"
+                                                   else sympy.Add(*entries) / len(entries))
+        return results
+    # batch_norm
+    training = kwargs.get("training", args[5] if len(args) > 5 else False)
+    eps = exact(float(kwargs.get("eps", 1e-5)))
+    axes = tuple(d for d in range(x.ndim) if d != 1)
+    shape = [1] * x.ndim
+    shape[1] = x.shape[1]
+    if training:
+        mean = _reduce(x, axes, True, lambda xs: sympy.Add(*xs) / len(xs))
+        centred = _map2(lambda a, m: a - m, x, mean)
+        var = _reduce(centred, axes, True,
+                      lambda xs: sympy.Add(*[v ** 2 for v in xs]) / len(xs))
+    else:
+        mean = _array(kwargs.get("running_mean", args[1] if len(args) > 1 else None))
+        var = _array(kwargs.get("running_var", args[2] if len(args) > 2 else None))
+        centred = _map2(lambda a, m: a - m, x, mean.reshape(shape))
+        var = var.reshape(shape)
+    out = _map2(lambda c, v: c / sympy.sqrt(v + eps), centred, var)
+    weight = kwargs.get("weight", args[3] if len(args) > 3 else None)
+    bias = kwargs.get("bias", args[4] if len(args) > 4 else None)
+    if weight is not None:
+        out = _map2(lambda a, w: a * w, out, _array(weight).reshape(shape))
+    if bias is not None:
+        out = _map2(lambda a, b: a + b, out, _array(bias).reshape(shape))
+    return out
