@@ -568,10 +568,10 @@ def _solve_local(ctx):
 def _svd_local(ctx):
     u, vh = ctx.saved("U"), ctx.saved("Vh")
     g_s = ctx.grad_in[1] if len(ctx.grad_in) > 1 else None
-    return [Local(0, f"U · diag(∂{ctx.output}/∂(singular values)) · Vᴴ (the singular "
-                     f"vectors of {ctx.label(0)}; only the singular values are used here)",
-                  None, f"U = {fmt(u)}, ∂/∂(singular values) = {fmt(g_s)}, Vᴴ = {fmt(vh)}",
-                  "")]
+    return [Local(0, f"(left singular vectors) · diag(∂{ctx.output}/∂(singular values)) · "
+                     f"(right singular vectors)ᵀ of {ctx.label(0)} (only the singular values "
+                     "are used here)", None,
+                  f"{fmt(u)} · diag({fmt(g_s)}) · {fmt(vh)}", "")]
 
 
 def _conv_local(ctx):
@@ -652,13 +652,13 @@ def register_common(rules: dict) -> None:
         "LinalgDetBackward0": custom(_det_local),
         "LinalgSlogdetBackward0": custom(_slogdet_local),
         "LinalgSolveExBackward0": custom(_solve_local),
-        "ConvolutionBackward0": custom(_conv_local, "a convolution shares its weights: each "
+        "ConvolutionBackward0": custom(_conv_local, "convolutions share their weights: each "
                                        "weight adds up the gradients of every window"),
         "MaxPool2DWithIndicesBackward0": custom(_moved(_max_pool_words), "max routes: the "
                                                 "largest entry of each window gets the "
                                                 "gradient"),
         "AvgPool2DBackward0": custom(_moved(_avg_pool_words), "the mean spreads: every entry "
-                                     "of a window gets an equal share"),
+                                     "of each window gets the same share"),
         "NativeBatchNormBackward0": custom(_batch_norm_local),
         "LinalgSvdBackward0": custom(_svd_local),
         "AddmmBackward0": custom(_addmm_local),

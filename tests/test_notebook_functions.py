@@ -262,6 +262,39 @@ CASES = {
                     lambda t: (t["x"].masked_fill(t["x"] > 0.6, 0.0) * t["y"]).sum()),
     "pad": ("f = sum(F.pad(x, (1, 2), value=0.5) ** 2)",
             lambda t: (F.pad(t["x"], (1, 2), value=0.5) ** 2).sum()),
+    "solve": ("f = sum(torch.linalg.solve(x[:, :2] + torch.eye(2), v[:2]))",
+              lambda t: torch.linalg.solve(t["x"][:, :2] + torch.eye(2, dtype=torch.float64),
+                                           t["v"][:2]).sum()),
+    "linalg_norm": ("f = torch.linalg.norm(x, ord=2) + torch.linalg.norm(x) "
+                    "+ torch.linalg.norm(v, ord=float('inf'))",
+                    lambda t: torch.linalg.norm(t["x"], ord=2) + torch.linalg.norm(t["x"])
+                    + torch.linalg.norm(t["v"], ord=float("inf"))),
+    "vector_norm": ("f = torch.linalg.vector_norm(x, ord=3)",
+                    lambda t: torch.linalg.vector_norm(t["x"], ord=3)),
+    "slogdet": ("f = torch.linalg.slogdet(x[:, :2])[1] * torch.linalg.slogdet(x[:, 1:]).sign",
+                lambda t: torch.linalg.slogdet(t["x"][:, :2])[1]
+                * torch.linalg.slogdet(t["x"][:, 1:]).sign),
+    "conv1d": ("f = sum(F.conv1d(x.unsqueeze(0), y.unsqueeze(0)[:, :, :2], v[:1]) ** 2)",
+               lambda t: (F.conv1d(t["x"].unsqueeze(0), t["y"].unsqueeze(0)[:, :, :2],
+                                   t["v"][:1]) ** 2).sum()),
+    "conv2d": ("k = y.view(1, 1, 2, 3)\nf = sum(F.conv2d(x.view(1, 1, 2, 3), k, padding=1, "
+               "stride=2) ** 2)",
+               lambda t: (F.conv2d(t["x"].view(1, 1, 2, 3), t["y"].view(1, 1, 2, 3), padding=1,
+                                   stride=2) ** 2).sum()),
+    "max_pool2d": ("f = sum(F.max_pool2d(x.view(1, 1, 2, 3), 2, stride=1) * v[:2])",
+                   lambda t: (F.max_pool2d(t["x"].view(1, 1, 2, 3), 2, stride=1)
+                              * t["v"][:2]).sum()),
+    "avg_pool2d": ("f = sum(F.avg_pool2d(x.view(1, 1, 2, 3), (2, 1)) * v)",
+                   lambda t: (F.avg_pool2d(t["x"].view(1, 1, 2, 3), (2, 1)) * t["v"]).sum()),
+    "batch_norm": ("f = sum(F.batch_norm(x, torch.zeros(3), torch.ones(3), v, v, "
+                   "training=True) * y) + sum(F.batch_norm(y, torch.tensor([0.1, -0.2, 0.3]), "
+                   "torch.tensor([1.0, 0.5, 2.0]), v) * x)",
+                   lambda t: (F.batch_norm(t["x"], torch.zeros(3, dtype=torch.float64),
+                                           torch.ones(3, dtype=torch.float64), t["v"], t["v"],
+                                           training=True) * t["y"]).sum()
+                   + (F.batch_norm(t["y"], torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64),
+                                   torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64),
+                                   t["v"]) * t["x"]).sum()),
 }
 
 

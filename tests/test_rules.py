@@ -92,6 +92,12 @@ CALLS.update({
     "gather": "sum(x.gather(1, tensor([[1], [0]])) * v)",
     "index_select": "sum(x.index_select(0, tensor([1, 1, 0])) ** 2)",
     "masked_fill": "sum(x.masked_fill(x > 0.4, 0.0) * y)", "pad": "sum(pad(x, (1, 1)) ** 2)",
+    "solve": "sum(solve(x, v))", "linalg_norm": "torch.linalg.norm(x, ord=2)",
+    "vector_norm": "torch.linalg.vector_norm(x, ord=3)", "slogdet": "slogdet(x)",
+    "conv1d": "sum(conv1d(a, a) ** 2)", "conv2d": "sum(conv2d(a.unsqueeze(0), a.unsqueeze(0)))",
+    "max_pool2d": "sum(max_pool2d(a.unsqueeze(0), 2) * s)",
+    "avg_pool2d": "sum(avg_pool2d(a.unsqueeze(0), 2) * s)",
+    "batch_norm": "sum(batch_norm(a, v, u, v, u, training=True) * a)",
 })
 OPERATORS = {"+": "sum(x + y)", "-": "sum(x - y)", "*": "sum(x * y)", "/": "sum(x / y)",
              "**": "sum(x ** y)", "@": "sum(x @ y)", "unary -": "sum(-x)"}

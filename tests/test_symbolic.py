@@ -105,7 +105,7 @@ UNARY_POINT = {"acos": 0.3, "asin": 0.3, "log": 1.7, "log2": 1.7, "log10": 1.7, 
                "rsqrt": 1.7, "log1p": 0.7, "reciprocal": 1.7}
 UNARY = [name for name, spec in FUNCTIONS.items() if spec.min_args == 1 and spec.max_args == 1
          and not spec.constructor and name not in ("t", "trace") and spec.bare
-         and name not in ("detach", "inverse", "det", "logdet", "normalize")]
+         and name not in ("detach", "inverse", "det", "logdet", "normalize", "slogdet")]
 UNARY_POINT["acosh"] = 1.7
 #: torch's hardsigmoid backward multiplies by 1/6 computed in float even in float64, and its
 #: trigamma (digamma's derivative) is a series accurate to about 1e-9
@@ -165,7 +165,7 @@ NOTEBOOK_PROGRAMS = [(NOTEBOOK_CASES[name][0], dict(NOTEBOOK_VALUES))
                      # hardsigmoid: torch's float 1/6, float: the gradient passes in float32;
                      # requires_grad_: a new input (the reason is said, tested below)
                      if name not in ("hardsigmoid", "float", "requires_grad_", "dropout",
-                                     "digamma")]
+                                     "digamma", "linalg_norm")]
 
 
 @pytest.mark.parametrize("text,variables", NOTEBOOK_PROGRAMS,
@@ -173,6 +173,13 @@ NOTEBOOK_PROGRAMS = [(NOTEBOOK_CASES[name][0], dict(NOTEBOOK_VALUES))
 def test_notebook_functions_match_autograd(text, variables):
     program_names = parse(text).free_names
     _against_autograd(text, {k: v for k, v in variables.items() if k in program_names})
+
+
+def test_matrix_norms_through_singular_values_are_said_not_guessed():
+    _, result = derive("f = torch.linalg.norm(A, ord=2)", {"A": [[2.0, 0.5], [0.3, 1.5]]})
+    assert "singular values" in result.reason
+    _against_autograd("f = torch.linalg.norm(A) + torch.linalg.vector_norm(A, ord=3)",
+                      {"A": [[2.0, 0.5], [0.3, 1.5]]})
 
 
 def test_dropouts_random_mask_is_said_not_guessed():
@@ -199,7 +206,8 @@ def test_every_function_is_translated():
                 if f"{name}(" in text or f"F.{name}(" in text}
     # x[...] is getitem; requires_grad_ is said, not guessed (the test above)
     # x // y is floor_divide; dropout and digamma are checked in their own tests
-    covered |= {"getitem", "requires_grad_", "float", "floor_divide", "dropout", "digamma"}
+    covered |= {"getitem", "requires_grad_", "float", "floor_divide", "dropout", "digamma",
+                "linalg_norm", "vector_norm"}
     for text, _ in TENSOR_PROGRAMS:
         covered |= {name for name in FUNCTIONS if f"{name}(" in text}
     assert covered >= set(FUNCTIONS), set(FUNCTIONS) - covered
