@@ -8,7 +8,7 @@ tree (``ast.parse`` only reads; nothing here runs any of the user's code) and:
 
 - sets aside, with a note, the lines that change nothing here: imports of torch, numpy and
   math, ``print(...)`` of anything (its arguments are never looked at as code), ``.item()``
-  and ``.grad`` reads, bare names shown for display, ``torch.manual_seed(...)``, resets of
+  and ``.grad`` reads, bare names shown for display, resets of
   ``.grad``; any other import is an error with its position;
 - takes the output the way the cell chooses it: the tensor ``.backward()`` is called on, or
   the first argument of ``grad(outputs, inputs)`` (its inputs become the variables of
@@ -27,7 +27,7 @@ import ast
 import math
 from dataclasses import dataclass, field
 
-from core import limits
+from core import grad_blocks, limits
 from core.astutil import dotted_name
 from core.errors import ExpressionError, Span
 from core.functions import DTYPES
@@ -64,7 +64,6 @@ _GRAD_OPTIONS = frozenset({"retain_graph", "create_graph", "allow_unused"})
 # kinds of set-aside lines, in the order the note lists them
 _ASIDE_KINDS = {
     "import": "imports", "print": "print(...)", "read": "reads of values (.item(), .grad, names)",
-    "seed": "torch.manual_seed(...) (the app draws no random numbers)",
     "reset": "resets of .grad (each run computes gradients afresh)",
     "flag": "requires_grad settings (now in the variables table)",
 }
@@ -147,7 +146,28 @@ class _Pass:
             return self._expression_statement(stmt)
         if isinstance(stmt, ast.Assign):
             return self._assignment(stmt)
+        if isinstance(stmt, ast.With) and grad_blocks.grad_mode(stmt) is not None:
+            return self._grad_block(stmt)
         self._keep(stmt)
+
+    def _grad_block(self, stmt: ast.With) -> None:
+        """``with torch.no_grad():``: its statements pass through this pass one by one
+        (prints set aside, inputs found), and the block keeps what is left for the language."""
+        before = len(self.kept)
+        for inner in stmt.body:
+            self.statement(inner)
+        inner_kept = self.kept[before:]
+        del self.kept[before:]
+        for inner in inner_kept:
+            if inner in self.displays:  # a bare name inside a block is a display, never output
+                self.displays.remove(inner)
+                self.aside.setdefault("read", []).append(inner.lineno)
+        inner_kept = [inner for inner in inner_kept if not isinstance(inner, ast.Expr)
+                      or not isinstance(inner.value, ast.Name)]
+        if inner_kept:
+            block = ast.copy_location(ast.With(items=stmt.items, body=inner_kept), stmt)
+            block.end_lineno, block.end_col_offset = stmt.end_lineno, stmt.end_col_offset
+            self.kept.append(block)
 
     def _keep(self, stmt: ast.stmt) -> None:
         """Leave ``stmt`` to the language; remember what it reads and binds."""
@@ -214,7 +234,7 @@ class _Pass:
             if dotted == ("print",):
                 return self._set_aside("print", stmt)  # its arguments are never converted
             if dotted == ("torch", "manual_seed"):
-                return self._set_aside("seed", stmt)
+                return self._keep(stmt)  # the language seeds the random numbers that follow
             if isinstance(value.func, ast.Attribute) and value.func.attr == "backward":
                 return self._backward(value, stmt)
             if _is_grad_call(value):
@@ -583,7 +603,22 @@ def _leaf_definition(node: ast.expr):
         return None  # the language evaluates it (or explains what is wrong) as it stands
     if requires_grad is None:
         requires_grad = bool(kwargs.get("requires_grad", False))
+    if name == "tensor" and not requires_grad and kwargs.get("dtype") is None \
+            and _whole_numbers(args[0]):
+        return None  # torch.tensor([0, 2]) holds integers (class labels): the language makes it
     return value, requires_grad, kwargs.get("dtype")
+
+
+def _whole_numbers(data) -> bool:
+    """True when a literal holds no fraction written with a point: torch makes it int64."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif not isinstance(item, int):
+            return False
+    return True
 
 
 class _NotLiteral(Exception):

@@ -917,6 +917,12 @@ def register(op: str, spec: RuleSpec) -> None:
     RULES[op] = spec
 
 
+# the notebook functions' nodes (indexing, joining, losses, activations...): core.rules_more
+from core import rules_more  # noqa: E402  (it builds on the helpers above)
+
+rules_more.register(RULES)
+
+
 def accumulate_rule(name: str, contributions, total) -> Rule:
     """The rule of a leaf's AccumulateGrad step with each path's term written out:
     ``∂f/∂w = 6 + 103.432 = 109.432``."""

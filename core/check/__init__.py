@@ -84,6 +84,14 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
             if kink.at_kink:
                 notes.append(f"{kink.text} ({kink.span.describe()}) is evaluated exactly at "
                              f"{kink.what}, where it has no derivative")
+    cut_note = None
+    if getattr(evaluation, "cuts", None):
+        # detach / no_grad: autograd's gradient ignores the cut-off path on purpose, but
+        # nudging an input changes the cut value too, so finite differences see that path
+        cut_note = ("not comparable: the program stops the gradient at "
+                    + "; ".join(cut.text for cut in evaluation.cuts)
+                    + ", and finite differences measure the function without the cut")
+        notes.append("finite differences: " + cut_note)
     sym = None
     if symbolic and names:
         from core.symbolic import differentiate
@@ -109,7 +117,7 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
             rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
                              fd, sym, ref, origin, output_value,
                              max(floor, _smallest_normal(evaluation.dtype)),
-                             _smallest_normal(evaluation.dtype)))
+                             _smallest_normal(evaluation.dtype), cut_note))
     agreeing = [c.rel_error for row in rows if row.verdict == "agree"
                 for c in row.comparisons if c.agrees]
     report = CheckReport(
@@ -151,7 +159,7 @@ def choose_entries(sizes: dict[str, int], max_entries: int
 
 
 def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
-         floor: float = 0.0, tiny: float = 0.0) -> EntryCheck:
+         floor: float = 0.0, tiny: float = 0.0, cut_note=None) -> EntryCheck:
     label = entry_label(name, index)
     other: list[str] = []
     if not math.isfinite(output_value):
@@ -161,7 +169,9 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
 
     kink_reasons: list[str] = []
     fd_entry = fd.entries.get((name, index)) if fd else None
-    if fd_entry is None:
+    if cut_note is not None:
+        fd_cmp = Comparison("finite difference", note=cut_note)
+    elif fd_entry is None:
         fd_cmp = Comparison("finite difference", note="not computed: the output is not finite")
     else:
         fd_cmp = _compare.compare("finite difference", autograd, fd_entry.value,

@@ -129,7 +129,8 @@ def _difference(entry, program, specs, name, center, position, base_kinks, f0,
     h = step_for(x)
     previous = None  # (value, noise, kinks, step) at the last, larger step
     while True:
-        found = _central(entry, program, specs, name, center, position, x, h, base_kinks, f0)
+        found = _central(entry, program, specs, name, center, position, x, h, base_kinks, f0,
+                         tensors)
         if found is None:  # f could not be evaluated or is not finite: the note says why
             return
         value, noise = found
@@ -155,7 +156,8 @@ def _difference(entry, program, specs, name, center, position, base_kinks, f0,
         h = smaller
 
 
-def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0):
+def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0,
+             tensors: dict | None = None):
     """(difference quotient, bound on its rounding error) at step ``h``, or None (with
     ``entry.note`` saying why) when f cannot be evaluated on both sides."""
     values = []
