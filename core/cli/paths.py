@@ -3,6 +3,7 @@ product; the products sum to the gradient."""
 from __future__ import annotations
 
 from core.cli.common import add_program_arguments, load, print_json
+from core.cli.jacobian import add_grad_output_argument, grad_output_value
 
 
 def add_parser(subparsers) -> None:
@@ -14,6 +15,7 @@ def add_parser(subparsers) -> None:
         "too many paths to list, say how many and show the factored sums reverse mode "
         "computes instead.")
     add_program_arguments(parser)
+    add_grad_output_argument(parser)  # a vector output: backward(gradient=v)
     parser.add_argument("--json", action="store_true",
                         help='print {"leaves": {"w": {"paths": [...], "total": ...}}} as JSON')
     parser.set_defaults(run=run)
@@ -25,7 +27,8 @@ def run(args) -> int:
     from core.paths import find_paths, format_paths
 
     program, variables = load(args)
-    report = find_paths(evaluate(program, variables, args.dtype))
+    report = find_paths(evaluate(program, variables, args.dtype,
+                                 grad_output=grad_output_value(args)))
     if args.json:
         print_json(report.to_dict())
     else:
