@@ -43,6 +43,12 @@ class ViewsPanel(QTabWidget):
         self.path_highlight = None
         self._lit = False  # the graph shows a path now
 
+    def release(self) -> None:
+        """The window is closing: stop the views' work and take the plots apart."""
+        for view in self.views.values():
+            view.jobs.cancel()
+        self.views["train"].release()
+
     def view(self, key: str):
         """The tab called ``key`` ("paths", "modes", "jacobian", "hessian", "train")."""
         return self.views[key]
