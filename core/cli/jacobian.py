@@ -29,7 +29,7 @@ def add_grad_output_argument(parser) -> None:
 
 
 def grad_output_value(args):
-    """The --grad-output value read without eval (None when not given)."""
+    """The --grad-output value, parsed as data like every value; None when not given."""
     from core.values import parse_value
 
     if getattr(args, "grad_output", None) is None:
