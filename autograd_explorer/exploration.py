@@ -61,7 +61,7 @@ def _explore_callable(function, inputs, name: str) -> Exploration:
 
 def _recorder_that_saw(output) -> Recorder | None:
     recorder = latest_recorder()
-    if recorder is None or output.grad_fn is None:
+    if recorder is None or not torch.is_tensor(output) or output.grad_fn is None:
         return None
     made = {id(r.grad_fn) for r in recorder.records}
     return recorder if id(output.grad_fn) in made else None
@@ -89,53 +89,15 @@ class Exploration:
     def trace(self):
         """The backward pass as torch's engine runs it (core.trace.Trace)."""
         if self._trace is None:
-            from core.trace import record_steps
-
-            trace = record_steps(self.evaluation)
-            texts = self._texts()
-            for step in trace.steps:
-                fn = self._fns.get(step.node_id)
-                if id(fn) in texts and (step.expression is None or step.internal):
-                    step.expression, step.internal = texts[id(fn)], False
-            self._trace = trace
+            self._trace = self.evaluation.record_trace()
         return self._trace
 
     @property
     def graph(self):
         """The backward graph (core.graph.BackwardGraph), annotated."""
         if self._graph is None:
-            from core.graph import build_graph
-
-            graph = build_graph(self.evaluation)
-            texts = self._texts()
-            by_node = {step.node_id: step for step in self.trace.steps}
-            for node in graph.nodes.values():
-                if node.kind != "op":
-                    continue
-                fn = node.grad_fn
-                if node.expression is None and id(fn) in texts:
-                    node.expression = texts[id(fn)]
-                if node.value is None:
-                    node.value = _saved_result(fn)
-                    if node.value is not None:
-                        node.shape = tuple(node.value.shape)
-                step = by_node.get(node.id)
-                if node.grad is None and step is not None and len(step.grad_in) == 1 \
-                        and step.grad_in[0] is not None and node.op != "AccumulateGrad":
-                    # what flowed into the node: the gradient of the tensor it produced
-                    node.grad = step.grad_in[0]
-            self._graph = graph
+            self._graph = self.evaluation.build_graph()
         return self._graph
-
-    def _texts(self) -> dict[int, str]:
-        if not hasattr(self, "_text_cache"):
-            from core.trace import reachable_nodes
-
-            output = self.evaluation.output
-            nodes = reachable_nodes(output.grad_fn) if output.grad_fn is not None else []
-            self._text_cache = model_evaluation.inferred_texts(nodes, self.evaluation)
-            self._fns = {str(id(fn)): fn for fn in nodes}
-        return self._text_cache
 
     def steps(self) -> dict:
         """The backward pass as ``main.py steps --json`` prints it:
@@ -159,10 +121,10 @@ class Exploration:
 
     def save_html(self, path) -> Path:
         """Write the interactive web page (one self-contained HTML file) to ``path``."""
-        from core.html_export import export_html
+        from core.html_export import write_html
 
         path = Path(path)
-        path.write_text(export_html(self.graph, self.trace), encoding="utf-8")
+        write_html(path, self.graph, self.trace)
         return path
 
     def _repr_html_(self) -> str:
@@ -170,24 +132,16 @@ class Exploration:
 
         return export_html(self.graph, self.trace, embedded=True)
 
-    def show(self) -> None:
-        """Open the desktop window on this graph and wait until it is closed (like
-        matplotlib's ``plt.show()``)."""
+    def show(self, block: bool = True):
+        """Open the desktop window on this graph (graph, Node, Steps and Check panels) and
+        wait until it is closed, like matplotlib's ``plt.show()``; with ``block=False``
+        return the window at once (for a running Qt event loop)."""
         from gui.external import show_exploration
 
-        show_exploration(self)
+        return show_exploration(self, block=block)
 
     def __repr__(self) -> str:
         graph = self._graph
         size = f"{len(graph.nodes)} nodes" if graph is not None else "graph not built yet"
         return (f"<Exploration of {self.evaluation.output_name} "
                 f"({len(self.evaluation.inputs)} leaves, {size})>")
-
-
-def _saved_result(fn):
-    """The tensor a node made, when its backward saved it (exp, sigmoid, tanh, ...)."""
-    try:
-        value = getattr(fn, "_saved_result", None)
-    except RuntimeError:  # freed by a backward without retain_graph
-        return None
-    return value.detach() if torch.is_tensor(value) else None

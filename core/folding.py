@@ -207,7 +207,38 @@ def node_paths(graph: BackwardGraph) -> dict[str, tuple]:
             consumer = consumers.get(node_id)
             path = paths.get(consumer, ()) if consumer is not None else ()
         paths[node_id] = path
+    _place_between(graph, paths)
     return paths
+
+
+def _place_between(graph: BackwardGraph, paths: dict[str, tuple]) -> None:
+    """An operation with no module of its own (the residual ``x + block(x)`` in the model's
+    own forward) between nodes that have one goes where its neighbours meet: the longest
+    prefix their paths share. It is then folded with them, and drawn by itself once that
+    box is opened, so a folded drawing has no cycle through a box."""
+    inputs: dict[str, list[str]] = {}
+    consumers: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        if edge.kind == "data":
+            inputs.setdefault(edge.target, []).append(edge.source)
+            consumers.setdefault(edge.source, []).append(edge.target)
+    own = dict(paths)  # neighbours' own paths only: placed ones would chain (add to add)
+    for node_id, node in graph.nodes.items():
+        if own[node_id] or node.kind != "op" or node.op == "AccumulateGrad":
+            continue
+        before = [own[i] for i in inputs.get(node_id, ()) if own.get(i)]
+        after = [own[c] for c in consumers.get(node_id, ()) if own.get(c)]
+        if before and after:
+            paths[node_id] = _common_prefix(before + after)
+
+
+def _common_prefix(paths: list[tuple]) -> tuple:
+    first = paths[0]
+    length = min(len(p) for p in paths)
+    for depth in range(length):
+        if any(p[depth] != first[depth] for p in paths):
+            return first[:depth]
+    return first[:length]
 
 
 #: A box with more boxes than this inside gets ranges in between (blocks.0-99, ...)

@@ -61,6 +61,20 @@ def export_html(graph, trace, *, embedded: bool = False, title: str | None = Non
             f"</head>\n<body style=\"margin:0\">\n{fragment}\n</body>\n</html>\n")
 
 
+def write_html(path, graph, trace, **options) -> None:
+    """Write :func:`export_html`'s page to ``path``; an unwritable path is an
+    :class:`~core.errors.ExpressionError` naming it."""
+    from pathlib import Path
+
+    from core.errors import ExpressionError
+
+    text = export_html(graph, trace, **options)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ExpressionError("export", f"cannot write {path}: {err.strerror or err}") from None
+
+
 def page_data(trace, node_map: dict | None = None, graph=None) -> dict:
     """The trace as the page's script reads it: for each step the node to highlight (the
     folded box holding it, on a folded drawing), its title, text and edge labels; the
@@ -83,10 +97,15 @@ def page_data(trace, node_map: dict | None = None, graph=None) -> dict:
                 text.extend(f"  {fmt(c.value)}  via {c.via}   (running sum "
                             f"{fmt(c.running_total)})" for c in step.contributions)
         edges = []
-        for (source, target), label in step.edge_labels:
+        for key, label in step.edge_labels:
+            # (source, target, k): the k-th of parallel edges (x*x has two from x)
+            source, target = key[0], key[1]
+            k = key[2] if len(key) > 2 else 0
+            if (drawn(source), drawn(target)) != (source, target):
+                k = 0  # edges into or out of a folded box are drawn once
             source, target = drawn(source), drawn(target)
             if source != target:
-                edges.append([source, target, label])
+                edges.append([source, target, label, k])
         steps.append({"n": drawn(step.node_id), "l": drawn(step.leaf_id), "t": step.title,
                       "x": "\n".join(text), "e": edges})
     forward = []
@@ -207,10 +226,14 @@ _SCRIPT = r"""
     if (s.l && !(s.l in stepOfNode)) stepOfNode[s.l] = i;
   });
 
+  function edgeOf(key) {  // "source->target#k": the k-th of the parallel edges drawn
+    var cut = key.lastIndexOf("#"), list = edges[key.slice(0, cut)] || [];
+    return list[Number(key.slice(cut + 1))] || list[0];
+  }
   function label(key, text) {
     var el = labels[key];
     if (!el) {
-      var g = (edges[key] || [])[0];
+      var g = edgeOf(key);
       var path = g && g.querySelector("path");
       if (!path) return;
       var p = path.getPointAtLength(path.getTotalLength() / 2);
@@ -263,7 +286,7 @@ _SCRIPT = r"""
     if (mode === "backward") {
       var crossed = {};
       if (data.root && data.output) {
-        crossed[data.root + "->" + data.output] = "1";
+        crossed[data.root + "->" + data.output + "#0"] = "1";
         setClass(nodes[data.output], "ae-done", true);
       }
       for (var k = 0; k <= index; k++) {
@@ -272,13 +295,15 @@ _SCRIPT = r"""
           setClass(nodes[s.n], "ae-done", true);
           if (s.l) setClass(nodes[s.l], "ae-done", true);
         }
-        s.e.forEach(function (e) { crossed[e[0] + "->" + e[1]] = e[2]; });
+        s.e.forEach(function (e) { crossed[e[0] + "->" + e[1] + "#" + e[3]] = e[2]; });
       }
       Object.keys(crossed).forEach(function (key) {
-        setClass(edges[key], "ae-crossed", true);
+        setClass([edgeOf(key)].filter(Boolean), "ae-crossed", true);
         label(key, crossed[key]);
       });
-      item.e.forEach(function (e) { setClass(edges[e[0] + "->" + e[1]], "ae-recent", true); });
+      item.e.forEach(function (e) {
+        setClass([edgeOf(e[0] + "->" + e[1] + "#" + e[3])].filter(Boolean), "ae-recent", true);
+      });
     } else {
       for (var j = 0; j < index; j++) setClass(nodes[list[j].n], "ae-done", true);
     }

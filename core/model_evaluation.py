@@ -59,7 +59,11 @@ class ModelEvaluation:
         self.output = output
         self.output_name = output_name
         self.inputs = inputs
-        self.intermediates: dict[str, torch.Tensor] = {}
+        # tensors the user asked to keep a gradient for (retain_grad): the step-through's
+        # replay puts their .grad back afterwards, as it does for the leaves'
+        self.intermediates: dict[str, torch.Tensor] = {
+            f"#{record.index}": record.tensor for record in records
+            if record.tensor.grad_fn is not None and record.tensor.retains_grad}
         self.records = records
         self.recorder = recorder
         self.dtype = str(output.dtype).replace("torch.", "")
@@ -75,6 +79,8 @@ class ModelEvaluation:
         self.gradients = {}
         self.intermediate_gradients = {}
         self.backward_done = False
+        self._nodes = self._texts = self._trace = None
+        self._graphs: dict = {}
 
     def record_for(self, grad_fn) -> ModelRecord | None:
         """The record of the tensor ``grad_fn`` produced, when it is known."""
@@ -93,6 +99,87 @@ class ModelEvaluation:
     def value(self) -> torch.Tensor:
         """The output's value, detached from the graph."""
         return self.output.detach()
+
+    # the views the app builds, with what a typed program's records would have said ----
+
+    def nodes(self) -> list:
+        """Every autograd node reachable from the output."""
+        if self._nodes is None:
+            fn = self.output.grad_fn
+            self._nodes = reachable_nodes(fn) if fn is not None else []
+        return self._nodes
+
+    def texts(self) -> dict[int, str]:
+        """``id(grad_fn) -> text`` for nodes no record describes (see inferred_texts)."""
+        if self._texts is None:
+            self._texts = inferred_texts(self.nodes(), self)
+        return self._texts
+
+    def record_trace(self):
+        """core.trace's step-through of this graph (cached), with module texts on the steps
+        torch made inside a module's functions. Raises ExpressionError when the graph was
+        freed by a backward() without retain_graph."""
+        if self._trace is None:
+            from core.trace import record_steps
+
+            trace = record_steps(self)
+            texts = self.texts()
+            by_id = {str(id(fn)): fn for fn in self.nodes()}
+            for step in trace.steps:
+                fn = by_id.get(step.node_id)
+                if id(fn) in texts and (step.expression is None or step.internal):
+                    step.expression, step.internal = texts[id(fn)], False
+            self._trace = trace
+        return self._trace
+
+    def build_graph(self, *, show_saved: bool = False, show_attrs: bool = False):
+        """core.graph's BackwardGraph of this graph, every operation labelled with its module
+        and operation, and values and gradients where known: from the recording, from what a
+        node saved of its own result, and (the gradient flowing into a node) from the
+        engine's replay. The ``.grad`` of tensors that retain_grad() is left as it was."""
+        from core.graph import build_graph
+
+        key = (show_saved, show_attrs)
+        if key in self._graphs:  # the window and the API share one (read-only) graph
+            return self._graphs[key]
+        kept = [(t, t.grad) for t in self.intermediates.values()]
+        try:
+            graph = build_graph(self, show_saved=show_saved, show_attrs=show_attrs)
+        finally:
+            # torch.autograd.grad also fills .grad of tensors that retain_grad()
+            for tensor, grad in kept:
+                tensor.grad = grad
+        texts = self.texts()
+        try:
+            by_node = {step.node_id: step for step in self.record_trace().steps}
+        except ExpressionError:
+            by_node = {}  # the graph was freed: values only
+        for node in graph.nodes.values():
+            if node.kind != "op":
+                continue
+            fn = node.grad_fn
+            if node.expression is None and id(fn) in texts:
+                node.expression = texts[id(fn)]
+            if node.value is None:
+                node.value = _saved_result(fn)
+                if node.value is not None:
+                    node.shape = tuple(node.value.shape)
+            step = by_node.get(node.id)
+            if node.grad is None and step is not None and len(step.grad_in) == 1 \
+                    and step.grad_in[0] is not None and node.op != "AccumulateGrad":
+                # what flowed into the node: the gradient of the tensor it produced
+                node.grad = step.grad_in[0]
+        self._graphs[key] = graph
+        return graph
+
+
+def _saved_result(fn):
+    """The tensor a node made, when its backward saved it (exp, sigmoid, tanh, ...)."""
+    try:
+        value = getattr(fn, "_saved_result", None)
+    except RuntimeError:  # freed by a backward without retain_graph
+        return None
+    return value.detach() if torch.is_tensor(value) else None
 
 
 def from_tensor(output, params=None, recorder: Recorder | None = None,

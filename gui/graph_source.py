@@ -33,6 +33,37 @@ class Drawing:
     details: dict[str, dict] = field(default_factory=dict)
     source: object = None  # the BackwardGraph, for export() to draw it again
     options: dict = field(default_factory=dict)
+    #: a core.folding.Folding when the graph is drawn folded (large graphs), else None
+    folding: object = None
+
+    def drawn_id(self, node_id: str) -> str:
+        """The id drawn for a graph node: its folded box, or itself."""
+        return self.folding.node_map.get(node_id, node_id) if self.folding else node_id
+
+    def map_highlight(self, highlight):
+        """A step highlight in the drawing's ids (a step inside a folded box lights the
+        box; edges inside a box disappear, edges into it are drawn once, k = 0)."""
+        if self.folding is None or highlight is None:
+            return highlight
+        from dataclasses import replace
+
+        labels = {}
+        for key, text in highlight.edge_labels.items():
+            moved = self._edge(key)
+            if moved is not None:
+                labels[moved] = text
+        recent = {self._edge(key) for key in highlight.recent} - {None}
+        return replace(highlight, current=frozenset(map(self.drawn_id, highlight.current)),
+                       done=frozenset(map(self.drawn_id, highlight.done)),
+                       edge_labels=labels, recent=frozenset(recent))
+
+    def _edge(self, key):
+        source, target = self.drawn_id(key[0]), self.drawn_id(key[1])
+        if source == target:
+            return None
+        if (source, target) != (key[0], key[1]):
+            return (source, target, 0) if len(key) > 2 else (source, target)
+        return key
 
 
 def graphviz_available() -> bool:
@@ -47,17 +78,60 @@ def draw(evaluation, *, annotate: str = "all", rankdir: str = "TB", show_saved: 
     ``theme`` is the window's (core.render.THEMES); exports choose their own."""
     if not graphviz_available():
         raise ExpressionError("graphviz", INSTALL_HINT)
+    from core import folding as _folding
+
     options = {"annotate": annotate, "rankdir": rankdir, "show_saved": show_saved,
                "theme": theme}
-    graph = _graph.build_graph(evaluation, show_saved=show_saved)
-    svg = _render.render(graph, _options(options), "svg", timeout=timeout, cancel=cancel_event)
-    return Drawing(svg, _render.svg_node_ids(svg), _details_from_graph(graph), graph, options)
+    # a graph from the user's own code (autograd_explorer) builds its own, annotated
+    builder = getattr(evaluation, "build_graph", None)
+    graph = builder(show_saved=show_saved) if builder is not None else \
+        _graph.build_graph(evaluation, show_saved=show_saved)
+    folding = _folding.auto_fold(graph)  # large graphs open folded (seconds, not minutes)
+    return _draw(graph, folding, options, timeout, cancel_event)
 
 
-def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print") -> bytes:
-    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes."""
-    options = dict(drawing.options, dpi=dpi, theme=theme)
-    data = _render.render(drawing.source, _options(options), fmt)
+def unfold(drawing: Drawing, box_id: str, *, timeout: float | None = 60.0,
+           cancel_event=None) -> Drawing:
+    """The same graph with the folded box ``box_id`` opened one level."""
+    folding = drawing.folding.unfolded(box_id)
+    return _draw(drawing.source, folding, drawing.options, timeout, cancel_event)
+
+
+def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
+    drawn = folding.graph if folding is not None else graph
+    svg = _render.render(drawn, _options(options), "svg", timeout=timeout, cancel=cancel_event)
+    details = _details_from_graph(graph)
+    if folding is not None:
+        details.update(_details_of_boxes(folding))
+    return Drawing(svg, _render.svg_node_ids(svg), details, graph, options, folding)
+
+
+def _details_of_boxes(folding) -> dict[str, dict]:
+    """The Node panel's text for a folded box: what is inside and how to open it."""
+    details = {}
+    for box_id, inside in folding.groups.items():
+        node = folding.graph.nodes[box_id]
+        ops = sorted({folding.source.nodes[i].op or folding.source.nodes[i].kind
+                      for i in inside})
+        details[box_id] = {
+            "kind": "folded", "op": node.op, "name": node.expression,
+            "expression": f"{len(inside)} nodes folded; click the box again to unfold it. "
+                          f"Operations inside: {', '.join(ops[:12])}"
+                          + (" …" if len(ops) > 12 else ""),
+            "span": None, "shape": None, "value": None, "grad": None, "saved": []}
+    return details
+
+
+def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print",
+           annotate: str | None = None, caption: str | None = None) -> bytes:
+    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes, in ``theme``
+    (exports keep their own look, whatever the window's); ``annotate`` replaces the
+    drawing's, ``caption`` is written under it."""
+    options = dict(drawing.options, dpi=dpi, theme=theme, caption=caption)
+    if annotate is not None:
+        options["annotate"] = annotate
+    shown = drawing.folding.graph if drawing.folding is not None else drawing.source
+    data = _render.render(shown, _options(options), fmt)
     return with_png_dpi(data, dpi) if fmt == "png" else data
 
 
@@ -75,7 +149,7 @@ def with_png_dpi(data: bytes, dpi: int) -> bytes:
 
 def _options(options: dict):
     known = {k: v for k, v in options.items()
-             if k in ("annotate", "rankdir", "theme", "show_saved", "dpi")}
+             if k in ("annotate", "rankdir", "theme", "show_saved", "dpi", "caption")}
     return _render.RenderOptions(**known)
 
 

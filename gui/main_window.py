@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.graph_bar.reveal.setChecked(
             self.settings.value("view/revealGradients", True) not in (False, "false"))
         self.appearance.apply()
+        self.set_focus_order()
         self.set_graphviz_banner(shutil.which("dot") is None)
         document.update_title(self)
 
@@ -261,6 +262,33 @@ class MainWindow(QMainWindow):
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
         """Put a panel (the step-through or check widget) into its dock."""
         dock.setWidget(widget)
+        self.set_focus_order()
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits, in order: the editor, the precision and Compute, the
+        values, the results, the reveal choice and the graph, then the tab on the right."""
+        chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
+                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+        if self.step_panel is not None:
+            chain += [self.step_panel.list, self.step_panel.details]
+        if self.check_panel is not None:
+            chain += [self.check_panel.table, self.check_panel.formula]
+        return chain
+
+    def set_focus_order(self) -> None:
+        """Tab walks the window from left to right (focus_chain); tables hand Tab on
+        instead of keeping it to move between their cells (arrows do that), and the zoom
+        buttons stay out of the way (Ctrl+/Ctrl-/Ctrl+0 do the same)."""
+        for table in (self.variables, self.results.table,
+                      getattr(self.check_panel, "table", None)):
+            if table is not None:
+                table.setTabKeyNavigation(False)
+        for button in self.graph_bar.buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        chain = self.focus_chain()
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _connect(self) -> None:
         self.editor.textChanged.connect(self.on_text_changed)
@@ -654,10 +682,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ graph
 
     def on_node_clicked(self, name: str) -> None:
-        """Show the clicked node's details and select its text in the editor."""
+        """Show the clicked node's details and select its text in the editor; a folded
+        box (large graphs) opens one level."""
         if name:  # a dashed copy of a shared node stands for the node itself
             from core.render import original_id
             name = original_id(name)
+        folding = getattr(self.drawing, "folding", None)
+        if folding is not None and folding.prefix_of(name) is not None:
+            from gui import graph_source
+
+            self._draw_request = ("unfolded", time.perf_counter())
+            self.render_jobs.submit(graph_source.unfold, self.drawing, name, pass_cancel=True)
         details = self.drawing.details.get(name) if self.drawing and name else None
         self.details.show_details(details)
         if details:
@@ -684,6 +719,8 @@ class MainWindow(QMainWindow):
         if self.step_panel is not None:
             # with the Steps tab hidden the graph's arrow keys scroll it as usual
             self.step_panel.set_external_keys_enabled(self.steps_showing and not self.stale)
+        if h is not None and self.drawing is not None:
+            h = self.drawing.map_highlight(h)  # onto the folded boxes of a large graph
         if h is not None and self.step_panel is not None and self.steps_showing:
             self.graph.set_highlight(set(h.current), set(h.done), edge_labels=h.edge_labels,
                                      recent=h.recent)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
 
-from gui import files, help_pages, step_files
+from gui import files, help_pages, step_files, web_page
 from gui.examples import load_examples
 from gui.themes import THEMES
 
@@ -57,6 +57,15 @@ def build(w) -> None:
     w.export_steps_frames_action = _action(
         w, "Export Steps as PNG &Frames…", partial(step_files.export_steps_frames_dialog, w),
         None, "Every backward step as a numbered PNG image (for slides)")
+    w.caption_action = _action(w, "Caption Exports with the &Program", None, None,
+                               "Write the program under exported graphs, PDF pages and "
+                               "frames", checkable=True,
+                               checked=w.settings.value("export/caption", False)
+                               in (True, "true"))
+    w.caption_action.toggled.connect(lambda on: w.settings.setValue("export/caption", on))
+    w.export_web_page_action = _action(
+        w, "Export &Web Page…", partial(web_page.export_web_page_dialog, w), None,
+        "The step-through as one interactive HTML file (no network needed)")
     w.quit_action = _action(w, "&Quit", w.close, S.Quit)
     w.compute_action = _action(w, "&Compute", w.compute_now,
                                [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter"),
@@ -82,7 +91,9 @@ def build(w) -> None:
     menu.addActions([w.save_action, w.save_as_action])
     menu.addSeparator()
     menu.addActions([w.export_action, w.copy_image_action])
-    menu.addActions([w.export_steps_pdf_action, w.export_steps_frames_action])
+    menu.addActions([w.export_steps_pdf_action, w.export_steps_frames_action,
+                     w.export_web_page_action])
+    menu.addAction(w.caption_action)
     menu.addSeparator()
     menu.addAction(w.quit_action)
     files.update_recent_menu(w)

@@ -1,0 +1,133 @@
+"""``Exploration.show()``: the app's window on a graph from the user's own code, with the
+graph, Node, Steps and Check panels working, and large graphs folded."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from tests.gui.conftest import TIMEOUT, finish
+
+pytestmark = pytest.mark.gui
+
+
+class _Loss(nn.Module):
+    """A model that returns its own loss, so explore(fn, inputs) can call it again."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(3, 4), nn.Linear(4, 1)
+
+    def forward(self, x, y):
+        return nn.functional.mse_loss(self.fc2(torch.tanh(self.fc1(x))), y)
+
+
+def _open(qtbot, exploration):
+    from gui.external import open_window
+
+    window = open_window(exploration)
+    window.quiet_dialogs = True
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.drawing is not None, timeout=TIMEOUT)
+    return window
+
+
+def test_window_shows_the_models_graph_steps_and_check(qtbot):
+    from autograd_explorer import explore
+
+    torch.manual_seed(0)
+    model = _Loss()
+    x, y = torch.randn(5, 3), torch.randn(5, 1)
+    ex = explore(model, (x, y))
+    window = _open(qtbot, ex)
+    try:
+        # every node of the graph is drawn, and clicking one shows its details
+        assert set(ex.graph.nodes) <= set(window.drawing.node_ids)
+        weight = next(n for n in ex.graph.nodes.values() if n.name == "fc1.weight")
+        window.on_node_clicked(weight.id)
+        assert "fc1.weight" in window.details.toPlainText()
+        # the Steps panel holds the engine's steps
+        assert window.step_panel.list.count() == len(ex.trace.steps)
+        # Check: finite differences on a float64 copy agree with autograd
+        window.check_dock.raise_()
+        qtbot.waitUntil(lambda: window.checker.checked_result is window.result,
+                        timeout=TIMEOUT)
+        report = window.checker.outcome.report
+        assert report.verdict == "agree"
+        assert len(report.rows) == sum(p.numel() for p in model.parameters())
+        assert all(p.grad is None for p in model.parameters())  # nothing touched
+    finally:
+        finish(window)
+
+
+def test_a_loss_alone_is_not_run_again_and_the_check_says_so(qtbot):
+    from autograd_explorer import explore
+
+    torch.manual_seed(0)
+    model = _Loss()
+    ex = explore(model(torch.randn(5, 3), torch.randn(5, 1)), params=model)
+    window = _open(qtbot, ex)
+    try:
+        window.check_dock.raise_()
+        qtbot.waitUntil(lambda: window.checker.checked_result is window.result,
+                        timeout=TIMEOUT)
+        report = window.checker.outcome.report
+        assert report.verdict == "not checked"
+        assert "does not run your code again" in " ".join(report.rows[0].reasons)
+    finally:
+        finish(window)
+
+
+def test_a_large_graph_opens_folded_unfolds_on_click_and_steps_light_the_box(qtbot):
+    from autograd_explorer import explore, record
+    from core import folding
+    from tests.model_zoo import residual_mlp
+
+    model, inputs, loss_fn = residual_mlp(depth=40)
+    with record(model):
+        loss = loss_fn(model, *inputs)
+    ex = explore(loss)
+    window = _open(qtbot, ex)
+    try:
+        drawing = window.drawing
+        assert drawing.folding is not None
+        boxes = [i for i in drawing.folding.graph.nodes if i.startswith(folding.FOLD_PREFIX)]
+        assert boxes and len(drawing.folding.graph.nodes) <= folding.TARGET_NODES
+        assert set(drawing.folding.graph.nodes) <= set(drawing.node_ids)
+        # the step deck pages through the folded view: the last step lights its box
+        window.steps_dock.raise_()
+        qtbot.waitUntil(lambda: window.steps_showing, timeout=TIMEOUT)
+        window.step_panel.last()
+        last = ex.trace.steps[-1].node_id
+        assert drawing.drawn_id(last) in window.graph._state
+        # clicking a box opens it one level
+        box = boxes[0]
+        inside = len(drawing.folding.groups[box])
+        with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+            window.on_node_clicked(box)
+        assert box not in window.drawing.folding.graph.nodes
+        assert len(window.drawing.folding.graph.nodes) > len(drawing.folding.graph.nodes) \
+            or inside == 1
+    finally:
+        finish(window)
+
+
+def test_file_export_web_page_writes_the_page_on_screen(qtbot, tmp_path):
+    from tests.gui.conftest import compute_and_draw, make_settings, open_window
+
+    window = open_window(qtbot, make_settings(tmp_path))
+    try:
+        compute_and_draw(qtbot, window, "f = exp(w) * w", {"w": 2.0})
+        path = tmp_path / "page.html"
+        with qtbot.waitSignal(window.exported, timeout=TIMEOUT):
+            from gui.web_page import export_web_page
+            export_web_page(window, str(path))
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") and "<svg" in text
+        trace = window.drawn_result.trace
+        # each step of the trace, in the engine's order, is in the page's data
+        assert [s.title for s in trace.steps][0] in text
+        assert "Export &Web Page…" in [a.text() for a in window.menuBar().actions()[0]
+                                       .menu().actions()]
+    finally:
+        finish(window)
