@@ -345,7 +345,8 @@ def _attach_gradients(graph: BackwardGraph, evaluation) -> None:
     tensors[id(output)] = output
     ordered = list(tensors.values())
     try:
-        grads = torch.autograd.grad(output, ordered, retain_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(output, ordered, evaluation.seed, retain_graph=True,
+                                    allow_unused=True)
     except RuntimeError:
         # the graph was freed by a backward without retain_graph: values only
         return

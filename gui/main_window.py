@@ -839,6 +839,8 @@ class MainWindow(QMainWindow):
         self.render_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
+        if self.views_panel is not None:
+            self.views_panel.release()
         self.wait_for_workers(10000)
         super().closeEvent(event)
 
