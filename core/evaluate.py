@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import limits, ops
+from core import cost, limits, ops
+from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
@@ -73,6 +74,9 @@ class Evaluation:
     gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     backward_done: bool = False
+    #: (span, text) of the language node that made a leaf in the text -> that leaf's input
+    #: name (a key that survives pickling, for the symbolic check's separate process)
+    made_leaves: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -146,14 +150,19 @@ def forward(program: Program, variables, dtype: str = "float32", *,
         raise ExpressionError(
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
-            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...)",
+            "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...), "
+            "or see its Jacobian (the Views dock's Jacobian tab, or the jacobian command)",
             program.output.span)
-    inputs.update(interpreter.new_leaves)
+    made = interpreter.leaves_made()
+    inputs.update((name, tensor) for name, _node, tensor in made)
     intermediates = {name: value for name, value in interpreter.env.items()
                      if isinstance(value, torch.Tensor) and name not in inputs}
     evaluation = Evaluation(program=program, dtype=dtype, specs=specs, inputs=inputs,
                             output=output, output_name=output_name,
-                            intermediates=intermediates, records=interpreter.records)
+                            intermediates=intermediates, records=interpreter.records,
+                            made_leaves={(node.span, node.text): name
+                                         for name, node, _tensor in made})
+    evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
         evaluation.warnings.append(Notice(
@@ -177,7 +186,8 @@ def backward(evaluation: Evaluation) -> None:
     if output.requires_grad:
         for tensor in evaluation.inputs.values():
             tensor.grad = None
-        output.backward(retain_graph=True)
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS):
+            output.backward(retain_graph=True)
     for name, tensor in evaluation.inputs.items():
         if not tensor.requires_grad:
             continue
@@ -271,11 +281,31 @@ class _Interpreter:
         self.dtype = dtype
         self.env: dict[str, object] = env
         self.records: list[OpRecord] = []
-        self.new_leaves: dict[str, torch.Tensor] = {}
+        #: leaves the text makes (torch.ones(2, requires_grad=True)), keyed by the node that
+        #: made them (two leaves with the same text are two leaves), or by the name a
+        #: statement gave them: (name or None, node, tensor); see leaves_made()
+        self._made: dict[object, tuple[str | None, Node, torch.Tensor]] = {}
+        #: what torch would warn about while running the program (shown as notes)
+        self.notices: list[Notice] = []
         self.statement_index = 0
         self.total_elements = sum(t.numel() for t in env.values())
         self.deadline = time.monotonic() + limits.MAX_SECONDS
         self.last_value: object = None
+        #: estimated multiply-adds of the backward pass so far (core.cost)
+        self.backward_work = 0
+
+    def _charge(self, node: Node, name: str, args, shape) -> None:
+        """Add the operation's estimated backward work; refuse the program, before the
+        operation allocates anything, once the backward pass would pass its budget."""
+        work = cost.estimate(name, args, shape)
+        self.backward_work += work.backward
+        if self.backward_work > limits.MAX_BACKWARD_WORK:
+            raise LimitError(
+                f"the backward pass of this program would take more than "
+                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds (about "
+                f"{limits.MAX_BACKWARD_SECONDS:g} s), the limit; this operation brings it "
+                f"to {self.backward_work:,.0f}: use smaller matrices or fewer products",
+                node.span)
 
     # bookkeeping --------------------------------------------------------------
 
@@ -289,8 +319,18 @@ class _Interpreter:
                     break
             if value.is_leaf and value.requires_grad and isinstance(statement.expr, Call):
                 # w = torch.ones(1, requires_grad=True): an input defined in the text
-                self.new_leaves.pop(statement.expr.text, None)
-                self.new_leaves[name] = value
+                self._made.pop(id(statement.expr), None)
+                self._made.pop(name, None)
+                self._made[name] = (name, statement.expr, value)
+
+    def leaves_made(self) -> list[tuple[str, Node, torch.Tensor]]:
+        """The leaves the text made, in the order they were made, with their names: a
+        statement's name (``w = torch.ones(...)``), else the leaf's text, and where two
+        unnamed leaves have the same text, the text and its position, so each keeps its own
+        gradient."""
+        texts = [node.text for name, node, _ in self._made.values() if name is None]
+        return [(name or leaf_text_name(node, texts.count(node.text) > 1), node, tensor)
+                for name, node, tensor in self._made.values()]
 
     def _record(self, node: Node, value):
         if isinstance(value, torch.Tensor):
@@ -346,6 +386,7 @@ class _Interpreter:
             return value
         if isinstance(value, float):
             return -value
+        self._charge(node, "neg", [value], None)
         return self._record(node, -value)
 
     def _binary(self, node: BinaryOp):
@@ -356,9 +397,11 @@ class _Interpreter:
         if node.op == "@":
             if not (isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor)):
                 raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
-            ops.check_size(ops.result_shape("matmul", [left, right]))
+            shape = ops.result_shape("matmul", [left, right])
         else:
-            ops.check_size(ops.broadcast_shape(node.op, left, right))
+            shape = ops.broadcast_shape(node.op, left, right)
+        ops.check_size(shape)
+        self._charge(node, node.op, [left, right], shape)
         return self._record(node, _TORCH_OPERATORS[node.op](left, right))
 
     def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
@@ -394,7 +437,7 @@ class _Interpreter:
                                         "written out; to compute with a tensor, use it directly")
             result = ops.construct(node.function, args, kwargs, self.dtype)
             if result.requires_grad:
-                self.new_leaves[node.text] = result
+                self._made[id(node)] = (None, node, result)
             return self._record(node, result)
         name = node.function
         if name == "pow" and all(isinstance(a, float) for a in args):
@@ -410,11 +453,36 @@ class _Interpreter:
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
+        if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
+            kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
         if shape is not None:
             ops.check_size(shape)
+        self._charge(node, name, args, shape)
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
         return self._record(node, result)
+
+    def _implicit_softmax_dim(self, node: Call, x) -> int:
+        """``F.softmax(x)`` without dim: torch's legacy choice, with its deprecation warning
+        as a note; ``torch.softmax(x)`` and ``x.softmax()`` are refused, as torch does."""
+        name = node.function
+        if node.namespace in ("torch", "method"):
+            spelled = f"torch.{name}(x)" if node.namespace == "torch" else f"x.{name}()"
+            raise ops.ArgumentError(
+                f"{spelled} needs dim= (torch refuses it without one); write dim=-1 for the "
+                f"last dimension (F.{name}(x) alone picks a dimension by a deprecated rule)")
+        dim, warning = ops.implicit_softmax_dim(name, x.dim())
+        self.notices.append(Notice(
+            f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
+            f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
+        return dim
+
+
+def leaf_text_name(node: Node, repeated: bool) -> str:
+    """The name of a leaf the text makes without naming it: its text, and where the same
+    text makes another leaf too, its position: ``ones(2, requires_grad=True) (line 1,
+    column 9)``."""
+    return f"{node.text} ({node.span.describe()})" if repeated else node.text
 
 
 def _short(text: str, limit: int = 60) -> str:

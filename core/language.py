@@ -84,6 +84,10 @@ class Call(Node):
     function: str
     args: tuple[Node, ...]
     kwargs: tuple[tuple[str, Node], ...] = ()
+    #: how the call was spelled: "" (a bare name), "torch" (torch.NAME), "functional"
+    #: (F.NAME, torch.nn.functional.NAME) or "method" (x.NAME()); torch's overloads differ
+    #: between them (F.softmax(x) picks a dim, torch.softmax(x) refuses)
+    namespace: str = ""
 
     def kwarg(self, name: str, default=None):
         """The keyword argument ``name`` as given, or ``default``."""
@@ -620,7 +624,8 @@ class _Converter:
                 raise ExpressionError("unsupported", f"{name}() has no keyword argument "
                                       f"'{kw.arg}' here (allowed: {allowed})", _span(kw.value))
             kwargs.append((kw.arg, self._keyword_value(kw.value)))
-        return Call(span, text, name, tuple(args), tuple(kwargs))
+        return Call(span, text, name, tuple(args), tuple(kwargs),
+                    _namespace(node.func, receiver))
 
     def _argument(self, node: ast.expr, constructor: bool) -> Node:
         if isinstance(node, (ast.List, ast.Tuple)) or (constructor and _is_literal(node)):
@@ -675,6 +680,16 @@ class _Converter:
         raise ExpressionError("unsupported", f"attribute access ('.{node.attr}') is not part of "
                               "the language; only torch.<function>(...) and x.T are",
                               _span(node))
+
+
+def _namespace(func: ast.expr, receiver) -> str:
+    """How a call names its function (see :attr:`Call.namespace`)."""
+    if receiver is not None:
+        return "method"
+    if isinstance(func, ast.Name):
+        return ""
+    dotted = dotted_name(func) or ()
+    return "torch" if tuple(dotted[:-1]) == ("torch",) else "functional"
 
 
 def _byte_slice(line: str, start: int, end: int | None) -> str:

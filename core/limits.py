@@ -22,3 +22,14 @@ MAX_DIMS = 8
 MAX_SECONDS = 10.0
 #: Characters in one value field (a nested list typed by the user).
 MAX_VALUE_CHARS = 100_000
+#: Multiply-adds the backward pass may do, estimated while the forward pass is built
+#: (core.cost; about 10 s on a 2-core machine): a program past it is refused before the
+#: operation that passes it allocates anything.
+MAX_BACKWARD_WORK = 20_000_000_000
+#: Wall-clock seconds the backward pass may take (checked between its nodes).
+MAX_BACKWARD_SECONDS = 10.0
+#: Gradient entries the step-through keeps over all steps (a gradient that is one value
+#: repeated, as sum() sends back, counts once).
+MAX_TRACE_ENTRIES = 20_000_000
+#: Wall-clock seconds recording the steps may take, the replayed backward pass included.
+MAX_TRACE_SECONDS = 30.0

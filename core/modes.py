@@ -15,6 +15,7 @@ edges downstream of the input entry it seeds.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -37,6 +38,10 @@ MAX_WALKS = 16
 MAX_WALK_STEPS = 500
 #: seconds all passes together may take (each pass also has the evaluation's own bound)
 MAX_SECONDS = 30.0
+
+#: torch's forward-mode levels are process-wide: two threads inside dual_level() at once
+#: fail with "Nested forward mode AD is not supported", so passes take turns
+_DUAL_LEVEL_LOCK = threading.Lock()
 
 COUNTING = ("multiply-adds counted on torch's backward graph: a derivative crossing an edge "
             "into a value of n entries costs n (exact for numbers and elementwise operations; "
@@ -116,7 +121,8 @@ def compare_modes(evaluation) -> ModesReport:
                          f"limit is {MAX_REVERSE_PASSES:,} (forward mode needs {n_in:,})")
     deadline = time.monotonic() + MAX_SECONDS
     reverse, weights, ran = _reverse(evaluation, names)
-    forward, walks = _forward(evaluation, names, deadline)
+    with _DUAL_LEVEL_LOCK:
+        forward, walks = _forward(evaluation, names, deadline)
     edges = _edges(output, ran)
     reverse_work = n_out * sum(weights[p] for p, _ in edges)
     forward_work = 0

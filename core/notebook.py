@@ -384,7 +384,8 @@ class _Pass:
                       f"(in torch {targets[0]}.grad stays None; grad() still gives its " \
                       "gradient, shown with the intermediates)" if targets else ""
                 self.notes.append(f"line {stmt.lineno}: {made} is a leaf without a name of "
-                                  f"its own; its gradient is listed under that text"
+                                  f"its own; its gradient is listed under that text (and its "
+                                  "line and column where the same text makes another leaf)"
                                   + (f"; {who}" if who else ""))
                 return
 

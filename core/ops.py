@@ -55,7 +55,11 @@ def as_dims(value, what: str = "dim"):
 def as_size(args, kwargs) -> tuple[int, ...]:
     """The size of a constructor: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones(size=(2, 3))``."""
     if "size" in kwargs:
+        if args:
+            raise ArgumentError("the size is given twice")
         args = [kwargs["size"]]
+    if not args:
+        raise ArgumentError("a size is needed, as in ones(2, 3)")
     if len(args) == 1 and isinstance(args[0], list):
         args = args[0]
     size = tuple(as_int(a, "a size") for a in args)
@@ -185,24 +189,93 @@ def _norm(x, p=2, dim=None, *, keepdim=False):
 
 
 def _extreme(which):
+    """torch.max / torch.min with torch's overload resolution:
+
+    - ``max(x)``: the largest entry;
+    - ``max(x, other)`` and ``max(x, other=y)`` with ``other`` a *tensor*, of any shape, a
+      0-d one included (``torch.max(x, torch.tensor(0.))``, the relu idiom, or an input
+      given as a number): the elementwise maximum, as ``torch.maximum``;
+    - ``max(x, dim)`` / ``max(x, dim=d, keepdim=k)`` with ``dim`` a number: the largest
+      entries along ``dim`` (torch's ``.values``).
+
+    What torch refuses (a tensor with ``dim``/``keepdim``, a fractional dim) is refused.
+    """
     reduce = torch.max if which == "max" else torch.min
     pairwise = torch.maximum if which == "max" else torch.minimum
 
-    def run(x, other=None, *, dim=None, keepdim=False):
-        if isinstance(other, torch.Tensor) and other.dim() > 0 and dim is None:
+    def run(x, other=None, *, dim=None, keepdim=None, **kwargs):
+        if "other" in kwargs:
+            if other is not None:
+                raise ArgumentError(f"{which}() got its second argument twice")
+            other = kwargs.pop("other")
+            if not isinstance(other, torch.Tensor):
+                raise ArgumentError(f"{which}(x, other=...) compares with a tensor; a number "
+                                    f"here is not one (torch refuses it): write "
+                                    f"torch.tensor({_number_text(other)})")
+        if kwargs:
+            raise ArgumentError(f"{which}() has no keyword argument '{next(iter(kwargs))}'")
+        if isinstance(other, torch.Tensor):
+            if dim is not None or keepdim is not None:
+                raise ArgumentError(
+                    f"{which}(x, y) with a tensor y compares entry by entry and takes no dim "
+                    "or keepdim (torch refuses this call); to reduce along a dimension, give "
+                    "the dimension as a whole number")
+            check_size(broadcast_shape(which, x, other))
             return pairwise(x, other)
         if other is not None:
+            if dim is not None:
+                raise ArgumentError(f"{which}() got the dimension twice")
+            if not _is_whole(other):
+                raise ArgumentError(
+                    f"torch reads a number in second place as a dimension, and "
+                    f"{_number_text(other)} is not one; for the {which}imum of x and "
+                    f"{_number_text(other)} entry by entry write "
+                    f"torch.clamp(x, {'min' if which == 'max' else 'max'}="
+                    f"{_number_text(other)})")
             dim = other  # torch.max(x, 1) reduces along dim 1, as in torch
         if dim is None:
+            if keepdim is not None:
+                raise ArgumentError(f"{which}(x, keepdim=...) needs a dim too (torch refuses "
+                                    "keepdim alone)")
             return reduce(x)
         return reduce(x, dim=as_int(dim, "dim"), keepdim=bool(keepdim)).values
     return run
 
 
+def _is_whole(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and float(value).is_integer()
+
+
+def _number_text(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
 def _softmax(fn):
-    def run(x, dim=-1):
+    def run(x, dim=None):
+        if dim is None:  # F.softmax(x): torch's implicit choice (the evaluator notes it)
+            dim = implicit_softmax_dim(fn.__name__, x.dim())[0]
         return fn(x, dim=as_int(dim, "dim"))
     return run
+
+
+def implicit_softmax_dim(name: str, ndim: int) -> tuple[int, str]:
+    """The dim ``F.softmax(x)`` (or log_softmax) picks without ``dim=``, and the warning
+    torch gives for it, from torch itself (``F._get_softmax_dim``: 0 for 0-, 1- and 3-d
+    input, else 1, a legacy rule it deprecates)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chooser = getattr(F, "_get_softmax_dim", None)
+        if chooser is not None:
+            dim = chooser(name, ndim, 1)
+        else:  # the rule torch has used since 0.3, in case the private helper moves
+            dim = 0 if ndim in (0, 1, 3) else 1
+    message = str(caught[0].message) if caught else (
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        "include dim=X as an argument.")
+    return dim, message
 
 
 def _product(name, fn):
@@ -212,7 +285,9 @@ def _product(name, fn):
     return run
 
 
-def _transpose(x, dim0, dim1):
+def _transpose(x, dim0=None, dim1=None):
+    if dim0 is None or dim1 is None:
+        raise ArgumentError("transpose needs the two dims to swap, as in transpose(x, 0, 1)")
     return torch.transpose(x, as_int(dim0, "dim0"), as_int(dim1, "dim1"))
 
 
@@ -230,18 +305,72 @@ def _trace(x):
 
 
 def _reshape(x, *shape, **kwargs):
-    size = as_size(list(shape), kwargs)
-    check_size(tuple(abs(n) for n in size))  # -1 counts as 1: the entries are x's own
-    if math.prod(size) != x.numel() and -1 not in size:
-        raise ArgumentError(f"cannot reshape {x.numel()} entries ({_shape_text(x)}) into "
-                            f"{'×'.join(map(str, size))}")
+    """torch.reshape(x, shape), x.reshape(2, 3) or reshape(x, shape=(2, 3)); one size may be
+    -1, which torch works out from the others."""
+    if "shape" in kwargs:
+        if shape:
+            raise ArgumentError("reshape() got the shape twice")
+        shape = (kwargs["shape"],)
+    if not shape:
+        raise ArgumentError("reshape() needs the new shape, as in reshape(x, (2, 3))")
+    if len(shape) == 1 and isinstance(shape[0], list):
+        shape = tuple(shape[0])
+    if len(shape) > limits.MAX_DIMS:
+        raise LimitError(f"the shape has {len(shape)} dimensions; the limit is "
+                         f"{limits.MAX_DIMS}")
+    size = inferred_size([as_int(n, "a size") for n in shape], x.numel())
+    check_size(size)
     return torch.reshape(x, size)
 
 
-def _clamp(x, min=None, max=None):
-    lo = None if min is None else float(min)
-    hi = None if max is None else float(max)
-    return torch.clamp(x, min=lo, max=hi)
+def inferred_size(sizes: list[int], count: int) -> tuple[int, ...]:
+    """A new shape for ``count`` entries with at most one -1 worked out, as torch's
+    ``infer_size`` does; refused (with torch's reasons, in words) where torch refuses."""
+    shown = "×".join("-1" if n == -1 else str(n) for n in sizes) or "a single number"
+    for n in sizes:
+        if n < -1:
+            raise ArgumentError(f"a size of {n} is not possible: sizes are whole numbers "
+                                "from 0 up, or -1 for the one torch works out")
+    inferred = [i for i, n in enumerate(sizes) if n == -1]
+    if len(inferred) > 1:
+        raise ArgumentError("only one size can be -1: torch works out one size from the others")
+    known = math.prod(n for n in sizes if n != -1)
+    if inferred:
+        if known == 0:
+            raise ArgumentError(f"cannot work out the -1 in {shown}: with a size 0 beside it, "
+                                "any size would do")
+        if count % known:
+            raise ArgumentError(f"cannot reshape {count} entries into {shown}: {count} is not "
+                                f"a multiple of {known}")
+        sizes = list(sizes)
+        sizes[inferred[0]] = count // known
+    elif known != count:
+        raise ArgumentError(f"cannot reshape {count} entries into {shown}")
+    return tuple(sizes)
+
+
+def _clamp(x, *bounds, **named):
+    """torch.clamp: a bound is a number or a tensor; a tensor bound keeps its gradient
+    (torch gives it the gradient wherever that bound is the one taken) and broadcasts.
+
+    torch is called with the bounds exactly as written (by position or by keyword), so its
+    own overload rules decide which mixes of numbers and tensors it takes."""
+    given = list(bounds) + list(named.values())
+    if all(b is None for b in given):
+        raise ArgumentError("clamp needs min= or max= (torch refuses a clamp with neither)")
+    for bound in given:
+        if bound is not None and (not isinstance(bound, (torch.Tensor, int, float))
+                                  or isinstance(bound, bool)):
+            raise ArgumentError("a bound of clamp is a number or a tensor")
+    tensors = [b for b in given if isinstance(b, torch.Tensor)]
+    if tensors:
+        check_size(broadcast_shape("clamp", x, *tensors))
+    try:
+        return torch.clamp(x, *bounds, **named)
+    except TypeError:
+        raise ArgumentError("torch refuses this mix of a number and a tensor as the bounds of "
+                            "clamp; write the number as a tensor too, as in "
+                            "torch.tensor(0.0)") from None
 
 
 #: name -> implementation taking (positional args..., **keyword args)
@@ -304,7 +433,7 @@ def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -
         fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
         if fill is None or isinstance(fill, (list, torch.Tensor)):
             raise ArgumentError("full() needs a size and a number to fill with")
-        size = as_size([args[0]], kwargs)
+        size = as_size(args[:1], kwargs)
         check_size(size)
         return torch.full(size, float(fill), dtype=dtype, requires_grad=requires_grad)
     size = as_size(args, kwargs)
@@ -320,7 +449,6 @@ def result_shape(name: str, args: list) -> tuple[int, ...] | None:
         return _matmul_shape(name, *args[:2])
     if name in ("pow", "maximum", "minimum"):
         return broadcast_shape(name, *args)
-    if name in ("max", "min") and len(args) > 1 and isinstance(args[1], torch.Tensor) \
-            and args[1].dim() > 0:
+    if name in ("max", "min") and len(args) > 1 and isinstance(args[1], torch.Tensor):
         return broadcast_shape(name, *args[:2])
     return None

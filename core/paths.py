@@ -43,10 +43,13 @@ class Path:
     node_ids: list[str]
     factors: list
     product: torch.Tensor
+    #: per edge, which of the parallel edges between its two nodes it is (``x*x`` has two),
+    #: as core.graph.edge_keys numbers them
+    edge_ks: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready: ``{"nodes": [...], "factors": [...], "product": ...}``."""
-        return {"nodes": self.nodes, "node_ids": self.node_ids,
+        return {"nodes": self.nodes, "node_ids": self.node_ids, "edge_ks": self.edge_ks,
                 "factors": [tensor_to_data(f) for f in self.factors],
                 "product": tensor_to_data(self.product)}
 
@@ -183,6 +186,14 @@ class _Graph:
         out = result[position]
         if out is None:
             return None
+        child, child_slot = fn.next_functions[position]
+        step = self.steps.get(str(id(child))) if child is not None else None
+        received = step.grad_in[child_slot] if step is not None and \
+            child_slot < len(step.grad_in) else None
+        if received is not None and out.shape != received.shape:
+            # a broadcast input: the engine sums the gradient down to the input's shape
+            # after the node runs (validate_outputs); called directly, the node does not
+            out = out.sum_to_size(received.shape)
         return out.detach()
 
     def local(self, node_id: str, slot: int, position: int, scalar: bool):
@@ -311,22 +322,25 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     pushing the seed along each path alone; returned input first."""
     paths = []
     seed = torch.ones_like(graph.gradient(graph.root, 0))
-    # stack of (node, slot it is entered by, ids so far, factors so far, gradient so far)
-    stack = [(graph.root, 0, [graph.root], [], seed)]
+    # stack of (node, slot it is entered by, ids, factors, edge ks so far, gradient so far)
+    stack = [(graph.root, 0, [graph.root], [], [], seed)]
     while stack:
-        node_id, slot, ids, factors, grad = stack.pop()
+        node_id, slot, ids, factors, ks, grad = stack.pop()
         if node_id == target:
             paths.append(Path([graph.label(n) for n in reversed(ids)], list(reversed(ids)),
-                              list(reversed(factors)), grad))
+                              list(reversed(factors)), grad, list(reversed(ks))))
             continue
-        for position, child, child_slot in reversed(graph.children[node_id]):
+        children = graph.children[node_id]
+        for position, child, child_slot in reversed(children):
             if not to_leaf.get(child):
                 continue
             pushed = graph.push(node_id, slot, position, grad)
             if pushed is None:
                 continue
             factor = graph.local(node_id, slot, position, scalar)
-            stack.append((child, child_slot, ids + [child], factors + [factor], pushed))
+            k = sum(1 for p, c, _ in children if c == child and p < position)
+            stack.append((child, child_slot, ids + [child], factors + [factor], ks + [k],
+                          pushed))
     return paths
 
 

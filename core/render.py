@@ -106,6 +106,8 @@ class RenderOptions:
     dpi: int = 96
     layout: str = "auto"
     pinned: object | None = None
+    #: text written under the drawing (the program, for slides and handouts); None: none
+    caption: str | None = None
 
     def __post_init__(self):
         if self.annotate not in ANNOTATIONS:
@@ -179,10 +181,38 @@ def to_digraph(graph, options: RenderOptions | None = None):
     if options.plain:
         dot = _torchviz_digraph(graph, options)
     else:
-        dot = _annotated_digraph(graph, options)
+        dot = _annotated_digraph(graph, options, _saved_free_order(graph, options))
     if options.rankdir != "TB":
         dot.graph_attr["rankdir"] = options.rankdir
+    if options.caption:
+        theme = THEMES[options.theme]
+        dot.graph_attr.update(label=caption_label(options.caption), labelloc="b",
+                              labeljust="l", fontname="monospace", fontsize=theme.fontsize,
+                              fontcolor=theme.fontcolor)
     return dot
+
+
+#: lines of a caption, and characters per line, before it is shortened
+CAPTION_MAX_LINES = 24
+CAPTION_MAX_CHARS = 100
+
+
+def program_caption(program) -> str:
+    """The program as a caption: one ``name = expression`` line per statement (what a
+    pasted notebook cell set aside is left out)."""
+    return "\n".join(f"{s.target} = {s.text}" if s.target else s.text
+                     for s in program.statements)
+
+
+def caption_label(text: str) -> str:
+    """An HTML-like Graphviz label: the caption's lines, left-aligned, escaped, long
+    programs shortened (a caption is for reading, not for the whole of a long chain)."""
+    lines = text.strip("\n").splitlines() or [""]
+    if len(lines) > CAPTION_MAX_LINES:
+        hidden = len(lines) - CAPTION_MAX_LINES + 1
+        lines = lines[:CAPTION_MAX_LINES - 1] + [f"… {hidden} more lines"]
+    body = '<BR ALIGN="LEFT"/>'.join(_esc(_short(line, CAPTION_MAX_CHARS)) for line in lines)
+    return "<" + body + '<BR ALIGN="LEFT"/>>'
 
 
 def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
@@ -420,7 +450,61 @@ def call_with_deep_stack(function, recursion_limit: int):
 # --------------------------------------------------------------------------- annotated mode
 
 
-def _annotated_digraph(graph, options: RenderOptions):
+def _saved_free_order(graph, options: RenderOptions) -> list[list[str]] | None:
+    """With saved tensors shown: each rank of the drawing *without* them, its nodes in
+    left-to-right order (one ``dot -Tjson`` run), so that showing them moves nothing.
+
+    None when there are no saved tensors, for pinned drawings (already placed), or when
+    Graphviz cannot run (the drawing is then made without the ordering)."""
+    if not options.show_saved or options.pinned is not None or not any(
+            node.kind == "saved" for node in graph.nodes.values()):
+        return None
+    import json
+
+    try:
+        dot = _annotated_digraph(graph, options, skip_saved=True)
+        if options.rankdir != "TB":
+            dot.graph_attr["rankdir"] = options.rankdir
+        source = dot.source
+        laid_out = json.loads(run_dot(source, "json", DEFAULT_TIMEOUT, len(graph.nodes)))
+    except (ExpressionError, ValueError):
+        return None
+    # Graphviz's y grows upwards; with rankdir=LR the ranks are columns, ordered top down
+    lr = options.rankdir == "LR"
+    ranks: dict[float, list[tuple[float, str]]] = {}
+    for obj in laid_out.get("objects", []):
+        if "pos" not in obj or "name" not in obj:
+            continue
+        x, y = (float(v) for v in obj["pos"].split(","))
+        rank, along = (x, -y) if lr else (y, x)
+        ranks.setdefault(round(rank), []).append((along, obj["name"]))
+    return [[name for _along, name in sorted(row)] for _rank, row in sorted(ranks.items())]
+
+
+def _keep_order(dot, order: list[list[str]], beside: dict[str, list[str]]) -> None:
+    """Hold every rank of ``order`` together, in its order, with what each backward node
+    saved (``beside``) just after it: invisible flat edges set the order, a rank=same group
+    per rank keeps the ranks. A tensor saved by several nodes sits beside the first."""
+    placed: set[str] = set()
+    for row in order:
+        names = []
+        for name in row:
+            names.append(name)
+            for saved in beside.get(name, ()):
+                if saved not in placed:
+                    placed.add(saved)
+                    names.append(saved)
+        with dot.subgraph() as group:
+            group.attr(rank="same")
+            for name in names:
+                group.node(name)
+            for left, right in zip(names, names[1:], strict=False):
+                group.edge(left, right, style="invis")
+
+
+def _annotated_digraph(graph, options: RenderOptions, order=None, skip_saved=False):
+    """The annotated drawing; ``order`` (from :func:`_saved_free_order`) keeps the layout
+    of the drawing without saved tensors, ``skip_saved`` leaves them out."""
     from graphviz import Digraph
 
     theme = THEMES[options.theme]
@@ -442,14 +526,19 @@ def _annotated_digraph(graph, options: RenderOptions):
     split = _nodes_to_split(graph, options.layout)
     pinned = options.pinned
     for node in graph.nodes.values():
+        if skip_saved and node.kind == "saved":
+            continue
         style = _node_style(node, theme, highlight, node.id)
         if pinned is not None:
             style.update(pinned.node_attrs(node.id))
         dot.node(node.id, _label(node, graph, options, theme), **style)
     copies: dict[str, int] = {}
     seen: dict[tuple[str, str], int] = {}  # occurrence of each drawn (source, target) pair
+    beside: dict[str, list[str]] = {}  # backward node -> what it saved, drawn beside it
     for key, edge in graph.keyed_edges():
         source = edge.source
+        if skip_saved and edge.kind == "saved":
+            continue
         if source in split and edge.kind == "data":
             # a dashed copy of the shared node beside this consumer, so the edge is short
             k = copies[source] = copies.get(source, 0) + 1
@@ -461,12 +550,36 @@ def _annotated_digraph(graph, options: RenderOptions):
                 style.update(pinned.node_attrs(copy_id))
             dot.node(copy_id, _copy_label(original, theme), **style)
             source = copy_id
+        target = edge.target
+        if edge.kind == "saved" and graph.nodes[target].kind != "saved":
+            target = _saved_copy(dot, graph, edge, copies, theme, pinned)
+        if edge.kind == "saved":
+            beside.setdefault(edge.source, []).append(target)
         style = _edge_style(edge, key, theme, highlight)
         if pinned is not None:
-            k = seen[source, edge.target] = seen.get((source, edge.target), 0) + 1
-            style.update(pinned.edge_attrs(source, edge.target, k, "label" in style))
-        dot.edge(source, edge.target, **style)
+            k = seen[source, target] = seen.get((source, target), 0) + 1
+            style.update(pinned.edge_attrs(source, target, k, "label" in style))
+        dot.edge(source, target, **style)
+    if order:
+        _keep_order(dot, order, beside)
     return dot
+
+
+def _saved_copy(dot, graph, edge, copies: dict, theme: Theme, pinned) -> str:
+    """An input (or the output) that a backward node saved, drawn again as a dashed
+    orange copy beside that node: an edge across the drawing to the input itself (as
+    torchviz draws it) pulled the input out of place and crossed everything."""
+    original = graph.nodes[edge.target]
+    k = copies[edge.target] = copies.get(edge.target, 0) + 1
+    name = f"{edge.target}_copy{k}"
+    attr = next((a for a, i in graph.nodes[edge.source].saved.items() if i == edge.target), "")
+    style = {"fillcolor": theme.fills["saved"], "style": "filled,dashed"}
+    if pinned is not None:
+        style.update(pinned.node_attrs(name))
+    small = f'<FONT POINT-SIZE="{theme.small}" COLOR="{theme.muted}">'
+    what = original.name or original.op or original.kind
+    dot.node(name, f"<<B>{_esc(attr or 'saved')}</B> {small}= {_esc(what)}</FONT>>", **style)
+    return name
 
 
 def _nodes_to_split(graph, layout: str) -> set[str]:
@@ -494,7 +607,9 @@ def _node_style(node, theme: Theme, highlight: Highlight, node_id: str) -> dict:
 def _edge_style(edge, key: tuple[str, str, int], theme: Theme, highlight: Highlight) -> dict:
     style = {}
     if edge.kind == "saved":
-        style["dir"] = "none"
+        # its place comes from _keep_order: the edge itself must not rank anything (an
+        # input that was also saved is not pulled towards the node that saved it)
+        style.update(dir="none", constraint="false")
     elif edge.kind == "view":
         style["style"] = "dotted"
     if key in highlight.edge_labels or key in highlight.edges:

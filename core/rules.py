@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core.serialize import format_number, tensor_to_data
+from core.serialize import distinct, format_number, tensor_to_data
 
 #: Tensors with at most this many entries are written out in full; larger ones are summarised.
 FULL_ENTRIES = 16
@@ -64,7 +64,7 @@ def fmt(value) -> str:
         return num(value.reshape(()).item())
     if 0 < value.numel() <= FULL_ENTRIES:
         return _nested(tensor_to_data(value))
-    flat = value.flatten().double()
+    flat = distinct(value).flatten().double()  # an expanded view: its few stored entries
     if not flat.numel():
         return f"empty {shape_text(value.shape)} tensor"
     return (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
@@ -197,6 +197,11 @@ class Term:
     g: object
     out: object
     lines: tuple[str, ...]
+    #: the chain rule in symbols (``∂f/∂w += ∂f/∂(3w) · ∂(3w)/∂w``) and the numbers after
+    #: it as items (tensors, numbers and operator strings), for pages that draw matrices
+    #: as grids: ``(G, "×", value, "=", out)``
+    chain: str = ""
+    items: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -450,6 +455,32 @@ def _clamp_derivative(ctx):
     return inside.to(x.dtype)
 
 
+def _clamp_tensor_local(ctx):
+    """clamp with tensor bounds (torch's clamp_backward_min_max): x gets G inside the
+    bounds, a bound gets G where it is the one taken (min yields to max when min > max)."""
+    x, lo, hi = ctx.saved("self"), ctx.saved("min"), ctx.saved("max")
+    inside = torch.ones_like(x, dtype=torch.bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    me, low, high = ctx.arg(0), ctx.arg(1), ctx.arg(2)
+    parts = []
+    if _out(ctx, 0) is not None:
+        where = " ≤ ".join([low] * (lo is not None) + [me] + [high] * (hi is not None))
+        parts.append(Local(0, f"1 where {where}, else 0", inside.to(x.dtype)))
+    if lo is not None and _out(ctx, 1) is not None:
+        taken = x < lo if hi is None else (x < lo) & (lo < hi)
+        parts.append(Local(1, f"1 where {me} < {low}" + (f" < {high}" if hi is not None else "")
+                           + ", else 0", taken.to(x.dtype)))
+    if hi is not None and _out(ctx, 2) is not None:
+        taken = x > hi if lo is None else (x > hi) | (hi < lo)
+        parts.append(Local(2, f"1 where {me} > {high}" + (f" or {high} < {low}" if lo is not None
+                                                          else "") + ", else 0",
+                           taken.to(x.dtype)))
+    return parts
+
+
 def _chosen(which: str, first: bool):
     """∂ max(x, y)/∂x (or min, or ∂/∂y): 1 where it wins, ½ on ties (torch splits them)."""
     def run(ctx):
@@ -522,8 +553,7 @@ def _ones_like_input(ctx):
 
 
 def _sum_local(ctx):
-    return [Local(0, f"1 for every entry of {ctx.arg(0)}", _ones_like_input(ctx),
-                  f"ones of shape {shape_text(ctx.saved('self_sym_sizes') or ())}")]
+    return [Local(0, f"1 for every entry of {ctx.arg(0)}", _ones_like_input(ctx))]
 
 
 def _dims(dim) -> str:
@@ -651,7 +681,7 @@ def _logsumexp_local(ctx):
     value = torch.exp(x - r)
     if ctx.g is not None and ctx.g.numel() == 1:
         return [Local(0, f"softmax({ctx.label(0)}) = exp({ctx.label(0)} {MINUS} {ctx.me})",
-                      value, f"exp({fmt(x)} {MINUS} {fmt(r)})")]
+                      value, f"exp({fmt(x)} {MINUS} {base(r)})")]
     return [Local(0, f"{ctx.G} × softmax({ctx.label(0)}) along the reduced dims", None,
                   f"{fmt(ctx.g)} × {fmt(value)}", "")]
 
@@ -661,7 +691,7 @@ def _softmax_local(ctx):
     d = _signed_dim(ctx.saved("dim"))
     s = (g * y).sum(d, keepdim=True)
     return [Local(0, f"{ctx.me} ⊙ ({ctx.G} {MINUS} Σ({ctx.G} ⊙ {ctx.me})) along dim {d}", None,
-                  f"{fmt(y)} ⊙ ({fmt(g)} {MINUS} {fmt(s)})", "")]
+                  f"{fmt(y)} ⊙ ({fmt(g)} {MINUS} {base(s)})", "")]
 
 
 def _log_softmax_local(ctx):
@@ -811,6 +841,8 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
+                             "otherwise the bound taken, receives the gradient"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
     # reductions
@@ -946,13 +978,20 @@ def _shapes(a, b) -> str:
 def term_lines(ctx: StepContext, local: Local) -> tuple[str, ...]:
     """The lines of one input's share: the local derivative evaluated (when there is
     arithmetic to show), the chain rule, and any sum over broadcast axes."""
+    return _term(ctx, local)[0]
+
+
+def _term(ctx: StepContext, local: Local) -> tuple[tuple[str, ...], str, tuple]:
+    """(lines, chain in symbols, numeric items) of one input's share."""
     i, g, out = local.input, ctx.g, _out(ctx, local.input)
     name = ctx.arg(i)
     target = f"∂{ctx.output}/∂{name}"
     lines = []
     if local.apply == "":
         middle = f" = {local.work}" if local.work else ""
-        lines.append(f"{target} += {local.symbol}{middle} = {fmt(out)}")
+        chain = f"{target} += {local.symbol}"
+        items = ((local.work, "=", out) if local.work else ("=", out))
+        lines.append(f"{chain}{middle} = {fmt(out)}")
     else:
         d_local = f"∂{ctx.me}/∂{name}"
         value_text = fmt(local.value) if local.value is not None else "?"
@@ -974,13 +1013,16 @@ def term_lines(ctx: StepContext, local: Local) -> tuple[str, ...]:
             chain = f"{target} += {ctx.G} · {d_local}"
             shapes = ""
         lines.append(f"{chain} = {numbers} = {fmt(out)}")
+        shown = local.value if local.value is not None else "?"
+        items = {"right": (g, "·", shown), "left": (shown, "·", g),
+                 "outer": (g, "⊗", shown)}.get(local.apply, (g, sign, shown)) + ("=", out)
         if shapes and isinstance(out, torch.Tensor):
             lines.append(f"shapes: {shapes} = ({shape_text(out.shape)}), the shape of {name}; "
                          "the transpose is what makes the inner sizes match")
         if product is not None and isinstance(out, torch.Tensor) \
                 and tuple(product.shape) != tuple(out.shape):
             lines.append(reduction_line(product, out, name))
-    return tuple(line for line in lines if line)
+    return tuple(line for line in lines if line), chain, items
 
 
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z_0-9ᵢⱼ])(d/d)?([xyabcvnABGXCv])(?![A-Za-z_0-9(])")
@@ -1021,9 +1063,9 @@ def _legacy_rule(op: str, spec: RuleSpec, ctx: StepContext) -> Rule:
 
 def _nonfinite_note(ctx: StepContext) -> str:
     for i, out in enumerate(ctx.grad_out):
-        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
-            bad = "NaN" if bool(torch.isnan(out).any()) else "∞"
-            g_ok = ctx.g is None or bool(torch.isfinite(ctx.g).all())
+        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(distinct(out)).all()):
+            bad = "NaN" if bool(torch.isnan(distinct(out)).any()) else "∞"
+            g_ok = ctx.g is None or bool(torch.isfinite(distinct(ctx.g)).all())
             where = ("it starts here: the local derivative is not finite at these values"
                      if g_ok else "it arrived with the incoming gradient and passes on")
             return f"{bad} in the gradient sent to {ctx.arg(i)}: {where}"
@@ -1063,8 +1105,9 @@ def rule_for(fn, grad_in, grad_out, labels=(), *, output: str = "f", node: str =
                 how = {"right": f"{ctx.G} · {local.symbol}", "left": f"{local.symbol} · {ctx.G}",
                        "outer": f"{ctx.G} ⊗ {local.symbol}"}[local.apply]
                 formula.append(f"∂{ctx.output}/∂{name} = {how}")
+            lines, chain, items = _term(ctx, local)
             terms.append(Term(local.input, name, local, ctx.g, _out(ctx, local.input),
-                              term_lines(ctx, local)))
+                              lines, chain, items))
     except (TypeError, RuntimeError, AttributeError, ValueError, IndexError, ZeroDivisionError):
         # the numbers are an explanation; if a saved value cannot be read, show the result
         numbers = tuple(f"∂{output}/∂{ctx.arg(i)} += {fmt(out)}"

@@ -83,3 +83,14 @@ def format_tensor(tensor, digits: int = 6, max_entries: int = 64) -> str:
     if tensor.dim() == 2:
         return "[" + ",\n ".join(render(row) for row in data) + "]"
     return render(data)
+
+
+def distinct(tensor):
+    """The entries of ``tensor`` that are really stored: along each dimension of stride 0
+    (an expanded view, as the step-through keeps a gradient that is one value repeated)
+    only the first slice. Its min, max and finiteness are ``tensor``'s, at a fraction of
+    the work."""
+    stride = tensor.stride() if tensor.dim() else ()
+    if 0 not in stride:
+        return tensor
+    return tensor[tuple(slice(0, 1) if s == 0 else slice(None) for s in stride)]

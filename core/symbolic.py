@@ -25,6 +25,7 @@ import numpy as np
 import sympy
 
 from core.language import BinaryOp, Call, Literal, Name, Number, UnaryOp
+from core.math_html import to_html
 from core.serialize import entry_label
 from core.values import Filled
 
@@ -44,10 +45,26 @@ MAX_SHOWN_SIZE = 1_000
 MAX_PRETTY_SIZE = 150
 #: Digits the values are computed to.
 DIGITS = 30
+#: Memory the symbolic work may use beyond what its process starts with (bytes).
+MEMORY_LIMIT = 1 << 30
+#: Seconds the symbolic process may take to start (the first start imports SymPy).
+STARTUP_SECONDS = 30.0
+#: Seconds past the time budget before the process is stopped: its own deadline, checked
+#: between steps, normally ends it first with the derivatives done so far.
+GRACE_SECONDS = 1.0
+#: How the Check reports symbolic work stopped by a budget.
+SKIPPED = "skipped (too large)"
 
 
 class SymbolicUnavailable(Exception):
     """SymPy cannot (or may not, within the bounds) do this; the message says why."""
+
+
+class TooLarge(SymbolicUnavailable):
+    """The work passed one of the size or time bounds; reported as "skipped (too large)"."""
+
+    def __str__(self) -> str:
+        return f"{SKIPPED}: {super().__str__()}"
 
 
 @dataclass
@@ -63,6 +80,8 @@ class SymbolicDerivative:
     latex: str | None = None
     size: int = 0
     note: str | None = None
+    #: one line of HTML mathematics (core.math_html), for the window's Check tab
+    html: str | None = None
     #: the SymPy expression itself (for programs; not part of any JSON output)
     expr: object = field(default=None, repr=False)
 
@@ -81,22 +100,79 @@ class SymbolicResult:
 # --------------------------------------------------------------------------- entry points
 
 
-def differentiate(evaluation, names, *, time_limit: float = 5.0) -> SymbolicResult:
+def differentiate(evaluation, names, *, time_limit: float = 5.0,
+                  memory_limit: int | None = None, cancel=None) -> SymbolicResult:
     """The derivative of the evaluation's output with respect to every entry of each input
     in ``names``, as formulas and values. Never raises for what SymPy cannot do: the
-    result's ``reason`` (or an entry's ``note``) says what was not done and why."""
+    result's ``reason`` (or an entry's ``note``) says what was not done and why.
+
+    The work runs in a separate process (:mod:`core.sandbox`): a single SymPy call cannot be
+    interrupted, and some (``evalf`` of five nested ``exp``, ``10**10**10**10``) run for
+    minutes or fill the memory. Past ``time_limit`` seconds (plus :data:`GRACE_SECONDS`)
+    or ``memory_limit`` bytes (default :data:`MEMORY_LIMIT`) the
+    result says "skipped (too large)". Setting ``cancel`` (a ``threading.Event``) stops it.
+    """
+    from core import sandbox
+
+    start = time.monotonic()
+    memory = MEMORY_LIMIT if memory_limit is None else memory_limit
+    try:
+        bounds = {name: globals()[name] for name in _BOUNDS}
+        return sandbox.run_bounded(
+            _differentiate_within, (bounds, evaluation.program, dict(evaluation.specs),
+                                    list(names), time_limit,
+                                    dict(getattr(evaluation, "made_leaves", {}))),
+            seconds=time_limit + GRACE_SECONDS, memory_bytes=memory, cancel=cancel,
+            startup_seconds=STARTUP_SECONDS)
+    except sandbox.BudgetExceeded as err:
+        budget = (f"did not finish within its {time_limit:g} s budget" if err.budget == "time"
+                  else f"needed more than its {memory / 2**20:,.0f} MB memory budget")
+        return SymbolicResult(reason=f"{SKIPPED}: SymPy {budget}",
+                              seconds=time.monotonic() - start)
+    except sandbox.Cancelled:
+        return SymbolicResult(reason="cancelled", seconds=time.monotonic() - start)
+
+
+def warm_up() -> None:
+    """Differentiate one small program that touches every printer and evalf once."""
+    from core.language import parse
+    from core.values import VariableSpec
+
+    program = parse("f = sum(softmax(W)) * sin(w) * exp(w) / w + w ** 2 + sqrt(abs(w))")
+    specs = {"w": VariableSpec("w", 0.5), "W": VariableSpec("W", [0.1, 0.2])}
+    differentiate_program(program, specs, ["w", "W"], time_limit=30.0)
+
+
+#: the module's bounds, handed to the child process as they are here (tests change them)
+_BOUNDS = ("MAX_INPUT_ENTRIES", "MAX_TENSOR_ENTRIES", "MAX_FORMULA_SIZE", "MAX_FORMULA_DEPTH",
+           "MAX_SHOWN_SIZE", "MAX_PRETTY_SIZE", "DIGITS")
+
+
+def _differentiate_within(bounds: dict, *args) -> SymbolicResult:
+    """In the child process: take the parent's bounds, then differentiate."""
+    globals().update({name: bounds[name] for name in _BOUNDS})
+    return differentiate_program(*args)
+
+
+def differentiate_program(program, specs: dict, names: list[str],
+                          time_limit: float = 5.0, made_leaves=None) -> SymbolicResult:
+    """:func:`differentiate` in this process, for a program and its input values; the
+    deadline is checked between steps only, so call it through :func:`differentiate`.
+    ``made_leaves`` names the inputs made in the text (``ones(2, requires_grad=True)``),
+    keyed by (span, text) as :attr:`core.evaluate.Evaluation.made_leaves` keys them."""
     start = time.monotonic()
     deadline = start + time_limit
     result = SymbolicResult()
     try:
-        translator = Translator(evaluation.specs, set(names), deadline)
-        output = translator.program(evaluation.program)
+        translator = Translator(specs, set(names), deadline, made_leaves)
+        output = translator.program(program)
     except (SymbolicUnavailable, RecursionError) as err:
         result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
                          else "the program is nested too deeply for SymPy")
         result.seconds = time.monotonic() - start
         return result
-    result.output = describe(output, evaluation.output_name, (), translator.substitutions)
+    result.output = describe(output, program.output_name or "output", (),
+                             translator.substitutions)
     for name in names:
         symbols = translator.symbols.get(name)
         if symbols is None:
@@ -135,8 +211,9 @@ def describe(expr, name: str, index: tuple, substitutions: dict) -> SymbolicDeri
             if out.size <= MAX_PRETTY_SIZE:
                 out.pretty = sympy.pretty(expr, use_unicode=True)
             out.latex = sympy.latex(expr, symbol_names=_latex_names(expr))
+            out.html = to_html(expr)
         except ValueError:  # an exact integer of more than 4,300 digits (Python's bound)
-            out.text = out.pretty = out.latex = None
+            out.text = out.pretty = out.latex = out.html = None
             out.note = "the formula holds a number too long to print (over 4,300 digits)"
     else:
         out.note = (f"the formula has {out.size:,} operations, too long to show "
@@ -218,11 +295,11 @@ def check_size(expr, what: str) -> None:
             continue
         total += tree_size(item)
         if total > MAX_FORMULA_SIZE:
-            raise SymbolicUnavailable(f"{what} grows past {MAX_FORMULA_SIZE:,} operations; "
+            raise TooLarge(f"{what} grows past {MAX_FORMULA_SIZE:,} operations; "
                                       "symbolic work stops there")
         depth = tree_depth(item)
         if depth > MAX_FORMULA_DEPTH:
-            raise SymbolicUnavailable(f"{what} is nested {depth} levels deep; symbolic work "
+            raise TooLarge(f"{what} is nested {depth} levels deep; symbolic work "
                                       f"stops at {MAX_FORMULA_DEPTH} levels")
 
 
@@ -314,11 +391,16 @@ def _norm_of(p):
 class Translator:
     """Walks a program's language nodes and builds SymPy arrays for every value."""
 
-    def __init__(self, specs: dict, wrt: set[str], deadline: float):
+    def __init__(self, specs: dict, wrt: set[str], deadline: float, made_leaves=None):
         self.specs = specs
         self.wrt = wrt
         self.deadline = deadline
         self.env: dict[str, np.ndarray] = {}
+        #: id of a node that makes a leaf in the text -> its name, as the evaluator named it
+        self.made_leaves: dict = dict(made_leaves or {})
+        #: names bound to plain Python numbers in the evaluator (d = 1), not tensors: torch
+        #: reads such a number in max(x, d) as a dimension, a tensor as the other operand
+        self.numbers: set[str] = set()
         self.symbols: dict[str, np.ndarray] = {}
         self.substitutions: dict = {}
         self.entries = 0
@@ -335,7 +417,7 @@ class Translator:
         if name in self.wrt:
             self.entries += data.size
             if self.entries > MAX_INPUT_ENTRIES:
-                raise SymbolicUnavailable(
+                raise TooLarge(
                     f"the inputs have more than {MAX_INPUT_ENTRIES} entries; symbolic "
                     "derivatives are computed for small inputs only")
         single = data.size == 1
@@ -362,6 +444,10 @@ class Translator:
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
+                if self._is_number(statement.expr):
+                    self.numbers.add(statement.target)
+                else:
+                    self.numbers.discard(statement.target)
         result = _array(result)
         if result.size != 1:
             raise SymbolicUnavailable("the output is not a single number")
@@ -370,7 +456,7 @@ class Translator:
     def translate(self, node) -> np.ndarray:
         """The SymPy array of one node."""
         if time.monotonic() > self.deadline:
-            raise SymbolicUnavailable("symbolic translation ran out of time")
+            raise TooLarge("symbolic translation ran out of time")
         if isinstance(node, Number):
             return _array(exact(node.value))
         if isinstance(node, Name):
@@ -396,7 +482,7 @@ class Translator:
     def _checked(self, node, value) -> np.ndarray:
         value = _array(value)
         if value.size > MAX_TENSOR_ENTRIES:
-            raise SymbolicUnavailable(f"{node.text[:40]} has {value.size:,} entries; symbolic "
+            raise TooLarge(f"{node.text[:40]} has {value.size:,} entries; symbolic "
                                       f"work is limited to tensors of {MAX_TENSOR_ENTRIES}")
         return value
 
@@ -445,14 +531,18 @@ class Translator:
             return _reduce(x, _dims(args[2]) if len(args) > 2 else dim, keepdim, _norm_of(p))
         if name in ("max", "min"):
             fn = sympy.Max if name == "max" else sympy.Min
-            other = args[1] if len(args) > 1 else None
-            if isinstance(other, np.ndarray) and other.ndim > 0:
-                return _map2(fn, x, other)
-            if other is not None:
-                dim = _dims(other)  # max(x, 1) reduces along dim 1, as torch does
+            other_node = node.args[1] if len(node.args) > 1 else node.kwarg("other")
+            if other_node is not None and not self._is_number(other_node):
+                # a tensor, even a 0-d one: elementwise, as torch.maximum
+                return _map2(fn, x, _array(self.translate(other_node)))
+            if other_node is not None:
+                dim = _dims(args[1])  # max(x, 1) reduces along dim 1, as torch does
             return _reduce(x, dim, keepdim, lambda xs: fn(*xs))
         if name in ("softmax", "log_softmax"):
-            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim", -1))
+            axis = _dims(args[1]) if len(args) > 1 else _dims(kwargs.get("dim"))
+            if axis is None:  # F.softmax(x): torch's implicit choice, as the evaluator makes
+                from core.ops import implicit_softmax_dim
+                axis = implicit_softmax_dim(name, x.ndim)[0]
             exps = _map(sympy.exp, x)
             total = _reduce(exps, axis, True, lambda xs: sympy.Add(*xs))
             if name == "softmax":
@@ -472,6 +562,21 @@ class Translator:
                 shape = [shape]
             return x.reshape(tuple(_int(s) for s in shape))
         raise SymbolicUnavailable(f"{name}() has no SymPy translation here")
+
+    def _is_number(self, node) -> bool:
+        """True where the evaluator holds a plain Python number, not a tensor: numbers
+        written out, arithmetic of them, and names bound to them."""
+        if isinstance(node, Number):
+            return True
+        if isinstance(node, UnaryOp):
+            return self._is_number(node.operand)
+        if isinstance(node, BinaryOp):
+            return node.op != "@" and self._is_number(node.left) and self._is_number(node.right)
+        if isinstance(node, Name):
+            return node.name in self.numbers
+        if isinstance(node, Call) and node.function == "pow":
+            return all(self._is_number(arg) for arg in node.args)
+        return False
 
     @staticmethod
     def _product(name, a, b):
@@ -507,7 +612,7 @@ class Translator:
             dims = [dims] if not isinstance(dims, (list, tuple)) else dims
             shape = tuple(_int(d) for d in dims)
             if math.prod(shape) > MAX_TENSOR_ENTRIES:
-                raise SymbolicUnavailable(f"{node.text[:40]} is too large for symbolic work")
+                raise TooLarge(f"{node.text[:40]} is too large for symbolic work")
             fill = {"ones": 1.0, "zeros": 0.0}.get(name)
             if name == "full":
                 fill = float(_scalar(kwargs.get("fill_value", args[1] if len(args) > 1 else 0)))
@@ -515,7 +620,8 @@ class Translator:
         if kwargs.get("requires_grad"):
             # an input made in the text: named as the evaluation names it
             is_statement = node is self.statement_expr and self.leaf_name
-            leaf = self.leaf_name if is_statement else node.text
+            made = self.made_leaves.get((node.span, node.text), node.text)
+            leaf = self.leaf_name if is_statement else made
             return self._input(leaf, data)
         return _map(exact, np.array(data, dtype=float).astype(object))
 

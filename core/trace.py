@@ -14,12 +14,17 @@ The leaves' ``.grad`` are restored afterwards: recording changes nothing the cal
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+import time
 from dataclasses import dataclass, field
 
 import torch
 
-from core.errors import ExpressionError
+from core import limits
+from core.deadline import backward_deadline
+from core.errors import ExpressionError, LimitError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_data
 from core.step_highlight import StepHighlight, assemble_highlight
@@ -90,6 +95,8 @@ class Step:
     #: k-th edge between those two nodes, see core.graph.edge_keys), written once when the
     #: trace is recorded so highlights never format tensors again
     edge_labels: tuple = ()
+    #: how the rules name this node's value (``g1``, ``3*w``, ``reshape(v)``)
+    display: str = ""
 
     @property
     def title(self) -> str:
@@ -199,13 +206,16 @@ def record_steps(evaluation) -> Trace:
         # nothing to replay (a constant output, or the output is an input itself)
         return Trace([], {}, _forward_steps(evaluation), output_id, None,
                      evaluation.output_name, output_is_input=output.requires_grad)
+    started = time.monotonic()
     nodes = reachable_nodes(output.grad_fn)
     events: list[tuple[object, list, list]] = []
+    store = _Store()
 
     def make_hook(fn):
         def hook(grad_inputs, grad_outputs):
             # copies: the engine may reuse or accumulate into these buffers afterwards
-            events.append((fn, [_copy(g) for g in grad_outputs], [_copy(g) for g in grad_inputs]))
+            events.append((fn, [store.copy(g) for g in grad_outputs],
+                           [store.copy(g) for g in grad_inputs]))
         return hook
 
     saved_grads = _save_grads(evaluation)
@@ -213,7 +223,8 @@ def record_steps(evaluation) -> Trace:
     try:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
-        output.backward(retain_graph=True)
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
+            output.backward(retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "
@@ -222,11 +233,90 @@ def record_steps(evaluation) -> Trace:
         for handle in handles:
             handle.remove()
         _restore_grads(saved_grads)
-    return _build_trace(evaluation, events, output_id)
+    return _build_trace(evaluation, events, output_id, started + limits.MAX_TRACE_SECONDS)
 
 
-def _copy(grad):
-    return None if grad is None else grad.detach().clone()
+class _Store:
+    """Copies of the gradients the steps keep, within :data:`core.limits.MAX_TRACE_ENTRIES`.
+
+    A gradient that is one value repeated along some dimensions (what ``sum``, ``mean`` and
+    broadcasting send back: a view with stride 0) is kept as that small value and expanded
+    again, so ``s = s + sum(W)`` with a 1000×1000 W keeps one number per step, not a
+    million; every other gradient is copied whole and counted against the budget.
+    """
+
+    def __init__(self):
+        self.entries = 0
+        self.limit = limits.MAX_TRACE_ENTRIES
+
+    def copy(self, grad):
+        if grad is None:
+            return None
+        kept = compact_copy(grad)
+        self.entries += stored_entries(kept)
+        if self.entries > self.limit:
+            raise LimitError(f"the step-through would keep more than {self.limit:,} "
+                             "gradient entries, the limit; step through a smaller program "
+                             "(fewer operations on large tensors)")
+        return kept
+
+
+def compact_copy(tensor):
+    """A copy of ``tensor`` that stores repeated values once: along each dimension of
+    stride 0 (an expanded view) only the first slice is copied, then expanded back to
+    the full shape (a view again). Values and shape are exactly ``tensor``'s."""
+    tensor = tensor.detach()
+    if tensor.dim() == 0 or 0 not in tensor.stride():
+        return tensor.clone()
+    index = tuple(slice(0, 1) if stride == 0 else slice(None) for stride in tensor.stride())
+    return tensor[index].clone().expand(tensor.shape)
+
+
+#: Entries above which a stored tensor is checked for being one value repeated.
+CONSTANT_CHECK_ENTRIES = 4_096
+
+
+def compact_value(value):
+    """``value`` as the steps keep it: a large tensor whose entries are all equal (the
+    local derivative 1 of ``sum``, a gradient of ones) becomes that one value expanded
+    to the same shape; anything else is returned as it is."""
+    if not isinstance(value, torch.Tensor) or value.numel() <= CONSTANT_CHECK_ENTRIES:
+        return value
+    if stored_entries(value) <= 1:
+        return value
+    first = value.detach().reshape(-1)[0]
+    if bool((value.detach() == first).all()):
+        return first.clone().expand(value.shape)
+    return value
+
+
+def _compact_rule(rule: Rule) -> Rule:
+    """The rule with its tensors kept compactly (see :func:`compact_value`)."""
+    if not rule.terms:
+        return rule
+    terms = tuple(dataclasses.replace(
+        term, g=compact_value(term.g), out=compact_value(term.out),
+        local=dataclasses.replace(term.local, value=compact_value(term.local.value)))
+        for term in rule.terms)
+    return dataclasses.replace(rule, terms=terms)
+
+
+def stored_entries(tensor) -> int:
+    """How many numbers ``tensor`` really holds (an expanded view holds its base's)."""
+    if tensor is None:
+        return 0
+    return math.prod(n for n, stride in zip(tensor.shape, tensor.stride(), strict=True)
+                     if stride != 0)
+
+
+def add_compact(a, b):
+    """``a + b``, kept compact when both are expanded along the same dimensions (the
+    running sum of gradients that are each one repeated value stays one value)."""
+    if a.shape == b.shape and a.dim() and 0 in a.stride() \
+            and [s == 0 for s in a.stride()] == [s == 0 for s in b.stride()]:
+        index = tuple(slice(0, 1) if s == 0 else slice(None) for s in a.stride())
+        return (a[index] + b[index]).expand(a.shape)
+    return a + b
 
 
 def reachable_nodes(root) -> list:
@@ -270,7 +360,7 @@ def _describe(evaluation, fn) -> tuple[str | None, str | None]:
     return record.node.text, record.name
 
 
-def _build_trace(evaluation, events, output_id: str) -> Trace:
+def _build_trace(evaluation, events, output_id: str, deadline: float | None = None) -> Trace:
     """Turn the hook events into steps with contributions, rules and leaf totals."""
     root = evaluation.output.grad_fn
     root_id = str(id(root))
@@ -284,6 +374,10 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
     steps: list[Step] = []
     leaves: dict[str, LeafContributions] = {}
     for index, (fn, grad_in, grad_out) in enumerate(events):
+        if deadline is not None and time.monotonic() > deadline:
+            raise LimitError(f"recording the steps took longer than "
+                             f"{limits.MAX_TRACE_SECONDS:g} s, its time limit (at step "
+                             f"{index + 1:,} of {len(events):,}); step through a smaller program")
         node_id = str(id(fn))
         op = type(fn).__name__
         expression, name = _describe(evaluation, fn)
@@ -302,7 +396,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                     rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
                                   else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
-                    internal=internal)
+                    internal=internal, display=own)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))
@@ -312,6 +406,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
             leaves[leaf_name] = LeafContributions(leaf_name, node_id, step.leaf_id,
                                                   contributions, total, index)
             step.rule = accumulate_rule(leaf_name, [c.value for c in contributions], total)
+        step.rule = _compact_rule(step.rule)
         step.edge_labels = _edge_labels(step)
         via = _via(step)
         for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
@@ -319,7 +414,7 @@ def _build_trace(evaluation, events, output_id: str) -> Trace:
                 continue
             child_id = str(id(child))
             previous = arrived.setdefault(child_id, {}).setdefault(slot, [])
-            running = grad if not previous else previous[-1].running_total + grad
+            running = grad if not previous else add_compact(previous[-1].running_total, grad)
             previous.append(Contribution(grad, index, node_id, via, running))
             if expression and child_id not in inherited:
                 inherited[child_id] = expression

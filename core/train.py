@@ -150,3 +150,49 @@ def format_training(report: TrainReport, digits: int = 6) -> str:
     if report.note:
         lines += ["", f"note: {report.note}"]
     return "\n".join(lines)
+
+
+#: points one plot of f along an input may evaluate
+MAX_CURVE_POINTS = 1_001
+
+
+def function_along(program, variables, dtype: str, name: str, lo: float, hi: float,
+                   points: int = 201) -> tuple[list[float], list[float]]:
+    """f at ``points`` values of the scalar input ``name`` from ``lo`` to ``hi``, every other
+    input held at its value: the curve the tangent line touches. NaN where f is not finite."""
+    if not 2 <= points <= MAX_CURVE_POINTS:
+        raise LimitError(f"{points} points asked for; between 2 and {MAX_CURVE_POINTS:,}")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ExpressionError("value", f"the range {lo:g} to {hi:g} is not an interval",
+                              where=name)
+    evaluation = forward(program, variables, dtype)
+    if name not in evaluation.inputs or evaluation.inputs[name].numel() != 1:
+        raise ExpressionError("value", f"{name} is not a single-number input", where=name)
+    tensors = {n: t.detach() for n, t in evaluation.inputs.items()}
+    xs = [lo + (hi - lo) * k / (points - 1) for k in range(points)]
+    ys = []
+    deadline = time.monotonic() + MAX_SECONDS
+    with torch.no_grad():
+        for x in xs:
+            tensors[name] = torch.tensor(x, dtype=evaluation.inputs[name].dtype).reshape(
+                evaluation.inputs[name].shape)
+            out, _ = replay(program, tensors, dtype)
+            y = float(out.detach().reshape(-1)[0]) if out.numel() == 1 else math.nan
+            ys.append(y if math.isfinite(y) else math.nan)
+            if time.monotonic() > deadline:
+                raise LimitError(f"plotting took longer than {MAX_SECONDS:g} s, the limit")
+    return xs, ys
+
+
+def tangent_at(program, variables, dtype: str, name: str, x: float) -> tuple[float, float]:
+    """(f, df/dname) with the scalar input ``name`` set to ``x``: the point and slope of the
+    tangent line, from one backward pass."""
+    specs = dict(variables)
+    spec = specs.get(name)
+    specs[name] = spec.__class__(name, float(x), True) if spec is not None else float(x)
+    evaluation = forward(program, specs, dtype)
+    leaf = evaluation.inputs[name]
+    if not evaluation.output.requires_grad:
+        return float(evaluation.output.detach()), 0.0
+    (grad,) = torch.autograd.grad(evaluation.output, [leaf], allow_unused=True)
+    return float(evaluation.output.detach()), 0.0 if grad is None else float(grad)

@@ -120,6 +120,9 @@ class Appearance:
         font = app.font()
         font.setPointSizeF(points)
         app.setFont(font)
+        # widgets a style sheet has polished keep the font they had then: polishing them
+        # again (by setting the same sheet) makes every one of them take the new size
+        app.setStyleSheet(app.styleSheet())
         w = self.window
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         editor_font = fixed.__class__(fixed)

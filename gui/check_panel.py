@@ -9,16 +9,16 @@ values in the last digits. When NaN or infinity appeared, it names the first ope
 """
 from __future__ import annotations
 
+import html
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontDatabase
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-#: the verdict comes right after the entry: the dock is narrower than nine columns of
-#: numbers, and the answer must not be the part scrolled out of sight
-COLUMNS = ("entry", "verdict", "autograd", "finite diff", "rel. error", "symbolic",
+#: the verdict comes first: the dock is narrower than nine columns of numbers, and the
+#: answer must not be the part scrolled out of sight
+COLUMNS = ("verdict", "entry", "autograd", "finite diff", "rel. error", "symbolic",
            "rel. error", "reference", "rel. error")
-VERDICT = COLUMNS.index("verdict")
+VERDICT, ENTRY = COLUMNS.index("verdict"), COLUMNS.index("entry")
 #: the value column of finite differences, symbolic and reference (its error follows it)
 FD, SYMBOLIC, REFERENCE = 3, 5, 7
 COLUMN_TIPS = {
@@ -56,6 +56,29 @@ def _number(x) -> str:
 
 def _error(comparison) -> str:
     return "–" if comparison.rel_error is None else f"{comparison.rel_error:.1e}"
+
+
+def formula_html(output: str, row) -> str:
+    """The selected entry: its verdict and reasons first, then its derivative as
+    mathematics (or why there is none) and its exact value."""
+    esc = html.escape
+    parts = [f"<p><b>∂{esc(output)}/∂{esc(row.label)}: {esc(row.verdict)}</b></p>"]
+    if row.reasons:
+        parts.append("<ul style='margin-top:0'>" + "".join(
+            f"<li>{esc(reason)}</li>" for reason in row.reasons) + "</ul>")
+    formula = row.formula
+    if formula is not None and (formula.html or formula.text):
+        maths = formula.html or esc(formula.text)
+        parts.append(f"<p style='font-size:large'>∂{esc(output)}/∂{esc(row.label)} = "
+                     f"{maths}</p>")
+        if formula.latex:
+            parts.append(f"<p style='font-size:small'>LaTeX: <code>{esc(formula.latex)}"
+                         "</code></p>")
+    elif row.symbolic.note:
+        parts.append(f"<p>symbolic: {esc(row.symbolic.note)}</p>")
+    if row.symbolic.value is not None:
+        parts.append(f"<p>value: {row.symbolic.value!r}</p>")
+    return "".join(parts)
 
 
 class CheckPanel(QWidget):
@@ -99,12 +122,12 @@ class CheckPanel(QWidget):
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.formula = QPlainTextEdit()
+        # the formula as mathematics (core.math_html: superscripts, ⋅, √ on one line that
+        # wraps like text), not SymPy's two-line ASCII art, which needed a fixed-width
+        # face and horizontal scrolling
+        self.formula = QTextBrowser()
         self.formula.setObjectName("checkFormula")
-        self.formula.setReadOnly(True)
-        self.formula.setFont(mono)
-        self.formula.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.formula.setOpenLinks(False)
         self.formula.setPlaceholderText("Select a row to see its derivative formula.")
         self.explanation = QTextBrowser()
         self.explanation.setObjectName("checkExplanation")
@@ -140,6 +163,7 @@ class CheckPanel(QWidget):
                              f"{report.output_name} = {_number(report.value)} in "
                              f"{report.dtype}")
         self._fill_table(report)
+        self.table.horizontalScrollBar().setValue(0)  # the verdict column in sight
         origin = report.nonfinite
         self.origin_box.setVisible(origin is not None)
         if origin is not None:
@@ -164,13 +188,13 @@ class CheckPanel(QWidget):
         self.table.setRowCount(len(report.rows))
         for r, row in enumerate(report.rows):
             fd, sym, ref = row.comparisons
-            cells = (row.label, row.verdict, _number(row.autograd), _number(fd.value), _error(fd),
+            cells = (row.verdict, row.label, _number(row.autograd), _number(fd.value), _error(fd),
                      _number(sym.value), _error(sym), _number(ref.value), _error(ref))
             tip = "\n".join(row.reasons)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
-                if c > VERDICT:
+                if c > ENTRY:  # numbers line up on the right
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
                                           Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
@@ -188,23 +212,8 @@ class CheckPanel(QWidget):
         if not rows:
             self.formula.clear()
             return
-        row = self.report.rows[rows[0].row()]
-        name = self.report.output_name
-        lines = [f"∂{name}/∂{row.label}:  {row.verdict}"]
-        lines += [f"  · {reason}" for reason in row.reasons]
-        if row.formula and (row.formula.pretty or row.formula.text):
-            lines += ["", row.formula.pretty or row.formula.text]
-            if row.formula.latex:
-                lines += ["", "LaTeX: " + row.formula.latex]
-        elif row.symbolic.note:
-            lines += ["", f"symbolic: {row.symbolic.note}"]
-        if row.symbolic.value is not None:
-            lines += ["", f"value: {row.symbolic.value!r}"]
-        # pretty-printed formulas are laid out in 2D and must not wrap; plain text should
-        pretty = bool(row.formula and row.formula.pretty)
-        self.formula.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap if pretty
-                                     else QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.formula.setPlainText("\n".join(lines))
+        self.formula.setHtml(formula_html(self.report.output_name,
+                                          self.report.rows[rows[0].row()]))
 
     @staticmethod
     def _explanation_text(report) -> str:

@@ -55,7 +55,7 @@ class CheckRunner(QObject):
         if showing and widths is not None and widths.width_of(dock) is None:
             # nine columns of numbers: the first time the tab shows, give it room; the
             # width is this tab's own (gui.dock_widths), the other tabs keep theirs
-            wanted = min(560, int(self.window.width() * 0.36))
+            wanted = min(520, int(self.window.width() * 0.3))
             if dock.width() < wanted:
                 self.window.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         if showing and self.result is not None and self.checked_result is not self.result \

@@ -26,6 +26,9 @@ class Example:
     constants: tuple = ()
     dtype: str = "float32"
     reference: dict = field(default_factory=dict)
+    #: the view of issue 15 the example opens on ("paths", "modes", "jacobian", "hessian",
+    #: "train"), or None
+    view: str | None = None
 
     def specs(self) -> dict[str, VariableSpec]:
         """The example's variables as VariableSpecs (constants have requires_grad off)."""
@@ -40,7 +43,8 @@ def load_examples() -> tuple[Example, ...]:
     return tuple(Example(title=e["title"], group=e.get("group", "Examples"),
                          explanation=e.get("explanation", ""), expression=e["expression"],
                          vars=e["vars"], constants=tuple(e.get("constants", ())),
-                         dtype=e.get("dtype", "float32"), reference=e.get("reference", {}))
+                         dtype=e.get("dtype", "float32"), reference=e.get("reference", {}),
+                         view=e.get("view"))
                  for e in data["examples"])
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from core.errors import ExpressionError
 from core.safe_io import atomic_write
 from gui import document
+from gui import export_places as places
 from gui.session import Session, VariableEntry, load_session, save_session, session_from_json
 from gui.workers import Worker
 
@@ -137,7 +138,7 @@ def open_session_dialog(w) -> None:
     if not document.maybe_save(w, "open another file"):
         return
     path, _ = QFileDialog.getOpenFileName(
-        w, "Open Session or Program", _last_dir(w),
+        w, "Open Session or Program", places.folder(w, "session"),
         "Autograd Explorer sessions (*.json);;Programs and notebook cells (*.py *.txt);;"
         "All files (*)")
     if path:
@@ -154,17 +155,13 @@ def save_session_action(w) -> None:
 
 def save_session_dialog(w) -> None:
     """Ask for a file name and save the session there."""
-    path, _ = QFileDialog.getSaveFileName(w, "Save Session", _last_dir(w, "session.json"),
+    path, _ = QFileDialog.getSaveFileName(w, "Save Session",
+                                          places.start_path(w, "session", ".json"),
                                           "Autograd Explorer sessions (*.json)")
     if path:
         if not path.lower().endswith(".json"):
             path += ".json"
         save_session_to(w, path)
-
-
-def _last_dir(w, name: str = "") -> str:
-    folder = last_directory(w)
-    return str(Path(folder) / name) if name else folder
 
 
 def last_directory(w) -> str:
@@ -205,7 +202,7 @@ def add_recent(w, path: str) -> None:
     """Put ``path`` first in the recent files."""
     items = [path] + [p for p in recent_files(w) if p != path]
     w.settings.setValue("recentFiles", items[:MAX_RECENT])
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    places.remember(w, "session", path)
     update_recent_menu(w)
 
 
@@ -305,9 +302,13 @@ def export_dialog(w) -> None:
     if w.drawing is None:
         w.statusBar().showMessage("Nothing to export yet: compute an expression first", 5000)
         return
-    filters = ";;".join(EXPORT_FILTERS.values())
-    path, chosen = QFileDialog.getSaveFileName(w, "Export Graph", _last_dir(w, "graph.svg"),
-                                               filters)
+    fmt = str(w.settings.value("export/format", "svg"))
+    fmt = fmt if fmt in EXPORT_FILTERS else "svg"
+    # the last format first, so that its filter is the one selected
+    filters = ";;".join([EXPORT_FILTERS[fmt]] + [v for k, v in EXPORT_FILTERS.items()
+                                                 if k != fmt])
+    path, chosen = QFileDialog.getSaveFileName(w, "Export Graph",
+                                               places.start_path(w, "graph", "." + fmt), filters)
     if not path:
         return
     fmt = Path(path).suffix.lower().lstrip(".")
@@ -324,10 +325,11 @@ def export_dialog(w) -> None:
     export_graph(w, path, fmt, dpi)
 
 
-def _write_export(drawing, path: str, fmt: str, dpi: int) -> str:
+def _write_export(drawing, path: str, fmt: str, dpi: int, annotate: str | None = None,
+                  caption: str | None = None) -> str:
     from gui import graph_source
 
-    data = graph_source.export(drawing, fmt, dpi=dpi)
+    data = graph_source.export(drawing, fmt, dpi=dpi, annotate=annotate, caption=caption)
     try:
         atomic_write(path, data)  # an existing file is replaced only by a complete one
     except ExpressionError as err:
@@ -340,11 +342,15 @@ def export_graph(w, path: str, fmt: str, dpi: int = 96) -> Worker | None:
     emits ``exported(path)`` when done."""
     if w.drawing is None:
         return None
-    worker = Worker(_write_export, w.drawing, str(path), fmt, dpi)
+    # the View menu's annotation (gradients too, even while the Steps reveal them one
+    # by one on screen), and the program as a caption when File > Caption Exports is on
+    worker = Worker(_write_export, w.drawing, str(path), fmt, dpi,
+                    w.graph_options.get("annotate"), places.caption(w))
     worker.signals.returned.connect(lambda p: (w.statusBar().showMessage(
         f"Exported {Path(p).name}", 5000), w.exported.emit(p)))
     worker.signals.errored.connect(w.show_error)
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
+    places.remember(w, "graph", str(path))
+    w.settings.setValue("export/format", fmt)
     w._export_worker = worker  # keep it alive until it reports
     return worker.start(w.pool)
 

@@ -122,9 +122,14 @@ def _details_of_boxes(folding) -> dict[str, dict]:
     return details
 
 
-def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print") -> bytes:
-    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes."""
-    options = dict(drawing.options, dpi=dpi, theme=theme)
+def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print",
+           annotate: str | None = None, caption: str | None = None) -> bytes:
+    """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes, in ``theme``
+    (exports keep their own look, whatever the window's); ``annotate`` replaces the
+    drawing's, ``caption`` is written under it."""
+    options = dict(drawing.options, dpi=dpi, theme=theme, caption=caption)
+    if annotate is not None:
+        options["annotate"] = annotate
     shown = drawing.folding.graph if drawing.folding is not None else drawing.source
     data = _render.render(shown, _options(options), fmt)
     return with_png_dpi(data, dpi) if fmt == "png" else data
@@ -144,7 +149,7 @@ def with_png_dpi(data: bytes, dpi: int) -> bytes:
 
 def _options(options: dict):
     known = {k: v for k, v in options.items()
-             if k in ("annotate", "rankdir", "theme", "show_saved", "dpi")}
+             if k in ("annotate", "rankdir", "theme", "show_saved", "dpi", "caption")}
     return _render.RenderOptions(**known)
 
 

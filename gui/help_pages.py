@@ -76,9 +76,10 @@ type; View &gt; Text Size and View &gt; Theme (light, dark, high contrast) are r
 
 
 def signature(spec) -> str:
-    """How to call a function: ``clamp(x, [min], [max], min=…, max=…)``."""
-    if spec.max_args is None:
-        positional = ["x", "…"] if spec.min_args else ["…"]
+    """How to call a function: ``clamp(x, [y], [z], max=…, min=…)`` (optional
+    positional arguments in brackets, then the keywords it accepts)."""
+    if spec.max_args is None:  # any number: sizes of a constructor, tensors to join
+        positional = ["x", "…"] if spec.min_args and not spec.constructor else ["…"]
     else:
         positional = [(_ARGUMENTS[i] if i < len(_ARGUMENTS) else f"arg{i + 1}")
                       if i < spec.min_args else

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.step_panel = None
         self.check_panel = None
         self.checker = None  # gui.check_runner.CheckRunner once the Check panel is in place
+        self.views_panel = None  # gui.views_panel.ViewsPanel once torch is loaded
         self.drawn_result = None  # the ComputeResult the drawing on screen belongs to
         self.result_reference = None  # the example's reference values for self.result
         self.step_highlight = None  # the Steps panel's current StepHighlight
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.graph_bar.reveal.setChecked(
             self.settings.value("view/revealGradients", True) not in (False, "false"))
         self.appearance.apply()
+        self.set_focus_order()
         self.set_graphviz_banner(shutil.which("dot") is None)
         document.update_title(self)
 
@@ -207,8 +209,12 @@ class MainWindow(QMainWindow):
             "Step through the backward pass here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.check_dock = self._dock("Check", "checkDock", self._placeholder(
             "Check the gradients independently here."), Qt.DockWidgetArea.RightDockWidgetArea)
+        self.views_dock = self._dock("Views", "viewsDock", self._placeholder(
+            "Paths, forward vs reverse mode, Jacobians, second derivatives and training "
+            "appear here."), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.details_dock, self.steps_dock)
         self.tabifyDockWidget(self.steps_dock, self.check_dock)
+        self.tabifyDockWidget(self.check_dock, self.views_dock)
         self.details_dock.raise_()
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
@@ -256,6 +262,33 @@ class MainWindow(QMainWindow):
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
         """Put a panel (the step-through or check widget) into its dock."""
         dock.setWidget(widget)
+        self.set_focus_order()
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab visits, in order: the editor, the precision and Compute, the
+        values, the results, the reveal choice and the graph, then the tab on the right."""
+        chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
+                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+        if self.step_panel is not None:
+            chain += [self.step_panel.list, self.step_panel.details]
+        if self.check_panel is not None:
+            chain += [self.check_panel.table, self.check_panel.formula]
+        return chain
+
+    def set_focus_order(self) -> None:
+        """Tab walks the window from left to right (focus_chain); tables hand Tab on
+        instead of keeping it to move between their cells (arrows do that), and the zoom
+        buttons stay out of the way (Ctrl+/Ctrl-/Ctrl+0 do the same)."""
+        for table in (self.variables, self.results.table,
+                      getattr(self.check_panel, "table", None)):
+            if table is not None:
+                table.setTabKeyNavigation(False)
+        for button in self.graph_bar.buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        chain = self.focus_chain()
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _connect(self) -> None:
         self.editor.textChanged.connect(self.on_text_changed)
@@ -331,6 +364,8 @@ class MainWindow(QMainWindow):
         self.commit_names()
         document.mark_clean(self, example.title.split(":")[0])
         self.compute_now()
+        if example.view and self.views_panel is not None:
+            self.views_panel.show_view(example.view)  # the view of issue 15 it was made for
 
     def load_startup_content(self, path: str | None = None) -> None:
         """The file named on the command line if any, else the last session if there is

@@ -57,6 +57,12 @@ def build(w) -> None:
     w.export_steps_frames_action = _action(
         w, "Export Steps as PNG &Frames…", partial(step_files.export_steps_frames_dialog, w),
         None, "Every backward step as a numbered PNG image (for slides)")
+    w.caption_action = _action(w, "Caption Exports with the &Program", None, None,
+                               "Write the program under exported graphs, PDF pages and "
+                               "frames", checkable=True,
+                               checked=w.settings.value("export/caption", False)
+                               in (True, "true"))
+    w.caption_action.toggled.connect(lambda on: w.settings.setValue("export/caption", on))
     w.export_web_page_action = _action(
         w, "Export &Web Page…", partial(web_page.export_web_page_dialog, w), None,
         "The step-through as one interactive HTML file (no network needed)")
@@ -87,6 +93,7 @@ def build(w) -> None:
     menu.addActions([w.export_action, w.copy_image_action])
     menu.addActions([w.export_steps_pdf_action, w.export_steps_frames_action,
                      w.export_web_page_action])
+    menu.addAction(w.caption_action)
     menu.addSeparator()
     menu.addAction(w.quit_action)
     files.update_recent_menu(w)
@@ -131,7 +138,7 @@ def build(w) -> None:
     menu.addSeparator()
     _build_tab_actions(w, menu)
     menu.addSeparator()
-    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock):
+    for dock in (w.left_dock, w.details_dock, w.steps_dock, w.check_dock, w.views_dock):
         menu.addAction(dock.toggleViewAction())
 
     _build_step_menu(w, w.menuBar().addMenu("&Steps"))
@@ -207,11 +214,12 @@ def _build_appearance(w, menu) -> None:
 
 
 def _build_tab_actions(w, menu) -> None:
-    """Alt+1/2/3 bring the Node, Steps and Check tabs up from anywhere."""
+    """Alt+1/2/3/4 bring the Node, Steps, Check and Views tabs up from anywhere."""
     w.tab_actions = []
     for number, (label, dock) in enumerate((("&Node Tab", w.details_dock),
                                             ("S&teps Tab", w.steps_dock),
-                                            ("C&heck Tab", w.check_dock)), 1):
+                                            ("C&heck Tab", w.check_dock),
+                                            ("&Views Tab", w.views_dock)), 1):
         act = _action(w, label, partial(w.show_tab, dock), f"Alt+{number}",
                       f"Bring the {dock.windowTitle()} tab up and put the keyboard in it")
         act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -261,6 +269,9 @@ def attach_panels(w) -> None:
     w.computed.connect(lambda result: w.checker.set_result(result, w.result_reference))
     w.check_dock.visibilityChanged.connect(w.checker.set_showing)
     w.checker.set_showing(not w.check_dock.visibleRegion().isEmpty() and w.check_dock.isVisible())
+
+    from gui.views_panel import attach_views
+    attach_views(w)  # Paths, Forward vs reverse, Jacobian, Second derivatives, Train
     w.appearance.panels_attached()  # the new panels in the window's theme and text size
 
 

@@ -1,5 +1,6 @@
-"""Export the recorded backward pass from the window: one multi-page PDF (a page per step)
-and numbered PNG frames, through core.step_export, on a worker thread.
+"""Export the recorded backward pass from the window: the step deck (core.deck) as one
+multi-page PDF or numbered PNG frames, slides (16:9, the default) or handouts, on a worker
+thread.
 
 Graphviz draws every page (about 30 ms each on the seed examples, seconds on big graphs),
 so the window only asks where to write and shows progress in the status bar. The pages are
@@ -13,15 +14,23 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
-from gui.files import last_directory, setting_int
+from gui import export_places as places
+from gui.files import setting_int
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
-FRAME_DPI = 150
+FRAME_DPI = 144  # slides at 1920×1080
+
+
+#: the deck's layouts as the export dialog offers them: (label, layout, quiz)
+LAYOUT_CHOICES = (("Slides (16:9, for a projector)", "slides", False),
+                  ("Slides, predict then reveal (quiz)", "slides", True),
+                  ("Handout (portrait, for print)", "handout", False))
 
 
 def _steps_source(w):
-    """(graph, trace) of the drawing on screen, or None with a status message why not."""
+    """(evaluation, graph, trace) of the drawing on screen, or None with a status message
+    why not."""
     result = getattr(w, "drawn_result", None)
     drawing = w.drawing
     graph = getattr(drawing, "source", None) if drawing is not None else None
@@ -33,25 +42,33 @@ def _steps_source(w):
         w.statusBar().showMessage("No backward steps to export: the output does not "
                                   "depend on any input that needs a gradient", 6000)
         return None
-    return graph, trace
+    return result.evaluation, graph, trace
 
 
-def _write_pdf(graph, trace, path: str) -> tuple[str, int]:
-    from core.step_export import export_pdf
+def _options(evaluation, layout: str, quiz: bool) -> dict:
+    from core.deck import deck_options
+    return {**deck_options(evaluation.program.text), "layout": layout, "quiz": quiz}
+
+
+def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
+               quiz: bool = False) -> tuple[str, int]:
+    from core.deck import export_pdf
 
     try:
-        pages = export_pdf(graph, trace, path)
+        pages = export_pdf(evaluation, graph, trace, path, **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write {Path(path).name}: "
                               f"{err.strerror or err}") from None
     return path, pages
 
 
-def _write_frames(graph, trace, directory: str, dpi: int) -> tuple[str, int]:
-    from core.step_export import export_frames
+def _write_frames(evaluation, graph, trace, directory: str, dpi: int,
+                  layout: str = "slides", quiz: bool = False) -> tuple[str, int]:
+    from core.deck import export_frames
 
     try:
-        paths = export_frames(graph, trace, directory, dpi=dpi)
+        paths = export_frames(evaluation, graph, trace, directory, dpi=dpi,
+                              **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write into {directory}: "
                               f"{err.strerror or err}") from None
@@ -73,48 +90,96 @@ def _start(w, fn, *args, what: str) -> Worker:
     return worker.start(w.pool)
 
 
-def export_steps_pdf(w, path: str) -> Worker | None:
-    """Write every backward step as one page of the PDF ``path`` (on a worker); the window
-    emits ``exported(path)`` when it is written."""
+def export_steps_pdf(w, path: str, layout: str = "slides", quiz: bool = False) -> Worker | None:
+    """Write the step deck (title, forward values, one page per backward step, summary) to
+    the PDF ``path`` (on a worker); the window emits ``exported(path)`` when it is written."""
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(Path(path).parent))
-    return _start(w, _write_pdf, *source, str(path), what="pages")
+    places.remember(w, "steps", str(path))
+    return _start(w, _write_pdf, *source, str(path), layout, quiz, what="pages")
 
 
-def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI) -> Worker | None:
-    """Write ``step-001.png``, ``step-002.png``, ... into ``directory`` (on a worker); the
+def export_steps_frames(w, directory: str, dpi: int = FRAME_DPI, layout: str = "slides",
+                        quiz: bool = False) -> Worker | None:
+    """Write the deck's pages as ``page-001.png``, ... into ``directory`` (on a worker); the
     window emits ``exported(directory)`` when they are written."""
     source = _steps_source(w)
     if source is None:
         return None
-    w.settings.setValue("lastDirectory", str(directory))
-    return _start(w, _write_frames, *source, str(directory), dpi, what="frames")
+    places.remember(w, "frames", str(directory), is_folder=True)
+    return _start(w, _write_frames, *source, str(directory), dpi, layout, quiz,
+                  what="frames")
+
+
+def _ask_layout(w) -> tuple[str, bool] | None:
+    """The layout the user picks (slides first: the default), or None if cancelled."""
+    labels = [label for label, _, _ in LAYOUT_CHOICES]
+    remembered = w.settings.value("export/deckLayout", labels[0])
+    current = labels.index(remembered) if remembered in labels else 0
+    label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
+    if not ok:
+        return None
+    w.settings.setValue("export/deckLayout", label)
+    _, layout, quiz = LAYOUT_CHOICES[labels.index(label)]
+    return layout, quiz
 
 
 def export_steps_pdf_dialog(w) -> None:
     """Ask for a PDF file name, then export the steps into it."""
     if _steps_source(w) is None:
         return
-    start = str(Path(last_directory(w)) / "steps.pdf")
-    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF", start,
+    path, _ = QFileDialog.getSaveFileName(w, "Export Steps as PDF",
+                                          places.start_path(w, "steps", "-steps.pdf"),
                                           "PDF document (*.pdf)")
     if not path:
         return
     if Path(path).suffix.lower() != ".pdf":
         path += ".pdf"
-    export_steps_pdf(w, path)
+    choice = _ask_layout(w)
+    if choice is None:
+        return
+    export_steps_pdf(w, path, *choice)
+
+
+class FramesFolderDialog(QFileDialog):
+    """Asks for the frames' folder by name: an existing folder (clicked or typed), or a
+    new one typed into the name box (``chain-rule-frames``), which the export creates.
+    The platform's folder chooser cannot name a folder that does not exist yet, and Qt's
+    own dialog would open an existing folder instead of choosing it."""
+
+    def __init__(self, w):
+        super().__init__(w, "Export Frames", places.folder(w, "frames"))
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontConfirmOverwrite, True)
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
+        self.setLabelText(QFileDialog.DialogLabel.Accept, "Export Here")
+        self.selectFile(places.default_stem(w) + "-frames")
+
+    def accept(self) -> None:
+        """An existing folder is the answer, not a place to open."""
+        chosen = self.selectedFiles()
+        if chosen and Path(chosen[0]).is_dir():
+            self.done(QFileDialog.DialogCode.Accepted)
+            return
+        super().accept()
 
 
 def export_steps_frames_dialog(w) -> None:
-    """Ask for a folder and a resolution, then write one PNG per step into it."""
+    """Ask for a folder (an existing one, or a new name) and a resolution, then write one
+    PNG per step into it."""
     if _steps_source(w) is None:
         return
-    start = last_directory(w)
-    directory = QFileDialog.getExistingDirectory(w, "Export Steps as PNG Frames (choose a "
-                                                 "folder)", start)
-    if not directory:
+    dialog = FramesFolderDialog(w)
+    if not dialog.exec() or not dialog.selectedFiles():
+        return
+    directory = dialog.selectedFiles()[0]
+    if Path(directory).exists() and not Path(directory).is_dir():
+        w.statusBar().showMessage(f"{Path(directory).name} is a file, not a folder: "
+                                  "choose a folder or type a new name", 8000)
         return
     dpi, ok = QInputDialog.getInt(w, "Frame resolution", "Dots per inch:",
                                   setting_int(w, "export/frameDpi", FRAME_DPI, 36, 600),
@@ -122,4 +187,7 @@ def export_steps_frames_dialog(w) -> None:
     if not ok:
         return
     w.settings.setValue("export/frameDpi", dpi)
-    export_steps_frames(w, directory, dpi)
+    choice = _ask_layout(w)
+    if choice is None:
+        return
+    export_steps_frames(w, directory, dpi, *choice)

@@ -153,7 +153,11 @@ class StepPanel(QWidget):
             f".num {{ font-family: '{mono}'; white-space: pre-wrap; }}"
             f" .head {{ color: {colours['muted']}; font-weight: bold; }}"
             f" .result {{ font-weight: bold; color: {colours['bad']}; }}"
-            f" .via {{ color: {colours['text']}; }}")
+            f" .via {{ color: {colours['text']}; }}"
+            f" .pattern {{ color: {colours.get('accent', '#1a5fb4')}; font-style: italic; }}"
+            " .rule { font-weight: bold; }"
+            f" .grid {{ font-family: '{mono}'; margin-left: 12px; }}"
+            " .note { background: #fff3cd; color: #7a4b00; font-weight: bold; }")
         if 0 <= self._index < self.step_count():
             self.details.setHtml(self._sequence()[self._index].body)
 

@@ -100,38 +100,37 @@ def title_html(trace, index: int) -> str:
             f' <span style="color: #555555;">{html.escape(op)}</span>')
 
 
+#: how the panel styles each kind of line of core.step_text
+_STYLE = {"in": "num", "paths": "num", "pattern": "pattern", "rule": "rule", "math": "num",
+          "note": "note", "result": "result", "text": "text"}
+
+
 def step_html(trace, index: int) -> str:
-    """The arithmetic of one step for the panel, wrapped to its width: the gradient in,
-    where several paths meet each path's term and the running sum (a table, values
-    right-aligned), the rule in words, its numbers, and a leaf's final gradient."""
+    """The arithmetic of one step for the panel, wrapped to its width: the lines
+    :func:`core.step_text.step_lines` writes (the same words as the CLI and the deck),
+    matrices as grids in a fixed-width block that never wraps mid-row."""
     from core.rules import fmt
+    from core.step_text import step_lines
 
-
-    step = trace.steps[index]
     esc = html.escape
     parts = []
-    if step.grad_in:
-        parts.append(f'<p><span class="head">Gradient in</span><br>'
-                     f'<span class="num">G = {esc(fmt(step.grad_in[0]))}</span></p>')
-    if len(step.contributions) > 1:
-        rows = "".join(
-            f'<tr><td align="right" class="num">{esc(fmt(c.value))}</td>'
-            f'<td class="via">via {esc(c.via)}</td>'
-            f'<td align="right" class="num">{esc(fmt(c.running_total))}</td></tr>'
-            for c in step.contributions)
-        parts.append('<p class="head">Arriving from several paths</p>'
-                     '<table cellspacing="0" cellpadding="2" width="100%">'
-                     '<tr><th align="right">term</th><th align="left">path</th>'
-                     f'<th align="right">sum so far</th></tr>{rows}</table>')
-    parts.append(f'<p><span class="head">Rule</span><br>{esc(step.rule.formula)}</p>')
-    if step.rule.numbers:
-        lines = "<br>".join(f'<span class="num">{esc(line)}</span>'
-                            for line in step.rule.numbers)
-        parts.append(f'<p><span class="head">This step</span><br>{lines}</p>')
-    if step.leaf_id:
-        leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id),
-                    None)
-        if leaf is not None:
-            parts.append(f'<p class="result"><span class="num">d{esc(trace.output_name)}/'
-                         f'd{esc(leaf.name)} = {esc(fmt(leaf.total))}</span></p>')
+    step = trace.steps[index]
+    for line in step_lines(trace, index, width=44):
+        if line.kind == "paths" and len(step.contributions) > 1:
+            # the paths' terms in a table, values right-aligned, so they line up
+            rows = "".join(
+                f'<tr><td align="right" class="num">{esc(fmt(c.value))}</td>'
+                f'<td class="via">via {esc(c.via)}</td>'
+                f'<td align="right" class="num">{esc(fmt(c.running_total))}</td></tr>'
+                for c in step.contributions)
+            parts.append(f'<p class="paths">{esc(line.text.split(":")[0])}:</p>'
+                         '<table cellspacing="0" cellpadding="2" width="100%">'
+                         '<tr><th align="right">term</th><th align="left">path</th>'
+                         f'<th align="right">sum so far</th></tr>{rows}</table>')
+        elif line.kind == "grid":
+            parts.append(f'<pre class="grid">{esc(line.text)}</pre>')
+        elif line.kind == "note":
+            parts.append(f'<p class="note">⚠ {esc(line.text)}</p>')
+        else:
+            parts.append(f'<p class="{_STYLE.get(line.kind, "text")}">{esc(line.text)}</p>')
     return "".join(parts)

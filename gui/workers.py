@@ -55,6 +55,7 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # runs on the pool thread
         """Run the job; every outcome becomes a signal."""
+        _yield_to_the_gui_thread()
         self.signals.started.emit()
         try:
             result = self.fn(*self.args, **self.kwargs)
@@ -67,12 +68,39 @@ class Worker(QRunnable):
             if not self.cancel_event.is_set():
                 self.signals.returned.emit(result)
         finally:
-            self.signals.finished.emit()
+            try:
+                self.signals.finished.emit()
+            except RuntimeError:  # the window (and its receivers) closed while this ran
+                pass
 
     def start(self, pool: QThreadPool | None = None) -> Worker:
         """Queue the worker on ``pool`` (the global pool by default); returns self."""
         (pool or QThreadPool.globalInstance()).start(self)
         return self
+
+
+#: The niceness of worker threads: on a busy 2-core machine a computing worker (and torch's
+#: own threads, which inherit it) must not keep the GUI thread waiting for a core.
+WORKER_NICENESS = 10
+
+
+def _yield_to_the_gui_thread() -> None:
+    """Give this worker thread a lower scheduling priority than the GUI thread (Linux and
+    macOS niceness is per thread there; elsewhere nothing happens). Once per thread."""
+    if getattr(_NICED, "done", False):
+        return
+    _NICED.done = True
+    try:
+        import os
+
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        if current < WORKER_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+    except (AttributeError, OSError):
+        pass
+
+
+_NICED = threading.local()
 
 
 class LatestOnly(QObject):

@@ -12,7 +12,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 APT_PACKAGES=(graphviz libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
-  libxkbcommon-x11-0 fonts-dejavu-core)
+  libxkbcommon-x11-0 fonts-dejavu-core libcairo2)
 # the tests also read the exported PDFs back with poppler's pdfinfo/pdftotext/pdftoppm,
 # and load the exported web page in a real headless browser (Chromium through Selenium)
 if [[ ${AUTOGRAD_EXPLORER_TESTS:-0} == 1 ]]; then

@@ -134,3 +134,268 @@ def test_short_statements_are_never_too_deep():
         assert tree_depth(ast.parse(text).body[0]) <= k, text
         checked += 1
     assert checked == len(shapes)
+
+
+# ------------------------------------------------------------------------ the check's budgets
+
+
+def test_symbolic_time_budget_says_skipped_too_large():
+    """exp(exp(exp(exp(exp(w))))) at 3 ran for minutes inside SymPy's evalf, which no
+    deadline checked between steps can stop: the separate process is stopped instead."""
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = exp(exp(exp(exp(exp(w)))))"), {"w": 3.0}, "float64")
+    report = check_gradients(evaluation, symbolic_time_limit=0.5)
+    assert report.symbolic_status.startswith("skipped (too large)")
+    assert "0.5 s" in report.symbolic_status
+    assert any(note.startswith("symbolic: skipped (too large)") for note in report.notes)
+
+
+def test_symbolic_memory_budget_says_skipped_too_large():
+    """pow(w, pow(w, pow(w, w))) at 10 asks SymPy for 10**(10**10**10) and filled the memory."""
+    from core import symbolic
+
+    evaluation = evaluate(parse("f = pow(w, pow(w, pow(w, w)))"), {"w": 10.0}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"], time_limit=60,
+                                    memory_limit=200 * 2**20)
+    assert result.reason.startswith("skipped (too large)") and "memory" in result.reason
+
+
+def test_symbolic_work_can_be_cancelled():
+    import threading
+
+    from core import symbolic
+
+    cancel = threading.Event()
+    cancel.set()
+    evaluation = evaluate(parse("f = exp(exp(exp(exp(exp(w)))))"), {"w": 3.0}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"], time_limit=60, cancel=cancel)
+    assert result.reason == "cancelled"
+
+
+def test_symbolic_size_bounds_say_skipped_too_large(monkeypatch):
+    from core import symbolic
+
+    monkeypatch.setattr(symbolic, "MAX_FORMULA_SIZE", 20)  # reaches the child process too
+    evaluation = evaluate(parse("f = sin(w) * cos(w) * exp(w) * tanh(w) * w * w"),
+                          {"w": 0.5}, "float64")
+    result = symbolic.differentiate(evaluation, ["w"])
+    assert "skipped (too large)" in (result.reason or "") + " ".join(
+        d.note or "" for d in result.derivatives.values())
+
+
+def test_large_inputs_check_a_seeded_random_sample(capsys):
+    """A 1,000,000-entry input is checked on a stated random sample (seed reported), not
+    entry by entry for minutes; the same entries every time."""
+    import json
+    import random
+
+    from core.check import check_gradients
+    from core.cli import main as cli_main
+
+    values = [float(i % 7) for i in range(5_000)]
+    evaluation = evaluate(parse("f = sum(v * v)"), {"v": values}, "float64")
+    report = check_gradients(evaluation, symbolic=False, max_entries=30)
+    picked = sorted(random.Random(0).sample(range(5_000), 30))
+    assert [row.index for row in report.rows] == [(i,) for i in picked]
+    assert all(row.verdict == "agree" for row in report.rows)
+    for row in report.rows:  # d/dv sum(v*v) = 2v, by hand
+        assert row.autograd == 2 * values[row.index[0]]
+    assert report.sample.to_dict() == {"entries": 5_000, "checked": 30, "seed": 0}
+    again = check_gradients(evaluation, symbolic=False, max_entries=30)
+    assert [row.index for row in again.rows] == [row.index for row in report.rows]
+
+    program = "v = torch.ones(1000000, requires_grad=True)\nf = (v * v).sum()"
+    import core.check as check_module
+    status = cli_main(["check", program, "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert data["sample"] == {"entries": 1_000_000, "checked": check_module.MAX_ENTRIES,
+                              "seed": check_module.SAMPLE_SEED}
+    assert len(data["rows"]) == check_module.MAX_ENTRIES
+    assert "random sample" in data["notes"][0]
+
+
+def test_zero_against_symbolic_rounding_is_agreement():
+    """d/dx sum(softmax(x)) is exactly 0; SymPy's 30-digit evaluation leaves 4.9e-32 of
+    cancellation, autograd gives 0: that is agreement, not a false alarm."""
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = sum(softmax(x))"), {"x": [0.3, 1.7, 2.9]}, "float64")
+    report = check_gradients(evaluation)
+    assert report.verdict == "agree", [row.reasons for row in report.rows]
+
+
+def test_the_floor_does_not_hide_a_wrong_tiny_gradient():
+    """The floor scales with f and x: a program whose gradients are all tiny keeps its
+    relative tolerance, so a wrong 0 (or a wrong factor) is still caught."""
+    import torch
+
+    from core.check import check_gradients
+
+    evaluation = evaluate(parse("f = 1e-30 * w * w"), {"w": 1.0}, "float64")
+    assert check_gradients(evaluation).verdict == "agree"
+    for wrong in (0.0, 1e-30):  # the right value is 2e-30
+        report = check_gradients(evaluation, gradients={"w": torch.tensor(wrong,
+                                                                         dtype=torch.float64)})
+        assert report.verdict == "disagree"
+
+
+# ------------------------------------------------------------------------ backward's budgets
+
+
+def _products(repeats: int) -> str:
+    return ("a = ones(20, 500) * w\nb = ones(500, 20) * w\ns = sum(a @ b)\n"
+            + "s = s + sum(a @ b)\n" * repeats + "f = s")
+
+
+def test_backward_work_is_refused_before_the_operation_allocates(monkeypatch):
+    """Each a @ b (20×500 @ 500×20) costs 200,000 multiply-adds forward and twice that
+    backward (a gradient for a and one for b): by hand, the k-th product brings the
+    backward estimate to about k × 400,000, so a budget of 2,000,000 is passed at the 5th."""
+    from core import cost
+
+    monkeypatch.setattr(limits, "MAX_BACKWARD_WORK", 2_000_000)
+    per_product = cost.estimate("@", [_leafish((20, 500)), _leafish((500, 20))], (20, 20))
+    assert per_product.forward == 20 * 500 * 20 and per_product.backward == 2 * 200_000
+    allocated = []
+    import core.evaluate as ev_module
+    real = ev_module._TORCH_OPERATORS["@"]
+    monkeypatch.setitem(ev_module._TORCH_OPERATORS, "@",
+                        lambda a, b: allocated.append(1) or real(a, b))
+    with pytest.raises(LimitError, match="2,000,000 multiply-adds") as err:
+        evaluate(parse(_products(10)), {"w": 1.0})
+    assert err.value.span.line == 7  # the 5th product: line 3 is the first
+    assert len(allocated) == 4  # the refused product never ran
+    evaluate(parse(_products(3)), {"w": 1.0})  # 4 products: within the budget
+
+
+def _leafish(shape):
+    import torch
+    return torch.ones(shape, requires_grad=True)
+
+
+def test_constants_cost_no_backward_work(monkeypatch):
+    """Products of constants need no gradient: nothing is charged to the backward pass."""
+    monkeypatch.setattr(limits, "MAX_BACKWARD_WORK", 10)  # c * w: 2 (one entry, twice)
+    text = "c = sum(ones(50, 50) @ ones(50, 50))\nf = c * w"
+    ev = evaluate(parse(text), {"w": 2.0})
+    assert ev.gradients["w"].item() == 50 * 50 * 50  # sum of a 50×50 matrix of 50s
+
+
+def test_backward_pass_has_its_own_time_limit(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_BACKWARD_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="the backward pass took longer than 0 s"):
+        evaluate(parse("f = sin(w) * w"), {"w": 1.0})
+
+
+def test_recording_the_steps_has_its_own_time_limit(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("f = sin(w) * w"), {"w": 1.0})
+    monkeypatch.setattr(limits, "MAX_BACKWARD_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="recording the steps took longer than 0 s"):
+        record_steps(ev)
+
+
+def test_every_function_has_a_cost_estimate():
+    """A function added to the language gets the elementwise estimate unless it registers
+    its own in core.cost.COSTS (documented in docs/CONTRACTS.md)."""
+    import torch
+
+    from core import cost
+    from core.functions import FUNCTIONS
+
+    x = torch.ones(3, 4, requires_grad=True)
+    for name in FUNCTIONS:
+        work = cost.estimate(name, [x, torch.ones(4, 3)], None)
+        assert work.forward >= x.numel() and work.backward >= 0, name
+        assert work.gradient_entries == x.numel(), name  # only x needs a gradient
+
+
+def test_a_registered_cost_rule_is_charged(monkeypatch):
+    from core import cost
+
+    monkeypatch.setitem(cost.COSTS, "exp", lambda args, shape: cost.Work(1, 10**15, 1))
+    with pytest.raises(LimitError, match="multiply-adds"):
+        evaluate(parse("f = exp(w)"), {"w": 1.0})
+
+
+# ------------------------------------------------------------------------ the steps' storage
+
+
+def _stored(trace) -> int:
+    """Numbers the trace really holds, over every tensor it keeps (each counted once)."""
+    import torch
+
+    from core.trace import stored_entries
+
+    seen, total, stack = set(), 0, [trace.steps, list(trace.leaves.values())]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            if id(item) not in seen:
+                seen.add(id(item))
+                total += stored_entries(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)
+    return total
+
+
+def test_steps_keep_repeated_gradients_once():
+    """s = s + sum(W) with a 1000×1000 W, 30 times: every sum sends W a gradient that is
+    one number repeated a million times; the steps keep it as that number (they kept a
+    million-entry copy per step, gigabytes for 600 steps). The values are unchanged."""
+    import torch
+
+    from core.trace import record_steps
+
+    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 30 + "f = s"
+    ev = evaluate(parse(text), {"w": 1.0})
+    trace = record_steps(ev)
+    assert _stored(trace) < 3_000_000  # a few whole tensors, not 31 (or 62) of them
+    leaf = trace.leaves["w"]
+    # d f/d w = 31 sums of a million ones (by hand), and the stored running sum agrees
+    assert leaf.total.item() == 31 * 1_000_000
+    w_node = next(s for s in trace.steps if s.op == "MulBackward0")
+    assert len(w_node.contributions) == 31
+    for k, contribution in enumerate(w_node.contributions, start=1):
+        assert contribution.value.shape == (1000, 1000)
+        assert torch.equal(contribution.running_total, torch.full((1000, 1000), float(k)))
+
+
+def test_compact_copies_are_exact():
+    import torch
+
+    from core.trace import add_compact, compact_copy, compact_value, stored_entries
+
+    row = torch.randn(1, 5)
+    expanded = row.expand(4, 5)
+    kept = compact_copy(expanded)
+    assert torch.equal(kept, expanded) and stored_entries(kept) == 5
+    assert torch.equal(add_compact(kept, kept), 2 * expanded)
+    full = torch.randn(70, 70)
+    assert torch.equal(compact_copy(full), full) and stored_entries(compact_copy(full)) == 4900
+    ones = torch.ones(100, 100)
+    assert torch.equal(compact_value(ones), ones) and stored_entries(compact_value(ones)) == 1
+    assert compact_value(full) is full
+
+
+def test_steps_storage_budget(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("W = sin(V) * w\nf = sum(W * W)"), {"w": 1.0, "V": [[0.5] * 50] * 50})
+    monkeypatch.setattr(limits, "MAX_TRACE_ENTRIES", 1_000)
+    with pytest.raises(LimitError, match="more than 1,000 gradient entries"):
+        record_steps(ev)
+
+
+def test_steps_time_limit(monkeypatch):
+    from core.trace import record_steps
+
+    ev = evaluate(parse("f = sin(w) * cos(w)"), {"w": 1.0})
+    monkeypatch.setattr(limits, "MAX_TRACE_SECONDS", -1.0)
+    with pytest.raises(LimitError, match="recording the steps took longer than -1 s"):
+        record_steps(ev)

@@ -100,3 +100,22 @@ def test_cli_json(capsys):
     assert set(data["multiply_adds"]) == {"forward", "reverse"}
     assert cli_main(["modes", "f = w +", "--var", "w=1"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_two_threads_at_once_take_turns():
+    # torch's forward-mode levels are process-wide; the window may run two comparisons
+    import threading
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(modes_of(CHAIN, w=1.0, z=1.0).forward["w"])
+        except Exception as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 4

@@ -62,6 +62,9 @@ def test_seed_chain_rule_paths_worked_by_hand():
      {"W": [[1.0, 2.0], [3.0, -4.0]], "x": [0.5, -1.5]}),
     ("f = norm(exp(A) + A @ A, p=2)", lambda A: torch.norm(torch.exp(A) + A @ A, p=2),
      {"A": [[1.0, 0.5], [0.2, 0.1]]}),
+    # broadcasts: the engine sums a scalar's and a row's gradient down to their shapes
+    ("f = sum(a * x + r * exp(M))", lambda a, x, r, M: torch.sum(a * x + r * torch.exp(M)),
+     {"a": 1.5, "x": [0.5, -1.5], "r": [[2.0, 3.0]], "M": [[0.1, 0.2], [0.3, 0.4]]}),
 ])
 def test_path_products_sum_to_torch_gradient(text, fn, values):
     report = paths_of(text, **values)
@@ -130,3 +133,9 @@ def test_cli_text_and_errors(capsys):
     assert cli_main(["paths", "f = w +", "--var", "w=1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "column" in err and "Traceback" not in err
+
+
+def test_parallel_edges_are_numbered_like_the_graph():
+    # x*x: two edges from x's node into the product, k = 0 and k = 1 (core.graph.edge_keys)
+    report = paths_of("f = x*x", x=3.0)
+    assert sorted(p.edge_ks[0] for p in report.leaves["x"].paths) == [0, 1]

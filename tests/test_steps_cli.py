@@ -119,16 +119,20 @@ def test_merge_pdfs_joins_graphviz_pages(tmp_path):
 
 
 @needs_poppler
-def test_pdf_has_one_page_per_step(tmp_path, capsys):
+def test_pdf_is_the_deck_title_forward_steps_summary(tmp_path, capsys):
     out = tmp_path / "steps.pdf"
     assert cli_main(["steps", CHAIN, "--var", "w=1", "--var", "z=1", "--pdf", str(out)]) == 0
-    assert f"wrote {out} (12 pages)" in capsys.readouterr().out
-    assert _pdf_pages(out) == 12
+    # a title page, the 10 computed values, the 12 backward steps (w and z are each reached
+    # along two paths, so their AccumulateGrad steps keep pages), the summary
+    assert f"wrote {out} (24 pages)" in capsys.readouterr().out
+    assert _pdf_pages(out) == 24
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
                           text=True).stdout
     pages = text.split("\f")
-    assert "Step 1 of 12" in pages[0] and "Step 12 of 12" in pages[11]
-    assert "w.grad = 6 + 103.432 = 109.432" in pages[11]
+    assert "Forward 1 of 10" in pages[1] and "3 × 1 = 3" in pages[1]
+    assert "Step 1 of 12" in pages[11] and "Step 12 of 12" in pages[22]
+    assert "w.grad = 6 + 103.432 = 109.432" in pages[22]
+    assert "Summary" in pages[23] and "agrees with autograd" in pages[23]
 
 
 @needs_poppler
@@ -137,8 +141,9 @@ def test_frames_are_numbered_pngs(tmp_path, capsys):
     argv = ["steps", "f = sin(w) * w", "--var", "w=0.5", "--frames", str(folder), "--dpi", "40"]
     assert cli_main(argv) == 0
     files = sorted(p.name for p in folder.iterdir())
-    assert files == [f"step-{i:03d}.png" for i in range(1, len(files) + 1)]
-    assert len(files) == 3  # MulBackward0, SinBackward0, AccumulateGrad
+    assert files == [f"page-{i:03d}.png" for i in range(1, len(files) + 1)]
+    # title, 2 forward values, MulBackward0, SinBackward0, AccumulateGrad (two paths), summary
+    assert len(files) == 7
     assert all((folder / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in files)
 
 

@@ -13,6 +13,7 @@ started), :mod:`.compare` (tolerances, verdicts), :mod:`.report` (the data), and
 from __future__ import annotations
 
 import math
+import random
 
 import torch
 
@@ -25,6 +26,7 @@ from core.check.report import (
     Comparison,
     EntryCheck,
     Formula,
+    Sample,
     explain,
 )
 from core.errors import ExpressionError
@@ -34,15 +36,22 @@ from core.values import check_value, shape_of
 __all__ = ["check_gradients", "CheckReport", "EntryCheck", "Comparison", "Formula",
            "NonFiniteOrigin", "VERDICTS", "normalize_reference"]
 
-#: Seconds the symbolic derivatives may take (checked between steps; see core.symbolic).
+#: Seconds the symbolic derivatives may take (a separate process; see core.symbolic).
 SYMBOLIC_TIME_LIMIT = 5.0
+#: The seed of the random sample of entries checked when the inputs have more entries than
+#: ``max_entries``: the same program and values always check the same entries.
+SAMPLE_SEED = 0
 
 
 def check_gradients(evaluation, reference=None, *, gradients: dict | None = None,
                     symbolic: bool = True, max_entries: int = MAX_ENTRIES,
                     time_limit: float = TIME_LIMIT,
-                    symbolic_time_limit: float = SYMBOLIC_TIME_LIMIT) -> CheckReport:
-    """Check autograd's gradient of every input entry of ``evaluation``.
+                    symbolic_time_limit: float = SYMBOLIC_TIME_LIMIT,
+                    cancel=None) -> CheckReport:
+    """Check autograd's gradient of every input entry of ``evaluation``, or, when the
+    inputs have more than ``max_entries`` entries in all, of a random sample of
+    ``max_entries`` of them (seeded with :data:`SAMPLE_SEED`, so always the same ones; the
+    report's ``sample`` says so). ``cancel`` (a ``threading.Event``) stops the symbolic work.
 
     ``reference``: known gradients, ``{name: value}`` or ``{"gradients": {...}, "digits": d}``
     (values as numbers or nested lists, e.g. the seed's Mathematica numbers; ``digits`` says
@@ -62,9 +71,14 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
 
     origin = first_nonfinite(evaluation, gradients)
     output_value = float(evaluation.output.detach().double().item())
+    sizes = {name: evaluation.inputs[name].numel() for name in names}
+    chosen, sample = choose_entries(sizes, max_entries)
+    if sample:
+        notes.append(sample.describe())
     fd = None
     if math.isfinite(output_value):
-        fd = finite_differences(evaluation, max_entries=max_entries, time_limit=time_limit)
+        fd = finite_differences(evaluation, max_entries=max_entries, time_limit=time_limit,
+                                only=chosen)
         notes.extend(fd.notes)
         for kink in fd.base_kinks.values():
             if kink.at_kink:
@@ -73,7 +87,7 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
     sym = None
     if symbolic and names:
         from core.symbolic import differentiate
-        sym = differentiate(evaluation, names, time_limit=symbolic_time_limit)
+        sym = differentiate(evaluation, names, time_limit=symbolic_time_limit, cancel=cancel)
         if sym.reason:
             notes.append(f"symbolic: {sym.reason}")
 
@@ -85,11 +99,15 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
                   else grad.detach().to(torch.float64).reshape(shape))
         finite = grad64[torch.isfinite(grad64)]
         scale = float(finite.abs().max()) if finite.numel() else 0.0
+        values = evaluation.inputs[name].detach()
+        floor = _compare.resolution_floor(evaluation.dtype, output_value,
+                                          float(values.abs().max()) if values.numel() else 0.0)
         ref = ref_values.get(name)
-        for position in range(grad64.numel()):
+        positions = range(grad64.numel()) if chosen is None else sorted(chosen[name])
+        for position in positions:
             index = unravel(position, shape)
             rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
-                             fd, sym, ref, origin, output_value))
+                             fd, sym, ref, origin, output_value, floor))
     agreeing = [c.rel_error for row in rows if row.verdict == "agree"
                 for c in row.comparisons if c.agrees]
     report = CheckReport(
@@ -97,11 +115,35 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         rows=rows, tolerances=tol, notes=notes, nonfinite=origin,
         output_formula=_formula(sym.output) if sym and sym.output else None,
         symbolic_status=sym.reason if sym else ("not requested" if not symbolic else None),
+        sample=sample,
         explanation=explain(evaluation.dtype, tol, max(agreeing) if agreeing else None))
     return report
 
 
-def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) -> EntryCheck:
+def choose_entries(sizes: dict[str, int], max_entries: int
+                   ) -> tuple[dict[str, set[int]] | None, Sample | None]:
+    """Which entries to check: all of them (``None``) when there are at most
+    ``max_entries``, else a random sample of ``max_entries`` drawn with :data:`SAMPLE_SEED`
+    over all inputs' entries together (input name -> flat positions)."""
+    total = sum(sizes.values())
+    if total <= max_entries:
+        return None, None
+    picked = random.Random(SAMPLE_SEED).sample(range(total), max_entries)
+    chosen: dict[str, set[int]] = {name: set() for name in sizes}
+    bounds, start = [], 0
+    for name, size in sizes.items():
+        bounds.append((start, start + size, name))
+        start += size
+    for flat in picked:
+        for low, high, name in bounds:
+            if low <= flat < high:
+                chosen[name].add(flat - low)
+                break
+    return chosen, Sample(total, max_entries, SAMPLE_SEED)
+
+
+def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
+         floor: float = 0.0) -> EntryCheck:
     label = entry_label(name, index)
     other: list[str] = []
     if not math.isfinite(output_value):
@@ -116,7 +158,7 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
     else:
         fd_cmp = _compare.compare("finite difference", autograd, fd_entry.value,
                                   tol["finite_difference"], scale, fd_entry.noise,
-                                  fd_entry.note)
+                                  fd_entry.note, floor)
         for kink in fd_entry.kinks:
             where = ("sits exactly on" if kink.at_kink else "is within one finite-difference "
                      "step of")
@@ -134,14 +176,14 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
             sym_cmp = Comparison("symbolic", note="not computed")
         else:
             sym_cmp = _compare.compare("symbolic", autograd, derivative.value, tol["symbolic"],
-                                       scale, note=derivative.note)
+                                       scale, note=derivative.note, floor=floor)
             formula = _formula(derivative)
     if ref is None:
         ref_cmp = Comparison("reference", note="no reference value given")
     else:
         # normalize_reference shaped ref like its input, so the entry's own index reads it
         ref_cmp = _compare.compare("reference", autograd, float(ref[index]), tol["reference"],
-                                   scale)
+                                   scale, floor=floor)
     verdict, reasons = _compare.verdict([fd_cmp, sym_cmp, ref_cmp], kink_reasons, other)
     return EntryCheck(name, index, label, autograd, fd_cmp, sym_cmp, ref_cmp, verdict,
                       reasons, formula)
@@ -150,7 +192,8 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value) 
 def _formula(derivative) -> Formula | None:
     if derivative is None or (derivative.text is None and not derivative.size):
         return None
-    return Formula(derivative.text, derivative.pretty, derivative.latex, derivative.size)
+    return Formula(derivative.text, derivative.pretty, derivative.latex, derivative.size,
+                   derivative.html)
 
 
 def normalize_reference(reference, evaluation) -> tuple[dict[str, torch.Tensor], int | None]:

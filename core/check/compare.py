@@ -22,6 +22,24 @@ FD_RTOL = 1e-6
 #: entries smaller than this fraction of their input's largest gradient are judged on that
 #: scale instead: their value is the difference of larger terms, rounded on their scale
 SCALE_FLOOR = 0.01
+#: machine epsilon of each dtype: what one rounding of the output can hide
+EPS = {"float32": 2.0 ** -23, "float64": 2.0 ** -52}
+
+
+def resolution_floor(dtype: str, output_value: float, input_scale: float) -> float:
+    """The smallest gradient that can show in the output at all: changing an input of size
+    ``input_scale`` by all of itself moves f by ``gradient × input_scale``, which is lost in
+    f's rounding (eps·|f|) when the gradient is below eps·|f| / input_scale.
+
+    This is the absolute floor under every comparison of that input's entries: where autograd
+    says 0 and SymPy's 30-digit evaluation of ``sum(softmax(x))``'s derivative leaves
+    4.9e-32 of cancellation, both mean "zero at f's resolution" and agree. It scales with f
+    and x, so a program whose true gradients are all tiny (``1e-30 * w * w``) keeps its
+    relative tolerance. 0 when the input is 0 everywhere (no scale to judge on).
+    """
+    if not (math.isfinite(output_value) and math.isfinite(input_scale)) or input_scale <= 0:
+        return 0.0
+    return EPS.get(dtype, EPS["float32"]) * abs(output_value) / input_scale
 
 
 def tolerances(dtype: str, reference_digits: int | None = None) -> dict[str, float]:
@@ -32,18 +50,19 @@ def tolerances(dtype: str, reference_digits: int | None = None) -> dict[str, flo
 
 
 def compare(method: str, autograd: float, value: float | None, rtol: float, scale: float,
-            noise: float = 0.0, note: str | None = None) -> Comparison:
+            noise: float = 0.0, note: str | None = None, floor: float = 0.0) -> Comparison:
     """Compare autograd's ``autograd`` with ``value`` (None: nothing to compare).
 
     ``scale`` is the largest |gradient| of the same input; ``noise`` is an absolute bound on
-    ``value``'s own rounding error, added to the tolerance.
+    ``value``'s own rounding error, added to the tolerance; ``floor`` is the smallest size
+    an entry is judged on (:func:`resolution_floor`).
     """
     if value is None:
         return Comparison(method, note=note)
     if not (math.isfinite(value) and math.isfinite(autograd)):
         return Comparison(method, value, note=note or "not finite: cannot compare")
     abs_error = abs(autograd - value)
-    size = max(abs(value), SCALE_FLOOR * scale)
+    size = max(abs(value), SCALE_FLOOR * scale, floor)
     if size == 0.0:
         rel_error = 0.0 if abs_error == 0.0 else math.inf
     else:

@@ -67,9 +67,11 @@ def step_for(x: float) -> float:
 
 
 def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
-                       time_limit: float = TIME_LIMIT) -> FiniteDifferences:
+                       time_limit: float = TIME_LIMIT,
+                       only: dict[str, set[int]] | None = None) -> FiniteDifferences:
     """Central differences of the evaluation's output for every entry of every input
-    that needs a gradient, each on fresh float64 evaluations."""
+    that needs a gradient, each on fresh float64 evaluations. ``only`` restricts them to
+    some entries (input name -> flat positions), e.g. a random sample of a large input."""
     program, specs = free_program(evaluation)
     base = _run(program, specs)
     base_kinks = nonsmooth.kinks(base)
@@ -82,7 +84,8 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
             continue
         center = base.inputs[name].detach().clone()
         flat = center.reshape(-1)
-        for position in range(flat.numel()):
+        positions = range(flat.numel()) if only is None else sorted(only.get(name, ()))
+        for position in positions:
             index = unravel(position, tuple(center.shape))
             entry = EntryDifference(name, index)
             result.entries[(name, index)] = entry

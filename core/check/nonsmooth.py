@@ -57,7 +57,14 @@ def kinks(evaluation) -> dict[tuple, Kink]:
             continue
         out = record.tensor.detach()
         kwargs = {key: _literal(value) for key, value in node.kwargs}
-        pattern, at_kink, what = _pattern(node.function, args, kwargs, out)
+        other = node.args[1] if len(node.args) > 1 else node.kwarg("other")
+        if node.function in ("max", "min") and other is not None \
+                and _is_tensor(other, record, evaluation, by_node):
+            # torch.max(x, y) with a tensor y, a 0-d one too, is torch.maximum
+            args = [args[0], _value(other, record, evaluation, by_node)]
+            pattern, at_kink, what = _pattern(f"{node.function}imum", args, {}, out)
+        else:
+            pattern, at_kink, what = _pattern(node.function, args, kwargs, out)
         if pattern is None:
             continue
         key = (node.span, node.text)
@@ -109,6 +116,18 @@ def _value(node, record, evaluation, by_node):
     return None
 
 
+def _is_tensor(node, record, evaluation, by_node) -> bool:
+    """True if the argument ``node`` was a tensor when ``record`` was computed (numbers
+    written out, and names bound to them, stay Python numbers in the evaluator)."""
+    while isinstance(node, UnaryOp) and node.op == "+":
+        node = node.operand
+    if id(node) in by_node:
+        return True
+    if isinstance(node, Name):
+        return _value(node, record, evaluation, by_node) is not None
+    return False
+
+
 def _as_tensor(value, like):
     if isinstance(value, torch.Tensor):
         return value.detach().to(like.dtype)
@@ -126,9 +145,7 @@ def _pattern(function, args, kwargs, out):
         sign = torch.sign(x)
         return (sign,), bool((sign == 0).any()), f"the kink of {function} at 0"
     second = args[1] if len(args) > 1 else None
-    pairwise = function in ("maximum", "minimum") or (
-        function in ("max", "min") and isinstance(second, torch.Tensor) and second.dim() > 0)
-    if pairwise:
+    if function in ("maximum", "minimum"):
         other = _as_tensor(second, x)
         if other is None:
             return None, False, ""
@@ -136,9 +153,9 @@ def _pattern(function, args, kwargs, out):
         return ((sign,), bool((sign == 0).any()),
                 f"a tie between the two arguments of {function} (its kink)")
     if function in ("max", "min"):
-        dim = kwargs.get("dim", second if isinstance(second, (int, float)) else None)
-        if isinstance(second, torch.Tensor) and second.dim() == 0:
-            dim = int(second.item())
+        dim = kwargs.get("dim", second)
+        if isinstance(dim, torch.Tensor):  # a number written out, as _value returns it
+            dim = int(dim.item())
         reduce = torch.amax if function == "max" else torch.amin
         if dim is None:
             mask = x == reduce(x)

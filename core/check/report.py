@@ -49,6 +49,8 @@ class Formula:
     pretty: str | None
     latex: str | None
     size: int = 0
+    #: one line of HTML mathematics (superscripts, ·, √), for the window
+    html: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready fields."""
@@ -89,6 +91,25 @@ class EntryCheck:
         }
 
 
+@dataclass(frozen=True)
+class Sample:
+    """The inputs had more entries than are checked: ``checked`` of ``entries``, drawn at
+    random with ``seed`` (the same entries every time)."""
+
+    entries: int
+    checked: int
+    seed: int
+
+    def describe(self) -> str:
+        """One line for the report."""
+        return (f"the inputs have {self.entries:,} entries; a random sample of "
+                f"{self.checked:,} of them (seed {self.seed}) is checked, the rest is not")
+
+    def to_dict(self) -> dict:
+        """``{"entries", "checked", "seed"}``."""
+        return {"entries": self.entries, "checked": self.checked, "seed": self.seed}
+
+
 @dataclass
 class CheckReport:
     """Everything :func:`core.check.check_gradients` found."""
@@ -103,6 +124,8 @@ class CheckReport:
     output_formula: Formula | None = None
     symbolic_status: str | None = None
     explanation: str = ""
+    #: set when only a random sample of the entries was checked
+    sample: Sample | None = None
 
     @property
     def verdict(self) -> str:
@@ -136,6 +159,7 @@ class CheckReport:
             "nonfinite": self.nonfinite.to_dict() if self.nonfinite else None,
             "output_formula": self.output_formula.to_dict() if self.output_formula else None,
             "symbolic_status": self.symbolic_status,
+            "sample": self.sample.to_dict() if self.sample else None,
             "explanation": self.explanation,
         }
 
@@ -164,7 +188,9 @@ def explain(dtype: str, tolerances: dict[str, float], largest_agreeing: float | 
                  f"{tolerances['finite_difference']:g} against the finite difference, "
                  f"{tolerances['symbolic']:g} against the symbolic value and "
                  f"{tolerances['reference']:g} against the reference (relative to the "
-                 "entry, or to 1% of the input's largest gradient when the entry is smaller).")
+                 "entry, or to 1% of the input's largest gradient when the entry is smaller, "
+                 "and never to less than eps·|f| / max|x|, the smallest gradient that can "
+                 "show in f at all).")
     parts = [precision, method, tolerance]
     if largest_agreeing is not None:
         parts.append(f"Largest relative difference among agreeing entries: "

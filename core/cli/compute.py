@@ -40,6 +40,6 @@ def run(args) -> int:
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"warning: {warning}")
+        lines.append(f"{'note' if warning.kind == 'note' else 'warning'}: {warning}")
     print("\n".join(lines))
     return 0

@@ -33,6 +33,8 @@ def add_parser(subparsers) -> None:
                         default="screen",
                         help="screen: torchviz's colours; print: larger type for slides and "
                         "paper; dark and contrast: the window's dark and high-contrast looks")
+    parser.add_argument("--caption", action="store_true",
+                        help="write the program under the drawing (for slides and handouts)")
     parser.add_argument("--show-saved", action="store_true",
                         help="also draw the tensors backward functions saved (orange)")
     parser.add_argument("--show-attrs", action="store_true",
@@ -60,11 +62,12 @@ def run(args) -> int:
     # check before computing: a missing program is the most common problem on a new machine
     if not render.graphviz_available():
         raise render.GraphvizMissing()
+    program, variables = load(args)
     options = render.RenderOptions(annotate=args.annotate, rankdir=args.rankdir,
                                    theme=args.theme, plain=args.plain,
                                    show_saved=args.show_saved, show_attrs=args.show_attrs,
-                                   dpi=args.dpi)
-    program, variables = load(args)
+                                   dpi=args.dpi, caption=render.program_caption(program)
+                                   if args.caption else None)
     evaluation = evaluate(program, variables, args.dtype)
     graph = build_graph(evaluation, show_saved=args.show_saved, show_attrs=args.show_attrs)
     timeout = render.DEFAULT_TIMEOUT if args.timeout is None else args.timeout

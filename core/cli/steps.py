@@ -14,10 +14,21 @@ def add_parser(subparsers) -> None:
     add_program_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help='print {"steps": [...], "leaves": {...}} as JSON')
-    parser.add_argument("--pdf", metavar="FILE", help="write one PDF page per step")
+    parser.add_argument("--pdf", metavar="FILE",
+                        help="write the step deck as a PDF: a title page, each forward value, "
+                        "one page per backward step, a summary")
     parser.add_argument("--frames", metavar="DIR",
-                        help="write one PNG per step (step-001.png, ...) into DIR")
-    parser.add_argument("--dpi", type=int, default=150, help="resolution of the PNG frames")
+                        help="write the same pages as PNG frames (page-001.png, ...) into DIR")
+    parser.add_argument("--layout", choices=("slides", "handout"), default="slides",
+                        help="slides: 16:9 pages for a projector, the step zoomed beside a map "
+                        "of the graph (default); handout: portrait pages for print")
+    parser.add_argument("--quiz", action="store_true",
+                        help="predict, then reveal: each step first with the gradients it "
+                        "sends hidden, revealed on the next page")
+    parser.add_argument("--title", help="the deck's title (a built-in example's own title "
+                        "and explanation are used when the program is one of them)")
+    parser.add_argument("--dpi", type=int, default=144,
+                        help="resolution of the PNG frames (144: slides at 1920×1080)")
     parser.add_argument("--html", metavar="FILE",
                         help="write one self-contained interactive web page (graph, step "
                         "controls, contributions, forward walk)")
@@ -33,14 +44,17 @@ def run(args) -> int:
     evaluation = evaluate(program, variables, args.dtype)
     trace = record_steps(evaluation)
     if args.pdf or args.frames:
-        from core import step_export
+        from core import deck
         from core.graph import build_graph
         graph = build_graph(evaluation)
+        options = deck.deck_options(program.text)
+        options.update(layout=args.layout, quiz=args.quiz, title=args.title or options["title"])
         if args.pdf:
-            pages = step_export.export_pdf(graph, trace, args.pdf)
+            pages = deck.export_pdf(evaluation, graph, trace, args.pdf, **options)
             _note(args, f"wrote {args.pdf} ({pages} page{'s' if pages != 1 else ''})")
         if args.frames:
-            frames = step_export.export_frames(graph, trace, args.frames, dpi=args.dpi)
+            frames = deck.export_frames(evaluation, graph, trace, args.frames, dpi=args.dpi,
+                                        **options)
             _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
                   f"to {args.frames}")
     if args.html:
@@ -64,6 +78,7 @@ def _note(args, text: str) -> None:
 def format_trace(trace) -> str:
     """The steps and the leaves' contributions as readable text."""
     from core.rules import fmt
+    from core.step_text import plain_text, step_lines
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason
@@ -72,11 +87,9 @@ def format_trace(trace) -> str:
         what = f"{value.name} = {value.expression}" if value.name else value.expression
         lines.append(f"  {value.index + 1}. {what} = {fmt(value.value)}")
     lines += ["", "backward pass (as torch's engine ran it):"]
-    for step in trace.steps:
+    for index, step in enumerate(trace.steps):
         lines.append(step.title)
-        if step.grad_in:
-            lines.append(f"    gradient in: {fmt(step.grad_in[0])}")
-        lines.extend("    " + line for line in step.rule.text.splitlines())
+        lines.extend(plain_text(step_lines(trace, index, width=96), "    "))
     lines.append("")
     lines.append("leaves (each path's contribution, then the sum):")
     for name, leaf in trace.leaves.items():

@@ -34,7 +34,12 @@ def test_there_are_the_seed_four_and_at_least_eight_teaching_examples():
         assert set(example.constants) <= set(example.vars)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[e.title.split(":")[0] for e in EXAMPLES])
+# a vector output's example (its reference has a Jacobian) is refused by the window's main
+# panels, which need a single number; tests/gui/test_views.py checks it in its own tab
+SCALAR = [e for e in EXAMPLES if "jacobian" not in e.reference]
+
+
+@pytest.mark.parametrize("example", SCALAR, ids=[e.title.split(":")[0] for e in SCALAR])
 def test_example_loads_and_matches_its_reference(qtbot, window, example):
     with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
         window.load_example(example)
@@ -69,7 +74,7 @@ def test_examples_file_is_plain_json_data():
     data = json.loads((files("resources") / "examples.json").read_text(encoding="utf-8"))
     keys = {"title", "group", "explanation", "expression", "vars", "constants", "dtype",
             "reference"}
-    assert all(set(e) == keys for e in data["examples"])
+    assert all(set(e) - {"view"} == keys for e in data["examples"])
 
 
 def test_matrix_reference_column_fits_without_scrolling(qtbot, window):

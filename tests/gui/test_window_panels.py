@@ -102,7 +102,7 @@ def test_check_panel_points_at_the_first_nan_in_the_drawn_graph(qtbot, window):
 
 # ------------------------------------------------------------------ step exports (issue 5)
 
-def test_steps_export_as_pdf_has_one_page_per_step(qtbot, window, tmp_path):
+def test_steps_export_as_pdf_is_the_slide_deck(qtbot, window, tmp_path):
     result = compute_and_draw(qtbot, window, CHAIN_RULE["expression"], {"w": 1, "z": 1})
     steps = len(result.trace.steps)
     assert steps == 12  # the engine's listing in DESIGN.md: 12 nodes run
@@ -112,11 +112,19 @@ def test_steps_export_as_pdf_has_one_page_per_step(qtbot, window, tmp_path):
     assert done.args == [str(path)]
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
     pages = int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.M).group(1))
-    assert pages == steps
-    # the third page is the ExpBackward0 step, as the engine ran it
-    text = subprocess.run(["pdftotext", "-f", "3", "-l", "3", str(path), "-"],
+    # title, 10 forward values, 12 steps (w and z each take two paths), summary
+    assert pages == 1 + 10 + steps + 1
+    width, height = (float(v) for v in re.search(r"Page size:\s+([\d.]+) x ([\d.]+)",
+                                                   info.stdout).groups())
+    assert width / height == pytest.approx(16 / 9, rel=1e-3)  # slides by default
+    # the 14th page is the third backward step, ExpBackward0, as the engine ran it
+    text = subprocess.run(["pdftotext", "-f", "14", "-l", "14", str(path), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert "Step 3 of 12" in text and "ExpBackward0" in text
+    # the built-in example's own title and explanation are on the first page
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(path), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Chain rule" in first and "multivariate" in first
 
 
 def test_steps_export_as_frames_writes_one_png_per_step(qtbot, window, tmp_path):
@@ -125,8 +133,9 @@ def test_steps_export_as_frames_writes_one_png_per_step(qtbot, window, tmp_path)
     with qtbot.waitSignal(window.exported, timeout=TIMEOUT * 2):
         step_files.export_steps_frames(window, str(folder), dpi=72)
     files = sorted(folder.iterdir())
-    assert [f.name for f in files] == [f"step-{i:03d}.png" for i in
-                                       range(1, len(result.trace.steps) + 1)]
+    # title, 2 forward values, the steps (x takes two paths: its leaf keeps a page), summary
+    assert [f.name for f in files] == [f"page-{i:03d}.png" for i in
+                                       range(1, 2 + 2 + len(result.trace.steps) + 1)]
     for f in files:
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
