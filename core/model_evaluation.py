@@ -122,7 +122,13 @@ class ModelEvaluation:
         if self._trace is None:
             from core.trace import record_steps
 
-            trace = record_steps(self)
+            try:
+                trace = record_steps(self)
+            except ExpressionError:
+                raise ExpressionError(
+                    "math", "the backward pass cannot be replayed: a backward() without "
+                    "retain_graph=True already freed what the graph saved. Explore before "
+                    "calling backward(), or call backward(retain_graph=True)") from None
             texts = self.texts()
             by_id = {str(id(fn)): fn for fn in self.nodes()}
             for step in trace.steps:
