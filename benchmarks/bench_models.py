@@ -160,6 +160,15 @@ def main() -> int:
     return 0
 
 
+def _load() -> str:
+    import os
+
+    try:
+        return f"{os.getloadavg()[1]:.1f}"
+    except OSError:
+        return "unknown"
+
+
 def _cell(result: dict, anchor: dict | None = None) -> str:
     if "error" in result:
         return "fails: " + result["error"]
@@ -173,7 +182,9 @@ def _table(results: dict, chain: dict, repeat: int) -> str:
     lines = ["# Drawing real models: autograd_explorer against torchviz, torchview, TorchLens",
              "", f"`benchmarks/bench_models.py`, medians of {repeat} runs after a warm-up, "
              "each tool in a process of its own; from the forward pass to an SVG file. "
-             "Ratios are against torchviz's make_dot + dot (the anchor).", "",
+             "Ratios are against torchviz's make_dot + dot (the anchor). Load average "
+             f"during the run: {_load()} on 2 cores (other work shared the machine: "
+             "differences under about 1.5x are noise).", "",
              "| model | nodes (ours) | torchviz | torchview | TorchLens | ours: graph SVG | "
              "ours: web page |", "|---|---|---|---|---|---|---|"]
     for model in MODELS:
