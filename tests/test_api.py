@@ -238,3 +238,17 @@ def test_twenty_thousand_nodes_open_folded(tmp_path):
     drawn = svg_node_ids(ex.render(tmp_path / "big.svg").read_bytes())
     assert set(folded.node_map) == set(ex.graph.nodes)
     assert set(folded.node_map.values()) <= set(drawn)
+
+
+def test_pip_install_ships_the_package():
+    """pyproject's package list (what `pip install .` installs) holds autograd_explorer."""
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = find_packages(where=str(root), include=include)
+    assert "autograd_explorer" in packages and "core" in packages
