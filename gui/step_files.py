@@ -117,7 +117,10 @@ def _ask_layout(w) -> tuple[str, bool] | None:
     labels = [label for label, _, _ in LAYOUT_CHOICES]
     remembered = w.settings.value("export/deckLayout", labels[0])
     current = labels.index(remembered) if remembered in labels else 0
-    label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
+    if getattr(w, "quiet_dialogs", False):  # automated runs: nobody to answer a dialog
+        label, ok = labels[current], True
+    else:
+        label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
     if not ok:
         return None
     w.settings.setValue("export/deckLayout", label)
