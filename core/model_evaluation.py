@@ -36,6 +36,18 @@ class _Text:
     span: object | None = None
 
 
+@dataclass(frozen=True)
+class CodeProgram:
+    """Stands in for ``core.language.Program`` where the app shows the typed text (deck
+    title pages, captions): the graph came from code, so there are no statements."""
+
+    text: str = "# the backward graph of your own PyTorch code (autograd_explorer.explore)"
+    statements: tuple = ()
+    notes: tuple = ()
+    wrt: tuple = ()
+    dtype: str | None = None
+
+
 @dataclass
 class ModelRecord:
     """One computed tensor, shaped like ``core.evaluate.OpRecord`` (``tensor``, ``node.text``,
@@ -67,7 +79,8 @@ class ModelEvaluation:
         self.records = records
         self.recorder = recorder
         self.dtype = str(output.dtype).replace("torch.", "")
-        self.program = None
+        self.program = CodeProgram()
+        self.specs: dict = {}
         self.warnings: list = []
         self.function = function
         self.function_inputs = function_inputs
