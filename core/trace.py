@@ -26,7 +26,7 @@ from core import limits
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
-from core.serialize import tensor_to_data
+from core.serialize import tensor_to_json
 from core.step_highlight import StepHighlight, assemble_highlight
 
 
@@ -44,9 +44,9 @@ class Contribution:
 
     def to_dict(self) -> dict:
         """JSON-ready: value and running total as numbers or nested lists."""
-        return {"value": tensor_to_data(self.value), "from_step": self.from_step,
+        return {"value": tensor_to_json(self.value), "from_step": self.from_step,
                 "from_node": self.from_node, "via": self.via,
-                "running_total": tensor_to_data(self.running_total)}
+                "running_total": tensor_to_json(self.running_total)}
 
 
 @dataclass
@@ -63,7 +63,7 @@ class LeafContributions:
     def to_dict(self) -> dict:
         """JSON-ready form: ``{"contributions": [...], "total": ...}``."""
         return {"contributions": [c.to_dict() for c in self.contributions],
-                "total": tensor_to_data(self.total)}
+                "total": tensor_to_json(self.total)}
 
 
 @dataclass
@@ -110,8 +110,8 @@ class Step:
         """The ``steps --json`` entry: index, node, op, expression, grad_in, grad_out, rule."""
         return {"index": self.index, "node": self.node_id, "op": self.op,
                 "expression": self.expression,
-                "grad_in": [tensor_to_data(g) for g in self.grad_in],
-                "grad_out": [tensor_to_data(g) for g in self.grad_out],
+                "grad_in": [tensor_to_json(g) for g in self.grad_in],
+                "grad_out": [tensor_to_json(g) for g in self.grad_out],
                 "rule": self.rule.text}
 
 
@@ -131,7 +131,7 @@ class ForwardStep:
         expression, name and value."""
         return {"index": self.index, "node": self.node_id, "op": self.op,
                 "expression": self.expression, "name": self.name,
-                "value": tensor_to_data(self.value)}
+                "value": tensor_to_json(self.value)}
 
 
 @dataclass
