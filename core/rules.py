@@ -855,8 +855,8 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
-    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
-                             "otherwise the bound taken, receives the gradient"),
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: where {x} is inside the "
+                             "bounds it receives the gradient, elsewhere the bound it passed"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
     # reductions
@@ -915,6 +915,12 @@ def register(op: str, spec: RuleSpec) -> None:
     """Add the rule of backward node ``op`` (modules ``core/rules_*.py`` call this, or
     ``RULES.update``); a later registration of the same name wins."""
     RULES[op] = spec
+
+
+# the notebook functions' nodes (indexing, joining, losses, activations...): core.rules_more
+from core import rules_more  # noqa: E402  (it builds on the helpers above)
+
+rules_more.register(RULES)
 
 
 def accumulate_rule(name: str, contributions, total) -> Rule:

@@ -49,6 +49,8 @@ def run_app(argv: list[str]) -> int:
     # word on the command line is an existing file
     path = next((a for a in argv if not a.startswith("-")), None)
     window.load_startup_content(path)
+    if path and "--startup-time" in argv and window.document_name:
+        print(f"opened {window.document_name}", flush=True)
     if window.layout_restored:
         window.show()
     else:

@@ -120,6 +120,9 @@ def new_session(w) -> bool:
     w.variables.set_entries({})
     w.variables.forget()
     w._committed_names = None
+    w.dtype_box.blockSignals(True)
+    w.dtype_box.setCurrentText("float32")  # torch's default, as for any new text
+    w.dtype_box.blockSignals(False)
     w.show_notes([])
     w.clear_error()
     w.set_stale(False)

@@ -155,7 +155,9 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(8, 8, 8, 4)
         top_layout.addWidget(self._heading("Expression"))
-        top_layout.addWidget(self.editor, 2)
+        # editor and values share the height equally: on a 700-pixel projector the editor
+        # had it all and the values table showed one row
+        top_layout.addWidget(self.editor, 1)
         top_layout.addWidget(self.error_label)
         top_layout.addWidget(self.notes_label)
         top_layout.addWidget(self.example_label)
@@ -837,6 +839,8 @@ class MainWindow(QMainWindow):
         self.render_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
+        if self.views_panel is not None:
+            self.views_panel.release()
         self.wait_for_workers(10000)
         super().closeEvent(event)
 

@@ -39,8 +39,9 @@ def _steps_source(w):
         w.statusBar().showMessage("Nothing to export yet: compute an expression first", 6000)
         return None
     if trace is None or not trace.steps:
-        w.statusBar().showMessage("No backward steps to export: the output does not "
-                                  "depend on any input that needs a gradient", 6000)
+        reason = (trace.no_steps_reason if trace is not None else
+                  "the output does not depend on any input that needs a gradient")
+        w.statusBar().showMessage(f"No backward steps to export: {reason}", 6000)
         return None
     return result.evaluation, graph, trace
 
