@@ -25,6 +25,7 @@ import torch
 from core import cuts, limits
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError
+from core.evaluate import backward_seed
 from core.rules import Rule, accumulate_rule, fmt, rule_for
 from core.serialize import tensor_to_json
 from core.step_highlight import StepHighlight, assemble_highlight
@@ -224,7 +225,7 @@ def record_steps(evaluation) -> Trace:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
         with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
-            output.backward(gradient=evaluation.seed, retain_graph=True)
+            output.backward(gradient=backward_seed(evaluation), retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "
@@ -368,9 +369,10 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
     root_id = str(id(root))
     # node id -> input slot -> gradients that arrived there, in arrival order
     arrived: dict[str, dict[int, list[Contribution]]] = {}
-    seed = evaluation.seed.detach()  # 1, or the v of backward(gradient=v)
+    seed = backward_seed(evaluation).detach()  # 1, or the v of backward(gradient=v)
     out = evaluation.output_name
-    start = f"the output {out} (d{out}/d{out} = 1)" if evaluation.grad_output is None else \
+    start = f"the output {out} (d{out}/d{out} = 1)" \
+        if getattr(evaluation, "grad_output", None) is None else \
         f"the output {out}, seeded with v (backward(gradient=v))"
     arrived[root_id] = {0: [Contribution(seed, None, None, start, seed)]}
     inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
