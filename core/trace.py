@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import limits
+from core import cuts, limits
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
@@ -296,7 +296,9 @@ def _compact_rule(rule: Rule) -> Rule:
         return rule
     terms = tuple(dataclasses.replace(
         term, g=compact_value(term.g), out=compact_value(term.out),
-        local=dataclasses.replace(term.local, value=compact_value(term.local.value)))
+        local=dataclasses.replace(term.local, value=compact_value(term.local.value)),
+        **({"items": tuple(compact_value(item) for item in term.items)}
+           if hasattr(term, "items") else {}))
         for term in rule.terms)
     return dataclasses.replace(rule, terms=terms)
 
@@ -397,6 +399,9 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
                                   else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal, display=own)
+        notes = cuts.step_notes(evaluation, fn)
+        if notes:  # an input of this operation was cut off: say where the gradient stops
+            step.rule = dataclasses.replace(step.rule, notes=step.rule.notes + notes)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))

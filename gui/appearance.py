@@ -8,7 +8,9 @@ results' fixed-width faces) are updated here.
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QByteArray, QSize
+from PySide6.QtGui import QAction, QFontDatabase, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
 from gui.themes import DEFAULT_THEME, THEMES, palette, stylesheet
@@ -48,6 +50,29 @@ def apply_theme(app: QApplication, name: str) -> None:
     app.setStyleSheet(stylesheet(read_template(), theme))
 
 
+#: the line colour the icons in resources/icons are drawn with
+ICON_INK = "#37474f"
+
+
+def themed_icon(name: str, ink: str) -> QIcon:
+    """resources/icons/NAME.svg with its line colour replaced by ``ink``, at the sizes a
+    toolbar or a large-text window asks for."""
+    from gui.files import resource_path
+
+    with open(resource_path(f"icons/{name}.svg"), encoding="utf-8") as handle:
+        svg = handle.read().replace(ICON_INK, ink)
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    icon = QIcon()
+    for side in (16, 20, 24, 32, 48, 64):
+        image = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        painter = QPainter(image)
+        renderer.render(painter)
+        painter.end()
+        icon.addPixmap(QPixmap.fromImage(image))
+    return icon
+
+
 class Appearance:
     """Theme and text size of one window; ``settings`` remembers them."""
 
@@ -67,6 +92,10 @@ class Appearance:
     def theme(self):
         """The current :class:`gui.themes.Theme`."""
         return THEMES[self.theme_name]
+
+    def dark(self) -> bool:
+        """True for a theme with a dark background (icons then need light lines)."""
+        return self.theme.colour("window").lightness() < 128
 
     def scale(self) -> float:
         """The factor applied to every font now (presentation mode included)."""
@@ -104,14 +133,26 @@ class Appearance:
         for name, action in getattr(w, "theme_actions", {}).items():
             action.setChecked(name == self.theme_name)
         w.details.set_legend_theme(self.theme.graph)
+        self.apply_icons()
         if w.step_panel is not None:
             w.step_panel.set_colours(self.theme.colours)
+            w.step_panel.set_icon_ink(self.dark())
         self.apply_fonts()
 
     def panels_attached(self) -> None:
         """The Steps and Check panels arrived (after torch loaded): theme and fonts."""
         self.window.step_panel.set_colours(self.theme.colours)
+        self.window.step_panel.set_icon_ink(self.dark())
         self.apply_fonts()
+
+    def apply_icons(self) -> None:
+        """Redraw the toolbar's and the graph bar's line icons in the theme's ink (dark
+        grey lines vanish on a dark toolbar)."""
+        ink = self.theme.colours["heading"]
+        for action in self.window.findChildren(QAction):
+            name = action.property("iconName")
+            if name:
+                action.setIcon(themed_icon(str(name), ink))
 
     def apply_fonts(self) -> None:
         """Set every font from the base size and the current scale."""
@@ -133,5 +174,15 @@ class Appearance:
         w.results.set_mono_font(mono)
         if w.check_panel is not None:
             w.check_panel.formula.setFont(mono)
+        # icons grow with the text: the step buttons are what a presenter clicks
+        icon = QSize(round(16 * self.scale()), round(16 * self.scale()))
+        buttons = list(w.graph_bar.buttons)
+        if w.step_panel is not None:
+            panel = w.step_panel
+            buttons += [panel.first_button, panel.back_button, panel.play_button,
+                        panel.next_button, panel.last_button]
+        for button in buttons:
+            button.setIconSize(icon)
+        w.toolbar.setIconSize(QSize(round(20 * self.scale()), round(20 * self.scale())))
         w.variables.set_entries(w.variables.entries())  # rows drawn again in the new size
         w.variables.resizeRowsToContents()

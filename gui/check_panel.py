@@ -137,8 +137,9 @@ class CheckPanel(QWidget):
         lower.addWidget(self.table)
         lower.addWidget(self.formula)
         lower.addWidget(self.explanation)
-        lower.setStretchFactor(0, 3)
-        lower.setStretchFactor(1, 1)
+        # the selected entry's formula gets the most room: it is what a class reads
+        lower.setStretchFactor(0, 2)
+        lower.setStretchFactor(1, 3)
         lower.setStretchFactor(2, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea
 
 #: the most lines of text the card shows before it scrolls
-MAX_LINES = 5
+MAX_LINES = 4
 
 
 class ExampleCard(QScrollArea):

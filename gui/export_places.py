@@ -58,7 +58,8 @@ def remember(w, kind: str, path: str, is_folder: bool = False) -> None:
 
 
 def caption(w) -> str | None:
-    """The program as a caption for exports, if File > Caption Exports is on."""
+    """The program as a caption for graph exports, if File > Caption Graph Exports with
+    the Program is on."""
     action = getattr(w, "caption_action", None)
     result = getattr(w, "drawn_result", None) or getattr(w, "result", None)
     if action is None or not action.isChecked() or result is None:

@@ -167,7 +167,9 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(8, 8, 8, 4)
         top_layout.addWidget(self._heading("Expression"))
-        top_layout.addWidget(self.editor, 2)
+        # editor and values share the height equally: on a 700-pixel projector the editor
+        # had it all and the values table showed one row
+        top_layout.addWidget(self.editor, 1)
         top_layout.addWidget(self.error_label)
         top_layout.addWidget(self.notes_label)
         top_layout.addWidget(self.example_label)
@@ -632,6 +634,8 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         """Stop waiting for the running compute or drawing (Esc); with nothing running,
         Esc leaves presentation mode."""
+        if files.cancel_exports(self):  # an export (graph, steps) stops first
+            return
         busy = self.compute_jobs.busy or self.render_jobs.busy
         if not busy and self.presentation.active:
             self.presentation_action.setChecked(False)
@@ -648,7 +652,9 @@ class MainWindow(QMainWindow):
                 self.mark_graph_stale("the drawing with the new options was cancelled")
 
     def _update_busy(self, _=None) -> None:
-        busy = self.compute_jobs.busy or self.render_jobs.busy
+        busy = self.compute_jobs.busy or self.render_jobs.busy \
+            or getattr(self, "_export_worker", None) is not None \
+            or getattr(self, "_steps_export_worker", None) is not None
         self.cancel_action.setEnabled(busy)
 
     def wait_for_workers(self, msecs: int = 30000) -> bool:

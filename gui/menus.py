@@ -26,6 +26,7 @@ def _action(window, text, slot=None, shortcut=None, tip=None, icon=None, checkab
         action.setStatusTip(tip)
     if icon:
         action.setIcon(QIcon(files.resource_path(f"icons/{icon}.svg")))
+        action.setProperty("iconName", icon)  # gui.appearance draws it in the theme's ink
     if checkable:
         action.setCheckable(True)
         action.setChecked(checked)
@@ -57,9 +58,9 @@ def build(w) -> None:
     w.export_steps_frames_action = _action(
         w, "Export Steps as PNG &Frames…", partial(step_files.export_steps_frames_dialog, w),
         None, "Every backward step as a numbered PNG image (for slides)")
-    w.caption_action = _action(w, "Caption Exports with the &Program", None, None,
-                               "Write the program under exported graphs, PDF pages and "
-                               "frames", checkable=True,
+    w.caption_action = _action(w, "Caption Graph Exports with the &Program", None, None,
+                               "Write the program under exported graphs (the step decks "
+                               "show it on their title page)", checkable=True,
                                checked=w.settings.value("export/caption", False)
                                in (True, "true"))
     w.caption_action.toggled.connect(lambda on: w.settings.setValue("export/caption", on))

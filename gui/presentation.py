@@ -39,6 +39,7 @@ class Presentation:
         w.resizeDocks([w.steps_dock], [int(w.width() * STEPS_SHARE)],
                       Qt.Orientation.Horizontal)
         w.graph.fit()
+        w.graph.setFocus(Qt.FocusReason.OtherFocusReason)  # arrows step, the wheel zooms
         w.statusBar().showMessage("Presentation: Page Down / Page Up (or Alt+→ / Alt+←) "
                                   "step; F11 or Esc leaves", 8000)
 

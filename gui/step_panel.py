@@ -20,7 +20,7 @@ each "a × b = c" line wraps as a whole unit where it can, so the lines of a ste
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QIcon, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
@@ -36,6 +36,31 @@ from PySide6.QtWidgets import (
 )
 
 from gui.step_view import StepView
+
+
+def _inked(icon: QIcon, light: bool) -> QIcon:
+    """``icon`` as it is, or with its colours inverted (alpha kept) for a dark theme."""
+    if not light:
+        return icon
+    inverted = QIcon()
+    for side in (16, 24, 32, 48):
+        for mode in (QIcon.Mode.Normal, QIcon.Mode.Disabled):
+            image = icon.pixmap(side, side, mode).toImage()
+            image.invertPixels(QImage.InvertMode.InvertRgb)
+            if mode == QIcon.Mode.Disabled:  # dimmer than the enabled ones
+                image = _faded(image)
+            inverted.addPixmap(QPixmap.fromImage(image), mode)
+    return inverted
+
+
+def _faded(image: QImage) -> QImage:
+    faded = QImage(image.size(), QImage.Format.Format_ARGB32_Premultiplied)
+    faded.fill(0)
+    painter = QPainter(faded)
+    painter.setOpacity(0.35)
+    painter.drawImage(0, 0, image)
+    painter.end()
+    return faded
 
 
 class StepPanel(QWidget):
@@ -161,6 +186,19 @@ class StepPanel(QWidget):
         if 0 <= self._index < self.step_count():
             self.details.setHtml(self._sequence()[self._index].body)
 
+    def set_icon_ink(self, light: bool) -> None:
+        """Light step-button icons on a dark theme (the style's own icons are dark)."""
+        style = self.style()
+        pairs = ((self.first_button, QStyle.SP_MediaSkipBackward),
+                 (self.back_button, QStyle.SP_MediaSeekBackward),
+                 (self.next_button, QStyle.SP_MediaSeekForward),
+                 (self.last_button, QStyle.SP_MediaSkipForward))
+        for button, icon in pairs:
+            button.setIcon(_inked(style.standardIcon(icon), light))
+        self._play_icon = _inked(style.standardIcon(QStyle.SP_MediaPlay), light)
+        self._pause_icon = _inked(style.standardIcon(QStyle.SP_MediaPause), light)
+        self._update_controls()
+
     def _add_keys(self, widget: QWidget, store: list) -> None:
         for key, slot in ((Qt.Key_Left, self.back), (Qt.Key_Right, self.next),
                           (Qt.Key_Home, self.first), (Qt.Key_End, self.last),
@@ -231,9 +269,13 @@ class StepPanel(QWidget):
         if self._sequence():
             self.set_step(0)
         else:
+            trace = getattr(self._view, "trace", None)
+            reason = (trace.no_steps_reason if trace is not None else
+                      "the output does not depend on any input that needs a gradient")
+            # y = x: the output is an input, its gradient 1 and no node runs; not "does not
+            # depend" while the results show dy/dx = 1
             self.details.setPlainText(
-                "" if self._view is None else "No backward steps: the output does not depend "
-                "on any input that needs a gradient.")
+                "" if self._view is None else f"No backward steps: {reason}.")
             self._update_controls()
 
     def _mode_changed(self, _index: int) -> None:

@@ -11,7 +11,13 @@ examples, and saves ``QWidget.grab()`` images of the whole window:
 * ``error.png``: an expression with an unknown function, underlined where it is;
 * ``steps.png``: the chain rule stepped to the node where w's two paths meet (Steps tab);
 * ``check.png``: the matrix example's gradients checked (Check tab);
-* ``pasted-cell.png``: a notebook cell pasted verbatim, with what was set aside.
+* ``pasted-cell.png``: a notebook cell pasted verbatim, with what was set aside;
+* ``dark.png``: the chain rule in the dark theme, stepping with gradients revealed;
+* ``presentation.png``: presentation mode (F11) on a 1920×1080 screen: the graph and the
+  Steps only, full screen, in larger type.
+
+The offscreen screen is made 1920×1080 (Qt's offscreen ``configfile``) so that presentation
+mode's full screen is a projector's.
 """
 from __future__ import annotations
 
@@ -22,7 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "QT_QPA_PLATFORM" not in os.environ:
+    _SCREEN = Path(tempfile.mkdtemp()) / "screen.json"
+    _SCREEN.write_text('{"screens": [{"name": "projector", "x": 0, "y": 0, "width": 1920, '
+                       '"height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}')
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 SIZE = (1600, 1000)
 
@@ -104,6 +114,24 @@ def main() -> int:
     window.editor.setPlainText("g = 3*w + cos(z)\nf = expp(g) * z")
     window.on_text_changed()
     shot("error.png")
+
+    # the dark theme, stepping through the chain rule with the gradients revealed
+    window.load_example(examples["Chain rule"])
+    wait(window.drawn)
+    window.set_theme("dark")
+    window.steps_dock.raise_()
+    wait(window.drawn)
+    window.step_panel.set_step(6)
+    shot("dark.png")
+    window.set_theme("light")
+    wait(window.drawn)
+
+    # presentation mode on a 1920x1080 screen, at the step where w's first path arrives
+    window.presentation_action.setChecked(True)
+    wait(window.drawn)
+    window.step_panel.set_step(6)
+    shot("presentation.png")
+    window.presentation_action.setChecked(False)
 
     window.close()
     window.wait_for_workers()

@@ -27,6 +27,15 @@ def inside_window(window, widget) -> bool:
     return window.rect().contains(QRect(top_left, widget.size()))
 
 
+def ink_lightness(icon) -> float:
+    """The mean lightness of an icon's drawn (opaque) pixels."""
+    image = icon.pixmap(32, 32).toImage()
+    values = [image.pixelColor(x, y) for x in range(32) for y in range(32)]
+    drawn = [c.lightness() for c in values if c.alpha() > 200]
+    assert drawn, "the icon is empty"
+    return sum(drawn) / len(drawn)
+
+
 @pytest.mark.parametrize("size", [(1024, 700), (1280, 720)])
 def test_every_control_fits_and_the_graph_gets_its_share(qtbot, window, size):
     window.qtbot = qtbot
@@ -80,12 +89,12 @@ def test_check_tab_keeps_its_own_width_across_tabs_and_restarts(qtbot, tmp_path)
     window.check_dock.raise_()
     qtbot.waitUntil(lambda: window.checker.checked_result is window.result, timeout=TIMEOUT)
     # the user widens the Check tab (or it widened itself for its columns)
-    window.resizeDocks([window.check_dock], [520], Qt.Orientation.Horizontal)
-    qtbot.waitUntil(lambda: abs(window.check_dock.width() - 520) <= 4)
+    window.resizeDocks([window.check_dock], [470], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: abs(window.check_dock.width() - 470) <= 4)
     check_width = window.check_dock.width()
     window.details_dock.raise_()
     qtbot.waitUntil(lambda: abs(window.details_dock.width() - node_width) <= 4)
-    assert window.graph.width() > 1280 - 520 - window.left_dock.width()  # graph got it back
+    assert window.graph.width() > 1280 - 470 - window.left_dock.width()  # graph got it back
     window.check_dock.raise_()
     qtbot.waitUntil(lambda: abs(window.check_dock.width() - check_width) <= 4)
     window.details_dock.raise_()
@@ -169,6 +178,9 @@ def test_themes_colour_window_and_graph_but_not_exports(qtbot, tmp_path, theme, 
     svg = window.drawing.svg.decode()
     assert f'fill="{background}"' in svg  # Graphviz's background polygon
     assert window.graph.backgroundBrush().color().name() == background
+    # the icons are drawn in light ink on the dark toolbar and step panel
+    for icon in (window.zoom_in_action.icon(), window.step_panel.next_button.icon()):
+        assert ink_lightness(icon) > 150
     # exports keep their own look: the print theme on white
     exported = graph_source.export(window.drawing, "svg").decode()
     assert 'fill="white"' in exported and background not in exported
@@ -178,4 +190,5 @@ def test_themes_colour_window_and_graph_but_not_exports(qtbot, tmp_path, theme, 
     assert again.appearance.theme_name == theme and again.theme_actions[theme].isChecked()
     again.set_theme("light")
     assert QApplication.palette().window().color().lightness() > 200
+    assert ink_lightness(again.zoom_in_action.icon()) < 100
     finish(again)
