@@ -132,7 +132,9 @@ def test_presentation_mode_shows_graph_and_steps_large_and_leaves_cleanly(qtbot,
     # Esc leaves, as F11 does, once nothing is running (the Steps tab's drawing first)
     qtbot.waitUntil(lambda: not window.render_jobs.busy and not window.compute_jobs.busy,
                     timeout=TIMEOUT)
-    window.cancel()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen())
     assert not window.presentation_action.isChecked()
     assert window.left_dock.isVisible() and window.toolbar.isVisible()
