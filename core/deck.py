@@ -198,6 +198,8 @@ def _finite_differences(evaluation) -> dict[str, str]:
 
     from core.check.finite_differences import finite_differences
     from core.rules import fmt
+    if not evaluation.program.statements:
+        return {}  # a graph from the user's own code (autograd_explorer): nothing to re-run
     try:
         result = finite_differences(evaluation, max_entries=64, time_limit=10.0)
     except (ExpressionError, RuntimeError, ValueError):
@@ -285,9 +287,9 @@ def _points(el) -> list[tuple[float, float]]:
     return []
 
 
-def _draw_graphs(graph, pages: list[DeckPage]) -> dict[int, Picture]:
+def _draw_graphs(graph, pages: list[DeckPage], budget=None) -> dict[int, Picture]:
     """One pinned drawing per page that shows the graph (pages with equal highlights share
-    one), parsed."""
+    one), parsed. ``budget`` (an :class:`ExportBudget`) is checked before each drawing."""
     from core.pinned_layout import lay_out
     from core.render import Highlight, RenderOptions, run_dot, to_digraph
 
@@ -307,9 +309,12 @@ def _draw_graphs(graph, pages: list[DeckPage]) -> dict[int, Picture]:
         key = (frozenset(h.current), frozenset(h.done), tuple(sorted(h.edge_labels.items())),
                frozenset(h.recent))
         if key not in cache:
+            if budget is not None:
+                budget.check(k + 1, len(pages))
             source = to_digraph(graph, replace(base, highlight=h, pinned=layout)).source
             svg = run_dot(source, "svg", timeout=PAGE_TIMEOUT, engine="neato",
-                          arguments=("-n2",))
+                          arguments=("-n2",),
+                          cancel=budget.cancel if budget is not None else None)
             cache[key] = parse_picture(svg.decode("utf-8"))
         out[k] = cache[key]
     return out
@@ -654,15 +659,54 @@ def headline_lines(evaluation, trace, headline: dict | None) -> list[Line]:
             Line("text", verdict)]
 
 
+class ExportBudget:
+    """The time limit of one export (core.step_export.MAX_EXPORT_SECONDS) and the caller's
+    cancel event (a ``threading.Event``), checked between pages."""
+
+    def __init__(self, cancel=None):
+        import time
+
+        from core.step_export import MAX_EXPORT_SECONDS
+        self.seconds = MAX_EXPORT_SECONDS
+        self.deadline = time.monotonic() + self.seconds
+        self.cancel = cancel
+
+    def check(self, number: int, total: int) -> None:
+        """Raise ``Cancelled`` or a ``LimitError`` naming the limit, if either applies."""
+        import time
+
+        from core.errors import LimitError
+        from core.render import Cancelled
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+        if time.monotonic() > self.deadline:
+            raise LimitError(f"exporting the steps took longer than {self.seconds:g} s, the "
+                             f"limit (page {number:,} of {total:,}); export a shorter program "
+                             "or a lower resolution")
+
+
+def frame_width(layout: str, dpi: int) -> int:
+    """The width in pixels of a frame of ``layout`` at ``dpi``, scaled down so the frame
+    stays within core.render.MAX_PNG_AREA pixels."""
+    from core.render import MAX_PNG_AREA
+    width_pt, height_pt = PAGE[layout]
+    width = width_pt / 72 * int(dpi)
+    height = height_pt / 72 * int(dpi)
+    if width * height > MAX_PNG_AREA:
+        width = math.sqrt(MAX_PNG_AREA * width_pt / height_pt)
+    return int(width)
+
+
 def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = False,
               explanation: str = "", title: str = "", check: bool = True,
-              headline: dict | None = None) -> list[str]:
-    """Every page of the deck as an SVG document."""
+              headline: dict | None = None, budget: ExportBudget | None = None) -> list[str]:
+    """Every page of the deck as an SVG document (``budget``: an export's time limit and
+    cancel event, checked between pages)."""
     if layout not in LAYOUTS:
         raise ExpressionError("value", f"layout must be slides or handout, not {layout!r}")
     pages = plan(evaluation, trace, quiz=quiz, explanation=explanation, title=title,
                  check=check, headline=headline)
-    pictures = _draw_graphs(graph, pages)
+    pictures = _draw_graphs(graph, pages, budget)
     out: list[str] = []
     for k, page in enumerate(pages):
         out += compose(page, pictures.get(k), graph, layout, k + 1, len(pages))
@@ -672,21 +716,28 @@ def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = 
             for i, svg in enumerate(out)]
 
 
-def export_pdf(evaluation, graph, trace, path, **options) -> int:
-    """Write the deck to ``path`` as one PDF; returns the number of pages."""
+def export_pdf(evaluation, graph, trace, path, *, cancel=None, **options) -> int:
+    """Write the deck to ``path`` as one PDF; returns the number of pages. Bounded by
+    core.step_export.MAX_EXPORT_SECONDS; ``cancel`` (a ``threading.Event``) stops it."""
     import cairosvg
 
     from core.step_export import _write, merge_pdfs
-    svgs = deck_svgs(evaluation, graph, trace, **options)
-    pdfs = [cairosvg.svg2pdf(bytestring=svg.encode("utf-8")) for svg in svgs]
+    budget = ExportBudget(cancel)
+    svgs = deck_svgs(evaluation, graph, trace, budget=budget, **options)
+    pdfs = []
+    for k, svg in enumerate(svgs):
+        budget.check(k + 1, len(svgs))
+        pdfs.append(cairosvg.svg2pdf(bytestring=svg.encode("utf-8")))
     _write(Path(path), merge_pdfs(pdfs))
     return len(pdfs)
 
 
-def export_frames(evaluation, graph, trace, directory, *, dpi: int = 144,
+def export_frames(evaluation, graph, trace, directory, *, dpi: int = 144, cancel=None,
                   **options) -> list[Path]:
     """Write the deck as ``page-001.png``, ... into ``directory`` (slides at 1920×1080 for
-    the default dpi of 144); returns the paths."""
+    the default dpi of 144); returns the paths. Each frame is within core.render's
+    MAX_PNG_AREA pixels (scaled down past it); the export is bounded by
+    core.step_export.MAX_EXPORT_SECONDS; ``cancel`` (a ``threading.Event``) stops it."""
     import cairosvg
 
     from core.step_export import _write
@@ -698,12 +749,14 @@ def export_frames(evaluation, graph, trace, directory, *, dpi: int = 144,
     except OSError as err:
         raise ExpressionError("export", f"cannot make the folder {folder}: "
                               f"{err.strerror or err}") from None
-    svgs = deck_svgs(evaluation, graph, trace, **options)
+    budget = ExportBudget(cancel)
+    svgs = deck_svgs(evaluation, graph, trace, budget=budget, **options)
     width = max(3, len(str(len(svgs))))
     layout = options.get("layout", "slides")
-    pixels = int(round(PAGE[layout][0] / 72 * int(dpi)))
+    pixels = frame_width(layout, dpi)
     paths = []
     for k, svg in enumerate(svgs):
+        budget.check(k + 1, len(svgs))
         target = folder / f"page-{k + 1:0{width}d}.png"
         _write(target, cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=pixels))
         paths.append(target)

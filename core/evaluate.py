@@ -9,6 +9,7 @@ operation allocates, and stops at the time bound.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import time
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import cost, limits, ops
+from core import cost, cuts, limits, ops, ops_more
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import FUNCTIONS
 from core.language import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
+from core.serialize import format_tensor
 from core.values import Filled, VariableSpec, check_value, format_shape
 
 _TORCH_OPERATORS = {
@@ -74,9 +76,16 @@ class Evaluation:
     gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     intermediate_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
     backward_done: bool = False
+    #: where the program stops a gradient (core.cuts.Cut: detach, no_grad), in order
+    cuts: list = field(default_factory=list)
+    #: id of a tensor the program computed -> the cuts whose values it used
+    cut_uses: dict = field(default_factory=dict)
     #: (span, text) of the language node that made a leaf in the text -> that leaf's input
     #: name (a key that survives pickling, for the symbolic check's separate process)
     made_leaves: dict = field(default_factory=dict)
+    #: v of ``backward(gradient=v)`` for an output with several entries (None: a single
+    #: number, seeded with 1)
+    grad_output: torch.Tensor | None = None
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -98,14 +107,30 @@ class Evaluation:
         return self._leaf_names.get(id(tensor))
 
     @property
+    def seed(self) -> torch.Tensor:
+        """The gradient the backward pass starts from: ``grad_output``, else ones."""
+        if self.grad_output is not None:
+            return self.grad_output
+        return torch.ones_like(self.output.detach())
+
+    @property
     def value(self) -> torch.Tensor:
         """The output's value, detached from the graph."""
         return self.output.detach()
 
 
-def evaluate(program: Program, variables, dtype: str = "float32") -> Evaluation:
-    """Build the graph for ``program`` with ``variables`` and run the backward pass."""
-    evaluation = forward(program, variables, dtype)
+def evaluate(program: Program, variables, dtype: str = "float32", *,
+             grad_output=None) -> Evaluation:
+    """Build the graph for ``program`` with ``variables`` and run the backward pass.
+
+    ``grad_output`` (a number or nested list shaped like the output) lets the output have
+    several entries: the backward pass is ``backward(gradient=v)``, which gives every input
+    the vector-Jacobian product vᵀJ.
+    """
+    evaluation = forward(program, variables, dtype, allow_vector_output=grad_output is not None)
+    if grad_output is not None:
+        from core.jacobian import grad_output_tensor
+        evaluation.grad_output = grad_output_tensor(evaluation, grad_output)
     backward(evaluation)
     return evaluation
 
@@ -139,7 +164,10 @@ def forward(program: Program, variables, dtype: str = "float32", *,
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
             interpreter.statement_index = index
-            result = interpreter.value_of(statement.expr)
+            with torch.no_grad() if statement.no_grad else contextlib.nullcontext():
+                result = interpreter.value_of(statement.expr)
+            if statement.no_grad:
+                interpreter.shadow(statement, result)
             if statement.target:
                 interpreter.name_result(statement.target, result, statement)
     output = interpreter.last_value
@@ -151,7 +179,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
             "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...), "
-            "or see its Jacobian (the Views dock's Jacobian tab, or the jacobian command)",
+            "or choose the v of backward(gradient=v) (--grad-output, or the Jacobian tab of "
+            "the Views dock)",
             program.output.span)
     made = interpreter.leaves_made()
     inputs.update((name, tensor) for name, _node, tensor in made)
@@ -162,6 +191,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
                             intermediates=intermediates, records=interpreter.records,
                             made_leaves={(node.span, node.text): name
                                          for name, node, _tensor in made})
+    evaluation.cuts, evaluation.cut_uses = interpreter.cuts, interpreter.cut_uses
+    cuts.register_records(evaluation, interpreter.shadow_records)
     evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
     if not output.requires_grad:
@@ -172,7 +203,7 @@ def forward(program: Program, variables, dtype: str = "float32", *,
 
 
 def backward(evaluation: Evaluation) -> None:
-    """Run ``output.backward(retain_graph=True)`` and collect every gradient.
+    """Run ``output.backward(gradient=seed, retain_graph=True)`` and collect every gradient.
 
     The graph is retained so saved tensors can still be shown and the step-through can
     replay the pass. Named intermediates keep their gradients (``retain_grad``).
@@ -187,7 +218,7 @@ def backward(evaluation: Evaluation) -> None:
         for tensor in evaluation.inputs.values():
             tensor.grad = None
         with backward_deadline(output, limits.MAX_BACKWARD_SECONDS):
-            output.backward(retain_graph=True)
+            output.backward(gradient=evaluation.seed, retain_graph=True)
     for name, tensor in evaluation.inputs.items():
         if not tensor.requires_grad:
             continue
@@ -202,9 +233,13 @@ def backward(evaluation: Evaluation) -> None:
         if tensor.requires_grad:
             grad = tensor.grad if tensor.grad_fn is not None else None
             if tensor is output:
-                grad = torch.ones_like(tensor)
+                grad = evaluation.seed
             if grad is not None:
                 evaluation.intermediate_gradients[name] = grad.detach().clone()
+    if getattr(evaluation.program, "backward_calls", None):
+        from core.repeated_backward import replay_notes  # a pasted cell's second backward()
+        evaluation.warnings.extend(Notice(note, None, "note") for note in replay_notes(
+            evaluation.program, evaluation.specs, evaluation.dtype))
     for name, grad in evaluation.gradients.items():
         if not torch.isfinite(grad).all():
             evaluation.warnings.append(Notice(
@@ -291,20 +326,65 @@ class _Interpreter:
         self.total_elements = sum(t.numel() for t in env.values())
         self.deadline = time.monotonic() + limits.MAX_SECONDS
         self.last_value: object = None
+        # random numbers: torch's own start-up seed until the program calls manual_seed,
+        # on a generator of this evaluation's own (the window computes in worker threads)
+        self.generator = torch.Generator().manual_seed(ops_more.DEFAULT_SEED)
+        self.seeded = False
+        #: where the program stops a gradient: core.cuts.Cut for each detach / no_grad value
+        self.cuts: list = []
+        self.cut_uses: dict[int, list] = {}
+        self.shadow_records: list[OpRecord] = []
+
         #: estimated multiply-adds of the backward pass so far (core.cost)
         self.backward_work = 0
+
+    def shadow(self, statement, result) -> None:
+        """A statement ran under no_grad: run it once more with gradients on, to draw the
+        graph it would have had (greyed). Random numbers are drawn again from the same
+        state, so the program's own draws stay as torch makes them."""
+        if not isinstance(result, torch.Tensor) or not any(
+                isinstance(t, torch.Tensor) and t.requires_grad for t in self.env.values()):
+            return
+        saved = (self.records, self.last_value, self.generator.get_state(), self.seeded,
+                 list(self.notices), list(self.cuts), dict(self._made))
+        self.records = self.shadow_records
+        try:
+            with torch.enable_grad():
+                source = self.value_of(statement.expr)
+        finally:
+            self.records, self.last_value = saved[0], saved[1]
+            self.generator.set_state(saved[2])
+            self.seeded, self.notices, self.cuts, self._made = saved[3:]
+        if isinstance(source, torch.Tensor) and source.grad_fn is not None:
+            self.cuts.append(cuts.Cut(statement.expr, source, result, "no_grad",
+                                      statement.target))
+
+    def _note_cut_uses(self, args, result) -> None:
+        """Remember which cut values an operation used (the steps say the gradient stops)."""
+        used = [cut for cut in self.cuts for a in args if a is cut.result]
+        if used and isinstance(result, torch.Tensor):
+            self.cut_uses[id(result)] = used
 
     def _charge(self, node: Node, name: str, args, shape) -> None:
         """Add the operation's estimated backward work; refuse the program, before the
         operation allocates anything, once the backward pass would pass its budget."""
+        if shape is not None:
+            made = math.prod(shape)
+        elif name in ops.ELEMENTWISE or name == "neg":
+            made = max((a.numel() for a in args if isinstance(a, torch.Tensor)), default=1)
+        else:
+            made = 0  # a reduction or a view: no larger than its input; counted after
+        if self.total_elements + made > limits.MAX_TOTAL_ELEMENTS:
+            raise LimitError(f"the program creates more than {limits.MAX_TOTAL_ELEMENTS:,} "
+                             "tensor entries in all; that is the limit", node.span)
         work = cost.estimate(name, args, shape)
         self.backward_work += work.backward
         if self.backward_work > limits.MAX_BACKWARD_WORK:
             raise LimitError(
                 f"the backward pass of this program would take more than "
-                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds (about "
-                f"{limits.MAX_BACKWARD_SECONDS:g} s), the limit; this operation brings it "
-                f"to {self.backward_work:,.0f}: use smaller matrices or fewer products",
+                f"{limits.MAX_BACKWARD_WORK:,.0f} multiply-adds, the limit; this operation "
+                f"brings it to {self.backward_work:,.0f}: use smaller matrices or fewer "
+                "products",
                 node.span)
 
     # bookkeeping --------------------------------------------------------------
@@ -312,6 +392,9 @@ class _Interpreter:
     def name_result(self, name: str, value, statement) -> None:
         """Bind ``name`` and label the record of the value with it."""
         self.env[name] = value
+        cut = cuts.find(self.cuts, value)
+        if cut is not None and cut.name is None:
+            cut.name = name
         if isinstance(value, torch.Tensor):
             for record in reversed(self.records):
                 if record.tensor is value:
@@ -402,7 +485,9 @@ class _Interpreter:
             shape = ops.broadcast_shape(node.op, left, right)
         ops.check_size(shape)
         self._charge(node, node.op, [left, right], shape)
-        return self._record(node, _TORCH_OPERATORS[node.op](left, right))
+        result = _TORCH_OPERATORS[node.op](left, right)
+        self._note_cut_uses([left, right], result)
+        return self._record(node, result)
 
     def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
         if node.op == "@":
@@ -431,11 +516,19 @@ class _Interpreter:
         spec = FUNCTIONS[node.function]
         args = [self.value_of(arg) for arg in node.args]
         kwargs = {key: self.value_of(value) for key, value in node.kwargs}
+        if node.function == "manual_seed":
+            self.generator.manual_seed(ops_more.seed_value(args))
+            self.seeded = True
+            return None
+        if node.function in ops_more.RANDOM:
+            kwargs["generator"] = self.generator
         if spec.constructor:
             if node.function == "tensor" and not isinstance(node.args[0], (Literal, Number)):
                 raise ops.ArgumentError("tensor() takes a number or a nested list of numbers "
                                         "written out; to compute with a tensor, use it directly")
             result = ops.construct(node.function, args, kwargs, self.dtype)
+            if node.function in ops_more.RANDOM:
+                self._random_notice(node, result)
             if result.requires_grad:
                 self._made[id(node)] = (None, node, result)
             return self._record(node, result)
@@ -446,13 +539,21 @@ class _Interpreter:
         if isinstance(args[0], list):
             raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
                                     "argument, not a list")
-        if name != "pow" or not isinstance(args[0], float):
-            args[0] = ops.as_tensor(args[0], self.dtype)
+        if (name != "pow" or not isinstance(args[0], float)) and not isinstance(args[0], str):
+            args[0] = ops.as_tensor(args[0], self.dtype)  # einsum's formula stays text
         if name in ("maximum", "minimum") or name in ops.PRODUCTS:
             args[1] = ops.as_tensor(args[1], self.dtype)
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
+        if name in ("max", "min") and len(node.args) > 1 and _written_as_float(node.args[1]):
+            # torch.max(x, 0.0): torch refuses a float there (an int is a dim, a tensor the
+            # other operand); reading 0.0 as dim 0 would silently reduce instead
+            raise ops.ArgumentError(
+                f"torch refuses {node.args[1].text} in second place: a whole number there is "
+                f"a dimension, a tensor the other operand; for the {name}imum with a number "
+                f"entry by entry write torch.clamp(x, {'min' if name == 'max' else 'max'}="
+                f"{node.args[1].text})")
         if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
             kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
@@ -460,7 +561,21 @@ class _Interpreter:
             ops.check_size(shape)
         self._charge(node, name, args, shape)
         result = ops.IMPLEMENTATIONS[name](*args, **kwargs)
+        if name in ops_more.RANDOM:
+            self._random_notice(node, result)
+        if name == "detach" and args[0].requires_grad:
+            self.cuts.append(cuts.Cut(node, args[0], result))
+        self._note_cut_uses(args + list(kwargs.values()), result)
         return self._record(node, result)
+
+    def _random_notice(self, node: Call, result) -> None:
+        """Random numbers are shown where they are drawn, with the seed that fixes them."""
+        seed = "" if self.seeded else (
+            " (no torch.manual_seed before it: torch would draw different numbers on every "
+            f"run; here the seed is {ops_more.DEFAULT_SEED}, a new torch.Generator's, so the "
+            "numbers repeat; add torch.manual_seed(N) to choose them)")
+        drawn = format_tensor(result.detach().double(), digits=4, max_entries=16)
+        self.notices.append(Notice(f"{_short(node.text)} drew {drawn}{seed}", node.span, "info"))
 
     def _implicit_softmax_dim(self, node: Call, x) -> int:
         """``F.softmax(x)`` without dim: torch's legacy choice, with its deprecation warning
@@ -476,6 +591,14 @@ class _Interpreter:
             f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
             f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
         return dim
+
+
+def _written_as_float(node: Node) -> bool:
+    """True for a number written with a point or an exponent (``0.0``, ``-1e3``), which
+    Python reads as a float, not an int."""
+    while isinstance(node, UnaryOp):
+        node = node.operand
+    return isinstance(node, Number) and any(c in node.text for c in ".eE")
 
 
 def leaf_text_name(node: Node, repeated: bool) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import functions_more
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -26,6 +28,12 @@ class FunctionSpec:
     summary: str
     constructor: bool = False
     method: bool = True  # callable as x.name(...) too
+    #: callable by its bare name or torch.NAME (False for x.float(), which Python owns)
+    bare: bool = True
+    #: the first argument is a list of tensors written out: torch.stack([x, y])
+    sequence: bool = False
+    #: written with syntax, not called by name (indexing is x[...]): how Help shows it
+    syntax: str | None = None
 
 
 def _spec(name, min_args, max_args, summary, kwargs=(), **extra):
@@ -85,8 +93,10 @@ _SPECS = [_spec(name, 1, 1, summary) for name, summary in _UNARY.items()] + [
           constructor=True, method=False),
 ]
 
-#: Every allowed function by name.
+#: Every allowed function by name (the notebook functions of core.functions_more last:
+#: softplus gains its beta= and threshold= there).
 FUNCTIONS: dict[str, FunctionSpec] = {spec.name: spec for spec in _SPECS}
+FUNCTIONS.update({spec.name: spec for spec in functions_more.specs(_spec)})
 
 #: Module paths under which the functions may also be written: ``torch.sin``,
 #: ``torch.nn.functional.softplus``, ``F.relu``.
@@ -100,7 +110,7 @@ DTYPES: dict[str, str] = {
 }
 
 #: Tensor attributes that are functions of the tensor (``x.T``).
-ATTRIBUTE_FUNCTIONS: dict[str, str] = {"T": "t", "mT": "t"}
+ATTRIBUTE_FUNCTIONS: dict[str, str] = {"T": "t"}  # x.mT: core.syntax_more
 
 #: Python's operators in the language, and how they read in messages.
 BINARY_OPERATORS: dict[str, str] = {

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core import cuts
 from core.errors import Span
 
 #: Prefix of the attributes through which torch exposes what a backward node saved.
@@ -51,6 +52,10 @@ class GraphNode:
     attrs: dict[str, str] = field(default_factory=dict)
     #: for the output: True when it is a view and this node is its base (torchviz's dark green)
     view_base: bool = False
+    #: part of a graph the program cut off (detach, no_grad): drawn greyed, gets no gradient
+    cut: bool = False
+    #: on the top node of a cut graph: the text that cut it (``h = (w*2).detach()``)
+    cut_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ def build_graph(evaluation, *, show_saved: bool = False, show_attrs: bool = Fals
     """
     builder = _Builder(evaluation, show_saved, show_attrs)
     builder.walk(evaluation.output)
+    cuts.attach(builder, evaluation)  # what detach / no_grad cut off, greyed
     graph = BackwardGraph(nodes=builder.nodes, edges=builder.edges,
                           output_id=str(id(evaluation.output)),
                           output_tensor=evaluation.output, evaluation=evaluation,
@@ -339,7 +345,8 @@ def _attach_gradients(graph: BackwardGraph, evaluation) -> None:
     tensors[id(output)] = output
     ordered = list(tensors.values())
     try:
-        grads = torch.autograd.grad(output, ordered, retain_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(output, ordered, evaluation.seed, retain_graph=True,
+                                    allow_unused=True)
     except RuntimeError:
         # the graph was freed by a backward without retain_graph: values only
         return

@@ -67,12 +67,13 @@ def write_html(path, graph, trace, **options) -> None:
     from pathlib import Path
 
     from core.errors import ExpressionError
+    from core.safe_io import atomic_write
 
     text = export_html(graph, trace, **options)
     try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as err:
-        raise ExpressionError("export", f"cannot write {path}: {err.strerror or err}") from None
+        atomic_write(Path(path), text)  # an existing page is replaced only by a whole one
+    except ExpressionError as err:
+        raise ExpressionError("export", err.message) from None
 
 
 def page_data(trace, node_map: dict | None = None, graph=None) -> dict:

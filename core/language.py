@@ -9,12 +9,13 @@ The evaluator (:mod:`core.evaluate`) only ever walks these nodes, never Python's
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import io
 import tokenize
 from dataclasses import dataclass, field
 
-from core import limits, notebook
+from core import grad_blocks, limits, notebook, syntax_more
 from core.astutil import dotted_name
 from core.errors import ExpressionError, LimitError, Span
 from core.functions import (
@@ -105,6 +106,8 @@ class Statement:
     expr: Node
     span: Span
     text: str
+    #: inside a ``with torch.no_grad():`` block: computed without recording a graph
+    no_grad: bool = False
 
 
 @dataclass
@@ -123,6 +126,9 @@ class Program:
     wrt: list[str] = field(default_factory=list)
     #: the precision a pasted cell asks for (dtype=torch.float64), or None: the user's choice
     dtype: str | None = None
+    #: a pasted cell's repeated backward() calls and .grad resets, in order (see
+    #: core.notebook.Cell.backward_calls); core.repeated_backward runs them as torch would
+    backward_calls: list = field(default_factory=list)
 
     @property
     def output(self) -> Statement:
@@ -163,8 +169,9 @@ def parse(text: str) -> Program:
     """
     tree = parse_python(text)
     cell = notebook.preprocess(tree.body, text)
-    program = build_program(text, cell.body, cell.notes)
+    program = build_program(text, cell.body, cell.notes, inputs=cell.defaults)
     program.defaults, program.wrt, program.dtype = cell.defaults, cell.wrt, cell.dtype
+    program.backward_calls = cell.backward_calls
     return program
 
 
@@ -280,8 +287,10 @@ def _syntax_hint(msg: str, source_line: str, col: int) -> str:
 # --------------------------------------------------------------------------- conversion
 
 
-def build_program(text: str, body: list[ast.stmt], notes: list[str] | None = None) -> Program:
-    """Convert Python statements into a :class:`Program`, checking every node."""
+def build_program(text: str, body: list[ast.stmt], notes: list[str] | None = None,
+                  inputs=()) -> Program:
+    """Convert Python statements into a :class:`Program`, checking every node; ``inputs``
+    are names a pasted cell defined (they may share a function's name, as ``t`` does)."""
     if len(body) > limits.MAX_STATEMENTS:
         raise LimitError(f"the program has {len(body):,} statements; the limit is "
                          f"{limits.MAX_STATEMENTS:,}", _span(body[limits.MAX_STATEMENTS]))
@@ -289,10 +298,21 @@ def build_program(text: str, body: list[ast.stmt], notes: list[str] | None = Non
         raise ExpressionError("syntax", "there is nothing to compute: the text holds only "
                               "comments; type something like f = w**2 + sin(z)")
     converter = _Converter(text)
+    converter.assigned.update(inputs)
     statements = []
-    for index, stmt in enumerate(body):
-        is_last = index == len(body) - 1
-        statements.append(converter.statement(stmt, is_last))
+    flat = grad_blocks.flatten(body)
+    if len(flat) > limits.MAX_STATEMENTS:
+        raise LimitError(f"the program has {len(flat):,} statements; the limit is "
+                         f"{limits.MAX_STATEMENTS:,}", _span(flat[limits.MAX_STATEMENTS][0]))
+    for index, (stmt, no_grad) in enumerate(flat):
+        is_last = index == len(flat) - 1
+        statement = converter.statement(stmt, is_last)
+        if no_grad:
+            statement = dataclasses.replace(statement, no_grad=True)
+        statements.append(statement)
+    if statements and grad_blocks.is_seed(statements[-1]):
+        raise ExpressionError("unsupported", "torch.manual_seed(...) cannot be the last line: "
+                              "the last line is the output", statements[-1].span)
     free, assigned = _names(statements)
     return Program(text=text, statements=statements, free_names=free,
                    assigned_names=assigned,
@@ -458,6 +478,8 @@ class _Converter:
             return Statement(target, expr, _span(stmt), self._source(stmt))
         if isinstance(stmt, ast.Expr):
             value = self.expr(stmt.value)  # first: what is refused in it is the better message
+            if isinstance(value, Call) and value.function == "manual_seed":
+                return Statement(None, value, _span(stmt), self._source(stmt.value))
             if not is_last:
                 raise ExpressionError(
                     "unsupported", "this line computes a value but does not name it; give it "
@@ -498,6 +520,10 @@ class _Converter:
                 raise ExpressionError("name", f"'{node.id}' is only used before a function "
                                       f"name, as in {node.id}.sin(x)", span)
             return Name(span, text, node.id)
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in syntax_more.OPERATOR_CALLS:
+            # x // y and x % y are torch.floor_divide and torch.remainder
+            return Call(span, text, syntax_more.OPERATOR_CALLS[type(node.op).__name__],
+                        (self.expr(node.left), self.expr(node.right)))
         if isinstance(node, ast.BinOp):
             op = BINARY_OPERATORS.get(type(node.op).__name__)
             if op is None:
@@ -512,6 +538,10 @@ class _Converter:
             return self.call(node)
         if isinstance(node, ast.Attribute):
             return self.attribute(node)
+        if isinstance(node, ast.Subscript):
+            return syntax_more.subscript(self, node)
+        if isinstance(node, ast.Compare):
+            return syntax_more.comparison(self, node)
         if isinstance(node, ast.Tuple):
             raise ExpressionError("unsupported", "a comma here makes a tuple, which the "
                                   "language does not have: remove the comma (one value per "
@@ -562,7 +592,7 @@ class _Converter:
         """The allowed function a call names, and the tensor it is a method of (if any)."""
         if isinstance(func, ast.Name):
             self._check_name(func.id, func)
-            if func.id not in FUNCTIONS:
+            if func.id not in FUNCTIONS or not FUNCTIONS[func.id].bare:
                 raise ExpressionError("name", f"unknown function '{func.id}'"
                                       f"{_suggest(func.id, FUNCTIONS)}; see Help > Functions "
                                       "for the list", _span(func))
@@ -574,9 +604,11 @@ class _Converter:
             dotted = dotted_name(func)
             if dotted and dotted[0] == "F" and "F" in self.assigned:
                 dotted = None  # F is the user's variable here (as in the seed): F.sum() is a method
+            if dotted in syntax_more.LINALG:  # torch.linalg.solve(A, b): its own function
+                return syntax_more.LINALG[dotted], None
             if dotted and dotted[:-1] in MODULE_PREFIXES:
                 name = dotted[-1]
-                if name not in FUNCTIONS:
+                if name not in FUNCTIONS or not FUNCTIONS[name].bare:
                     raise ExpressionError(
                         "name", f"'{'.'.join(dotted)}' is not one of the functions the "
                         f"language allows{_suggest(name, FUNCTIONS)}", _span(func))
@@ -598,12 +630,28 @@ class _Converter:
         spec = FUNCTIONS[name]
         span, text = _span(node), self._source(node)
         args: list[Node] = []
+        sequence_dim: list[tuple[str, Node]] = []
         if receiver is not None:
             args.append(self.expr(receiver))
-        for arg in node.args:
+        for position, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
                 raise _not_allowed(arg)
+            if position == 0 and receiver is None and spec.sequence:
+                args.extend(syntax_more.tensor_sequence(self, name, arg))
+                continue
+            if spec.sequence and position == 1:  # torch.stack([x, y], 1): the dim
+                sequence_dim.append(("dim", self._argument(arg, False)))
+                continue
+            if spec.sequence:
+                raise ExpressionError("unsupported", f"{name}() takes a list of tensors and a "
+                                      "dim", _span(arg))
             args.append(self._argument(arg, spec.constructor))
+        if spec.sequence and receiver is not None:
+            raise ExpressionError("unsupported", f"{name}() takes a list of tensors, as in "
+                                  f"torch.{name}([x, y], dim=0)", span)
+        moved = syntax_more.positional_options(name, args) + sequence_dim
+        if name == "where" and receiver is not None and len(args) == 3:
+            args[0], args[1] = args[1], args[0]  # x.where(cond, y) is where(cond, x, y)
         if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
             if spec.max_args is None:
                 count = f"at least {spec.min_args}"
@@ -614,40 +662,59 @@ class _Converter:
             raise ExpressionError("unsupported", f"{name}() takes {count} argument"
                                   f"{'s' if count != '1' else ''}, but {len(args)} "
                                   f"{'were' if len(args) != 1 else 'was'} given", span)
-        kwargs: list[tuple[str, Node]] = []
+        kwargs: list[tuple[str, Node]] = list(moved)
         for kw in node.keywords:
             if kw.arg is None:
                 raise ExpressionError("unsupported", "** unpacking is not part of the language",
                                       _span(kw))
-            if kw.arg not in spec.kwargs:
+            key = syntax_more.keyword_alias(name, kw.arg)
+            if key not in spec.kwargs:
                 allowed = ", ".join(sorted(spec.kwargs)) or "none"
                 raise ExpressionError("unsupported", f"{name}() has no keyword argument "
                                       f"'{kw.arg}' here (allowed: {allowed})", _span(kw.value))
-            kwargs.append((kw.arg, self._keyword_value(kw.value)))
+            if any(existing == key for existing, _ in kwargs):
+                raise ExpressionError("unsupported", f"{name}() got '{key}' twice",
+                                      _span(kw.value))
+            kwargs.append((key, self._keyword_value(kw.value)))
         return Call(span, text, name, tuple(args), tuple(kwargs),
                     _namespace(node.func, receiver))
 
     def _argument(self, node: ast.expr, constructor: bool) -> Node:
+        infinite = syntax_more.float_literal(node)
+        if infinite is not None:  # norm(x, float('inf'))
+            return Number(_span(node), self._source(node), infinite)
         if isinstance(node, (ast.List, ast.Tuple)) or (constructor and _is_literal(node)):
             return Literal(_span(node), self._source(node), self._literal(node))
+        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None
+                                               or isinstance(node.value, str)):
+            return Literal(_span(node), self._source(node), syntax_more.plain_constant(node))
         return self.expr(node)
 
     def _keyword_value(self, node: ast.expr) -> Node:
         span, text = _span(node), self._source(node)
+        infinite = syntax_more.float_literal(node)
+        if infinite is not None:  # p=float('inf')
+            return Number(span, text, infinite)
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None):
             return Literal(span, text, node.value)
-        if isinstance(node, ast.Constant) and node.value == "fro":  # norm(x, p="fro")
-            return Literal(span, text, node.value)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            # reduction="sum", approximate="tanh", p="fro": checked by the function itself
+            return Literal(span, text, syntax_more.plain_constant(node))
         if isinstance(node, ast.Attribute):
             dotted = dotted_name(node)
             if dotted and len(dotted) == 2 and dotted[0] == "torch" and dotted[1] in DTYPES:
                 return Literal(span, text, DTYPES[dotted[1]])
-            raise ExpressionError("unsupported", "only torch.float32 or torch.float64 can be "
-                                  "named here", span)
+            if dotted and len(dotted) == 2 and dotted[0] == "torch" \
+                    and dotted[1] in syntax_more.TENSOR_DTYPES:
+                return Literal(span, text, syntax_more.TENSOR_DTYPES[dotted[1]])
+            if dotted in syntax_more.CONSTANTS:
+                return Number(span, text, syntax_more.CONSTANTS[dotted])
+            raise ExpressionError("unsupported", "only a dtype such as torch.float64 or "
+                                  "torch.long can be named here", span)
         if _is_literal(node):
             return Literal(span, text, self._literal(node))
-        raise ExpressionError("unsupported", "keyword arguments take plain values here "
-                              "(numbers, True/False, None, or a tuple of numbers)", span)
+        # a tensor as a keyword argument (target=y, weight=w): an expression like any other
+        return self.expr(node)
 
     def _literal(self, node: ast.expr):
         """Literal data: numbers (with a sign), and lists/tuples of them (iterative)."""
@@ -656,6 +723,8 @@ class _Converter:
                                   "written here", _span(node))
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self._literal(elt) for elt in node.elts]
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return node.value  # torch.tensor([True, False]) is a boolean tensor
         sign = 1.0
         while isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -673,6 +742,9 @@ class _Converter:
             receiver = self.expr(node.value)
             function = ATTRIBUTE_FUNCTIONS[node.attr]
             return Call(_span(node), self._source(node), function, (receiver,))
+        special = syntax_more.attribute(self, node)
+        if special is not None:
+            return special
         dotted = dotted_name(node)
         if dotted and dotted[0] in ("torch", "F", "nn") and dotted[-1] in FUNCTIONS:
             raise ExpressionError("unsupported", f"'{'.'.join(dotted)}' is a function: call "
@@ -707,7 +779,7 @@ def _is_literal(node: ast.expr) -> bool:
             current = current.operand
         if isinstance(current, (ast.List, ast.Tuple)):
             stack.extend(current.elts)
-        elif not (isinstance(current, ast.Constant) and isinstance(current.value, (int, float))
-                  and not isinstance(current.value, bool)):
+        elif not (isinstance(current, ast.Constant)
+                  and isinstance(current.value, (int, float, bool))):
             return False
     return True

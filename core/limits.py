@@ -23,13 +23,16 @@ MAX_SECONDS = 10.0
 #: Characters in one value field (a nested list typed by the user).
 MAX_VALUE_CHARS = 100_000
 #: Multiply-adds the backward pass may do, estimated while the forward pass is built
-#: (core.cost; about 10 s on a 2-core machine): a program past it is refused before the
-#: operation that passes it allocates anything.
-MAX_BACKWARD_WORK = 20_000_000_000
+#: (core.cost; about 5 s on a 2-core machine, half the measured limit below, so a busy
+#: machine still finishes): a program past it is refused before the operation that passes it
+#: allocates anything.
+MAX_BACKWARD_WORK = 10_000_000_000
 #: Wall-clock seconds the backward pass may take (checked between its nodes).
 MAX_BACKWARD_SECONDS = 10.0
 #: Gradient entries the step-through keeps over all steps (a gradient that is one value
-#: repeated, as sum() sends back, counts once).
-MAX_TRACE_ENTRIES = 20_000_000
+#: repeated, as sum() sends back, counts once): each step keeps the gradient into its node
+#: and one per input, so three times the forward pass's entries lets every program within
+#: MAX_TOTAL_ELEMENTS be stepped through (240 MB in float32, 480 MB in float64).
+MAX_TRACE_ENTRIES = 3 * MAX_TOTAL_ELEMENTS
 #: Wall-clock seconds recording the steps may take, the replayed backward pass included.
 MAX_TRACE_SECONDS = 30.0

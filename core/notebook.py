@@ -8,7 +8,7 @@ tree (``ast.parse`` only reads; nothing here runs any of the user's code) and:
 
 - sets aside, with a note, the lines that change nothing here: imports of torch, numpy and
   math, ``print(...)`` of anything (its arguments are never looked at as code), ``.item()``
-  and ``.grad`` reads, bare names shown for display, ``torch.manual_seed(...)``, resets of
+  and ``.grad`` reads, bare names shown for display, resets of
   ``.grad``; any other import is an error with its position;
 - takes the output the way the cell chooses it: the tensor ``.backward()`` is called on, or
   the first argument of ``grad(outputs, inputs)`` (its inputs become the variables of
@@ -27,7 +27,7 @@ import ast
 import math
 from dataclasses import dataclass, field
 
-from core import limits
+from core import grad_blocks, limits
 from core.astutil import dotted_name
 from core.errors import ExpressionError, Span
 from core.functions import DTYPES
@@ -64,7 +64,6 @@ _GRAD_OPTIONS = frozenset({"retain_graph", "create_graph", "allow_unused"})
 # kinds of set-aside lines, in the order the note lists them
 _ASIDE_KINDS = {
     "import": "imports", "print": "print(...)", "read": "reads of values (.item(), .grad, names)",
-    "seed": "torch.manual_seed(...) (the app draws no random numbers)",
     "reset": "resets of .grad (each run computes gradients afresh)",
     "flag": "requires_grad settings (now in the variables table)",
 }
@@ -81,6 +80,9 @@ class Cell:
     wrt: list[str] = field(default_factory=list)
     #: "float64" when the cell's tensors ask for it (dtype=torch.float64), else None
     dtype: str | None = None
+    #: the cell's backward() calls and .grad resets in order, when it calls backward()
+    #: more than once: ("backward", line, retain_graph) / ("reset", line, False)
+    backward_calls: list = field(default_factory=list)
 
 
 def preprocess(body: list[ast.stmt], text: str) -> Cell:
@@ -125,6 +127,9 @@ class _Pass:
         self.gradient_names: dict[str, tuple[str, int]] = {}  # dw -> (w, line)
         self.grad_reads: dict[str, int] = {}                   # X of X.grad -> first line
         self.nonleaf_noted: set[str] = set()  # computed names whose non-leaf note is given
+        #: ("backward", line, retain_graph) and ("reset", line, False), in order: what torch
+        #: would do with them is found by running them (core.repeated_backward)
+        self.backward_calls: list[tuple[str, int, bool]] = []
 
     # driver -------------------------------------------------------------------
 
@@ -141,7 +146,28 @@ class _Pass:
             return self._expression_statement(stmt)
         if isinstance(stmt, ast.Assign):
             return self._assignment(stmt)
+        if isinstance(stmt, ast.With) and grad_blocks.grad_mode(stmt) is not None:
+            return self._grad_block(stmt)
         self._keep(stmt)
+
+    def _grad_block(self, stmt: ast.With) -> None:
+        """``with torch.no_grad():``: its statements pass through this pass one by one
+        (prints set aside, inputs found), and the block keeps what is left for the language."""
+        before = len(self.kept)
+        for inner in stmt.body:
+            self.statement(inner)
+        inner_kept = self.kept[before:]
+        del self.kept[before:]
+        for inner in inner_kept:
+            if inner in self.displays:  # a bare name inside a block is a display, never output
+                self.displays.remove(inner)
+                self.aside.setdefault("read", []).append(inner.lineno)
+        inner_kept = [inner for inner in inner_kept if not isinstance(inner, ast.Expr)
+                      or not isinstance(inner.value, ast.Name)]
+        if inner_kept:
+            block = ast.copy_location(ast.With(items=stmt.items, body=inner_kept), stmt)
+            block.end_lineno, block.end_col_offset = stmt.end_lineno, stmt.end_col_offset
+            self.kept.append(block)
 
     def _keep(self, stmt: ast.stmt) -> None:
         """Leave ``stmt`` to the language; remember what it reads and binds."""
@@ -165,6 +191,8 @@ class _Pass:
 
     def _set_aside(self, kind: str, stmt: ast.stmt) -> None:
         self.aside.setdefault(kind, []).append(stmt.lineno)
+        if kind == "reset":
+            self.backward_calls.append(("reset", stmt.lineno, False))
         # .grad reads are never run, but say what torch would show for a non-leaf
         for node in ast.walk(stmt):
             if isinstance(node, ast.Attribute) and node.attr == "grad" \
@@ -206,7 +234,7 @@ class _Pass:
             if dotted == ("print",):
                 return self._set_aside("print", stmt)  # its arguments are never converted
             if dotted == ("torch", "manual_seed"):
-                return self._set_aside("seed", stmt)
+                return self._keep(stmt)  # the language seeds the random numbers that follow
             if isinstance(value.func, ast.Attribute) and value.func.attr == "backward":
                 return self._backward(value, stmt)
             if _is_grad_call(value):
@@ -234,8 +262,12 @@ class _Pass:
                 "with no arguments, e.g. on f.sum()", _span(call))
         self._option_notes(call, stmt)
         receiver = call.func.value
+        retain = any(kw.arg == "retain_graph" and isinstance(kw.value, ast.Constant)
+                     and kw.value.value is True for kw in call.keywords)
+        self.backward_calls.append(("backward", stmt.lineno, retain))
         self._choose(receiver, stmt, f"{self._source(receiver)}.backward() on line "
-                     f"{stmt.lineno} makes {self._source(receiver)} the output")
+                     f"{stmt.lineno} makes {self._source(receiver)} the output",
+                     is_backward=True)
 
     def _grad(self, call: ast.Call, stmt: ast.stmt, targets, index: int | None = None) -> None:
         """``grad(f, [w, z])``: f is the output, w and z the variables of interest."""
@@ -296,7 +328,8 @@ class _Pass:
                             f"intermediates (in torch {name}.grad stays None)")
         self._choose(outputs, stmt, message)
 
-    def _choose(self, receiver: ast.expr, stmt: ast.stmt, message: str) -> None:
+    def _choose(self, receiver: ast.expr, stmt: ast.stmt, message: str,
+                is_backward: bool = False) -> None:
         if isinstance(receiver, ast.Name) and receiver.id not in self.known \
                 and receiver.id not in self.defaults:
             raise ExpressionError("name", f"'{receiver.id}' has not been defined before this "
@@ -308,8 +341,12 @@ class _Pass:
                     "unsupported", f"the cell already chose {first} as the output on line "
                     f"{self.chooser[1].lineno}; the app follows one output: keep one "
                     "backward()/grad() line", _span(stmt))
-            self.notes.append(f"line {stmt.lineno} repeats the gradient of {first}; in torch "
-                              "a second backward() adds to .grad, here it is computed once")
+            if not is_backward:  # a repeated backward() is run as torch runs it, later
+                self.notes.append(
+                    f"line {stmt.lineno} repeats grad() of {first}: torch's grad() returns the "
+                    "gradient without adding to .grad, and a second call through the same "
+                    "graph fails once the first has freed the values it saved (unless the "
+                    "first passed retain_graph=True); here it is computed once")
             return
         self.chooser = (receiver, stmt)
         self.notes.append(message)
@@ -429,7 +466,9 @@ class _Pass:
                  for kind, label in _ASIDE_KINDS.items() if kind in self.aside]
         if aside:
             notes.append("set aside, never run: " + "; ".join(aside))
-        return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype)
+        return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype,
+                    self.backward_calls if sum(kind == "backward" for kind, _, _ in
+                                               self.backward_calls) > 1 else [])
 
     def _output_statement(self, receiver: ast.expr, stmt: ast.stmt) -> ast.stmt:
         """The statement that makes the chosen tensor the program's last (its output)."""
@@ -564,7 +603,22 @@ def _leaf_definition(node: ast.expr):
         return None  # the language evaluates it (or explains what is wrong) as it stands
     if requires_grad is None:
         requires_grad = bool(kwargs.get("requires_grad", False))
+    if name == "tensor" and not requires_grad and kwargs.get("dtype") is None \
+            and _whole_numbers(args[0]):
+        return None  # torch.tensor([0, 2]) holds integers (class labels): the language makes it
     return value, requires_grad, kwargs.get("dtype")
+
+
+def _whole_numbers(data) -> bool:
+    """True when a literal holds no fraction written with a point: torch makes it int64."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif not isinstance(item, int):
+            return False
+    return True
 
 
 class _NotLiteral(Exception):

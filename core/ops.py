@@ -78,6 +78,11 @@ def check_size(shape, what: str = "the result") -> None:
         raise LimitError(f"{what} would have {count:,} entries "
                          f"({'×'.join(map(str, shape))}); the limit is "
                          f"{limits.MAX_ELEMENTS:,} entries per tensor")
+    longest = max(shape, default=0)
+    if longest > limits.MAX_ELEMENTS:
+        # no entries (another size is 0), but a dim this long is slow to show or list
+        raise LimitError(f"{what} would have a dimension of size {longest:,}; the limit is "
+                         f"{limits.MAX_ELEMENTS:,} entries per tensor")
 
 
 def _shape_text(t) -> str:
@@ -409,15 +414,22 @@ NUMERIC_KWARGS = {"dim", "keepdim", "p", "min", "max", "dim0", "dim1"}
 
 def construct(name: str, args: list, kwargs: dict, default_dtype: torch.dtype) -> torch.Tensor:
     """Run a constructor (tensor, ones, zeros, full, eye) after checking its size."""
+    generator = kwargs.pop("generator", None)
+    if name in ops_more.CONSTRUCTORS:
+        return ops_more.CONSTRUCTORS[name](args, kwargs, default_dtype, generator)
     chosen = kwargs.get("dtype")
-    if chosen is not None and chosen not in DTYPES:
-        raise ArgumentError("dtype= takes torch.float32 or torch.float64")
-    dtype = DTYPES[chosen] if chosen else default_dtype
+    if chosen is not None and chosen not in ops_more.ALL_DTYPES:
+        raise ArgumentError("dtype= takes torch.float32, torch.float64, torch.long, torch.int "
+                            "or torch.bool")
+    dtype = ops_more.ALL_DTYPES[chosen] if chosen else default_dtype
     requires_grad = bool(kwargs.get("requires_grad") or False)
     if name == "tensor":
         data = args[0]
         if isinstance(data, torch.Tensor):
             raise ArgumentError("tensor() takes a number or a nested list of numbers")
+        whole = ops_more.whole_tensor(data, kwargs)  # torch.tensor([0, 2]) holds integers
+        if whole is not None:
+            return whole
         from core.values import check_value  # the same rules as the variables table
         try:
             data = check_value(data, "tensor()")
@@ -452,3 +464,10 @@ def result_shape(name: str, args: list) -> tuple[int, ...] | None:
     if name in ("max", "min") and len(args) > 1 and isinstance(args[1], torch.Tensor):
         return broadcast_shape(name, *args[:2])
     return None
+
+
+# the notebook functions (indexing, shapes, losses, activations, ranges, random numbers)
+from core import ops_more  # noqa: E402  (it builds on the helpers above)
+
+IMPLEMENTATIONS.update(ops_more.IMPLEMENTATIONS)
+

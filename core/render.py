@@ -20,6 +20,7 @@ graph, benchmarks/RESULTS_graph.md). Copies are named ``<node id>_copy<k>``.
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -44,8 +45,20 @@ SPLIT_MIN_NODES = 60
 LABEL_MAX_ENTRIES = 16
 #: Characters of the user's expression shown on a node before it is shortened.
 LABEL_MAX_CHARS = 48
+#: colours of a graph cut off by detach / no_grad (greyed: no gradient reaches it)
+CUT_COLOR = "grey45"
+CUT_FILL = "grey93"
 #: Largest PNG side in pixels (cairo refuses beyond 32,767); larger drawings are scaled down.
 MAX_PNG_PIXELS = 30_000
+#: Largest PNG in pixels (width × height; cairo holds 4 bytes per pixel while drawing, so
+#: 200 MB): the sides are capped at its square root, and larger drawings are scaled down.
+MAX_PNG_AREA = 50_000_000
+
+
+def png_side_inches(dpi: int) -> float:
+    """The longest side, in inches, a PNG at ``dpi`` may have (Graphviz's ``size``):
+    within :data:`MAX_PNG_PIXELS` and :data:`MAX_PNG_AREA`."""
+    return min(MAX_PNG_PIXELS, math.isqrt(MAX_PNG_AREA)) / int(dpi)
 #: Stack for running torchviz's recursive walk on deep graphs.
 _DEEP_STACK_BYTES = 512 * 1024 * 1024
 
@@ -233,7 +246,7 @@ def render(graph, options: RenderOptions | None = None, fmt: str = "svg",
         # PNG is the only raster format: its DPI sets the pixel size; cap the drawing so
         # cairo can allocate it (Graphviz scales down only when the drawing is larger)
         dot.graph_attr["dpi"] = str(int(options.dpi))
-        inches = MAX_PNG_PIXELS / int(options.dpi)
+        inches = png_side_inches(options.dpi)
         dot.graph_attr.setdefault("size", f"{inches:g},{inches:g}")
     return run_dot(dot.source, fmt, timeout, len(graph.nodes), cancel=cancel)
 
@@ -556,6 +569,8 @@ def _annotated_digraph(graph, options: RenderOptions, order=None, skip_saved=Fal
         if edge.kind == "saved":
             beside.setdefault(edge.source, []).append(target)
         style = _edge_style(edge, key, theme, highlight)
+        if graph.nodes[edge.target].cut:  # into a graph cut off by detach / no_grad
+            style.update(style="dashed", color=CUT_COLOR)
         if pinned is not None:
             k = seen[source, target] = seen.get((source, target), 0) + 1
             style.update(pinned.edge_attrs(source, target, k, "label" in style))
@@ -597,6 +612,9 @@ def _node_style(node, theme: Theme, highlight: Highlight, node_id: str) -> dict:
         style["fillcolor"] = theme.fills[kind]
     elif theme.fills["op"] != "lightgrey":
         style["fillcolor"] = theme.fills["op"]
+    if node.cut:  # cut off by detach / no_grad: greyed, no gradient reaches it
+        style.update(fillcolor=CUT_FILL, color=CUT_COLOR, fontcolor=CUT_COLOR,
+                     style="filled,dashed")
     if node_id in highlight.current:
         style.update(color=theme.current, penwidth="3", fillcolor=theme.current_fill)
     elif node_id in highlight.done:
@@ -652,6 +670,10 @@ def _label(node, graph, options: RenderOptions, theme: Theme) -> str:
         if annotate != "none" and node.expression and node.expression != node.name \
                 and not shown_above:
             lines.append(_esc(_short(node.expression, LABEL_MAX_CHARS)))
+    if node.cut_by:
+        lines.append(f'<FONT COLOR="{CUT_COLOR}">' + _esc("✂ gradient stops: "
+                                                         + _short(node.cut_by, LABEL_MAX_CHARS))
+                     + "</FONT>")
     is_accumulate = node.kind == "op" and node.op == "AccumulateGrad"
     numbers = []
     if annotate in ("all", "values") and node.value is not None and not is_accumulate:

@@ -26,6 +26,7 @@ replaces their letters by the program's names. See docs/CONTRACTS.md for how to 
 """
 from __future__ import annotations
 
+import collections
 import math
 import re
 from collections.abc import Callable
@@ -64,11 +65,24 @@ def fmt(value) -> str:
         return num(value.reshape(()).item())
     if 0 < value.numel() <= FULL_ENTRIES:
         return _nested(tensor_to_data(value))
+    key = (value.data_ptr(), tuple(value.shape), tuple(value.stride()), value.dtype,
+           value._version)
+    for cached, _kept, text in _SUMMARIES:
+        # the entry holds the tensor itself, so its memory cannot be another's meanwhile
+        if cached == key:
+            return text
     flat = distinct(value).flatten().double()  # an expanded view: its few stored entries
     if not flat.numel():
         return f"empty {shape_text(value.shape)} tensor"
-    return (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
+    text = (f"{shape_text(value.shape)} tensor (min {num(flat.min().item(), 4)}, "
             f"max {num(flat.max().item(), 4)})")
+    _SUMMARIES.appendleft((key, value, text))
+    return text
+
+
+#: the last few large tensors summarised: the steps of ``s = s + sum(W)`` name the same
+#: million-entry W on every line, and its min and max need computing once
+_SUMMARIES: collections.deque = collections.deque(maxlen=8)
 
 
 def _nested(data) -> str:
@@ -841,8 +855,8 @@ RULES.update({
     "DivBackward1": binary(("1/{y}", "0"), (lambda c: 1 / c.saved("other"), _const(0.0))),
     "PowBackward1": custom(_pow1_local),
     "PowBackward2": custom(_pow2_local),
-    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: x inside the bounds, "
-                             "otherwise the bound taken, receives the gradient"),
+    "ClampBackward0": custom(_clamp_tensor_local, "clamp routes: where {x} is inside the "
+                             "bounds it receives the gradient, elsewhere the bound it passed"),
     "MaximumBackward0": _binary_extreme("max"),
     "MinimumBackward0": _binary_extreme("min"),
     # reductions
@@ -901,6 +915,12 @@ def register(op: str, spec: RuleSpec) -> None:
     """Add the rule of backward node ``op`` (modules ``core/rules_*.py`` call this, or
     ``RULES.update``); a later registration of the same name wins."""
     RULES[op] = spec
+
+
+# the notebook functions' nodes (indexing, joining, losses, activations...): core.rules_more
+from core import rules_more  # noqa: E402  (it builds on the helpers above)
+
+rules_more.register(RULES)
 
 
 def accumulate_rule(name: str, contributions, total) -> Rule:

@@ -68,7 +68,12 @@ def read_text_file(path, max_chars: int, what: str = "the file") -> str:
 def read_text_stream(stream, max_chars: int, what: str = "standard input") -> str:
     """At most ``max_chars`` characters from an open text stream (standard input), or a
     :class:`LimitError` if there are more."""
-    text = stream.read(max_chars + 1)
+    try:
+        text = stream.read(max_chars + 1)
+    except UnicodeDecodeError:
+        raise ExpressionError("file", f"{what} is not a text file (not UTF-8)") from None
+    except OSError as err:
+        raise ExpressionError("file", f"cannot read {what}: {err.strerror or err}") from None
     if len(text) > max_chars:
         raise LimitError(f"{what} has more than {max_chars:,} characters; the limit is "
                          f"{max_chars:,}")

@@ -25,13 +25,16 @@ from __future__ import annotations
 import html
 import math
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import ExpressionError
+from core.errors import ExpressionError, LimitError
 
 #: seconds Graphviz may spend on one page (and on the one layout)
 PAGE_TIMEOUT = 60.0
+#: seconds a whole export (every page of a PDF, every PNG frame) may take
+MAX_EXPORT_SECONDS = 120.0
 #: points between the heading, the graph and the legend
 GAP = 14
 #: the heading's look: the title line, the rule, then the step's numbers
@@ -112,9 +115,9 @@ def _heading_html(trace, index: int, box: tuple | None = None) -> str:
     return _text_box(rows, box)
 
 
-def _legend_html(box: tuple | None = None) -> str:
+def _legend_html(box: tuple | None = None, lines=LEGEND) -> str:
     return _text_box([f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{_esc(line)}</FONT>'
-                      for line in LEGEND], box)
+                      for line in lines], box)
 
 
 def _text_box(rows: list[str], box: tuple | None) -> str:
@@ -158,7 +161,9 @@ def iter_pages(graph, trace, options=None):
     layout = lay_out(to_digraph(graph, replace(base, highlight=everything)).source,
                      PAGE_TIMEOUT)
     headings = [_heading_html(trace, i) for i in range(len(trace.steps))]
-    sizes = measure(headings + [_legend_html()], PAGE_TIMEOUT, **TEXT_NODE)
+    # other decks over the same graph (core.view_export) bring their own legend
+    legend = getattr(trace, "legend", LEGEND)
+    sizes = measure(headings + [_legend_html(None, legend)], PAGE_TIMEOUT, **TEXT_NODE)
     heading_box = (math.ceil(max(w for w, _ in sizes[:-1])) + 2,
                    math.ceil(max(h for _, h in sizes[:-1])) + 2)
     legend_box = (math.ceil(sizes[-1][0]) + 2, math.ceil(sizes[-1][1]) + 2)
@@ -174,7 +179,7 @@ def iter_pages(graph, trace, options=None):
         digraph = to_digraph(graph, replace(base, highlight=highlight, pinned=layout))
         digraph.node("__heading", _heading_html(trace, index, heading_box),
                      pos=heading_at, **TEXT_NODE)
-        digraph.node("__legend", _legend_html(legend_box), pos=legend_at, **TEXT_NODE)
+        digraph.node("__legend", _legend_html(legend_box, legend), pos=legend_at, **TEXT_NODE)
         yield digraph
 
 
@@ -189,38 +194,79 @@ def _text_positions(bb: tuple, heading: tuple, legend: tuple) -> tuple[str, str]
     return tuple(f"{x:g},{y:g}" for x, y in (heading_at, legend_at))
 
 
-def render_page(page, fmt: str, dpi: int | None = None) -> bytes:
+def render_page(page, fmt: str, dpi: int | None = None, cancel=None) -> bytes:
     """Draw one page (from :func:`page_digraphs`) at its pinned positions: no layout runs,
     so this is quick even for large graphs."""
-    from core.render import MAX_PNG_PIXELS, run_dot
+    from core.render import png_side_inches, run_dot
     source = page.source
     if dpi:
         # the graph attribute dpi sets the PNG resolution, as -Gdpi would; the size cap
-        # keeps the picture within what cairo can allocate, as core.render does
-        inches = MAX_PNG_PIXELS / int(dpi)
+        # keeps the picture within the pixel limit, as core.render does
+        inches = png_side_inches(dpi)
         source = source.replace("{", f'{{\n\tgraph [dpi={int(dpi)} size="{inches:g},{inches:g}"]',
                                 1)
-    return run_dot(source, fmt, timeout=PAGE_TIMEOUT, engine="neato", arguments=("-n2",))
+    return run_dot(source, fmt, timeout=PAGE_TIMEOUT, engine="neato", arguments=("-n2",),
+                   cancel=cancel)
 
 
-def _render_all(pages, fmt: str, dpi: int | None = None) -> list[bytes]:
-    """Draw the pages two at a time: each is a separate Graphviz process, and two keep a
-    2-core machine busy without starving the rest of it. ``pages`` may be a generator:
-    pages are drawn while later ones are still being written."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda page: render_page(page, fmt, dpi), pages))
+def _render_all(pages, fmt: str, dpi: int | None = None, cancel=None):
+    """Draw the pages two at a time (each is a separate Graphviz process, and two keep a
+    2-core machine busy without starving the rest of it), yielding each page's bytes in
+    order as soon as it is drawn, so frames are written while later ones are drawn.
+
+    The whole export stops with a :class:`LimitError` after :data:`MAX_EXPORT_SECONDS`,
+    and with :class:`~core.render.Cancelled` as soon as ``cancel`` (a ``threading.Event``)
+    is set; either way the Graphviz processes still running are killed."""
+    import concurrent.futures
+    import threading
+
+    from core.render import Cancelled
+    stop = threading.Event()  # kills the pages' Graphviz processes
+    deadline = time.monotonic() + MAX_EXPORT_SECONDS
+
+    def draw(page):
+        if stop.is_set():
+            raise Cancelled()
+        return render_page(page, fmt, dpi, cancel=stop)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(draw, page) for page in pages]
+        try:
+            for number, future in enumerate(futures, start=1):
+                while True:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled()
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise LimitError(
+                            f"exporting the steps took longer than {MAX_EXPORT_SECONDS:g} s, "
+                            f"the limit (page {number:,} of {len(futures):,}); export fewer "
+                            "steps (a shorter program) or a lower resolution")
+                    try:
+                        yield future.result(timeout=min(0.1, remaining))
+                        break
+                    except concurrent.futures.TimeoutError:
+                        continue
+        finally:
+            stop.set()
+            for future in futures:
+                future.cancel()
 
 
-def export_pdf(graph, trace, path, options=None) -> int:
-    """Write every step as one page of a PDF at ``path``; returns the number of pages."""
-    pdfs = _render_all(iter_pages(graph, trace, options), "pdf")
+def export_pdf(graph, trace, path, options=None, cancel=None) -> int:
+    """Write every step as one page of a PDF at ``path``; returns the number of pages.
+    Bounded by :data:`MAX_EXPORT_SECONDS`; ``cancel`` (a ``threading.Event``) stops it."""
+    pdfs = list(_render_all(iter_pages(graph, trace, options), "pdf", cancel=cancel))
     _write(Path(path), merge_pdfs(pdfs))
     return len(pdfs)
 
 
-def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list[Path]:
-    """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths."""
+def export_frames(graph, trace, directory, options=None, dpi: int = 150,
+                  cancel=None) -> list[Path]:
+    """Write ``step-001.png``, ``step-002.png``, ... into ``directory``; returns the paths.
+    Each frame is within the PNG pixel limit (core.render.MAX_PNG_AREA; larger pages are
+    scaled down); the export is bounded by :data:`MAX_EXPORT_SECONDS`; ``cancel`` (a
+    ``threading.Event``) stops it."""
     if not trace.steps:
         raise _no_steps(trace)
     if not 10 <= int(dpi) <= 1200:
@@ -233,7 +279,8 @@ def export_frames(graph, trace, directory, options=None, dpi: int = 150) -> list
                               f"{err.strerror or err}") from None
     width = max(3, len(str(len(trace.steps))))
     paths = []
-    for index, png in enumerate(_render_all(iter_pages(graph, trace, options), "png", dpi)):
+    pages = iter_pages(graph, trace, options)
+    for index, png in enumerate(_render_all(pages, "png", dpi, cancel=cancel)):
         target = folder / f"step-{index + 1:0{width}d}.png"
         _write(target, png)
         paths.append(target)

@@ -121,7 +121,8 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
         return sandbox.run_bounded(
             _differentiate_within, (bounds, evaluation.program, dict(evaluation.specs),
                                     list(names), time_limit,
-                                    dict(getattr(evaluation, "made_leaves", {}))),
+                                    dict(getattr(evaluation, "made_leaves", {})),
+                                    computed_constants(evaluation)),
             seconds=time_limit + GRACE_SECONDS, memory_bytes=memory, cancel=cancel,
             startup_seconds=STARTUP_SECONDS)
     except sandbox.BudgetExceeded as err:
@@ -131,6 +132,11 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
                               seconds=time.monotonic() - start)
     except sandbox.Cancelled:
         return SymbolicResult(reason="cancelled", seconds=time.monotonic() - start)
+    except Exception as err:  # noqa: BLE001 - SymPy failing on a formula is not the user's error
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        return SymbolicResult(reason=f"SymPy could not do this ({type(err).__name__}"
+                              f"{': ' + first if first else ''})",
+                              seconds=time.monotonic() - start)
 
 
 def warm_up() -> None:
@@ -154,8 +160,18 @@ def _differentiate_within(bounds: dict, *args) -> SymbolicResult:
     return differentiate_program(*args)
 
 
+def computed_constants(evaluation) -> dict:
+    """The values of the operations SymPy takes as constants (random numbers, masks,
+    positions, values cut off by detach), keyed by the (span, text) of their node."""
+    from core import symbolic_more
+    return {(r.node.span, r.node.text): r.tensor.detach()
+            for r in evaluation.records
+            if getattr(r.node, "function", None) in symbolic_more.CONSTANT_FUNCTIONS}
+
+
 def differentiate_program(program, specs: dict, names: list[str],
-                          time_limit: float = 5.0, made_leaves=None) -> SymbolicResult:
+                          time_limit: float = 5.0, made_leaves=None,
+                          computed=None) -> SymbolicResult:
     """:func:`differentiate` in this process, for a program and its input values; the
     deadline is checked between steps only, so call it through :func:`differentiate`.
     ``made_leaves`` names the inputs made in the text (``ones(2, requires_grad=True)``),
@@ -165,6 +181,9 @@ def differentiate_program(program, specs: dict, names: list[str],
     result = SymbolicResult()
     try:
         translator = Translator(specs, set(names), deadline, made_leaves)
+        # values the program drew, cut off or read off (masks, positions) are constants
+        # here: read from the run, keyed by (span, text) as made_leaves are
+        translator.computed = dict(computed or {})
         output = translator.program(program)
     except (SymbolicUnavailable, RecursionError) as err:
         result.reason = (str(err) if isinstance(err, SymbolicUnavailable)
@@ -384,6 +403,9 @@ def _norm_of(p):
         return lambda xs: sympy.sqrt(sympy.Add(*[x**2 for x in xs]))
     if p in (1, 1.0):
         return lambda xs: sympy.Add(*[sympy.Abs(x) for x in xs])
+    if p in (math.inf, -math.inf):  # norm(x, p=math.inf): the largest (smallest) |entry|
+        pick = sympy.Max if p > 0 else sympy.Min
+        return lambda xs: pick(*[sympy.Abs(x) for x in xs])
     power = exact(float(p))
     return lambda xs: sympy.Add(*[sympy.Abs(x) ** power for x in xs]) ** (1 / power)
 
@@ -441,6 +463,9 @@ class Translator:
             self.leaf_name = statement.target
             self.statement_expr = statement.expr
             result = self.translate(statement.expr)
+            if getattr(statement, "no_grad", False):  # with torch.no_grad(): a constant
+                from core import symbolic_more
+                result = symbolic_more.frozen(self, result)
             check_size(result, f"'{statement.text[:40]}'")
             if statement.target:
                 self.env[statement.target] = result
@@ -489,9 +514,13 @@ class Translator:
     # calls ------------------------------------------------------------------------------
 
     def _call(self, node: Call) -> np.ndarray:
+        from core import symbolic_more  # the notebook functions
+
         name = node.function
         args = [self.translate(a) for a in node.args]
         kwargs = {key: self._kwarg(value) for key, value in node.kwargs}
+        if name in symbolic_more.NAMES:
+            return symbolic_more.translate(self, node, name, args, kwargs)
         if name in ("tensor", "ones", "zeros", "full", "eye"):
             return self._constructor(node, name, args, kwargs)
         x = _array(args[0]) if not isinstance(args[0], list) else None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core import limits
+from core import cuts, limits
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError
 from core.rules import Rule, accumulate_rule, fmt, rule_for
@@ -224,7 +224,7 @@ def record_steps(evaluation) -> Trace:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
         with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
-            output.backward(retain_graph=True)
+            output.backward(gradient=evaluation.seed, retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "
@@ -296,7 +296,9 @@ def _compact_rule(rule: Rule) -> Rule:
         return rule
     terms = tuple(dataclasses.replace(
         term, g=compact_value(term.g), out=compact_value(term.out),
-        local=dataclasses.replace(term.local, value=compact_value(term.local.value)))
+        local=dataclasses.replace(term.local, value=compact_value(term.local.value)),
+        **({"items": tuple(compact_value(item) for item in term.items)}
+           if hasattr(term, "items") else {}))
         for term in rule.terms)
     return dataclasses.replace(rule, terms=terms)
 
@@ -366,10 +368,11 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
     root_id = str(id(root))
     # node id -> input slot -> gradients that arrived there, in arrival order
     arrived: dict[str, dict[int, list[Contribution]]] = {}
-    seed = torch.ones_like(evaluation.output.detach())
+    seed = evaluation.seed.detach()  # 1, or the v of backward(gradient=v)
     out = evaluation.output_name
-    arrived[root_id] = {0: [Contribution(seed, None, None,
-                                          f"the output {out} (d{out}/d{out} = 1)", seed)]}
+    start = f"the output {out} (d{out}/d{out} = 1)" if evaluation.grad_output is None else \
+        f"the output {out}, seeded with v (backward(gradient=v))"
+    arrived[root_id] = {0: [Contribution(seed, None, None, start, seed)]}
     inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
     steps: list[Step] = []
     leaves: dict[str, LeafContributions] = {}
@@ -397,6 +400,9 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
                                   else [name], output=out, node=own, constants=constants),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal, display=own)
+        notes = cuts.step_notes(evaluation, fn)
+        if notes:  # an input of this operation was cut off: say where the gradient stops
+            step.rule = dataclasses.replace(step.rule, notes=step.rule.notes + notes)
         variable = getattr(fn, "variable", None)
         if variable is not None:
             step.leaf_id = str(id(variable))

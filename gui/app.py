@@ -24,6 +24,10 @@ def create_application(argv: list[str]) -> QApplication:
     QCoreApplication.setApplicationName(APPLICATION)
     app = QApplication.instance() or QApplication(["autograd-explorer", *argv])
     app.setStyle("Fusion")  # the same look on every platform, and on a projector
+    if not hasattr(app, "gc_collector"):
+        from gui.gc_on_gui_thread import collect_on_gui_thread
+
+        app.gc_collector = collect_on_gui_thread(app)  # cycles freed on this thread only
     from gui.appearance import apply_theme
     from gui.themes import DEFAULT_THEME
 
@@ -45,6 +49,8 @@ def run_app(argv: list[str]) -> int:
     # word on the command line is an existing file
     path = next((a for a in argv if not a.startswith("-")), None)
     window.load_startup_content(path)
+    if path and "--startup-time" in argv and window.document_name:
+        print(f"opened {window.document_name}", flush=True)
     if window.layout_restored:
         window.show()
     else:

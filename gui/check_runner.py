@@ -78,11 +78,11 @@ class CheckRunner(QObject):
                                    + (", reference values" if self.reference else "")
                                    + ")…")
         self.jobs.submit(self._job, check, evaluation.program, dict(evaluation.specs),
-                         result.dtype, self.reference, result)
+                         result.dtype, self.reference, result, pass_cancel=True)
 
     @staticmethod
-    def _job(check, program, specs, dtype, reference, result):
-        return result, check(program, specs, dtype, reference)
+    def _job(check, program, specs, dtype, reference, result, cancel_event=None):
+        return result, check(program, specs, dtype, reference, cancel_event=cancel_event)
 
     def cancel(self) -> None:
         """Drop the running check's outcome."""

@@ -137,7 +137,8 @@ class CheckOutcome:
     origin_record: int | None = None
 
 
-def check(program, specs: dict, dtype: str, reference: dict | None) -> CheckOutcome:
+def check(program, specs: dict, dtype: str, reference: dict | None,
+          cancel_event=None) -> CheckOutcome:
     """Check the gradients of ``program`` at ``specs`` (core.check) on a fresh evaluation of
     its own: the window's evaluation may be in use by the drawing or an export meanwhile,
     and a check runs extra backward passes with hooks, so it must not share tensors."""
@@ -145,7 +146,8 @@ def check(program, specs: dict, dtype: str, reference: dict | None) -> CheckOutc
     from core.evaluate import evaluate
 
     evaluation = evaluate(program, specs, dtype)
-    report = check_gradients(evaluation, reference=reference)
+    # a cancelled check stops its SymPy process at once (core.sandbox)
+    report = check_gradients(evaluation, reference=reference, cancel=cancel_event)
     index = None
     origin = report.nonfinite
     if origin is not None and origin.node_id:

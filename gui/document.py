@@ -85,23 +85,11 @@ def maybe_save(w, doing: str) -> bool:
 
 def read_program_file(path: str | Path) -> str:
     """The text of a program or notebook-cell file: a regular file, UTF-8, within the text
-    limit (read at most one character more than it, so /dev/zero or a huge file cannot fill
-    memory). Raises ExpressionError (kind ``file``)."""
-    path = Path(path)
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ExpressionError("file", f"{path.name} is not a regular file")
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(limits.MAX_TEXT_CHARS + 1)
-    except UnicodeDecodeError:
-        raise ExpressionError("file", f"{path.name} is not a UTF-8 text file") from None
-    except OSError as err:
-        raise ExpressionError("file", f"cannot read {path.name}: {err.strerror or err}") \
-            from None
-    if len(text) > limits.MAX_TEXT_CHARS:
-        raise ExpressionError("file", f"{path.name} is longer than the limit of "
-                              f"{limits.MAX_TEXT_CHARS:,} characters")
-    return text
+    limit (core.safe_io: at most one character more than it is read, so /dev/zero or a huge
+    file cannot fill memory, and a pipe nobody writes to is refused, not waited on).
+    Raises ExpressionError (kind ``file``)."""
+    from core.safe_io import read_text_file
+    return read_text_file(path, limits.MAX_TEXT_CHARS, "a program")
 
 
 def is_session_file(path: str | Path) -> bool:
@@ -111,6 +99,8 @@ def is_session_file(path: str | Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a device or a pipe: never opened here (a FIFO would block)
         with open(path, "rb") as handle:
             return handle.read(64).lstrip().startswith(b"{")
     except OSError:

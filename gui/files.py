@@ -120,6 +120,9 @@ def new_session(w) -> bool:
     w.variables.set_entries({})
     w.variables.forget()
     w._committed_names = None
+    w.dtype_box.blockSignals(True)
+    w.dtype_box.setCurrentText("float32")  # torch's default, as for any new text
+    w.dtype_box.blockSignals(False)
     w.show_notes([])
     w.clear_error()
     w.set_stale(False)
@@ -326,10 +329,11 @@ def export_dialog(w) -> None:
 
 
 def _write_export(drawing, path: str, fmt: str, dpi: int, annotate: str | None = None,
-                  caption: str | None = None) -> str:
+                  caption: str | None = None, cancel_event=None) -> str:
     from gui import graph_source
 
-    data = graph_source.export(drawing, fmt, dpi=dpi, annotate=annotate, caption=caption)
+    data = graph_source.export(drawing, fmt, dpi=dpi, annotate=annotate, caption=caption,
+                               cancel=cancel_event)
     try:
         atomic_write(path, data)  # an existing file is replaced only by a complete one
     except ExpressionError as err:
@@ -345,14 +349,40 @@ def export_graph(w, path: str, fmt: str, dpi: int = 96) -> Worker | None:
     # the View menu's annotation (gradients too, even while the Steps reveal them one
     # by one on screen), and the program as a caption when File > Caption Exports is on
     worker = Worker(_write_export, w.drawing, str(path), fmt, dpi,
-                    w.graph_options.get("annotate"), places.caption(w))
+                    w.graph_options.get("annotate"), places.caption(w), pass_cancel=True)
     worker.signals.returned.connect(lambda p: (w.statusBar().showMessage(
         f"Exported {Path(p).name}", 5000), w.exported.emit(p)))
     worker.signals.errored.connect(w.show_error)
     places.remember(w, "graph", str(path))
     w.settings.setValue("export/format", fmt)
-    w._export_worker = worker  # keep it alive until it reports
+    track_export(w, "_export_worker", worker)  # Cancel (Esc) stops it
     return worker.start(w.pool)
+
+
+def track_export(w, attribute: str, worker: Worker) -> None:
+    """Keep an export's worker on the window until it has finished (the Python wrapper
+    must outlive its signals) and let Cancel (Esc) stop it meanwhile."""
+    setattr(w, attribute, worker)
+    w.cancel_action.setEnabled(True)
+
+    def finished() -> None:
+        if getattr(w, attribute, None) is worker:
+            setattr(w, attribute, None)
+        w._update_busy()
+
+    worker.signals.finished.connect(finished)
+
+
+def cancel_exports(w) -> bool:
+    """Stop the running exports (graph, steps); True if there was one."""
+    running = [worker for worker in (getattr(w, "_export_worker", None),
+                                     getattr(w, "_steps_export_worker", None))
+               if worker is not None]
+    for worker in running:
+        worker.cancel()
+    if running:
+        w.statusBar().showMessage("Export cancelled", 4000)
+    return bool(running)
 
 
 def graph_image(w, scale: float = 2.0) -> QImage | None:

@@ -123,15 +123,16 @@ def _details_of_boxes(folding) -> dict[str, dict]:
 
 
 def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print",
-           annotate: str | None = None, caption: str | None = None) -> bytes:
+           annotate: str | None = None, caption: str | None = None, cancel=None) -> bytes:
     """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes, in ``theme``
     (exports keep their own look, whatever the window's); ``annotate`` replaces the
-    drawing's, ``caption`` is written under it."""
+    drawing's, ``caption`` is written under it. Within the layout time limit and the PNG
+    pixel limit (core.render); ``cancel`` (a ``threading.Event``) stops it."""
     options = dict(drawing.options, dpi=dpi, theme=theme, caption=caption)
     if annotate is not None:
         options["annotate"] = annotate
     shown = drawing.folding.graph if drawing.folding is not None else drawing.source
-    data = _render.render(shown, _options(options), fmt)
+    data = _render.render(shown, _options(options), fmt, cancel=cancel)
     return with_png_dpi(data, dpi) if fmt == "png" else data
 
 

@@ -77,7 +77,16 @@ type; View &gt; Text Size and View &gt; Theme (light, dark, high contrast) are r
 
 def signature(spec) -> str:
     """How to call a function: ``clamp(x, [y], [z], max=…, min=…)`` (optional
-    positional arguments in brackets, then the keywords it accepts)."""
+    positional arguments in brackets, then the keywords it accepts); indexing is written
+    ``x[i, j:k]``, a method only (``x.view(…)``) with its receiver."""
+    if getattr(spec, "syntax", None):
+        return spec.syntax
+    if not getattr(spec, "bare", True):
+        return "x." + _call_signature(spec).replace("(x, ", "(").replace("(x)", "()")
+    return _call_signature(spec)
+
+
+def _call_signature(spec) -> str:
     if spec.max_args is None:  # any number: sizes of a constructor, tensors to join
         positional = ["x", "…"] if spec.min_args and not spec.constructor else ["…"]
     else:
@@ -103,11 +112,14 @@ def functions_html(query: str = "") -> tuple[str, list[str]]:
         f"<tr><td style='padding:3px 12px 3px 0'><code><b>{html.escape(signature(spec))}"
         f"</b></code></td><td style='padding:3px 0'>{html.escape(spec.summary)}"
         + (" <i>(also <code>x." + html.escape(spec.name) + "()</code>)</i>"
-           if spec.method and not spec.constructor else "")
+           if spec.method and not spec.constructor and getattr(spec, "bare", True)
+           and not getattr(spec, "syntax", None) else "")
         + "</td></tr>" for spec in specs)
     head = ("<p>Write them bare (<code>sin(x)</code>), as <code>torch.sin(x)</code> or "
             "<code>F.sin(x)</code>, or as a method (<code>x.sin()</code>). Operators: "
-            "<code>+ - * / ** @</code>. Arguments in [brackets] may be left out.</p>")
+            "<code>+ - * / ** @</code>, comparisons <code>&lt; &lt;= &gt; &gt;= == !=</code> "
+            "(masks), indexing <code>x[0, 1:3]</code>; <code>with torch.no_grad():</code> "
+            "stops gradients. Arguments in [brackets] may be left out.</p>")
     if not specs:
         return head + f"<p><i>No function matches “{html.escape(query)}”.</i></p>", []
     count = f"<p>{len(specs)} of {len(FUNCTIONS)} functions</p>"

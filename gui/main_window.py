@@ -593,6 +593,8 @@ class MainWindow(QMainWindow):
     def cancel(self) -> None:
         """Stop waiting for the running compute or drawing (Esc); with nothing running,
         Esc leaves presentation mode."""
+        if files.cancel_exports(self):  # an export (graph, steps) stops first
+            return
         busy = self.compute_jobs.busy or self.render_jobs.busy
         if not busy and self.presentation.active:
             self.presentation_action.setChecked(False)
@@ -609,7 +611,9 @@ class MainWindow(QMainWindow):
                 self.mark_graph_stale("the drawing with the new options was cancelled")
 
     def _update_busy(self, _=None) -> None:
-        busy = self.compute_jobs.busy or self.render_jobs.busy
+        busy = self.compute_jobs.busy or self.render_jobs.busy \
+            or getattr(self, "_export_worker", None) is not None \
+            or getattr(self, "_steps_export_worker", None) is not None
         # in presentation mode Esc also leaves it, so the action stays on
         self.cancel_action.setEnabled(busy or self.presentation.active)
 
@@ -850,6 +854,8 @@ class MainWindow(QMainWindow):
         self.render_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
+        if self.views_panel is not None:
+            self.views_panel.release()
         self.wait_for_workers(10000)
         super().closeEvent(event)
 

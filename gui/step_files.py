@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from core.errors import ExpressionError
 from gui import export_places as places
-from gui.files import setting_int
+from gui.files import setting_int, track_export
 from gui.workers import Worker
 
 #: default resolution of PNG frames (good on a projector and in slides)
@@ -39,8 +39,9 @@ def _steps_source(w):
         w.statusBar().showMessage("Nothing to export yet: compute an expression first", 6000)
         return None
     if trace is None or not trace.steps:
-        w.statusBar().showMessage("No backward steps to export: the output does not "
-                                  "depend on any input that needs a gradient", 6000)
+        reason = (trace.no_steps_reason if trace is not None else
+                  "the output does not depend on any input that needs a gradient")
+        w.statusBar().showMessage(f"No backward steps to export: {reason}", 6000)
         return None
     return result.evaluation, graph, trace
 
@@ -51,11 +52,12 @@ def _options(evaluation, layout: str, quiz: bool) -> dict:
 
 
 def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
-               quiz: bool = False) -> tuple[str, int]:
+               quiz: bool = False, cancel_event=None) -> tuple[str, int]:
     from core.deck import export_pdf
 
     try:
-        pages = export_pdf(evaluation, graph, trace, path, **_options(evaluation, layout, quiz))
+        pages = export_pdf(evaluation, graph, trace, path, cancel=cancel_event,
+                           **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write {Path(path).name}: "
                               f"{err.strerror or err}") from None
@@ -63,12 +65,13 @@ def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
 
 
 def _write_frames(evaluation, graph, trace, directory: str, dpi: int,
-                  layout: str = "slides", quiz: bool = False) -> tuple[str, int]:
+                  layout: str = "slides", quiz: bool = False,
+                  cancel_event=None) -> tuple[str, int]:
     from core.deck import export_frames
 
     try:
         paths = export_frames(evaluation, graph, trace, directory, dpi=dpi,
-                              **_options(evaluation, layout, quiz))
+                              cancel=cancel_event, **_options(evaluation, layout, quiz))
     except OSError as err:
         raise ExpressionError("export", f"cannot write into {directory}: "
                               f"{err.strerror or err}") from None
@@ -76,7 +79,7 @@ def _write_frames(evaluation, graph, trace, directory: str, dpi: int,
 
 
 def _start(w, fn, *args, what: str) -> Worker:
-    worker = Worker(fn, *args)
+    worker = Worker(fn, *args, pass_cancel=True)  # Cancel (Esc) stops the export
 
     def done(outcome) -> None:
         path, count = outcome
@@ -85,8 +88,8 @@ def _start(w, fn, *args, what: str) -> Worker:
 
     worker.signals.returned.connect(done)
     worker.signals.errored.connect(w.show_error)
-    w._steps_export_worker = worker  # keep the Python wrapper alive until it reports
-    w.statusBar().showMessage(f"Exporting the steps as {what}…")
+    track_export(w, "_steps_export_worker", worker)
+    w.statusBar().showMessage(f"Exporting the steps as {what}… (Esc cancels)")
     return worker.start(w.pool)
 
 
@@ -117,7 +120,10 @@ def _ask_layout(w) -> tuple[str, bool] | None:
     labels = [label for label, _, _ in LAYOUT_CHOICES]
     remembered = w.settings.value("export/deckLayout", labels[0])
     current = labels.index(remembered) if remembered in labels else 0
-    label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
+    if getattr(w, "quiet_dialogs", False):  # automated runs: nobody to answer a dialog
+        label, ok = labels[current], True
+    else:
+        label, ok = QInputDialog.getItem(w, "Step deck", "Pages:", labels, current, False)
     if not ok:
         return None
     w.settings.setValue("export/deckLayout", label)

@@ -269,9 +269,13 @@ class StepPanel(QWidget):
         if self._sequence():
             self.set_step(0)
         else:
+            trace = getattr(self._view, "trace", None)
+            reason = (trace.no_steps_reason if trace is not None else
+                      "the output does not depend on any input that needs a gradient")
+            # y = x: the output is an input, its gradient 1 and no node runs; not "does not
+            # depend" while the results show dy/dx = 1
             self.details.setPlainText(
-                "" if self._view is None else "No backward steps: the output does not depend "
-                "on any input that needs a gradient.")
+                "" if self._view is None else f"No backward steps: {reason}.")
             self._update_controls()
 
     def _mode_changed(self, _index: int) -> None:

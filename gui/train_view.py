@@ -32,6 +32,11 @@ from gui.workers import LatestOnly
 
 #: curves drawn in the parameter plot (one per scalar entry)
 MAX_CURVES = 8
+#: every TrainView whose plots were built. pyqtgraph's items and scenes refer to each other
+#: in cycles; collected by Python's garbage collector after Qt has deleted the widgets,
+#: they crashed the process (pyqtgraph issues 55 and 1628). Kept here, their wrappers are
+#: never collected; Qt still deletes the widgets with the window. One per window opened.
+_PLOTTED: list = []
 #: the loss curve marks each step with a dot up to this many steps
 SYMBOLS_UP_TO = 100
 
@@ -148,9 +153,7 @@ class TrainView(ComputedView):
 
     def __init__(self, pool=None, parent=None):
         super().__init__(pool, parent)
-        import pyqtgraph as pg
-
-        self.pg = pg
+        self.pg = None  # pyqtgraph, imported when the tab is first shown
         self.setup_data: TrainSetup | None = None
         self.step_jobs = LatestOnly(self, pool)
         self.step_jobs.returned.connect(self._stepped)
@@ -194,33 +197,12 @@ class TrainView(ComputedView):
         self.latest.setObjectName("trainLatest")
         self.latest.setWordWrap(True)
 
-        self.loss_plot = pg.PlotWidget(title="loss", background="w")
-        self.loss_plot.setObjectName("lossPlot")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#d62728", width=2),
-                                              symbol="o", symbolSize=4)
-        self.param_plot = pg.PlotWidget(title="parameters", background="w")
-        self.param_plot.setLabel("bottom", "step")
-        self.param_plot.addLegend(offset=(5, 5))
-        for plot in (self.loss_plot, self.param_plot):
-            # thousands of steps: draw what a pixel column can show (pyqtgraph's own)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
-        self.param_curves = {}
-        self.tangent_plot = pg.PlotWidget(
-            title="f along the parameter, tangent slope = gradient", background="w")
-        self.tangent_plot.setObjectName("tangentPlot")
-        self.f_curve = self.tangent_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
-        self.tangent_line = self.tangent_plot.plot([], [], pen=pg.mkPen("#ff7f0e", width=2))
-        self.point_line = pg.InfiniteLine(angle=90, movable=True,
-                                          pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
-        self.tangent_plot.addItem(self.point_line)
+        # the plots are made when the tab is first shown (make_plots): a window whose
+        # Train tab is never opened never builds pyqtgraph scenes
+        self.plots = QGridLayout()
+        self.loss_plot = self.param_plot = self.tangent_plot = None
         self.tangent_label = QLabel()
         self.tangent_label.setWordWrap(True)
-        plots = QGridLayout()
-        plots.addWidget(self.loss_plot, 0, 0)
-        plots.addWidget(self.param_plot, 0, 1)
-        plots.addWidget(self.tangent_plot, 1, 0, 1, 2)
 
         self.retain = QCheckBox("retain_graph=True on the first backward()")
         self.retain.setChecked(True)
@@ -243,7 +225,7 @@ class TrainView(ComputedView):
 
         self.layout_.addLayout(controls)
         self.layout_.addWidget(self.latest)
-        self.layout_.addLayout(plots, 3)
+        self.layout_.addLayout(self.plots, 3)
         self.layout_.addWidget(self.tangent_label)
         self.layout_.addLayout(again_row)
         self.layout_.addWidget(self.again_label)
@@ -255,8 +237,48 @@ class TrainView(ComputedView):
         self.lr.valueChanged.connect(lambda _: self._set_lr())
         self.momentum.editingFinished.connect(self.refresh)
         self.again_button.clicked.connect(self.backward_again)
-        self.point_line.sigPositionChangeFinished.connect(self._dragged)
         self._buttons(False)
+
+    def make_plots(self) -> None:
+        """Build the three pyqtgraph plots (once)."""
+        if self.loss_plot is not None:
+            return
+        import pyqtgraph as pg
+
+        self.pg = pg
+        _PLOTTED.append(self)
+        self.loss_plot = pg.PlotWidget(title="loss", background="w")
+        self.loss_plot.setObjectName("lossPlot")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#d62728", width=2),
+                                              symbol="o", symbolSize=4)
+        self.param_plot = pg.PlotWidget(title="parameters", background="w")
+        self.param_plot.setLabel("bottom", "step")
+        self.param_plot.addLegend(offset=(5, 5))
+        for plot in (self.loss_plot, self.param_plot):
+            # thousands of steps: draw what a pixel column can show (pyqtgraph's own)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+        self.param_curves = {}
+        self.tangent_plot = pg.PlotWidget(
+            title="f along the parameter, tangent slope = gradient", background="w")
+        self.tangent_plot.setObjectName("tangentPlot")
+        self.f_curve = self.tangent_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2))
+        self.tangent_line = self.tangent_plot.plot([], [], pen=pg.mkPen("#ff7f0e", width=2))
+        self.point_line = pg.InfiniteLine(angle=90, movable=True,
+                                          pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+        self.tangent_plot.addItem(self.point_line)
+        plots = self.plots
+        plots.addWidget(self.loss_plot, 0, 0)
+        plots.addWidget(self.param_plot, 0, 1)
+        plots.addWidget(self.tangent_plot, 1, 0, 1, 2)
+        self.point_line.sigPositionChangeFinished.connect(self._dragged)
+
+    def set_showing(self, showing: bool) -> None:
+        """The tab came on screen: build the plots first."""
+        if showing:
+            self.make_plots()
+        super().set_showing(showing)
 
     # computing ---------------------------------------------------------------------------
 
@@ -304,6 +326,7 @@ class TrainView(ComputedView):
 
     def show_result(self, data: TrainSetup) -> None:
         """A fresh trainer: empty curves, the semantics table, the tangent plot."""
+        self.make_plots()
         self.step_jobs.cancel()  # a run on the previous trainer is not this one's
         self.setup_data = data
         self.status.setText("Step or Run N: each step is zero_grad(), forward, backward(), "
@@ -339,6 +362,7 @@ class TrainView(ComputedView):
 
     def plot_state(self, state: TrainState) -> None:
         """Redraw the loss curve and the parameter trajectories (a setData each)."""
+        self.make_plots()
         import numpy as np
 
         loss = np.asarray(state.loss, dtype=float)
@@ -405,12 +429,19 @@ class TrainView(ComputedView):
     def _busy(self, busy: bool) -> None:
         self._buttons(not busy and self.setup_data is not None)
 
+    def release(self) -> None:
+        """The window is closing: drop the tab's running work."""
+        for job in (self.step_jobs, self.again_jobs, self.tangent_jobs, self.curve_jobs,
+                    self.jobs):
+            job.cancel()
+
     def clear_result(self) -> None:
         """No trainer for an input that does not compute."""
         self.setup_data = None
         self._buttons(False)
         self.again_button.setEnabled(self.source is not None)
-        self.loss_curve.setData([], [])
+        if self.loss_plot is not None:
+            self.loss_curve.setData([], [])
 
 
 def _html(text: str) -> str:

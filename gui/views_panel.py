@@ -1,5 +1,5 @@
-"""The Views dock: Paths, Forward vs reverse, Jacobian, Second derivatives and Train, each a
-new view of the same program (issue 15), side by side as tabs.
+"""The Views dock: Paths, Forward vs reverse, Jacobian, Matrix products, Second derivatives
+and Train, each a new view of the same program (issue 15), side by side as tabs.
 
 The panel follows the window: whenever the window computes (or fails to, as a vector output
 does, which only the Jacobian and Modes tabs accept), each view gets the current text,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from gui.hessian_view import HessianView
 from gui.jacobian_view import JacobianView
+from gui.microscope_view import MicroscopeView
 from gui.modes_view import ModesView
 from gui.paths_view import PathsView
 from gui.train_view import TrainView
@@ -21,7 +22,7 @@ from gui.view_base import ViewInput
 
 #: view name (as resources/examples.json's "view" field names it) -> tab class
 VIEWS = {"paths": PathsView, "modes": ModesView, "jacobian": JacobianView,
-         "hessian": HessianView, "train": TrainView}
+         "microscope": MicroscopeView, "hessian": HessianView, "train": TrainView}
 
 
 class ViewsPanel(QTabWidget):
@@ -43,8 +44,15 @@ class ViewsPanel(QTabWidget):
         self.path_highlight = None
         self._lit = False  # the graph shows a path now
 
+    def release(self) -> None:
+        """The window is closing: stop the views' work and take the plots apart."""
+        for view in self.views.values():
+            view.jobs.cancel()
+        self.views["train"].release()
+
     def view(self, key: str):
-        """The tab called ``key`` ("paths", "modes", "jacobian", "hessian", "train")."""
+        """The tab called ``key`` ("paths", "modes", "jacobian", "microscope", "hessian",
+        "train")."""
         return self.views[key]
 
     def show_view(self, key: str) -> None:

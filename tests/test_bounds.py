@@ -344,24 +344,29 @@ def _stored(trace) -> int:
     return total
 
 
-def test_steps_keep_repeated_gradients_once():
-    """s = s + sum(W) with a 1000×1000 W, 30 times: every sum sends W a gradient that is
-    one number repeated a million times; the steps keep it as that number (they kept a
-    million-entry copy per step, gigabytes for 600 steps). The values are unchanged."""
+def test_steps_keep_repeated_gradients_once(monkeypatch):
+    """The issue's program: s = s + sum(W) with a 1000×1000 W, 600 times. Every sum sends W
+    a gradient that is one number repeated a million times; the steps keep it as that
+    number (they kept a million-entry copy per step: gigabytes). The values are unchanged."""
     import torch
 
     from core.trace import record_steps
 
-    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 30 + "f = s"
+    # about 3 s here; the time limits are not what this test is about (a busy machine)
+    for name in ("MAX_SECONDS", "MAX_BACKWARD_SECONDS", "MAX_TRACE_SECONDS"):
+        monkeypatch.setattr(limits, name, 600.0)
+
+    text = "W = ones(1000, 1000) * w\ns = sum(W)\n" + "s = s + sum(W)\n" * 600 + "f = s"
     ev = evaluate(parse(text), {"w": 1.0})
     trace = record_steps(ev)
-    assert _stored(trace) < 3_000_000  # a few whole tensors, not 31 (or 62) of them
-    leaf = trace.leaves["w"]
-    # d f/d w = 31 sums of a million ones (by hand), and the stored running sum agrees
-    assert leaf.total.item() == 31 * 1_000_000
+    assert len(trace.steps) == 2 * 601 + 1
+    assert _stored(trace) < 3_000_000  # a few whole tensors, not 601 (or 1,202) of them
+    # df/dw = 601 sums of a million ones (by hand), and the stored running sums agree
+    assert trace.leaves["w"].total.item() == 601 * 1_000_000
     w_node = next(s for s in trace.steps if s.op == "MulBackward0")
-    assert len(w_node.contributions) == 31
-    for k, contribution in enumerate(w_node.contributions, start=1):
+    assert len(w_node.contributions) == 601
+    for k in (1, 2, 601):
+        contribution = w_node.contributions[k - 1]
         assert contribution.value.shape == (1000, 1000)
         assert torch.equal(contribution.running_total, torch.full((1000, 1000), float(k)))
 
@@ -399,3 +404,152 @@ def test_steps_time_limit(monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRACE_SECONDS", -1.0)
     with pytest.raises(LimitError, match="recording the steps took longer than -1 s"):
         record_steps(ev)
+
+
+# ------------------------------------------------------------------------ exports
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    import struct
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def _graph_and_trace(text="g = 3*w + cos(z)\nf = exp(g) * w", **values):
+    from core.graph import build_graph
+    from core.trace import record_steps
+    ev = evaluate(parse(text), values or {"w": 1.0, "z": 1.0})
+    return build_graph(ev), record_steps(ev)
+
+
+def test_png_pixels_are_bounded(monkeypatch):
+    """A graph at 1,200 dpi would be tens of millions of pixels: the picture is held within
+    the pixel limit (a 2,000-node graph at 1,200 dpi asked cairo for gigabytes)."""
+    from core import render
+
+    graph, _ = _graph_and_trace()
+    big = _png_size(render.render(graph, render.RenderOptions(dpi=1200), "png"))
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 250_000)
+    small = _png_size(render.render(graph, render.RenderOptions(dpi=1200), "png"))
+    assert big[0] * big[1] > 250_000  # the limit matters here
+    assert max(small) <= 500 and small[0] * small[1] <= 250_000
+
+
+def test_step_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
+    from core import render
+    from core.step_export import export_frames
+
+    graph, trace = _graph_and_trace()
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 90_000)
+    paths = export_frames(graph, trace, tmp_path, dpi=1200)
+    for path in paths:
+        width, height = _png_size(path.read_bytes())
+        assert max(width, height) <= 300
+
+
+def test_step_export_has_a_time_limit(monkeypatch, tmp_path):
+    from core import step_export
+
+    graph, trace = _graph_and_trace()
+    monkeypatch.setattr(step_export, "MAX_EXPORT_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="exporting the steps took longer than 0 s"):
+        step_export.export_frames(graph, trace, tmp_path / "frames")
+    with pytest.raises(LimitError, match="took longer than 0 s"):
+        step_export.export_pdf(graph, trace, tmp_path / "steps.pdf")
+    assert not (tmp_path / "steps.pdf").exists()
+    assert list((tmp_path / "frames").iterdir()) == []
+
+
+def test_step_export_can_be_cancelled(tmp_path):
+    import threading
+
+    from core import step_export
+    from core.render import Cancelled
+
+    graph, trace = _graph_and_trace()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        step_export.export_frames(graph, trace, tmp_path / "frames", cancel=cancel)
+    with pytest.raises(Cancelled):
+        step_export.export_pdf(graph, trace, tmp_path / "steps.pdf", cancel=cancel)
+    assert not (tmp_path / "steps.pdf").exists()
+
+
+def test_total_entries_are_refused_before_the_operation_allocates(monkeypatch):
+    """The bound on all tensors together is checked with the predicted size of the next
+    result, so the operation that would pass it never runs."""
+    import core.evaluate as ev_module
+
+    monkeypatch.setattr(limits, "MAX_TOTAL_ELEMENTS", 250)
+    ran = []
+    real = ev_module._TORCH_OPERATORS["*"]
+    monkeypatch.setitem(ev_module._TORCH_OPERATORS, "*", lambda a, b: ran.append(1) or real(a, b))
+    # w (1) + ones (100) + A (100) = 201; the next product would make 100 more
+    with pytest.raises(LimitError, match="more than 250 tensor entries") as err:
+        evaluate(parse("A = ones(100) * w\nB = A * A\nf = sum(B)"), {"w": 1.0})
+    assert err.value.span.line == 2 and len(ran) == 1
+
+
+def _deck_inputs():
+    from core.graph import build_graph
+    from core.trace import record_steps
+    ev = evaluate(parse("g = 3*w + cos(z)\nf = exp(g) * w"), {"w": 1.0, "z": 1.0})
+    return ev, build_graph(ev), record_steps(ev)
+
+
+def test_deck_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
+    """The step deck's PNG frames (steps --frames, the window's frame export): at 1,200 dpi
+    a slide would be 16,000×9,000 pixels; the frame is scaled to the pixel limit."""
+    from core import deck, render
+
+    monkeypatch.setattr(render, "MAX_PNG_AREA", 200_000)
+    ev, graph, trace = _deck_inputs()
+    paths = deck.export_frames(ev, graph, trace, tmp_path, dpi=1200)
+    for path in paths[:2]:
+        width, height = _png_size(path.read_bytes())
+        assert width * height <= 200_000 * 1.01 and width > height  # still a 16:9 slide
+
+
+def test_deck_export_time_limit_and_cancel(monkeypatch, tmp_path):
+    import threading
+
+    from core import deck, step_export
+    from core.render import Cancelled
+
+    ev, graph, trace = _deck_inputs()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        deck.export_pdf(ev, graph, trace, tmp_path / "s.pdf", cancel=cancel)
+    monkeypatch.setattr(step_export, "MAX_EXPORT_SECONDS", 0.0)
+    with pytest.raises(LimitError, match="exporting the steps took longer than 0 s"):
+        deck.export_frames(ev, graph, trace, tmp_path / "frames")
+    with pytest.raises(LimitError, match="took longer than 0 s"):
+        deck.export_pdf(ev, graph, trace, tmp_path / "s.pdf")
+    assert not (tmp_path / "s.pdf").exists()
+
+
+def test_a_failure_inside_sympy_is_a_reason_not_a_traceback(monkeypatch):
+    """What the child process raises is raised again by core.sandbox; differentiate turns
+    it into the result's reason."""
+    from core import sandbox, symbolic
+
+    def broken(*args, **kwargs):
+        raise TypeError("SymPy tripped")
+
+    monkeypatch.setattr(sandbox, "run_bounded", broken)
+    evaluation = evaluate(parse("f = sin(w)"), {"w": 1.0})
+    result = symbolic.differentiate(evaluation, ["w"])
+    assert result.reason == "SymPy could not do this (TypeError: SymPy tripped)"
+
+
+def test_the_sandbox_raises_the_childs_exception_and_returns_its_result():
+    import math
+
+    from core import sandbox
+
+    assert sandbox.run_bounded(math.factorial, (10,), seconds=30, memory_bytes=1 << 28) \
+        == 3628800
+    with pytest.raises(ValueError):
+        sandbox.run_bounded(math.factorial, (-1,), seconds=30, memory_bytes=1 << 28)

@@ -212,7 +212,6 @@ def test_reference_that_does_not_fit_is_a_user_error():
     ("f = maximum(x, y) * 2", {"x": 1.5, "y": 1.5}, "y"),
     ("f = clamp(x, min=0, max=1)", {"x": 1.0}, "x"),
     ("f = max(v)", {"v": [1.0, 3.0, 3.0]}, "v[1]"),
-    ("f = relu(x)", {"x": 1e-9}, "x"),  # not on the kink, but within one step of it
 ])
 def test_kinks_are_flagged_not_disagreements(text, values, label):
     _, report = run(text, values, "float64")
@@ -303,3 +302,63 @@ def test_report_is_json():
     assert data["rows"][0]["autograd"] == "inf"
     assert data["nonfinite"]["op"] == "SqrtBackward0"
     assert data["rows"][0]["verdict"] == "not checked"
+
+
+def test_near_a_kink_the_step_shrinks_below_the_distance_to_it():
+    # 1e-9 from relu's kink the first step (6e-6) straddles it; smaller steps do not, and
+    # the finite difference settles on relu's derivative there, 1
+    _, report = run("f = relu(x)", {"x": 1e-9}, "float64")
+    row = by_label(report)["x"]
+    assert row.verdict == "agree" and row.finite_difference.value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text, value, exact", [
+    # each function's own scale, not 1: the step must follow it
+    ("f = exp(w*1e6)", 1e-6, 1e6 * math.e),
+    ("f = w**3", 1e-30, 3e-60),
+    ("f = exp(w/1e6)", 3e6, math.exp(3) / 1e6),
+    ("f = sin(1000*w) * cos(w)", 0.3, 1000 * math.cos(300) * math.cos(0.3)
+     - math.sin(300) * math.sin(0.3)),
+])
+def test_finite_differences_follow_the_functions_own_scale(text, value, exact):
+    """Against the derivative by hand: the old fixed step gave 9.57e7 for exp(w*1e6)."""
+    _, report = run(text, {"w": value}, "float64")
+    row = by_label(report)["w"]
+    assert row.finite_difference.value == pytest.approx(exact, rel=1e-6)
+    assert row.verdict == "agree"
+
+
+def test_where_finite_differences_cannot_resolve_they_say_so_instead_of_disagreeing():
+    # sin(w*1e8) at 1: the argument 1e8 is rounded to 1e-8, so f is noise on the scale a
+    # step must have; the symbolic value (and torch) are right
+    _, report = run("f = sin(w*1e8)", {"w": 1.0}, "float64")
+    row = by_label(report)["w"]
+    assert row.finite_difference.value is None
+    assert any(reason.startswith("finite differences cannot resolve") for reason in row.reasons)
+    assert row.verdict == "agree"
+    assert row.autograd == pytest.approx(1e8 * math.cos(1e8), rel=1e-6)
+
+
+def test_float32_underflow_is_explained_not_a_disagreement():
+    _, report = run("f = w**3", {"w": 1e-30}, "float32")
+    row = by_label(report)["w"]
+    assert row.autograd == 0.0 and row.verdict == "agree"
+    assert any("smallest normal number" in reason for reason in row.reasons)
+
+
+@pytest.mark.parametrize("text, values, label, gives", [
+    ("f = abs(x)", {"x": 0.0}, "x", "sign(0) = 0"),
+    ("f = relu(x)", {"x": 0.0}, "x", "relu'(0) = 0"),
+    ("f = maximum(x, y)", {"x": 1.0, "y": 1.0}, "x", "½"),
+    ("f = max(v)", {"v": [1.0, 3.0, 3.0]}, "v[1]", "equally"),
+])
+def test_kinks_are_worded_as_torch_behaves(text, values, label, gives):
+    """No "one-sided value by convention" where torch gives 0 or ½; the words match the
+    number torch gave."""
+    evaluation, report = run(text, values, "float64")
+    row = by_label(report)[label]
+    assert row.verdict == "non-smooth"
+    assert not any("one-sided" in reason for reason in row.reasons)
+    assert any(gives in reason for reason in row.reasons)
+    expected = {"sign(0) = 0": 0.0, "relu'(0) = 0": 0.0, "½": 0.5, "equally": 0.5}[gives]
+    assert row.autograd == expected

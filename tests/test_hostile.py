@@ -30,7 +30,8 @@ ESCAPES = [
     "w.data_ptr()", "w.grad", "w.backward()", "w.register_hook(print)",
     "'{0.__class__}'.format(w)", "f'{w.__class__}'", "b'abc'",
     "(lambda: 1)()", "[x for x in (1, 2)]", "(x for x in (1, 2))", "{1: 2}", "{1, 2}",
-    "(y := 3)", "w if w else 1", "not w", "w and 1", "w < 1", "w[0]", "w[::-1]",
+    "(y := 3)", "w if w else 1", "not w", "w and 1", "w[::-1]", "w[w:]",
+    "w[0.5]", "0 < w < 1",
     "async def f(): pass", "await w", "with open('x') as f: pass", "try:\n  w\nexcept: pass",
     "del w", "global w", "class A: pass", "def f(): return 1", "@dec\ndef f(): pass",
     "import os", "from os import system", "assert w", "raise ValueError", "for i in w: pass",
@@ -75,7 +76,32 @@ SYNTAX = [
     "w # ok\n)", ";", "f = w,", "lambda", "1 2", "w w",
 ]
 
-ALL = ESCAPES + UNICODE + NESTING_AND_SIZE + NUMBERS + SHAPES + SYNTAX
+#: the notebook syntax (issue 14): huge slice steps and indices, repeat/expand past the entry
+#: limit, sizes and seeds written in the text, odd masks and options
+NOTEBOOK = [
+    "sum(A[::10**30]) * w[5]", "A[10**30, 0] * w", "A[-10**30] * w", "sum(A[::0]) * w",
+    "sum(A[::-1]) * w", "sum(A[0, 0, 0]) * w", "sum(A[..., ...]) * w", "sum(A[A]) * w",
+    "sum(A[torch.tensor([0, 7])]) * w", "sum(A[[0, 9]]) * w", "sum(A[A > 0, A > 0]) * w",
+    "sum(A.repeat(10**6, 10**6)) * w", "sum(A.repeat(1000, 1000, 1000)) * w",
+    "sum(A.expand(10**9, 2, 2)) * w", "sum(A.expand(2**63, 2, 2)) * w",
+    "sum(A.repeat(-1, 2)) * w", "sum(A.view(10**12, -1)) * w", "sum(A.view(-1, -1)) * w",
+    "sum(torch.arange(10**12)) * w", "sum(torch.arange(0, 1, 1e-12)) * w",
+    "sum(torch.arange(0, 10, 0)) * w", "sum(torch.arange(0, 1e308, 1e-308)) * w",
+    "sum(torch.linspace(0, 1, 10**10)) * w", "sum(torch.randn(10**5, 10**5)) * w",
+    "sum(torch.rand(2**62)) * w", "sum(torch.randint(0, 2**70, (2,))) * w",
+    "sum(torch.randint(0, 5, (10**7,))) * w", "torch.manual_seed(2**80)\nf = w * 2",
+    "torch.manual_seed('a')\nf = w * 2",
+    "torch.manual_seed(1)", "sum(torch.stack([A] * 2)) * w", "sum(torch.stack(A)) * w",
+    "sum(torch.cat([A, x])) * w", "sum(torch.where(A, A, B)) * w",
+    "F.mse_loss(A, B, reduction='avg') * w", "F.cross_entropy(A, B, reduction=print)",
+    "F.gelu(w, approximate='x' * 100)", "sum(x.max(dim=5).values) * w", "w.max().values",
+    "sum(A.permute(0, 0)) * w", "sum(A.flip(7)) * w", "sum(torch.tensor([True, 1.5])) * w",
+    "with open('x'):\n    f = w", "with torch.no_grad() as g:\n    f = w",
+    "with torch.no_grad():\n    import os", "1 < w < 2",
+    "w.requires_grad_(print)", "(w * 2).requires_grad_(False)",
+]
+
+ALL = ESCAPES + UNICODE + NESTING_AND_SIZE + NUMBERS + SHAPES + SYNTAX + NOTEBOOK
 
 
 def run_cli(text, capsys):
@@ -213,3 +239,18 @@ def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     status, out, err = run_cli("f = w", capsys)
     assert_clean_error(status, out, err)
     assert "internal error" in err and "KeyError" in err
+
+
+def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
+    """``compute ... | head``: the reader goes away; no error line, no traceback."""
+    import os
+
+    import core.evaluate
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(core.evaluate, "evaluate", closed)
+    monkeypatch.setattr(os, "dup2", lambda *args: None)  # keep pytest's own stdout
+    status, out, err = run_cli("f = w", capsys)
+    assert status == 1 and err == ""

@@ -342,7 +342,8 @@ print(w.grad, other)
     assert program.output_name == "loss"
     ev = evaluate(program, {})
     assert ev.gradients["w"].tolist() == [6.0, 6.0]  # d/dw sum(w^2) = 2w, not 10
-    assert any("torch.manual_seed" in n for n in program.notes)
+    # torch.manual_seed(0) is kept: it would fix random numbers, and changes nothing here
+    assert program.statements[0].expr.function == "manual_seed"
 
 
 def test_backward_on_an_expression_makes_it_the_output():
@@ -420,7 +421,6 @@ def _marker_cells(marker: Path) -> list[str]:
         f"f = w * 2\nprint(open('{m}', 'w').write('ran'))\n",
         f"w = torch.ones(1, requires_grad=True)\nf = w * 2\nf.backward()\n"
         f"print(exec(\"open('{m}', 'w')\"), getattr(w, 'grad'))\n",
-        f"torch.manual_seed(__import__('os').system('touch {m}'))\nf = w * 2\n",
     ]
 
 
@@ -432,6 +432,17 @@ def test_code_hidden_in_prints_is_never_run(tmp_path):
         assert ev.gradients["w"].item() == 2.0
         assert any("set aside, never run" in n for n in program.notes)
         assert not marker.exists(), cell
+
+
+def test_code_hidden_in_a_seed_is_refused_and_never_run(tmp_path):
+    # torch.manual_seed(N) is kept (it fixes the random numbers that follow), so its argument
+    # goes through the language, which refuses anything but a number
+    marker = tmp_path / "marker"
+    cell = f"torch.manual_seed(__import__('os').system('touch {marker}'))\nf = w * 2\n"
+    with pytest.raises(ExpressionError) as info:
+        evaluate(parse(cell), {"w": 1.5}, "float64")
+    assert info.value.span is not None and info.value.span.line == 1
+    assert not marker.exists()
 
 
 def test_code_hidden_in_prints_is_never_run_through_the_cli(tmp_path):

@@ -33,6 +33,72 @@ CALLS = {
     "full": "sum(x * full((2, 2), 3.0, requires_grad=True))",
     "eye": "sum(x * eye(2, requires_grad=True))",
 }
+#: the notebook functions (core.functions_more)
+CALLS.update({
+    "getitem": "x[0, 1] + sum(x[:, ::2]) + sum(x[x > 0.4]) + sum(x[[1, 0]]) + sum(x[None, 1])",
+    "gt": "sum(where(gt(x, y), x, y))", "lt": "sum(where(lt(x, y), x, y))",
+    "ge": "sum(where(x >= y, x, y))", "le": "sum(where(x <= y, x, y))",
+    "eq": "sum(where(x == y, x, y * 2))", "ne": "sum(where(x != y, x, y))",
+    "where": "sum(where(x > 0.3, x, 0.0))", "stack": "sum(stack([x, y], 1) * 2)",
+    "cat": "sum(cat([x, y]) * 2)", "view": "sum(x.view(-1) * v.repeat(2))",
+    "squeeze": "sum(squeeze(x.unsqueeze(0)) * y)", "unsqueeze": "sum(unsqueeze(v, 1) * x)",
+    "flatten": "sum(flatten(a) * 2)", "permute": "sum(permute(a, 2, 0, 1) * a)",
+    "expand": "sum(v.expand(2, 2) * x)", "repeat": "sum(x.repeat(2, 1) * 2)",
+    "flip": "sum(flip(x, 0) * y)", "expand_as": "sum(v.expand_as(x) * x)",
+    "view_as": "sum(v.repeat(2).view_as(x) * x)", "reshape_as": "sum(x.T.reshape_as(y) * y)",
+    "argmax": "sum(x * argmax(y))", "argmin": "sum(x * argmin(y, dim=0))",
+    "amax": "sum(amax(x, dim=1))", "amin": "amin(x)", "var": "var(x)",
+    "std": "sum(std(x, dim=0, correction=0))", "add": "sum(x.add(y, alpha=2))",
+    "sub": "sum(x.sub(y, alpha=3))", "mul": "sum(x.mul(y))", "div": "sum(x.div(y))",
+    "mse_loss": "mse_loss(x, y)", "l1_loss": "l1_loss(x, y)",
+    "smooth_l1_loss": "smooth_l1_loss(x, y, beta=0.2)", "huber_loss": "huber_loss(x, y)",
+    "cross_entropy": "cross_entropy(x, tensor([1, 0]))",
+    "nll_loss": "nll_loss(log_softmax(x, dim=1), tensor([1, 0]))",
+    "binary_cross_entropy": "binary_cross_entropy(sigmoid(x), y)",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits(x, y)",
+    "kl_div": "kl_div(log_softmax(x, dim=1), y, reduction='batchmean')",
+    "gelu": "sum(gelu(x) + gelu(y, approximate='tanh'))", "softplus": "sum(softplus(x, beta=2))",
+    "leaky_relu": "sum(leaky_relu(x - 0.4))", "elu": "sum(elu(x - 0.4))",
+    "celu": "sum(celu(x - 0.4, alpha=0.5))", "hardtanh": "sum(hardtanh(x * 2))",
+    "clip": "sum(clip(x, 0.25, 0.6))", "detach": "sum(x.detach() * y)",
+    "requires_grad_": "sum(x.detach().requires_grad_() * y)",
+    "arange": "sum(x * arange(1.0, 5.0).reshape(2, 2))",
+    "linspace": "sum(x * linspace(0, 1, 4).reshape(2, 2))",
+    "randn": "sum(x * randn(2, 2))", "rand": "sum(x * rand(2, 2))",
+    "randint": "sum(x * randint(0, 5, (2, 2)))", "manual_seed": "sum(x * 2)",
+    "zeros_like": "sum(x + zeros_like(y))", "ones_like": "sum(x * ones_like(y))",
+    "full_like": "sum(x * full_like(y, 2.0))", "rand_like": "sum(x * rand_like(y))",
+    "randn_like": "sum(x * randn_like(y))", "float": "sum(x.double().float() * 2)",
+    "double": "sum(x.double() * 2)", "long": "sum(x * y.long())",
+    "bool": "sum(where(y.bool(), x, 0.0))",
+    # common
+    "acosh": "sum(acosh(x + 1.5))", "atanh": "sum(atanh(x * 0.5))",
+    "erfinv": "sum(erfinv(x * 0.5))", "lgamma": "sum(lgamma(x + 0.5))",
+    "digamma": "sum(digamma(x + 0.5))", "round": "sum(round(x * 3.1) * y + x.round(decimals=1))",
+    "atan2": "sum(atan2(x, y))", "hypot": "sum(hypot(x, y))", "xlogy": "sum(xlogy(x, y))",
+    "fmod": "sum(fmod(x, 0.35) + fmod(x, y))",
+    "remainder": "sum(x % 0.35 + remainder(x, y))",
+    "floor_divide": "sum(x * (y.detach() // 0.3))", "cumsum": "sum(cumsum(x, dim=1) * y)",
+    "cumprod": "sum(cumprod(x, 1) * y)", "sort": "sum(sort(x, dim=1).values * y)",
+    "argsort": "sum(x * argsort(y))", "topk": "sum(topk(x, 1).values * y[:, :1])",
+    "median": "median(x) + sum(median(x, dim=1).values * v)",
+    "tril": "sum(tril(x) * y)", "triu": "sum(triu(x, 1) * y)",
+    "diag": "sum(diag(x) * v) + sum(diag(v) * x)", "diagonal": "sum(diagonal(a, 0, 1, 2) * x)",
+    "inverse": "sum(inverse(x) * y)", "det": "det(x)", "logdet": "logdet(x @ x.T + eye(2))",
+    "kron": "sum(kron(x, v) ** 2)", "tensordot": "sum(tensordot(x, y, dims=1))",
+    "einsum": "sum(einsum('ij,jk->ik', x, y) ** 2)", "linear": "sum(linear(x, y, v) ** 2)",
+    "normalize": "sum(normalize(x, p=2.0) * y)", "layer_norm": "sum(layer_norm(x, (2,), v, u) * y)",
+    "dropout": "sum(dropout(x, 0.5) * y)",
+    "gather": "sum(x.gather(1, tensor([[1], [0]])) * v)",
+    "index_select": "sum(x.index_select(0, tensor([1, 1, 0])) ** 2)",
+    "masked_fill": "sum(x.masked_fill(x > 0.4, 0.0) * y)", "pad": "sum(pad(x, (1, 1)) ** 2)",
+    "solve": "sum(solve(x, v))", "linalg_norm": "torch.linalg.norm(x, ord=2)",
+    "vector_norm": "torch.linalg.vector_norm(x, ord=3)", "slogdet": "slogdet(x)",
+    "conv1d": "sum(conv1d(a, a) ** 2)", "conv2d": "sum(conv2d(a.unsqueeze(0), a.unsqueeze(0)))",
+    "max_pool2d": "sum(max_pool2d(a.unsqueeze(0), 2) * s)",
+    "avg_pool2d": "sum(avg_pool2d(a.unsqueeze(0), 2) * s)",
+    "batch_norm": "sum(batch_norm(a, v, u, v, u, training=True) * a)",
+})
 OPERATORS = {"+": "sum(x + y)", "-": "sum(x - y)", "*": "sum(x * y)", "/": "sum(x / y)",
              "**": "sum(x ** y)", "@": "sum(x @ y)", "unary -": "sum(-x)"}
 #: forms that make other backward nodes: numbers on either side, reductions along a dim,
@@ -43,7 +109,14 @@ VARIANTS = ["sum(2 - x)", "sum(x - 2)", "sum(2 / x)", "sum(x / 2)", "sum(2 ** x)
             "sum(norm(x, p=1, dim=0))", "sum(logsumexp(x, dim=1))", "sum(v @ x)",
             "sum(a @ a)", "sum(x @ a)", "sum(matmul(a, v))", "sum(clamp(x, min=0.3))",
             "sum(clamp(x, max=0.3))", "norm(s)", "sum(mean(x, keepdim=True))", "-s",
-            "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))"]
+            "sum(clamp(x, min=y))",
+            "sum(selu(x - 0.4))", "sum(F.gelu(x, approximate='tanh'))", "sum(x.max(1)[0])",
+            "sum(x.min(dim=0).values)", "sum(torch.max(x, 1, True)[0])", "sum(x.mT * y)",
+            "cross_entropy(x, y)", "sum(x.sum(axis=0))", "sum(x.var(1, False))",
+            "sum(diag(x))", "sum(fmod(2.0, x + 3))", "sum(remainder(2.0, x + 3))",
+            "logdet(x @ x.T + eye(2)) + slogdet_free(x)" if False else "sum(x.sort(1)[0])",
+            "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))",
+            "sum(clamp(x, s, v))", "sum(torch.max(x, s))"]  # tensor bounds / other operand
 
 
 def program_for(name: str) -> str:
@@ -195,4 +268,6 @@ def test_elementwise_rule_numbers_match_sympy(name):
 
 
 def test_rule_table_names_are_torch_node_names():
-    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*Backward\d|AccumulateGrad", op) for op in RULES)
+    # torch names a few nodes with a suffix (torch.diag of a matrix: DiagonalBackward0_copy)
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*Backward\d(_copy)?|AccumulateGrad", op)
+               for op in RULES)

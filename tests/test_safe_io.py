@@ -192,3 +192,37 @@ def test_steps_pdf_and_frames_survive_a_failed_write(tmp_path, monkeypatch, caps
     _one_error_line(status, err, "No space left")
     assert (frames / "step-001.png").read_bytes() == b"old frame"
     assert sorted(p.name for p in frames.iterdir()) == ["step-001.png"]
+
+
+def test_the_window_opens_no_device_or_pipe(tmp_path):
+    """main.py FILE and File > Open read program files through the same bounded reader, and
+    telling a session from a program never opens a pipe (which would wait forever)."""
+    from gui.document import is_session_file, read_program_file
+
+    fifo = tmp_path / "cell.py"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def probe():
+        outcome.append(is_session_file(fifo))
+        try:
+            read_program_file(fifo)
+        except ExpressionError as err:
+            outcome.append(err.message)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(30)  # a hang is the failure
+    if thread.is_alive():
+        with open(fifo, "w"):
+            pass
+    assert outcome[0] is False and "a pipe" in outcome[1]
+    with pytest.raises(ExpressionError, match="not a regular file"):
+        read_program_file("/dev/zero")
+
+
+def test_binary_standard_input_is_a_message(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"f = w\xff\xfe" * 10),
+                                                      encoding="utf-8"))
+    status, _, err = _cli(capsys, "compute", "-", "--var", "w=1")
+    _one_error_line(status, err, "not a text file")

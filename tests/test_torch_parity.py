@@ -145,7 +145,8 @@ CASES: dict[str, list[Sig]] = {
             sig(T(), T(), shapes=PAIRS),  # a tensor second: elementwise, a 0-d one too
             sig(T(), Raw("torch.tensor(0.)", lambda: torch.tensor(0.0, dtype=DTYPE))),
             sig(T(values=[1.0, 3.0, 3.0]), shapes=(((3,),),)),  # a tie: ½ each
-            sig(T(), 0.5), sig(T(), T(), keepdim=True, shapes=PAIRS[:2])],  # refused
+            sig(T(), 0.5), sig(T(), 0.0), sig(T(), -1.0, shapes=MATRIX),  # refused: floats
+            sig(T(), T(), keepdim=True, shapes=PAIRS[:2])],  # refused
     "min": [sig(T()), sig(T(), 0, shapes=MATRIX), sig(T(), dim=1, keepdim=True, shapes=MATRIX),
             sig(T(), T(), shapes=PAIRS),
             sig(T(), Raw("torch.tensor(0.)", lambda: torch.tensor(0.0, dtype=DTYPE))),
@@ -197,6 +198,166 @@ OPERATOR_CASES: dict[str, list[Sig]] = {
     "unary -": [sig(T())],
     "unary +": [sig(T())],
 }
+
+# --------------------------------------------------------------------------- issue 14
+
+#: a mask and class labels as torch values written in the text
+_MASK = Raw("torch.tensor([True, False, True])", lambda: torch.tensor([True, False, True]))
+_LABELS = Raw("torch.tensor([2, 0])", lambda: torch.tensor([2, 0]))
+_INDEX = Raw("torch.tensor([[2], [0]])", lambda: torch.tensor([[2], [0]]))
+_POSITIONS = Raw("torch.tensor([2, 0, 2])", lambda: torch.tensor([2, 0, 2]))
+_ROWS = ((2, 3),), ((3, 4),)
+_PROBS = Raw("torch.tensor([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]])",
+             lambda: torch.tensor([[0.2, 0.7, 0.1], [0.5, 0.25, 0.25]], dtype=DTYPE))
+_SQUARE = ((2, 2),), ((3, 3),)
+_FUNCTIONAL = ("", "functional")
+_NONE = ()  # spellings: compared in tests/test_notebook_functions.py instead (random
+#: numbers from the program's own generator, x[...] syntax, a seed, a new leaf)
+
+CASES.update({
+    "getitem": [sig(T(), spellings=_NONE)],
+    **{name: [sig(T(), T(), shapes=PAIRS), sig(T(), 0.5)]
+       for name in ("gt", "lt", "ge", "le", "eq", "ne")},
+    "where": [sig(_MASK, T(), T(), shapes=(((3,), (3,)), ((3,), (2, 3))), spellings=("",
+                                                                                   "torch")),
+              sig(_MASK, T(), 0.0, shapes=(((3,),),), spellings=("", "torch"))],
+    "stack": [sig(T(), shapes=_ROWS, spellings=_NONE)],
+    "cat": [sig(T(), shapes=_ROWS, spellings=_NONE)],
+    "view": [sig(T(), -1, shapes=_ROWS, spellings=("method",)),
+             sig(T(), 3, 2, shapes=((((2, 3),),)), spellings=("method",))],
+    "squeeze": [sig(T(), shapes=(((2, 1, 3),), ((1, 3),))), sig(T(), 1, shapes=(((2, 1, 3),),))],
+    "unsqueeze": [sig(T(), 0), sig(T(), dim=-1)],
+    "flatten": [sig(T(), shapes=(((2, 1, 3),), ((2, 3),))), sig(T(), 1, shapes=(((2, 1, 3),),))],
+    "permute": [sig(T(), (1, 0), shapes=_ROWS), sig(T(), 2, 0, 1, shapes=(((2, 1, 3),),),
+                                                     spellings=("method",))],
+    "expand": [sig(T(), 2, 3, shapes=(((3,),), ((1, 3),)), spellings=("method",)),
+               sig(T(), 4, -1, shapes=(((1, 3),),), spellings=("method",))],
+    "repeat": [sig(T(), 2, 1, shapes=_ROWS, spellings=("method",))],
+    "flip": [sig(T(), (0,), shapes=_ROWS), sig(T(), (0, 1), shapes=_ROWS)],
+    "expand_as": [sig(T(), T(grad=False), shapes=(((3,), (2, 3)),), spellings=("method",))],
+    "view_as": [sig(T(), T(grad=False), shapes=(((6,), (2, 3)),), spellings=("method",))],
+    "reshape_as": [sig(T(), T(grad=False), shapes=(((6,), (3, 2)),), spellings=("method",))],
+    "argmax": [sig(T(), shapes=_ROWS), sig(T(), 1, shapes=_ROWS),
+               sig(T(), dim=0, keepdim=True, shapes=_ROWS)],
+    "argmin": [sig(T(), shapes=_ROWS), sig(T(), dim=1, shapes=_ROWS)],
+    "amax": [sig(T()), sig(T(), 1, shapes=_ROWS), sig(T(), dim=(0, 1), keepdim=True,
+                                                      shapes=_ROWS)],
+    "amin": [sig(T()), sig(T(), 0, shapes=_ROWS)],
+    "var": [sig(T(), shapes=_ROWS), sig(T(), 1, shapes=_ROWS),
+            sig(T(), dim=0, unbiased=False, shapes=_ROWS),
+            sig(T(), dim=1, correction=0, keepdim=True, shapes=_ROWS)],
+    "std": [sig(T(), shapes=_ROWS), sig(T(), 0, shapes=_ROWS),
+            sig(T(), dim=1, correction=2, shapes=(((2, 4),),))],
+    "add": [sig(T(), T(), shapes=PAIRS), sig(T(), T(), alpha=2, shapes=PAIRS[:3]),
+            sig(T(), 1.5)],
+    "sub": [sig(T(), T(), shapes=PAIRS), sig(T(), T(), alpha=0.5, shapes=PAIRS[:3])],
+    "mul": [sig(T(), T(), shapes=PAIRS), sig(T(), 3.0)],
+    "div": [sig(T(), T(), shapes=PAIRS, domain=POSITIVE)],
+    "mse_loss": [sig(T(), T(), shapes=_ROWS and (((2, 3), (2, 3)),), bare="functional"),
+                 sig(T(), T(), reduction="sum", shapes=(((4,), (4,)),), bare="functional")],
+    "l1_loss": [sig(T(), T(), shapes=(((2, 3), (2, 3)),), bare="functional")],
+    "smooth_l1_loss": [sig(T(), T(), beta=0.5, shapes=(((2, 3), (2, 3)),),
+                           bare="functional")],
+    "huber_loss": [sig(T(), T(), delta=0.6, reduction="none", shapes=(((2, 3), (2, 3)),),
+                       bare="functional")],
+    "cross_entropy": [sig(T(), _LABELS, shapes=(((2, 3),),), bare="functional"),
+                      sig(T(), _PROBS, reduction="sum", shapes=(((2, 3),),),
+                          bare="functional")],
+    "nll_loss": [sig(T(), _LABELS, shapes=(((2, 3),),), bare="functional")],
+    "binary_cross_entropy": [sig(T(), T(grad=False), shapes=(((2, 3), (2, 3)),),
+                                 domain=(0.1, 0.9), bare="functional")],
+    # torch.binary_cross_entropy_with_logits / torch.kl_div / torch.dropout are ATen's
+    # forms (other defaults, an integer reduction, train=): the language means F's
+    "binary_cross_entropy_with_logits": [sig(T(), T(grad=False), shapes=(((2, 3), (2, 3)),),
+                                             domain=(0.1, 0.9), bare="functional",
+                                             spellings=_FUNCTIONAL)],
+    "kl_div": [sig(T(), _PROBS, reduction="batchmean", shapes=(((2, 3),),), domain=(-2.0, -0.1),
+                   bare="functional", spellings=_FUNCTIONAL)],
+    "gelu": [sig(T(), bare="functional"), sig(T(), approximate="tanh", bare="functional")],
+    "leaky_relu": [sig(T(), bare="functional"), sig(T(), 0.2, bare="functional")],
+    "elu": [sig(T(), bare="functional"), sig(T(), alpha=0.5, bare="functional")],
+    **{name: unary(bare="functional") for name in ("selu", "silu", "mish", "softsign",
+                                                   "relu6", "hardsigmoid", "hardswish",
+                                                   "logsigmoid", "tanhshrink")},
+    "celu": [sig(T(), alpha=0.5, bare="functional")],
+    "hardtanh": [sig(T(), bare="functional"), sig(T(), -0.5, 1.0, bare="functional")],
+    "clip": [sig(T(), -0.5, 0.5), sig(T(), min=-0.5)],
+    "detach": [sig(T())],
+    "requires_grad_": [sig(T(), spellings=_NONE)],
+    "arange": [sig(0.0, 2.0, 0.5, shapes=((),)), sig(1.5, 4.0, shapes=((),))],
+    "linspace": [sig(-1.0, 1.0, 5, shapes=((),))],
+    **{name: [sig(2, 3, shapes=((),), spellings=_NONE)] for name in ("randn", "rand")},
+    "randint": [sig(0, 5, (3,), shapes=((),), spellings=_NONE)],
+    "manual_seed": [sig(0, shapes=((),), spellings=_NONE)],
+    "zeros_like": [sig(T())], "ones_like": [sig(T())], "full_like": [sig(T(), 2.5)],
+    "rand_like": [sig(T(), spellings=_NONE)], "randn_like": [sig(T(), spellings=_NONE)],
+    "float": [sig(T(), spellings=("method",))], "double": [sig(T(), spellings=("method",))],
+    "long": [sig(T(), spellings=("method",))], "bool": [sig(T(), spellings=("method",))],
+    # common
+    "asinh": unary(), "acosh": unary((1.2, 3.0)), "atanh": unary(UNIT), "erfc": unary(),
+    "erfinv": unary(UNIT), "lgamma": unary(POSITIVE), "sinc": unary(),
+    "digamma": [sig(T(), domain=POSITIVE)],
+    "sign": unary(), "floor": unary(), "ceil": unary(), "trunc": unary(), "frac": unary(),
+    "round": [sig(T()), sig(T(), decimals=1)],
+    "atan2": [sig(T(), T(), shapes=PAIRS, domain=POSITIVE)],
+    "hypot": [sig(T(), T(), shapes=PAIRS)],
+    "xlogy": [sig(T(), T(), shapes=PAIRS, domain=POSITIVE)],
+    "fmod": [sig(T(), 0.7), sig(T(), T(), shapes=PAIRS[:3], domain=POSITIVE)],
+    "remainder": [sig(T(), 0.7), sig(T(), T(), shapes=PAIRS[:3], domain=POSITIVE)],
+    "floor_divide": [sig(T(grad=False), 0.7)],
+    "cumsum": [sig(T(), 0, shapes=_ROWS), sig(T(), dim=1, shapes=_ROWS)],
+    "cumprod": [sig(T(), 1, shapes=_ROWS)],
+    "sort": [sig(T(), spellings=_NONE)],
+    "argsort": [sig(T(), shapes=_ROWS), sig(T(), 0, shapes=_ROWS),
+                sig(T(), dim=1, descending=True, shapes=_ROWS)],
+    "topk": [sig(T(), 2, spellings=_NONE)],
+    "median": [sig(T(), shapes=((((5,),)), ((2, 3),)))],
+    "tril": [sig(T(), shapes=_SQUARE), sig(T(), 1, shapes=_ROWS)],
+    "triu": [sig(T(), shapes=_SQUARE), sig(T(), diagonal=-1, shapes=_ROWS)],
+    "diag": [sig(T(), shapes=_SQUARE + (((3,),),)), sig(T(), 1, shapes=_ROWS)],
+    "diagonal": [sig(T(), shapes=_ROWS), sig(T(), 1, shapes=_SQUARE)],
+    "inverse": [sig(T(values=[[2.0, 0.5], [0.3, 1.5]]), shapes=(((2, 2),),))],
+    "det": [sig(T(values=[[2.0, 0.5], [0.3, 1.5]]), shapes=(((2, 2),),))],
+    "logdet": [sig(T(values=[[2.0, 0.5], [0.3, 1.5]]), shapes=(((2, 2),),))],
+    "kron": [sig(T(), T(), shapes=(((2, 2), (3,)), ((2,), (2,))))],
+    "tensordot": [sig(T(), T(), dims=1, shapes=(((2, 3), (3, 2)),))],
+    "einsum": [sig(T(), spellings=_NONE)],
+    "linear": [sig(T(), T(), T(), shapes=(((2, 3), (4, 3), (4,)),), bare="functional"),
+               sig(T(), T(), shapes=(((3,), (2, 3)),), bare="functional")],
+    "normalize": [sig(T(), shapes=_ROWS, bare="functional"),
+                  sig(T(), p=1.0, dim=0, shapes=_ROWS, bare="functional")],
+    "layer_norm": [sig(T(), (3,), shapes=(((2, 3),),), bare="functional"),
+                   sig(T(), (3,), T(), T(), shapes=(((2, 3), (3,), (3,)),),
+                       bare="functional")],
+    "dropout": [sig(T(), 0.5, training=False, bare="functional", spellings=_FUNCTIONAL)],
+    "gather": [sig(T(), 1, _INDEX, shapes=(((2, 3),),))],
+    "index_select": [sig(T(), 1, _POSITIONS, shapes=(((2, 3),),))],
+    "masked_fill": [sig(T(), _MASK, 0.0, shapes=(((3,),), ((2, 3),)))],
+    "solve": [sig(T(values=[[2.0, 0.5], [0.3, 1.5]]), T(), shapes=(((2, 2), (2,)),
+                                                                  ((2, 2), (2, 3))),
+                  spellings=_NONE)],
+    "linalg_norm": [sig(T(), spellings=_NONE)], "vector_norm": [sig(T(), spellings=_NONE)],
+    "slogdet": [sig(T(values=[[2.0, 0.5], [0.3, 1.5]]), shapes=(((2, 2),),),
+                    spellings=_NONE)],  # torch gives (sign, logabsdet): [1] is compared
+    "conv1d": [sig(T(), T(), T(), shapes=(((1, 2, 5), (3, 2, 2), (3,)),), bare="functional"),
+               sig(T(), T(), stride=2, padding=1, shapes=(((2, 1, 6), (2, 1, 3)),),
+                   bare="functional")],
+    "conv2d": [sig(T(), T(), shapes=(((1, 2, 4, 4), (3, 2, 2, 2)),), bare="functional"),
+               sig(T(), T(), T(), padding=1, stride=(2, 1),
+                   shapes=(((2, 1, 3, 4), (2, 1, 3, 3), (2,)),), bare="functional")],
+    "max_pool2d": [sig(T(), 2, shapes=(((1, 2, 4, 4),),), bare="functional"),
+                   sig(T(), (2, 1), stride=1, shapes=(((2, 3, 4),),), bare="functional")],
+    "avg_pool2d": [sig(T(), 2, shapes=(((1, 2, 4, 4),),), bare="functional"),
+                   sig(T(), 2, padding=1, shapes=(((1, 1, 3, 3),),), bare="functional")],
+    "batch_norm": [sig(T(), T(grad=False), T(grad=False), T(), T(), training=True,
+                       shapes=(((4, 3), (3,), (3,), (3,), (3,)),), domain=(0.5, 2.0),
+                       bare="functional", spellings=_FUNCTIONAL),
+                   sig(T(), T(grad=False), T(grad=False), shapes=(((4, 3), (3,), (3,)),),
+                       domain=(0.5, 2.0), bare="functional", spellings=_FUNCTIONAL)],
+    "pad": [sig(T(), (1, 2), shapes=_ROWS, bare="functional"),
+            sig(T(), (1, 1, 0, 1), value=0.5, shapes=_ROWS, bare="functional")],
+})
+
 
 _OPERATORS = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__",
               "**": "__pow__", "@": "__matmul__"}
@@ -359,6 +520,10 @@ def run_both(name: str, case: Sig, shapes: tuple, spelling: str):
     shown = evaluation.intermediates.get("out", evaluation.inputs.get("out"))
     assert shown is not None, built.text
     assert tuple(shown.shape) == tuple(expected.shape), built.text
+    if expected.dtype not in (DTYPE, torch.float32) or shown.dtype != DTYPE:
+        # masks, positions, x.float(): torch's own dtype, then the values compared as numbers
+        assert shown.dtype == expected.dtype, (built.text, shown.dtype, expected.dtype)
+        shown, expected = shown.to(DTYPE), expected.to(DTYPE)
     torch.testing.assert_close(shown.detach(), expected.detach().to(DTYPE), rtol=1e-12,
                                atol=1e-12, msg=lambda m: f"{built.text}: value: {m}")
     total = (expected * weights).sum()
@@ -447,3 +612,4 @@ def test_check_agrees_with_torch_on_the_overloads(text, values):
     assert report.verdict in ("agree", "agree (with exceptions)"), [
         (row.label, row.verdict, row.reasons) for row in report.rows]
     assert all(row.verdict == "agree" for row in report.rows)
+

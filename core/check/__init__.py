@@ -84,6 +84,14 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
             if kink.at_kink:
                 notes.append(f"{kink.text} ({kink.span.describe()}) is evaluated exactly at "
                              f"{kink.what}, where it has no derivative")
+    cut_note = None
+    if getattr(evaluation, "cuts", None):
+        # detach / no_grad: autograd's gradient ignores the cut-off path on purpose, but
+        # nudging an input changes the cut value too, so finite differences see that path
+        cut_note = ("not comparable: the program stops the gradient at "
+                    + "; ".join(cut.text for cut in evaluation.cuts)
+                    + ", and finite differences measure the function without the cut")
+        notes.append("finite differences: " + cut_note)
     sym = None
     if symbolic and names:
         from core.symbolic import differentiate
@@ -107,7 +115,9 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         for position in positions:
             index = unravel(position, shape)
             rows.append(_row(name, index, float(grad64.reshape(-1)[position]), scale, tol,
-                             fd, sym, ref, origin, output_value, floor))
+                             fd, sym, ref, origin, output_value,
+                             max(floor, _smallest_normal(evaluation.dtype)),
+                             _smallest_normal(evaluation.dtype), cut_note))
     agreeing = [c.rel_error for row in rows if row.verdict == "agree"
                 for c in row.comparisons if c.agrees]
     report = CheckReport(
@@ -118,6 +128,12 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         sample=sample,
         explanation=explain(evaluation.dtype, tol, max(agreeing) if agreeing else None))
     return report
+
+
+def _smallest_normal(dtype: str) -> float:
+    """The smallest normal number of autograd's dtype: a gradient below it cannot be held
+    (float32 rounds 3e-60 to 0), so differences below it are the dtype's, not autograd's."""
+    return float(torch.finfo(getattr(torch, dtype, torch.float32)).tiny)
 
 
 def choose_entries(sizes: dict[str, int], max_entries: int
@@ -143,7 +159,7 @@ def choose_entries(sizes: dict[str, int], max_entries: int
 
 
 def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
-         floor: float = 0.0) -> EntryCheck:
+         floor: float = 0.0, tiny: float = 0.0, cut_note=None) -> EntryCheck:
     label = entry_label(name, index)
     other: list[str] = []
     if not math.isfinite(output_value):
@@ -153,7 +169,9 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
 
     kink_reasons: list[str] = []
     fd_entry = fd.entries.get((name, index)) if fd else None
-    if fd_entry is None:
+    if cut_note is not None:
+        fd_cmp = Comparison("finite difference", note=cut_note)
+    elif fd_entry is None:
         fd_cmp = Comparison("finite difference", note="not computed: the output is not finite")
     else:
         fd_cmp = _compare.compare("finite difference", autograd, fd_entry.value,
@@ -164,7 +182,7 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
                      "step of")
             kink_reasons.append(f"{label} {where} {kink.what} in {kink.text} "
                                 f"({kink.span.describe()}): there is no derivative there; "
-                                "autograd returns a one-sided value by convention")
+                                + (kink.torch_gives or "torch returns a value by convention"))
     formula = None
     if sym is None:
         sym_cmp = Comparison("symbolic", note="not computed")
@@ -185,6 +203,14 @@ def _row(name, index, autograd, scale, tol, fd, sym, ref, origin, output_value,
         ref_cmp = _compare.compare("reference", autograd, float(ref[index]), tol["reference"],
                                    scale, floor=floor)
     verdict, reasons = _compare.verdict([fd_cmp, sym_cmp, ref_cmp], kink_reasons, other)
+    exact = [c.value for c in (sym_cmp, fd_cmp) if c.value is not None]
+    if verdict == "agree" and exact and autograd == 0.0 and 0.0 < abs(exact[0]) < tiny:
+        reasons.append(f"the exact value {exact[0]:.3g} is below the smallest normal number "
+                       f"of autograd's dtype ({tiny:.2g}), which rounds it to 0; compute in "
+                       "float64 to see it")
+    if fd_entry is not None and fd_entry.value is None and fd_entry.note \
+            and fd_entry.note not in reasons:
+        reasons.append(fd_entry.note)  # e.g. finite differences cannot resolve it
     return EntryCheck(name, index, label, autograd, fd_cmp, sym_cmp, ref_cmp, verdict,
                       reasons, formula)
 

@@ -1,11 +1,17 @@
 """Central finite differences in float64, one input entry at a time.
 
 For each entry x of each input, ``(f(x + h) - f(x - h)) / 2h`` on a fresh float64
-evaluation of the same program. The step is chosen per entry, ``h = eps^(1/3) * max(1, |x|)``
-(about 6e-6 for |x| <= 1): it balances the truncation error of the formula (which grows as
-h^2) against the rounding error of f (which grows as eps*|f|/h), and scales with x so large
-values are not perturbed below their own rounding. The step is then made exactly
-representable, ``h = (x + h) - x``, so the difference really spans 2h.
+evaluation of the same program. The first step is ``h = eps^(1/3) * max(1, |x|)`` (about
+6e-6 for |x| <= 1): it balances the truncation error of the formula (which grows as h^2)
+against the rounding error of f (which grows as eps*|f|/h) for a function that changes on
+the scale of 1 or of x. Functions have scales of their own (``exp(w*1e6)`` changes a
+thousandfold within 1e-5 of w; ``w**3`` at 1e-30 lives on the scale 1e-30), so the step is
+then chosen from the function itself: the difference is taken again with the step ten times
+smaller, and again, until two successive differences agree (the truncation error at that
+step is below the tolerance); the smaller step's value is kept. If the differences never
+settle before the rounding of f swamps them, the entry has no finite difference and says
+that finite differences cannot resolve this derivative (rather than report a wrong number).
+Each step is made exactly representable, ``h = (x + h) - x``, so the difference spans 2h.
 
 Each entry costs two forward passes; beyond :data:`MAX_ENTRIES` entries (or past the time
 budget) the remaining entries are reported as not checked rather than silently skipped.
@@ -32,6 +38,14 @@ TIME_LIMIT = 20.0
 #: The rounding error of a float64 evaluation, as a multiple of eps*|f|: a program of a
 #: few dozen operations loses a few units in the last place on each.
 ROUNDING_FACTOR = 16.0
+#: Two differences at steps h and h/10 "agree" within this relative tolerance (the
+#: truncation error falls a hundredfold per step, so agreement means it is below this)
+SETTLED_RTOL = 1e-7
+#: Each smaller step is this many times smaller than the last
+STEP_FACTOR = 10.0
+#: A difference whose rounding error is above this fraction of its value is all noise:
+#: smaller steps only make it worse
+MAX_NOISE = 1.0
 
 
 @dataclass
@@ -83,6 +97,9 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
         if not tensor.requires_grad:
             continue
         center = base.inputs[name].detach().clone()
+        # the other inputs as the base run made them: each shifted run starts from tensors,
+        # not from the values as lists (a million-entry input took a second per run so)
+        tensors = {n: t.detach() for n, t in base.inputs.items()}
         flat = center.reshape(-1)
         positions = range(flat.numel()) if only is None else sorted(only.get(name, ()))
         for position in positions:
@@ -97,7 +114,7 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
                 entry.note = (f"not computed: finite differences stop after {time_limit:g} s")
                 continue
             done += 1
-            _difference(entry, program, specs, name, center, position, base_kinks, f0)
+            _difference(entry, program, specs, name, center, position, base_kinks, f0, tensors)
     skipped = sum(1 for e in result.entries.values() if e.value is None and e.note
                   and e.note.startswith("not computed"))
     if skipped:
@@ -106,36 +123,89 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
     return result
 
 
-def _difference(entry, program, specs, name, center, position, base_kinks, f0) -> None:
+def _difference(entry, program, specs, name, center, position, base_kinks, f0,
+                tensors: dict | None = None) -> None:
     x = float(center.reshape(-1)[position])
     h = step_for(x)
-    entry.step = h
+    previous = None  # (value, noise, kinks, step) at the last, larger step
+    while True:
+        found = _central(entry, program, specs, name, center, position, x, h, base_kinks, f0,
+                         tensors)
+        if found is None:  # f could not be evaluated or is not finite: the note says why
+            return
+        value, noise = found
+        current = (value, noise, list(entry.kinks), h)
+        if previous is not None:
+            last = previous[0]
+            if abs(value - last) <= SETTLED_RTOL * max(abs(value), abs(last)) + 2 * noise:
+                # the truncation error at the larger step is below the tolerance, and its
+                # rounding error is the smaller of the two: keep it
+                entry.value, entry.noise, entry.kinks, entry.step = previous
+                return
+        smaller = (x + h / STEP_FACTOR) - x
+        swamped = previous is not None and noise > MAX_NOISE * abs(value)
+        if smaller == 0.0 or smaller >= h or swamped:
+            entry.value = None
+            entry.kinks = current[2]
+            entry.note = (f"finite differences cannot resolve this derivative: the difference "
+                          f"quotients at steps from {step_for(x):.1g} down to {h:.1g} do not "
+                          "settle before the rounding of f swamps them (f changes on a scale "
+                          "finer than the step can follow)")
+            return
+        previous = current
+        h = smaller
+
+
+def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0,
+             tensors: dict | None = None):
+    """(difference quotient, bound on its rounding error) at step ``h``, or None (with
+    ``entry.note`` saying why) when f cannot be evaluated on both sides."""
     values = []
+    crossed = []
     for sign in (1.0, -1.0):
         shifted = center.clone()
         shifted.reshape(-1)[position] = x + sign * h
         try:
-            run = _run(program, {**specs, name: VariableSpec(name, shifted.tolist(), False)})
+            if tensors is None:
+                run = _run(program, {**specs, name: VariableSpec(name, shifted.tolist(),
+                                                                 False)})
+            else:
+                run = _replay(program, {**tensors, name: shifted})
         except ExpressionError as err:
             entry.note = f"f cannot be evaluated at {name} {'+' if sign > 0 else '-'} h: {err}"
-            return
+            return None
         values.append(float(run.output.detach().item()))
-        for kink in nonsmooth.crossed(base_kinks, nonsmooth.kinks(run)):
-            if kink not in entry.kinks:
-                entry.kinks.append(kink)
+        crossed.extend(k for k in nonsmooth.crossed(base_kinks, nonsmooth.kinks(run))
+                       if k not in crossed)
+    # the kinks crossed at the smallest step tried: a larger step may straddle a kink
+    # that is merely near
+    entry.kinks = crossed
     f_plus, f_minus = values
     if not (math.isfinite(f_plus) and math.isfinite(f_minus)):
         entry.note = ("f is not finite on both sides of this point (at x + h or x - h), so "
                       "there is no finite difference")
-        return
-    entry.value = (f_plus - f_minus) / (2 * h)
-    entry.noise = ROUNDING_FACTOR * EPS * max(abs(f_plus), abs(f_minus), abs(f0)) / h
+        return None
+    noise = ROUNDING_FACTOR * EPS * max(abs(f_plus), abs(f_minus), abs(f0)) / h
+    return (f_plus - f_minus) / (2 * h), noise
 
 
 def _run(program: Program, specs: dict):
     from core.evaluate import forward
     with torch.no_grad():
         return forward(program, specs, "float64")
+
+
+def _replay(program: Program, tensors: dict):
+    """The program in float64 on the given input tensors: its output, forward records,
+    inputs and named values (what :func:`nonsmooth.kinks` reads), without turning values
+    into lists and back."""
+    from types import SimpleNamespace
+
+    from core.evaluate import replay
+    with torch.no_grad():
+        output, records = replay(program, tensors, "float64")
+    named = {record.name: record.tensor for record in records if record.name}
+    return SimpleNamespace(output=output, records=records, inputs=tensors, intermediates=named)
 
 
 def unravel(position: int, shape: tuple[int, ...]) -> tuple[int, ...]:

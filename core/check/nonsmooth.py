@@ -34,6 +34,9 @@ class Kink:
     pattern: tuple[torch.Tensor, ...]
     at_kink: bool
     what: str
+    #: what torch's backward gives there, in words (it is not always one side's value:
+    #: abs'(0) is 0, a tie in maximum gives ½ to each)
+    torch_gives: str = ""
 
     def same_branch(self, other: Kink) -> bool:
         """True if ``other`` (the same operation at another point) took the same branches."""
@@ -62,13 +65,13 @@ def kinks(evaluation) -> dict[tuple, Kink]:
                 and _is_tensor(other, record, evaluation, by_node):
             # torch.max(x, y) with a tensor y, a 0-d one too, is torch.maximum
             args = [args[0], _value(other, record, evaluation, by_node)]
-            pattern, at_kink, what = _pattern(f"{node.function}imum", args, {}, out)
+            pattern, at_kink, what, gives = _pattern(f"{node.function}imum", args, {}, out)
         else:
-            pattern, at_kink, what = _pattern(node.function, args, kwargs, out)
+            pattern, at_kink, what, gives = _pattern(node.function, args, kwargs, out)
         if pattern is None:
             continue
         key = (node.span, node.text)
-        found[key] = Kink(key, node.text, node.span, pattern, at_kink, what)
+        found[key] = Kink(key, node.text, node.span, pattern, at_kink, what, gives)
     return found
 
 
@@ -137,21 +140,29 @@ def _as_tensor(value, like):
 
 
 def _pattern(function, args, kwargs, out):
-    """(pattern tensors, at_kink, description of the kink) for one operation."""
+    """(pattern tensors, at_kink, description of the kink, what torch gives there) for one
+    operation; the last is torch's backward at the kink, in words (checked in the tests)."""
+    none = (None, False, "", "")
     x = args[0]
     if not isinstance(x, torch.Tensor):
-        return None, False, ""
-    if function in ("relu", "abs"):
+        return none
+    if function == "relu":
         sign = torch.sign(x)
-        return (sign,), bool((sign == 0).any()), f"the kink of {function} at 0"
+        return ((sign,), bool((sign == 0).any()), "the kink of relu at 0",
+                "torch gives relu'(0) = 0, the value on the left side")
+    if function == "abs":
+        sign = torch.sign(x)
+        return ((sign,), bool((sign == 0).any()), "the kink of abs at 0",
+                "torch gives sign(0) = 0: neither side's value (−1 or 1) but their average")
     second = args[1] if len(args) > 1 else None
     if function in ("maximum", "minimum"):
         other = _as_tensor(second, x)
         if other is None:
-            return None, False, ""
+            return none
         sign = torch.sign(x - other)
         return ((sign,), bool((sign == 0).any()),
-                f"a tie between the two arguments of {function} (its kink)")
+                f"a tie between the two arguments of {function} (its kink)",
+                "torch gives ½ of the gradient to each of the two tied arguments")
     if function in ("max", "min"):
         dim = kwargs.get("dim", second)
         if isinstance(dim, torch.Tensor):  # a number written out, as _value returns it
@@ -160,10 +171,13 @@ def _pattern(function, args, kwargs, out):
         if dim is None:
             mask = x == reduce(x)
             ties = mask.sum() > 1
+            gives = "torch shares the gradient equally among the tied entries"
         else:
             mask = x == reduce(x, dim=int(dim), keepdim=True)
             ties = (mask.sum(dim=int(dim)) > 1).any()
-        return (mask,), bool(ties), f"a tie for the {function}imum"
+            gives = ("torch gives the whole gradient to the one tied entry its index points "
+                     "to, and 0 to the others")
+        return (mask,), bool(ties), f"a tie for the {function}imum", gives
     if function == "clamp":
         lo = kwargs.get("min", args[1] if len(args) > 1 else None)
         hi = kwargs.get("max", args[2] if len(args) > 2 else None)
@@ -173,13 +187,17 @@ def _pattern(function, args, kwargs, out):
             if edge is not None:
                 signs.append(torch.sign(x - edge))
         if not signs:
-            return None, False, ""
-        return tuple(signs), any(bool((s == 0).any()) for s in signs), "an edge of clamp (a kink)"
+            return none
+        return (tuple(signs), any(bool((s == 0).any()) for s in signs),
+                "an edge of clamp (a kink)",
+                "torch gives x the gradient 1 there, the value inside the bounds")
     if function == "norm":
         p = kwargs.get("p", 2)
         if p == 1:
             sign = torch.sign(x)
-            return (sign,), bool((sign == 0).any()), "the kink of a 1-norm at 0"
+            return ((sign,), bool((sign == 0).any()), "the kink of a 1-norm at 0",
+                    "torch gives sign(0) = 0 for an entry at 0")
         zero = out == 0
-        return (zero,), bool(zero.any()), "the kink of a norm at zero"
-    return None, False, ""
+        return ((zero,), bool(zero.any()), "the kink of a norm at zero",
+                "torch gives 0 there (a subgradient), not a one-sided value")
+    return none

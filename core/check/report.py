@@ -182,8 +182,11 @@ def explain(dtype: str, tolerances: dict[str, float], largest_agreeing: float | 
                      "digit shown; the finite differences are the least precise check here "
                      "(about 8 to 10 digits).")
     method = ("Finite differences: (f(x + h) - f(x - h)) / 2h for each entry x in float64, "
-              "with h = eps^(1/3)·max(1, |x|) (about 6e-6), which balances the formula's "
-              "error (about h²) against rounding (about eps·|f|/h).")
+              "first with h = eps^(1/3)·max(1, |x|) (about 6e-6), which balances the "
+              "formula's error (about h²) against rounding (about eps·|f|/h), then with h ten "
+              "times smaller until two successive quotients agree, so the step follows the "
+              "function's own scale (exp(1e6·w) needs a far smaller step than exp(w)); where "
+              "they never settle, the entry says finite differences cannot resolve it.")
     tolerance = ("An entry agrees when its relative error is at most "
                  f"{tolerances['finite_difference']:g} against the finite difference, "
                  f"{tolerances['symbolic']:g} against the symbolic value and "
@@ -196,6 +199,8 @@ def explain(dtype: str, tolerances: dict[str, float], largest_agreeing: float | 
         parts.append(f"Largest relative difference among agreeing entries: "
                      f"{largest_agreeing:.1e}.")
     parts.append("Non-smooth: at a kink (relu or abs at 0, a tie in max or min, the edge of "
-                 "clamp) there is no derivative; torch returns one side's value by convention "
-                 "and a finite difference averages both sides, so they are not compared.")
+                 "clamp) there is no derivative; torch returns a chosen value there (relu'(0) "
+                 "= 0, abs'(0) = sign(0) = 0, ½ to each side of a tie in maximum, 1 at an edge "
+                 "of clamp) and a finite difference averages both sides, so they are not "
+                 "compared.")
     return "\n\n".join(parts)

@@ -96,9 +96,12 @@ def format_report(report, formulas: bool = False) -> str:
     counts = ", ".join(f"{n} {v}" for v, n in report.counts().items() if n)
     lines += ["", f"verdict: {report.verdict} ({counts})"]
     for row in report.rows:
-        if row.verdict != "agree":
-            for reason in row.reasons:
-                lines.append(f"  {row.label}: {reason}")
+        # an agreeing row says no more than what qualifies its agreement (no finite
+        # difference, a value below the dtype's range)
+        shown = row.reasons if row.verdict != "agree" else [
+            reason for reason in row.reasons if not reason.startswith("agrees with")]
+        for reason in shown:
+            lines.append(f"  {row.label}: {reason}")
     if report.nonfinite:
         lines.append(f"NaN/inf: {report.nonfinite.message}")
     for note in report.notes:

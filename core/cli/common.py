@@ -3,6 +3,7 @@ line, and turning errors into one ``error:`` line with exit status 2."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from core import limits
@@ -108,6 +109,15 @@ def run_guarded(function, args) -> int:
         sys.stderr.write("error: the program needs more memory than is available\n")
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
+    except BrokenPipeError:
+        # the reader went away (``compute ... | head``): nothing to report, and Python's
+        # own flush at exit must not fail again (as the Python docs recommend)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
     except Exception as err:  # noqa: BLE001 - a bug must still end as one line, not a traceback
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
         sys.stderr.write(f"error: {INTERNAL_ERROR} ({type(err).__name__}"

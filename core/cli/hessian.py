@@ -63,9 +63,7 @@ def _draw(evaluation, name: str, out: Path, args) -> None:
         raise render.GraphvizMissing()
     graph = build_graph(gradient_evaluation(evaluation, name))
     data = render.render(graph, render.RenderOptions(), _SUFFIXES[out.suffix.lower()])
-    try:
-        out.write_bytes(data)
-    except OSError as err:
-        raise UsageError(f"cannot write {out}: {err.strerror or err}") from None
+    from core.safe_io import atomic_write
+    atomic_write(out, data)  # an existing file is replaced only by a complete one
     print(f"wrote {out} (the graph of d{evaluation.output_name}/d{name}, {len(graph.nodes)} "
           "nodes)", file=sys.stderr if args.json else sys.stdout)

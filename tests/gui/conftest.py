@@ -2,12 +2,33 @@
 loaded, and a check at the end that no worker is left running."""
 from __future__ import annotations
 
+import gc
+
 import pytest
 from PySide6.QtCore import QSettings
 
 pytestmark = pytest.mark.gui
 
 TIMEOUT = 30_000  # ms; generous because two cores are shared with other work
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_on_gui_thread(qapp):
+    """As the app does (gui/gc_on_gui_thread.py): no cyclic collection in worker threads,
+    where freeing a Qt object of the GUI thread crashes the process."""
+    from gui.gc_on_gui_thread import collect_on_gui_thread
+
+    collector = collect_on_gui_thread(qapp)
+    yield collector
+    collector.timer.stop()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test(_collect_on_gui_thread):
+    """Free the test's cycles on the GUI thread before the next test starts."""
+    yield
+    gc.collect()
 
 
 def make_settings(tmp_path) -> QSettings:

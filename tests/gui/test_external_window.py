@@ -131,3 +131,29 @@ def test_file_export_web_page_writes_the_page_on_screen(qtbot, tmp_path):
                                        .menu().actions()]
     finally:
         finish(window)
+
+
+def test_the_steps_of_a_model_export_as_a_pdf_deck(qtbot, tmp_path):
+    import shutil
+    import subprocess
+
+    from autograd_explorer import explore, record
+    from gui.step_files import export_steps_pdf
+    from tests.model_zoo import mlp
+
+    model, inputs, loss_fn = mlp()
+    with record(model):
+        loss = loss_fn(model, *inputs)
+    ex = explore(loss)
+    window = _open(qtbot, ex)
+    try:
+        path = tmp_path / "steps.pdf"
+        with qtbot.waitSignal(window.exported, timeout=TIMEOUT * 2):
+            export_steps_pdf(window, str(path))
+        assert path.read_bytes().startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                  text=True, timeout=60).stdout
+            assert "0.weight" in text
+    finally:
+        finish(window)

@@ -164,3 +164,48 @@ def test_refused_session_and_settings_are_never_persisted(qtbot, tmp_path):
     stored = make_settings(tmp_path).value("session/last")
     assert "bogus" not in stored
     session_from_json(stored)  # valid, so it comes back at the next start
+
+
+def test_cancel_stops_a_running_export(qtbot, window, tmp_path, monkeypatch):
+    """Esc (the window's Cancel) stops an export: the job sees its cancel event, nothing is
+    written and nothing reports success."""
+    from core.render import Cancelled
+    from gui import graph_source
+
+    compute_and_draw(qtbot, window, "f = w * w", {"w": 1})
+    seen = []
+
+    def slow_export(drawing, fmt, *, cancel=None, **_options):
+        seen.append(cancel)
+        assert cancel is not None and cancel.wait(30)  # stands for a long Graphviz run
+        raise Cancelled()
+
+    monkeypatch.setattr(graph_source, "export", slow_export)
+    exported = []
+    window.exported.connect(exported.append)
+    worker = files.export_graph(window, str(tmp_path / "g.png"), "png", 300)
+    qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT)
+    assert window.cancel_action.isEnabled()
+    with qtbot.waitSignal(worker.signals.finished, timeout=TIMEOUT):
+        window.cancel()
+    assert exported == [] and not (tmp_path / "g.png").exists()
+    assert window._export_worker is None
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "fifo", "link"])
+def test_opening_a_device_or_pipe_as_a_session_changes_nothing(qtbot, window, tmp_path,
+                                                               target):
+    import os
+
+    compute_and_draw(qtbot, window, "f = w * w", {"w": 2})
+    path = target
+    if target == "fifo":
+        path = str(tmp_path / "s.json")
+        os.mkfifo(path)
+    elif target == "link":
+        path = str(tmp_path / "s.json")
+        os.symlink("/dev/zero", path)
+    before = window.editor.toPlainText()
+    assert not files.open_session(window, path)  # returns at once: nothing waits on a pipe
+    assert "not a regular file" in window.statusBar().currentMessage()
+    assert window.editor.toPlainText() == before
