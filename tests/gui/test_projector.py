@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget
 
 from gui import graph_source
 from gui.appearance import PRESENTATION_FACTOR, base_points
@@ -122,8 +122,8 @@ def test_presentation_mode_shows_graph_and_steps_large_and_leaves_cleanly(qtbot,
     window.presentation_action.trigger()
     qtbot.waitUntil(lambda: window.isFullScreen())
     assert window.steps_dock.isVisible() and window.steps_showing
-    for dock in (window.left_dock, window.details_dock, window.check_dock):
-        assert not dock.isVisible()
+    for dock in window.findChildren(QDockWidget):
+        assert dock.isVisible() == (dock is window.steps_dock), dock.objectName()
     assert not window.toolbar.isVisible()
     assert QApplication.font().pointSizeF() == pytest.approx(normal_points
                                                              * PRESENTATION_FACTOR)
