@@ -109,14 +109,20 @@ class Evaluation:
     @property
     def seed(self) -> torch.Tensor:
         """The gradient the backward pass starts from: ``grad_output``, else ones."""
-        if self.grad_output is not None:
-            return self.grad_output
-        return torch.ones_like(self.output.detach())
+        return backward_seed(self)
 
     @property
     def value(self) -> torch.Tensor:
         """The output's value, detached from the graph."""
         return self.output.detach()
+
+
+def backward_seed(evaluation) -> torch.Tensor:
+    """The gradient a backward pass over ``evaluation`` starts from: its ``grad_output``
+    (the v of ``backward(gradient=v)``) when it has one, else ones shaped like the output.
+    Works for any object with an ``output`` (the model API's evaluations too)."""
+    v = getattr(evaluation, "grad_output", None)
+    return v if v is not None else torch.ones_like(evaluation.output.detach())
 
 
 def evaluate(program: Program, variables, dtype: str = "float32", *,

@@ -20,12 +20,8 @@ from core.serialize import entry_label, format_number, tensor_to_data
 #: entries expanded into their sums per operand, and terms written out per sum
 MAX_ENTRIES, MAX_TERMS = 16, 8
 
-#: backward node -> (what it computes, formula for each operand in terms of G and the other)
-_RULES = {
-    "MmBackward0": ("C = A B", ("G Bᵀ", "Aᵀ G")),
-    "MvBackward0": ("c = A v", ("G vᵀ (an outer product)", "Aᵀ G")),
-    "DotBackward0": ("c = a · b", ("G b", "G a")),
-}
+#: backward node -> what its forward computed
+_RULES = {"MmBackward0": "C = A B", "MvBackward0": "c = A v", "DotBackward0": "c = a · b"}
 
 
 @dataclass
@@ -156,7 +152,11 @@ def _lens(step, operands, labels) -> Lens | None:
         sums = (lambda i: [(g, b[i])], lambda i: [(g, a[i])])
         why = ("G is a number: each entry of a gets G times the matching entry of b",
                "G is a number: each entry of b gets G times the matching entry of a")
-    _, formulas = _RULES[step.op]
+    # the rule's A and B (or v, a, b) replaced by the program's own names
+    names = [label.split(" (left)")[0].split(" (right)")[0] for label in labels]
+    formulas = {"MmBackward0": (f"G {names[1]}ᵀ", f"{names[0]}ᵀ G"),
+                "MvBackward0": (f"G {names[1]}ᵀ (an outer product)", f"{names[0]}ᵀ G"),
+                "DotBackward0": (f"G {names[1]}", f"G {names[0]}")}[step.op]
     result = []
     for k, (operand, grad, sent) in enumerate(zip(operands, grads, step.grad_out,
                                                   strict=True)):
@@ -177,7 +177,7 @@ def _lens(step, operands, labels) -> Lens | None:
                             f"{shown} = {format_number(float(sent[index]))}"))
         result.append(Operand(labels[k], tuple(operand.shape), formulas[k], why[k],
                               sent.detach(), entries))
-    return Lens(step.node_id, step.op, step.expression or step.op, _RULES[step.op][0],
+    return Lens(step.node_id, step.op, step.expression or step.op, _RULES[step.op],
                 tuple(g.shape), g, result)
 
 

@@ -80,6 +80,7 @@ class ModelEvaluation:
         self.recorder = recorder
         self.dtype = str(output.dtype).replace("torch.", "")
         self.program = CodeProgram()
+        self.grad_output = None  # a single-number output is seeded with 1
         self.specs: dict = {}
         self.warnings: list = []
         self.function = function
@@ -112,6 +113,11 @@ class ModelEvaluation:
     def value(self) -> torch.Tensor:
         """The output's value, detached from the graph."""
         return self.output.detach()
+
+    @property
+    def seed(self) -> torch.Tensor:
+        """The gradient the backward pass starts from: 1 (the output is a single number)."""
+        return torch.ones_like(self.output.detach())
 
     # the views the app builds, with what a typed program's records would have said ----
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core.evaluate import backward_seed
 from core.serialize import tensor_to_data
 from core.trace import Trace, reachable_nodes, record_steps
 
@@ -145,7 +146,7 @@ class _Graph:
         self.order = [step.node_id for step in trace.steps]  # engine order: topological
         self.root = trace.root_id
         self.output_name = evaluation.output_name
-        self.seed = evaluation.seed.detach()  # 1, or the v of backward(gradient=v)
+        self.seed = backward_seed(evaluation).detach()  # 1, or v of backward(gradient=v)
         # node id -> [(input position, child id, child's output slot)]
         self.children: dict[str, list[tuple[int, str, int]]] = {}
         for node_id in self.order:

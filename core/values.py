@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
 
 CONSTRUCTORS = ("ones", "zeros", "full", "eye")
+#: A number as Python writes it (1, -2.5, 1e-3, .5): read with float() directly.
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def parse_value(text: str, where: str = "value") -> float | list:
     if not isinstance(text, str):
         raise ExpressionError("value", "a value must be a number or a nested list", where=where)
     text = text.strip()
+    if _PLAIN_NUMBER.fullmatch(text):  # the common case, without a syntax tree
+        return _check_number(float(text), where)
     if not text:
         raise ExpressionError("value", "the value is empty: type a number such as 1.5 or a "
                               "list such as [[1, 0.5], [0.2, 0.1]]", where=where)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -41,12 +42,21 @@ from gui.results_panel import ResultsPanel
 from gui.variables_table import VariablesTable, value_text
 from gui.workers import LatestOnly, Worker
 
+#: Texts longer than this are parsed on a worker: parsing is linear, but a pasted program of
+#: thousands of lines still takes a few hundred ms, too long for the GUI thread. Shorter
+#: texts are parsed at once, for instant feedback while typing.
+PARSE_INLINE_CHARS = 4000
+#: Notes shown under the editor at most (a pasted program can have thousands of typo notes).
+MAX_NOTES_SHOWN = 6
+
 INSTALL_BANNER = ("<b>Graphviz is not installed</b>, so the graph cannot be drawn. Values and "
                   "gradients still work. To install it: <code>sudo apt-get install graphviz</code>"
                   " (macOS: <code>brew install graphviz</code>), then restart.")
 #: the left column's narrowest width (editor, variables, results): at 1024 pixels across,
 #: the graph keeps about half the window
 LEFT_MIN_WIDTH = 280
+#: the widest minimum a right-hand panel may ask for before it scrolls inside its dock
+PANEL_MAX_MIN_WIDTH = 360
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +67,7 @@ class MainWindow(QMainWindow):
     drawn = Signal()              # a new graph drawing is on screen
     failed = Signal(object)       # an ExpressionError (or other exception) was shown
     torchReady = Signal()
+    parsed = Signal()             # the text on screen has been parsed (program or error)
     exported = Signal(str)        # path written
 
     def __init__(self, settings: QSettings | None = None, restore: bool = True):
@@ -70,6 +81,10 @@ class MainWindow(QMainWindow):
         self.pool.setStackSize(64 * 1024 * 1024)
         self.compute_jobs = LatestOnly(self, self.pool)
         self.render_jobs = LatestOnly(self, self.pool)
+        self.parse_jobs = LatestOnly(self, self.pool)
+        #: (text, Program or ExpressionError) of the last text parsed
+        self._parse_cache: tuple[str, object] | None = None
+        self._after_parse: set[str] = set()  # "compute", "settle": waiting for the parse
         self.torch_ready = False
         self.pending_compute = False
         self.example: Example | None = None
@@ -221,7 +236,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
         self.dock_widths = DockWidths(self, [self.details_dock, self.steps_dock,
-                                             self.check_dock])
+                                             self.check_dock, self.views_dock])
 
         self.zoom_label = self.graph_bar.zoom_label  # beside the zoom buttons, over the graph
         self.torch_label = QLabel("torch: loading…")
@@ -262,8 +277,18 @@ class MainWindow(QMainWindow):
                              Qt.Orientation.Horizontal)
 
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
-        """Put a panel (the step-through or check widget) into its dock."""
-        dock.setWidget(widget)
+        """Put a panel (the step-through, check or views widget) into its dock. A panel
+        wider than a 1024-pixel projector's right column can spare scrolls sideways inside
+        its dock rather than widening the column (and the window) past the screen."""
+        if widget.minimumSizeHint().width() > PANEL_MAX_MIN_WIDTH:
+            area = QScrollArea()
+            area.setObjectName(f"{dock.objectName()}Scroll")
+            area.setWidgetResizable(True)
+            area.setFrameShape(QScrollArea.Shape.NoFrame)
+            area.setWidget(widget)
+            dock.setWidget(area)
+        else:
+            dock.setWidget(widget)
         self.set_focus_order()
 
     def focus_chain(self) -> list[QWidget]:
@@ -299,6 +324,7 @@ class MainWindow(QMainWindow):
         self.compute_button.clicked.connect(self.compute_now)
         self.variables.changed.connect(self.on_variables_changed)
         self.dtype_box.currentTextChanged.connect(lambda _: self.compute_now())
+        self.parse_jobs.returned.connect(self._on_parsed)
         self.compute_jobs.returned.connect(self.on_computed)
         self.compute_jobs.errored.connect(self.on_compute_failed)
         self.render_jobs.returned.connect(self.on_drawn)
@@ -395,13 +421,41 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ typing
 
     def on_text_changed(self) -> None:
-        """Parse at once (no torch): underline errors, keep the variables table in step."""
+        """Parse (no torch): underline errors, keep the variables table in step. A short
+        text is parsed at once; a long one on a worker (:meth:`_on_parsed` takes over)."""
         text = self.editor.toPlainText()
         if self.example is not None and text != self.example.expression:
             self.example_label.setVisible(False)
-        try:
-            program = parse(text)
-        except ExpressionError as err:
+        cached = self._parse_cache
+        if cached is not None and cached[0] == text:
+            self._apply_parse(cached[1])
+        elif len(text) > PARSE_INLINE_CHARS:
+            self.program = None
+            self.statusBar().showMessage("Reading the program…")
+            self.parse_jobs.submit(_parse_outcome, text)
+        else:
+            self._parse_cache = _parse_outcome(text)
+            self._apply_parse(self._parse_cache[1])
+
+    def _on_parsed(self, outcome) -> None:
+        """A worker parsed a long text: apply it if it is still the text on screen, then do
+        what waited for it (a compute, the settled-text bookkeeping)."""
+        text, _program = outcome
+        if text != self.editor.toPlainText():
+            return  # a newer text is on its way
+        self._parse_cache = outcome
+        self.statusBar().clearMessage()
+        self._apply_parse(outcome[1])
+        waiting, self._after_parse = self._after_parse, set()
+        if "settle" in waiting:
+            self.on_text_settled()
+        elif "compute" in waiting:
+            self.compute_now()
+
+    def _apply_parse(self, program) -> None:
+        """Show what parsing the text on screen gave: its error, or its notes and names."""
+        if isinstance(program, ExpressionError):
+            err = program
             self.program = None
             self.show_notes([])  # the notes were about the text before this edit
             # half-typed names (sni, su) of the texts passed through on the way here go;
@@ -409,6 +463,7 @@ class MainWindow(QMainWindow):
             if self._committed_names is not None:
                 self.variables.sync_names(*self._committed_names)
             self.show_error(err, status=False)
+            self.parsed.emit()
             return
         self.program = program
         self.clear_error()
@@ -422,6 +477,13 @@ class MainWindow(QMainWindow):
             self.dtype_box.setCurrentText(hint)
             self.dtype_box.blockSignals(False)
         self._dtype_hint = hint
+        self.parsed.emit()
+
+    def parse_pending(self) -> bool:
+        """True while a worker is still parsing the text on screen."""
+        cached = self._parse_cache
+        return self.parse_jobs.busy and (cached is None or
+                                         cached[0] != self.editor.toPlainText())
 
     def commit_names(self) -> None:
         """The text settled or is computed: its names are the ones to keep in the table
@@ -432,6 +494,9 @@ class MainWindow(QMainWindow):
 
     def on_text_settled(self) -> None:
         """Typing paused: recompute if auto-recompute is on and the text parses."""
+        if self.parse_pending():
+            self._after_parse.add("settle")
+            return
         self.commit_names()
         if self.auto_action.isChecked() and self.program is not None:
             self.compute_now()
@@ -466,6 +531,8 @@ class MainWindow(QMainWindow):
             return
         self.on_text_changed()
         if self.program is None:
+            if self.parse_pending():
+                self._after_parse.add("compute")
             return
         self.commit_names()
         specs, errors = self.variables.specs()
@@ -601,7 +668,8 @@ class MainWindow(QMainWindow):
         busy = self.compute_jobs.busy or self.render_jobs.busy \
             or getattr(self, "_export_worker", None) is not None \
             or getattr(self, "_steps_export_worker", None) is not None
-        self.cancel_action.setEnabled(busy)
+        # in presentation mode Esc also leaves it, so the action stays on
+        self.cancel_action.setEnabled(busy or self.presentation.active)
 
     def wait_for_workers(self, msecs: int = 30000) -> bool:
         """Block until no worker is running (for shutdown and tests)."""
@@ -671,8 +739,12 @@ class MainWindow(QMainWindow):
         self.graph_stale_reason = reason
 
     def show_notes(self, notes: list[str]) -> None:
-        """Say under the editor what a pasted notebook cell set aside or supplied."""
-        self.notes_label.setText("\n".join("ℹ " + note for note in notes))
+        """Say under the editor what a pasted notebook cell set aside or supplied (the first
+        few notes, and how many more there are)."""
+        shown = ["ℹ " + note for note in notes[:MAX_NOTES_SHOWN]]
+        if len(notes) > MAX_NOTES_SHOWN:
+            shown.append(f"… and {len(notes) - MAX_NOTES_SHOWN:,} more notes")
+        self.notes_label.setText("\n".join(shown))
         self.notes_label.setVisible(bool(notes))
 
     def clear_error(self) -> None:
@@ -793,6 +865,7 @@ class MainWindow(QMainWindow):
             self.presentation.enter()
         else:
             self.presentation.leave()
+        self._update_busy()
 
     def show_tab(self, dock: QDockWidget) -> None:
         """Bring a right-hand tab (Node, Steps, Check) up and give it the keyboard."""
@@ -835,6 +908,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         files.save_window(self)
+        self.parse_jobs.cancel()
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
         if self.checker is not None:
@@ -844,3 +918,12 @@ class MainWindow(QMainWindow):
         self.wait_for_workers(10000)
         super().closeEvent(event)
 
+
+
+def _parse_outcome(text: str) -> tuple[str, object]:
+    """``(text, Program)``, or ``(text, ExpressionError)`` when the text has an error (run
+    on the GUI thread for short texts, on a worker for long ones)."""
+    try:
+        return text, parse(text)
+    except ExpressionError as err:
+        return text, err

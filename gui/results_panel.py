@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,8 +26,14 @@ from PySide6.QtWidgets import (
 
 from core.values import format_shape
 from gui.summary import format_cell, format_data
+from gui.table_batch import batch_fill, limit_measuring
 
 COLUMNS = ["Name", "Value", "Gradient", "Reference"]
+LEFT_CENTRE = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+#: Warnings shown above the table at most.
+MAX_WARNINGS_SHOWN = 6
+#: Rows added per pass of the event loop (the rest follow on the next passes).
+ROWS_AT_ONCE = 150
 #: where a cell keeps its full-precision text (tooltips and copies)
 FULL_TEXT = Qt.ItemDataRole.UserRole
 ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
@@ -79,6 +85,7 @@ class ResultsPanel(QWidget):
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        limit_measuring(self.table)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.mono = mono
         copy = QAction("Copy", self.table, shortcut=QKeySequence.StandardKey.Copy,
@@ -97,6 +104,8 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.table)
         self.result = None
+        self._filling = 0  # generation of the rows being added (see _fill)
+        self._reference_data = ({}, {}, None)
 
     def set_mono_font(self, font) -> None:
         """The fixed-width face of the numbers (View > Text Size); shown again at once."""
@@ -106,6 +115,7 @@ class ResultsPanel(QWidget):
 
     def clear(self) -> None:
         """Empty the table (e.g. while the expression has an error)."""
+        self._filling += 1
         self.table.setRowCount(0)
         self.set_notice([])  # the warnings belonged to the rows just removed
         self.result = None
@@ -123,56 +133,79 @@ class ResultsPanel(QWidget):
         header.setStretchLastSection(bool(reference))
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents if reference
                                     else QHeaderView.ResizeMode.Stretch)
-        self.table.setUpdatesEnabled(False)
+        self._reference_data = (reference, ref_grads, digits)
+        self._filling += 1  # rows still being added for an older result stop
         self.table.setRowCount(0)
-        for q in result.quantities:
-            role = q.role if q.requires_grad or q.role != "input" else "constant"
-            name = q.name
-            what = f"{q.name}: {ROLE_TEXT[role]}, {format_shape(q.shape)}"
-            ref_data, ok = None, None
-            if q.role == "output" and "value" in reference:
-                ref_data = reference["value"]
-                ok = matches(q.value, ref_data, digits)
-            elif q.name in ref_grads and q.role == "input":
-                ref_data = ref_grads[q.name]
-                ok = matches(q.grad, ref_data, digits)
-            mark = "✓ " if ok else "✗ "
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            no_grad = "constant: no gradient"
-            # (shown, full) per column
-            value_cell, grad_cell = getattr(result, "cells", {}).get(q.name) or (
-                (format_cell(q.value), format_data(q.value)),
-                (format_cell(q.grad), format_data(q.grad)))
-            cells = [(name, name), value_cell,
-                     grad_cell if q.requires_grad else (no_grad, no_grad),
-                     (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
-                     if ref_data is not None else ("", "")]
-            for col, (text, full) in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(FULL_TEXT, full)
-                if col and full != text:
-                    item.setToolTip(full)
-                if col:
-                    item.setFont(self.mono)
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft |
-                                          Qt.AlignmentFlag.AlignVCenter)
-                if col == 0:
-                    item.setBackground(QBrush(ROLE_COLOUR[role]))
-                    # dark text on the light tint, whatever the theme's text colour
-                    item.setForeground(QBrush(QColor("#000000")))
-                    item.setToolTip(what)
-                    font = item.font()
-                    font.setBold(q.role != "intermediate")
-                    item.setFont(font)
-                if col == 3 and ok is not None:
-                    item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))
-                    item.setToolTip(f"reference ({reference.get('source', 'independent')})"
-                                    + (":\n" + full if full != text else ""))
-                self.table.setItem(row, col, item)
-        self.table.setUpdatesEnabled(True)
-        self.table.resizeRowsToContents()
+        self.table.setRowCount(len(result.quantities))
+        self._fill(self._filling, 0)
         self.set_notice(result.warnings)
+
+    def _fill(self, generation: int, start: int) -> None:
+        """Add rows from ``start``: ROWS_AT_ONCE of them now, the rest on later passes of the
+        event loop (a program with thousands of names must not freeze the window)."""
+        if generation != self._filling or self.result is None:
+            return
+        quantities = self.result.quantities
+        stop = min(start + ROWS_AT_ONCE, len(quantities))
+        with batch_fill(self.table):
+            for row in range(start, stop):
+                self._add_row(row, quantities[row])
+        for row in range(start, stop):  # only matrices need taller rows
+            if "\n" in (self.table.item(row, 1).text() + self.table.item(row, 2).text()
+                         + self.table.item(row, 3).text()):
+                self.table.resizeRowToContents(row)
+        if stop < len(quantities):
+            QTimer.singleShot(0, self, lambda: self._fill(generation, stop))
+
+    def filling(self) -> bool:
+        """True while rows of a large result are still being added."""
+        return self.result is not None and self.table.rowCount() > 0 and \
+            self.table.item(self.table.rowCount() - 1, 0) is None
+
+    def _add_row(self, row: int, q) -> None:
+        result = self.result
+        reference, ref_grads, digits = self._reference_data
+        role = q.role if q.requires_grad or q.role != "input" else "constant"
+        name = q.name
+        what = f"{q.name}: {ROLE_TEXT[role]}, {format_shape(q.shape)}"
+        ref_data, ok = None, None
+        if q.role == "output" and "value" in reference:
+            ref_data = reference["value"]
+            ok = matches(q.value, ref_data, digits)
+        elif q.name in ref_grads and q.role == "input":
+            ref_data = ref_grads[q.name]
+            ok = matches(q.grad, ref_data, digits)
+        mark = "✓ " if ok else "✗ "
+        no_grad = "constant: no gradient"
+        # (shown, full) per column
+        value_cell, grad_cell = getattr(result, "cells", {}).get(q.name) or (
+            (format_cell(q.value), format_data(q.value)),
+            (format_cell(q.grad), format_data(q.grad)))
+        cells = [(name, name), value_cell,
+                 grad_cell if q.requires_grad else (no_grad, no_grad),
+                 (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
+                 if ref_data is not None else ("", "")]
+        for col, (text, full) in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setData(FULL_TEXT, full)
+            if col and full != text:
+                item.setToolTip(full)
+            if col:
+                item.setFont(self.mono)
+                item.setTextAlignment(LEFT_CENTRE)
+            if col == 0:
+                item.setBackground(QBrush(ROLE_COLOUR[role]))
+                # dark text on the light tint, whatever the theme's text colour
+                item.setForeground(QBrush(QColor("#000000")))
+                item.setToolTip(what)
+                font = item.font()
+                font.setBold(q.role != "intermediate")
+                item.setFont(font)
+            if col == 3 and ok is not None:
+                item.setForeground(QBrush(QColor("#2e7d32" if ok else "#c62828")))
+                item.setToolTip(f"reference ({reference.get('source', 'independent')})"
+                                + (":\n" + full if full != text else ""))
+            self.table.setItem(row, col, item)
 
     def _request_full_values(self) -> None:
         index = self.table.currentIndex()
@@ -183,14 +216,18 @@ class ResultsPanel(QWidget):
         self.fullValuesRequested.emit(self.result.quantities[row].name, which)
 
     def set_notice(self, lines: list[str]) -> None:
-        """Show warnings (NaN, unused inputs) above the table."""
-        self.notice.setText("\n".join("⚠ " + line for line in lines))
+        """Show warnings (NaN, unused inputs) above the table: the first few, and how many
+        more there are (a pasted program can have thousands)."""
+        shown = ["⚠ " + line for line in lines[:MAX_WARNINGS_SHOWN]]
+        if len(lines) > MAX_WARNINGS_SHOWN:
+            shown.append(f"… and {len(lines) - MAX_WARNINGS_SHOWN:,} more warnings")
+        self.notice.setText("\n".join(shown))
         self.notice.setVisible(bool(lines))
 
     def reference_marks(self) -> list[str]:
         """The reference column's texts (for tests: each starts with ✓ or ✗)."""
         return [self.table.item(r, 3).text() for r in range(self.table.rowCount())
-                if self.table.item(r, 3).text()]
+                if self.table.item(r, 3) is not None and self.table.item(r, 3).text()]
 
     def text(self, rows=None, cols=None) -> str:
         """Cells as tab-separated text (all when rows/cols are None), every number with
@@ -205,6 +242,8 @@ class ResultsPanel(QWidget):
 
     def _full(self, row: int, col: int) -> str:
         item = self.table.item(row, col)
+        if item is None:  # a row of a large result not added yet
+            return ""
         full = item.data(FULL_TEXT)
         return full if isinstance(full, str) else item.text()
 

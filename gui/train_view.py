@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDoubleSpinBox,
+    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
 )
 
 from gui.view_base import ComputedView, ViewInput
@@ -186,13 +188,16 @@ class TrainView(ComputedView):
         self.run_button = QPushButton("Run N")
         self.run_button.setObjectName("trainRun")
         self.reset_button = QPushButton("Reset")
-        controls = QHBoxLayout()
-        for label, widget in (("η", self.lr), ("momentum", self.momentum), ("N", self.steps)):
-            controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addWidget(self.step_button)
-        controls.addWidget(self.run_button)
-        controls.addWidget(self.reset_button)
+        # two short rows, so the tab fits the narrow right-hand column of a projector
+        settings = QFormLayout()
+        settings.addRow("learning rate η", self.lr)
+        settings.addRow("momentum μ", self.momentum)
+        settings.addRow("steps N", self.steps)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.step_button)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.reset_button)
+        buttons.addStretch(1)
         self.latest = QLabel()
         self.latest.setObjectName("trainLatest")
         self.latest.setWordWrap(True)
@@ -204,14 +209,15 @@ class TrainView(ComputedView):
         self.tangent_label = QLabel()
         self.tangent_label.setWordWrap(True)
 
-        self.retain = QCheckBox("retain_graph=True on the first backward()")
+        self.retain = QCheckBox("retain_graph=True")
+        self.retain.setToolTip("Call the first backward() with retain_graph=True, so the "
+                               "graph's saved values are kept for a second one")
         self.retain.setChecked(True)
         self.again_button = QPushButton("Backward again (no zero_grad)")
         self.again_button.setObjectName("trainAgain")
-        again_row = QHBoxLayout()
+        again_row = QVBoxLayout()
         again_row.addWidget(self.again_button)
         again_row.addWidget(self.retain)
-        again_row.addStretch(1)
         self.again_label = QLabel()
         self.again_label.setObjectName("trainAgainResult")
         self.again_label.setWordWrap(True)
@@ -223,7 +229,8 @@ class TrainView(ComputedView):
         self.grads.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grads.verticalHeader().setVisible(False)
 
-        self.layout_.addLayout(controls)
+        self.layout_.addLayout(settings)
+        self.layout_.addLayout(buttons)
         self.layout_.addWidget(self.latest)
         self.layout_.addLayout(self.plots, 3)
         self.layout_.addWidget(self.tangent_label)

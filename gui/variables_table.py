@@ -18,15 +18,22 @@ again at every keystroke); a bad value is flagged red in its cell with the reaso
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core.errors import ExpressionError
 from core.values import VariableSpec, format_shape, parse_value, shape_of
+from gui.table_batch import batch_fill, limit_measuring
 
 NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
 BAD = QColor(255, 205, 205)
+# item flags and brushes made once (thousands of rows are filled at a time)
+READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+CHECKABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
+GREY = QBrush(QColor("#666666"))
+#: Rows added per pass of the event loop when thousands arrive at once.
+ROWS_AT_ONCE = 150
 #: origin -> (short text in the From column, its tooltip)
 ORIGINS = {
     "text": ("text", "defined by the text itself (a pasted cell's definition); it wins over "
@@ -73,6 +80,7 @@ class VariablesTable(QTableWidget):
             "Where the value came from: the text, an example, a session, typed here, "
             "remembered from an earlier text, or the default 1.0")
         self.verticalHeader().setVisible(False)
+        limit_measuring(self)
         self.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.setAlternatingRowColors(True)
@@ -85,19 +93,63 @@ class VariablesTable(QTableWidget):
         #: rows just set from an example or session: the next definitions seen are recorded,
         #: not applied (a session saved after editing a defined value keeps the edit)
         self._adopt_definitions = False
+        #: rows (name, text, grad, origin) still to be added, a chunk per event-loop pass
+        self._pending: list[tuple[str, str, bool, str]] = []
+        self._fill_generation = 0
         self._updating = False
+        self._bold = self.font()
+        self._bold.setBold(True)
         self.itemChanged.connect(self._item_changed)
 
     # ------------------------------------------------------------------ rows
 
     def names(self) -> list[str]:
-        """The variable names, in row order."""
-        return [self.item(row, NAME).text() for row in range(self.rowCount())]
+        """The variable names, in row order (rows still to be added included)."""
+        return [self.item(row, NAME).text() for row in range(self.rowCount())] + \
+            [p[0] for p in self._pending]
 
     def origin(self, name: str) -> str | None:
         """Where ``name``'s value came from (a key of :data:`ORIGINS`), or None."""
         row = self._row(name)
-        return None if row is None else self.item(row, SOURCE).data(Qt.ItemDataRole.UserRole)
+        if row is None:
+            return next((p[3] for p in self._pending if p[0] == name), None)
+        return self.item(row, SOURCE).data(Qt.ItemDataRole.UserRole)
+
+    def filling(self) -> bool:
+        """True while rows of a long list of names are still being added."""
+        return bool(self._pending)
+
+    def _add_later(self, rows: list[tuple[str, str, bool, str]]) -> None:
+        """Add ``rows`` (name, text, grad, origin) at the end: ROWS_AT_ONCE now, the rest
+        on later passes of the event loop (thousands of names must not freeze the window)."""
+        self._pending = list(rows)
+        self._fill_generation += 1
+        self._add_pending(self._fill_generation)
+
+    def _add_pending(self, generation: int) -> None:
+        if generation != self._fill_generation or not self._pending:
+            return
+        chunk, self._pending = self._pending[:ROWS_AT_ONCE], self._pending[ROWS_AT_ONCE:]
+        self._materialize(chunk)
+        if self._pending:
+            QTimer.singleShot(0, self, lambda: self._add_pending(generation))
+
+    def _materialize(self, chunk) -> None:
+        start = self.rowCount()
+        self._updating = True
+        with batch_fill(self):
+            self.setRowCount(start + len(chunk))
+            for offset, row in enumerate(chunk):
+                self._fill_row(start + offset, *row)
+            self.validate(range(start, start + len(chunk)))
+        self._updating = False
+
+    def flush(self) -> None:
+        """Add every row still waiting, now (before the rows are changed otherwise)."""
+        self._fill_generation += 1
+        if self._pending:
+            chunk, self._pending = self._pending, []
+            self._materialize(chunk)
 
     def forget(self) -> None:
         """Forget remembered values (File > New): a new text starts from defaults."""
@@ -117,53 +169,61 @@ class VariablesTable(QTableWidget):
                                           for n, d in wanted.items()):
             return
         self._updating = True
-        self.setUpdatesEnabled(False)
         try:
-            keep = set(names)
-            for row in reversed(range(self.rowCount())):
-                name = self.item(row, NAME).text()
-                if name not in keep:
-                    self._remembered[name] = (*self._entry(row), self._origin_at(row))
-                    self._definitions.pop(name, None)
-                    self._parsed.pop(name, None)
-                    self.removeRow(row)
-            survivors = self.names()
-            if survivors != [n for n in names if n in set(survivors)]:
-                self._rebuild(names)  # reordered: rare enough to redo all rows
-            else:
-                self._insert_missing(names, set(survivors))
-            for name, definition in wanted.items():
-                if adopt and name in survivors:
-                    self._definitions[name] = definition
-                elif self._definitions.get(name) != definition:
-                    self._definitions[name] = definition
-                    self._set_row(self._row(name), *definition, "text")
+            with batch_fill(self):
+                self._sync_rows(names, wanted, adopt)
         finally:
-            self.setUpdatesEnabled(True)
             self._updating = False
         # only new or redefined rows (their shape cell is still empty) need checking
-        self.validate([r for r in range(self.rowCount()) if not self.item(r, SHAPE).text()])
+        with batch_fill(self):
+            self.validate([r for r in range(self.rowCount())
+                           if not self.item(r, SHAPE).text()])
 
-    def _insert_missing(self, names: list[str], present: set[str]) -> None:
+    def _sync_rows(self, names: list[str], wanted: dict, adopt: bool) -> None:
+        self.flush()
+        keep = set(names)
+        for row in reversed(range(self.rowCount())):
+            name = self.item(row, NAME).text()
+            if name not in keep:
+                self._remembered[name] = (*self._entry(row), self._origin_at(row))
+                self._definitions.pop(name, None)
+                self._parsed.pop(name, None)
+                self.removeRow(row)
+        survivors = self.names()
+        if survivors != [n for n in names if n in set(survivors)]:
+            self._rebuild(names, wanted)  # reordered: rare enough to redo all rows
+        else:
+            self._insert_missing(names, set(survivors), wanted)
+        rows = {name: row for row, name in enumerate(names)}
+        for name, definition in wanted.items():
+            if adopt and name in survivors:
+                self._definitions[name] = definition
+            elif self._definitions.get(name) != definition:
+                self._definitions[name] = definition
+                self._set_row(rows[name], *definition, "text")
+
+    def _insert_missing(self, names: list[str], present: set[str], wanted: dict) -> None:
         new = [(index, name) for index, name in enumerate(names) if name not in present]
-        if not present and new:
-            self.setRowCount(len(names))  # all new (a pasted program): one resize
-            for index, name in new:
-                self._fill_row(index, name, *self._start_value(name))
+        if not present and new:  # all new (a pasted program): added a chunk at a time
+            self._add_later([(name, *self._start_value(name, wanted)) for name in names])
             return
         for index, name in new:
             self.insertRow(index)
-            self._fill_row(index, name, *self._start_value(name))
+            self._fill_row(index, name, *self._start_value(name, wanted))
 
-    def _rebuild(self, names: list[str]) -> None:
+    def _rebuild(self, names: list[str], wanted: dict) -> None:
         entries = {self.item(r, NAME).text(): (*self._entry(r), self._origin_at(r))
                    for r in range(self.rowCount())}
         self.setRowCount(0)
         self.setRowCount(len(names))
         for index, name in enumerate(names):
-            self._fill_row(index, name, *(entries.get(name) or self._start_value(name)))
+            self._fill_row(index, name, *(entries.get(name) or self._start_value(name, wanted)))
 
-    def _start_value(self, name: str) -> tuple[str, bool, str]:
+    def _start_value(self, name: str, wanted: dict) -> tuple[str, bool, str]:
+        """A new row's value: the text's definition, else a remembered value, else 1.0."""
+        if name in wanted:
+            self._definitions[name] = wanted[name]
+            return (*wanted[name], "text")
         if name in self._remembered:
             text, grad, origin = self._remembered[name]
             # a definition of a text that is gone no longer comes "from the text"
@@ -177,22 +237,19 @@ class VariablesTable(QTableWidget):
         self._definitions.clear()
         self._parsed.clear()
         self._adopt_definitions = True
-        self._updating = True
-        self.setUpdatesEnabled(False)
+        self._pending = []
         self.setRowCount(0)
-        self.setRowCount(len(entries))
-        for row, (name, (text, grad)) in enumerate(entries.items()):
-            self._fill_row(row, name, text, grad, origin)
-        self.setUpdatesEnabled(True)
-        self._updating = False
-        self.validate()
+        self._add_later([(name, text, grad, origin) for name, (text, grad) in entries.items()])
 
     def entries(self) -> dict[str, tuple[str, bool]]:
-        """name -> (value text, requires_grad) as shown."""
-        return {self.item(r, NAME).text(): self._entry(r) for r in range(self.rowCount())}
+        """name -> (value text, requires_grad) as shown (rows still to be added included)."""
+        shown = {self.item(r, NAME).text(): self._entry(r) for r in range(self.rowCount())}
+        shown.update((p[0], (p[1], p[2])) for p in self._pending)
+        return shown
 
     def set_value(self, name: str, text: str, requires_grad: bool | None = None) -> None:
         """Set one row's value text (and switch), as if the user typed it."""
+        self.flush()
         row = self.names().index(name)
         self.item(row, VALUE).setText(text)
         if requires_grad is not None:
@@ -212,19 +269,17 @@ class VariablesTable(QTableWidget):
 
     def _fill_row(self, row: int, name: str, text: str, grad: bool, origin: str) -> None:
         name_item = QTableWidgetItem(name)
-        name_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-        font = name_item.font()
-        font.setBold(True)
-        name_item.setFont(font)
+        name_item.setFlags(READ_ONLY)
+        name_item.setFont(self._bold)
         shape_item = QTableWidgetItem("")
-        shape_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-        shape_item.setForeground(QBrush(QColor("#666666")))
+        shape_item.setFlags(READ_ONLY)
+        shape_item.setForeground(GREY)
         grad_item = QTableWidgetItem("")
-        grad_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+        grad_item.setFlags(CHECKABLE)
         grad_item.setToolTip("requires_grad")
         source_item = QTableWidgetItem("")
-        source_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-        source_item.setForeground(QBrush(QColor("#666666")))
+        source_item.setFlags(READ_ONLY)
+        source_item.setForeground(GREY)
         self.setItem(row, NAME, name_item)
         self.setItem(row, VALUE, QTableWidgetItem(text))
         self.setItem(row, SHAPE, shape_item)

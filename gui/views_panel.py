@@ -9,7 +9,7 @@ forward records as the Check panel does (each view evaluates on its own).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget
 
 from gui.hessian_view import HessianView
@@ -66,6 +66,15 @@ class ViewsPanel(QTabWidget):
     def set_dock_showing(self, showing: bool) -> None:
         """The dock came on (or went off) screen."""
         self.dock_showing = showing
+        if showing and not getattr(self, "_widened", False):
+            # tables and plots: the first time the dock shows, give it room (once, as the
+            # Check tab does, so a width the user chooses later is kept)
+            self._widened = True
+            w = self.window_
+            dock = w.views_dock
+            wanted = min(640, int(w.width() * 0.42))
+            if dock.width() < wanted:
+                w.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         self._update_showing()
 
     def _update_showing(self) -> None:

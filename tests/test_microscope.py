@@ -53,7 +53,7 @@ def test_mv_and_dot():
     x = torch.tensor([0.5, -1.0], dtype=F64, requires_grad=True)
     gW, _ = torch.autograd.grad(torch.dot(W @ x, x), [W, x])
     mv = found["MvBackward0"]
-    assert mv.operands[0].formula.startswith("G vᵀ")
+    assert mv.operands[0].formula.startswith("G xᵀ")
     assert torch.allclose(mv.operands[0].gradient, gW)  # W is only in the mv
     dot = found["DotBackward0"]
     # the dot's G is 1: its operands get each other

@@ -99,7 +99,9 @@ def test_a_large_graph_opens_folded_unfolds_on_click_and_steps_light_the_box(qtb
         qtbot.waitUntil(lambda: window.steps_showing, timeout=TIMEOUT)
         window.step_panel.last()
         last = ex.trace.steps[-1].node_id
-        assert drawing.drawn_id(last) in window.graph._state
+        qtbot.waitUntil(lambda: drawing.drawn_id(last) in window.graph._state,
+                        timeout=TIMEOUT)
+        assert drawing.drawn_id(last) != last  # the step runs inside a folded box
         # clicking a box opens it one level
         box = boxes[0]
         inside = len(drawing.folding.groups[box])
