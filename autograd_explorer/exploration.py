@@ -105,8 +105,11 @@ class Exploration:
         return self.trace.to_dict()
 
     def render(self, path, *, annotate: str = "all", rankdir: str = "TB",
-               theme: str = "screen", dpi: int = 96) -> Path:
-        """Draw the annotated graph to ``path`` (.svg, .png or .pdf, from the suffix)."""
+               theme: str = "screen", dpi: int = 96, folded: bool | None = None) -> Path:
+        """Draw the annotated graph to ``path`` (.svg, .png or .pdf, from the suffix);
+        graphs above a few hundred nodes are drawn folded by module unless ``folded`` is
+        False (the whole graph: Graphviz may take minutes)."""
+        from core import folding
         from core.render import RenderOptions, render
 
         path = Path(path)
@@ -114,8 +117,13 @@ class Exploration:
         if fmt not in ("svg", "png", "pdf"):
             raise ExpressionError("value", f"cannot tell the format of '{path.name}': "
                                   "use a name ending in .svg, .png or .pdf")
-        data = render(self.graph, RenderOptions(annotate=annotate, rankdir=rankdir,
-                                                theme=theme, dpi=dpi), fmt)
+        graph = self.graph
+        if folded is not False:
+            fold = folding.auto_fold(graph, target=folding.TARGET_NODES) if folded is None \
+                else folding.auto_fold(graph, target=folding.TARGET_NODES, force=True)
+            graph = fold.graph if fold is not None else graph
+        data = render(graph, RenderOptions(annotate=annotate, rankdir=rankdir,
+                                           theme=theme, dpi=dpi), fmt)
         path.write_bytes(data)
         return path
 
@@ -128,9 +136,14 @@ class Exploration:
         return path
 
     def _repr_html_(self) -> str:
+        import html
+
         from core.html_export import export_html
 
-        return export_html(self.graph, self.trace, embedded=True)
+        try:
+            return export_html(self.graph, self.trace, embedded=True)
+        except ExpressionError as err:  # no Graphviz, a freed graph: say so, inline
+            return f"<p><b>Autograd Explorer:</b> {html.escape(err.message)}</p>"
 
     def show(self, block: bool = True):
         """Open the desktop window on this graph (graph, Node, Steps and Check panels) and

@@ -37,6 +37,7 @@ def measure(runs: int) -> dict[int, list[float]]:
 
     app = QApplication.instance() or QApplication([])
     view = TrainView()
+    view.make_plots()
     view.resize(700, 800)
     view.show()
     app.processEvents()

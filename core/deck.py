@@ -198,6 +198,8 @@ def _finite_differences(evaluation) -> dict[str, str]:
 
     from core.check.finite_differences import finite_differences
     from core.rules import fmt
+    if not evaluation.program.statements:
+        return {}  # a graph from the user's own code (autograd_explorer): nothing to re-run
     try:
         result = finite_differences(evaluation, max_entries=64, time_limit=10.0)
     except (ExpressionError, RuntimeError, ValueError):

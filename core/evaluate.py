@@ -83,6 +83,9 @@ class Evaluation:
     #: (span, text) of the language node that made a leaf in the text -> that leaf's input
     #: name (a key that survives pickling, for the symbolic check's separate process)
     made_leaves: dict = field(default_factory=dict)
+    #: v of ``backward(gradient=v)`` for an output with several entries (None: a single
+    #: number, seeded with 1)
+    grad_output: torch.Tensor | None = None
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -104,14 +107,36 @@ class Evaluation:
         return self._leaf_names.get(id(tensor))
 
     @property
+    def seed(self) -> torch.Tensor:
+        """The gradient the backward pass starts from: ``grad_output``, else ones."""
+        return backward_seed(self)
+
+    @property
     def value(self) -> torch.Tensor:
         """The output's value, detached from the graph."""
         return self.output.detach()
 
 
-def evaluate(program: Program, variables, dtype: str = "float32") -> Evaluation:
-    """Build the graph for ``program`` with ``variables`` and run the backward pass."""
-    evaluation = forward(program, variables, dtype)
+def backward_seed(evaluation) -> torch.Tensor:
+    """The gradient a backward pass over ``evaluation`` starts from: its ``grad_output``
+    (the v of ``backward(gradient=v)``) when it has one, else ones shaped like the output.
+    Works for any object with an ``output`` (the model API's evaluations too)."""
+    v = getattr(evaluation, "grad_output", None)
+    return v if v is not None else torch.ones_like(evaluation.output.detach())
+
+
+def evaluate(program: Program, variables, dtype: str = "float32", *,
+             grad_output=None) -> Evaluation:
+    """Build the graph for ``program`` with ``variables`` and run the backward pass.
+
+    ``grad_output`` (a number or nested list shaped like the output) lets the output have
+    several entries: the backward pass is ``backward(gradient=v)``, which gives every input
+    the vector-Jacobian product vᵀJ.
+    """
+    evaluation = forward(program, variables, dtype, allow_vector_output=grad_output is not None)
+    if grad_output is not None:
+        from core.jacobian import grad_output_tensor
+        evaluation.grad_output = grad_output_tensor(evaluation, grad_output)
     backward(evaluation)
     return evaluation
 
@@ -160,7 +185,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             "output", f"the output{' ' + output_name if program.output_name else ''} has shape "
             f"{format_shape(output.shape)}, but "
             "a gradient needs a single number: wrap it in sum(...), mean(...) or norm(...), "
-            "or see its Jacobian (the Views dock's Jacobian tab, or the jacobian command)",
+            "or choose the v of backward(gradient=v) (--grad-output, or the Jacobian tab of "
+            "the Views dock)",
             program.output.span)
     made = interpreter.leaves_made()
     inputs.update((name, tensor) for name, _node, tensor in made)
@@ -183,7 +209,7 @@ def forward(program: Program, variables, dtype: str = "float32", *,
 
 
 def backward(evaluation: Evaluation) -> None:
-    """Run ``output.backward(retain_graph=True)`` and collect every gradient.
+    """Run ``output.backward(gradient=seed, retain_graph=True)`` and collect every gradient.
 
     The graph is retained so saved tensors can still be shown and the step-through can
     replay the pass. Named intermediates keep their gradients (``retain_grad``).
@@ -198,7 +224,7 @@ def backward(evaluation: Evaluation) -> None:
         for tensor in evaluation.inputs.values():
             tensor.grad = None
         with backward_deadline(output, limits.MAX_BACKWARD_SECONDS):
-            output.backward(retain_graph=True)
+            output.backward(gradient=evaluation.seed, retain_graph=True)
     for name, tensor in evaluation.inputs.items():
         if not tensor.requires_grad:
             continue
@@ -213,7 +239,7 @@ def backward(evaluation: Evaluation) -> None:
         if tensor.requires_grad:
             grad = tensor.grad if tensor.grad_fn is not None else None
             if tensor is output:
-                grad = torch.ones_like(tensor)
+                grad = evaluation.seed
             if grad is not None:
                 evaluation.intermediate_gradients[name] = grad.detach().clone()
     if getattr(evaluation.program, "backward_calls", None):

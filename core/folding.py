@@ -61,11 +61,12 @@ def needs_folding(graph: BackwardGraph) -> bool:
     return len(graph.nodes) > FOLD_ABOVE
 
 
-def auto_fold(graph: BackwardGraph, target: int = TARGET_NODES) -> Folding | None:
+def auto_fold(graph: BackwardGraph, target: int = TARGET_NODES, force: bool = False
+              ) -> Folding | None:
     """The folded drawing a large graph opens with (None for a graph small enough to draw
-    whole): the largest boxes are opened one at a time while at most ``target`` boxes and
-    nodes would be drawn."""
-    if not needs_folding(graph):
+    whole, unless ``force``): the largest boxes are opened one at a time while at most
+    ``target`` boxes and nodes would be drawn."""
+    if not force and not needs_folding(graph):
         return None
     paths = node_paths(graph)
     members: dict[tuple, int] = {}

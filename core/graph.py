@@ -22,6 +22,7 @@ import torch
 
 from core import cuts
 from core.errors import Span
+from core.evaluate import backward_seed
 
 #: Prefix of the attributes through which torch exposes what a backward node saved.
 SAVED_PREFIX = "_saved_"
@@ -345,7 +346,8 @@ def _attach_gradients(graph: BackwardGraph, evaluation) -> None:
     tensors[id(output)] = output
     ordered = list(tensors.values())
     try:
-        grads = torch.autograd.grad(output, ordered, retain_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(output, ordered, backward_seed(evaluation), retain_graph=True,
+                                    allow_unused=True)
     except RuntimeError:
         # the graph was freed by a backward without retain_graph: values only
         return

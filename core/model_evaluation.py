@@ -36,6 +36,18 @@ class _Text:
     span: object | None = None
 
 
+@dataclass(frozen=True)
+class CodeProgram:
+    """Stands in for ``core.language.Program`` where the app shows the typed text (deck
+    title pages, captions): the graph came from code, so there are no statements."""
+
+    text: str = "# the backward graph of your own PyTorch code (autograd_explorer.explore)"
+    statements: tuple = ()
+    notes: tuple = ()
+    wrt: tuple = ()
+    dtype: str | None = None
+
+
 @dataclass
 class ModelRecord:
     """One computed tensor, shaped like ``core.evaluate.OpRecord`` (``tensor``, ``node.text``,
@@ -67,7 +79,9 @@ class ModelEvaluation:
         self.records = records
         self.recorder = recorder
         self.dtype = str(output.dtype).replace("torch.", "")
-        self.program = None
+        self.program = CodeProgram()
+        self.grad_output = None  # a single-number output is seeded with 1
+        self.specs: dict = {}
         self.warnings: list = []
         self.function = function
         self.function_inputs = function_inputs
@@ -100,6 +114,11 @@ class ModelEvaluation:
         """The output's value, detached from the graph."""
         return self.output.detach()
 
+    @property
+    def seed(self) -> torch.Tensor:
+        """The gradient the backward pass starts from: 1 (the output is a single number)."""
+        return torch.ones_like(self.output.detach())
+
     # the views the app builds, with what a typed program's records would have said ----
 
     def nodes(self) -> list:
@@ -122,7 +141,13 @@ class ModelEvaluation:
         if self._trace is None:
             from core.trace import record_steps
 
-            trace = record_steps(self)
+            try:
+                trace = record_steps(self)
+            except ExpressionError:
+                raise ExpressionError(
+                    "math", "the backward pass cannot be replayed: a backward() without "
+                    "retain_graph=True already freed what the graph saved. Explore before "
+                    "calling backward(), or call backward(retain_graph=True)") from None
             texts = self.texts()
             by_id = {str(id(fn)): fn for fn in self.nodes()}
             for step in trace.steps:

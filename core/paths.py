@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core.evaluate import backward_seed
 from core.serialize import tensor_to_data
 from core.trace import Trace, reachable_nodes, record_steps
 
@@ -145,6 +146,7 @@ class _Graph:
         self.order = [step.node_id for step in trace.steps]  # engine order: topological
         self.root = trace.root_id
         self.output_name = evaluation.output_name
+        self.seed = backward_seed(evaluation).detach()  # 1, or v of backward(gradient=v)
         # node id -> [(input position, child id, child's output slot)]
         self.children: dict[str, list[tuple[int, str, int]]] = {}
         for node_id in self.order:
@@ -321,7 +323,7 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     """List every path from the output to ``target`` (only called when they are few),
     pushing the seed along each path alone; returned input first."""
     paths = []
-    seed = torch.ones_like(graph.gradient(graph.root, 0))
+    seed = graph.seed
     # stack of (node, slot it is entered by, ids, factors, edge ks so far, gradient so far)
     stack = [(graph.root, 0, [graph.root], [], [], seed)]
     while stack:

@@ -115,9 +115,9 @@ def _heading_html(trace, index: int, box: tuple | None = None) -> str:
     return _text_box(rows, box)
 
 
-def _legend_html(box: tuple | None = None) -> str:
+def _legend_html(box: tuple | None = None, lines=LEGEND) -> str:
     return _text_box([f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{_esc(line)}</FONT>'
-                      for line in LEGEND], box)
+                      for line in lines], box)
 
 
 def _text_box(rows: list[str], box: tuple | None) -> str:
@@ -161,7 +161,9 @@ def iter_pages(graph, trace, options=None):
     layout = lay_out(to_digraph(graph, replace(base, highlight=everything)).source,
                      PAGE_TIMEOUT)
     headings = [_heading_html(trace, i) for i in range(len(trace.steps))]
-    sizes = measure(headings + [_legend_html()], PAGE_TIMEOUT, **TEXT_NODE)
+    # other decks over the same graph (core.view_export) bring their own legend
+    legend = getattr(trace, "legend", LEGEND)
+    sizes = measure(headings + [_legend_html(None, legend)], PAGE_TIMEOUT, **TEXT_NODE)
     heading_box = (math.ceil(max(w for w, _ in sizes[:-1])) + 2,
                    math.ceil(max(h for _, h in sizes[:-1])) + 2)
     legend_box = (math.ceil(sizes[-1][0]) + 2, math.ceil(sizes[-1][1]) + 2)
@@ -177,7 +179,7 @@ def iter_pages(graph, trace, options=None):
         digraph = to_digraph(graph, replace(base, highlight=highlight, pinned=layout))
         digraph.node("__heading", _heading_html(trace, index, heading_box),
                      pos=heading_at, **TEXT_NODE)
-        digraph.node("__legend", _legend_html(legend_box), pos=legend_at, **TEXT_NODE)
+        digraph.node("__legend", _legend_html(legend_box, legend), pos=legend_at, **TEXT_NODE)
         yield digraph
 
 

@@ -25,8 +25,9 @@ import torch
 from core import cuts, limits
 from core.deadline import backward_deadline
 from core.errors import ExpressionError, LimitError
+from core.evaluate import backward_seed
 from core.rules import Rule, accumulate_rule, fmt, rule_for
-from core.serialize import tensor_to_data
+from core.serialize import tensor_to_json
 from core.step_highlight import StepHighlight, assemble_highlight
 
 
@@ -44,9 +45,9 @@ class Contribution:
 
     def to_dict(self) -> dict:
         """JSON-ready: value and running total as numbers or nested lists."""
-        return {"value": tensor_to_data(self.value), "from_step": self.from_step,
+        return {"value": tensor_to_json(self.value), "from_step": self.from_step,
                 "from_node": self.from_node, "via": self.via,
-                "running_total": tensor_to_data(self.running_total)}
+                "running_total": tensor_to_json(self.running_total)}
 
 
 @dataclass
@@ -63,7 +64,7 @@ class LeafContributions:
     def to_dict(self) -> dict:
         """JSON-ready form: ``{"contributions": [...], "total": ...}``."""
         return {"contributions": [c.to_dict() for c in self.contributions],
-                "total": tensor_to_data(self.total)}
+                "total": tensor_to_json(self.total)}
 
 
 @dataclass
@@ -110,8 +111,8 @@ class Step:
         """The ``steps --json`` entry: index, node, op, expression, grad_in, grad_out, rule."""
         return {"index": self.index, "node": self.node_id, "op": self.op,
                 "expression": self.expression,
-                "grad_in": [tensor_to_data(g) for g in self.grad_in],
-                "grad_out": [tensor_to_data(g) for g in self.grad_out],
+                "grad_in": [tensor_to_json(g) for g in self.grad_in],
+                "grad_out": [tensor_to_json(g) for g in self.grad_out],
                 "rule": self.rule.text}
 
 
@@ -131,7 +132,7 @@ class ForwardStep:
         expression, name and value."""
         return {"index": self.index, "node": self.node_id, "op": self.op,
                 "expression": self.expression, "name": self.name,
-                "value": tensor_to_data(self.value)}
+                "value": tensor_to_json(self.value)}
 
 
 @dataclass
@@ -224,7 +225,7 @@ def record_steps(evaluation) -> Trace:
         for fn in nodes:
             handles.append(fn.register_hook(make_hook(fn)))
         with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "recording the steps"):
-            output.backward(retain_graph=True)
+            output.backward(gradient=backward_seed(evaluation), retain_graph=True)
     except RuntimeError as err:
         raise ExpressionError(
             "math", "the backward pass cannot be replayed (its saved values were freed); "
@@ -368,10 +369,12 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
     root_id = str(id(root))
     # node id -> input slot -> gradients that arrived there, in arrival order
     arrived: dict[str, dict[int, list[Contribution]]] = {}
-    seed = torch.ones_like(evaluation.output.detach())
+    seed = backward_seed(evaluation).detach()  # 1, or the v of backward(gradient=v)
     out = evaluation.output_name
-    arrived[root_id] = {0: [Contribution(seed, None, None,
-                                          f"the output {out} (d{out}/d{out} = 1)", seed)]}
+    start = f"the output {out} (d{out}/d{out} = 1)" \
+        if getattr(evaluation, "grad_output", None) is None else \
+        f"the output {out}, seeded with v (backward(gradient=v))"
+    arrived[root_id] = {0: [Contribution(seed, None, None, start, seed)]}
     inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
     steps: list[Step] = []
     leaves: dict[str, LeafContributions] = {}

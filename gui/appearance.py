@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSize
 from PySide6.QtGui import QAction, QFontDatabase, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gui.themes import DEFAULT_THEME, THEMES, palette, stylesheet
 
@@ -46,8 +46,11 @@ def read_template() -> str:
 def apply_theme(app: QApplication, name: str) -> None:
     """Give the application the theme ``name``'s palette and style sheet."""
     theme = THEMES.get(name, THEMES[DEFAULT_THEME])
+    sheet = stylesheet(read_template(), theme)
+    if app.styleSheet() == sheet:
+        return  # setting it again would repolish every widget of every window for nothing
     app.setPalette(palette(theme))
-    app.setStyleSheet(stylesheet(read_template(), theme))
+    app.setStyleSheet(sheet)
 
 
 #: the line colour the icons in resources/icons are drawn with
@@ -160,10 +163,13 @@ class Appearance:
         app = QApplication.instance()
         font = app.font()
         font.setPointSizeF(points)
-        app.setFont(font)
-        # widgets a style sheet has polished keep the font they had then: polishing them
-        # again (by setting the same sheet) makes every one of them take the new size
-        app.setStyleSheet(app.styleSheet())
+        if app.font() != font:
+            app.setFont(font)
+            # widgets a style sheet has polished keep the font they had then: polishing
+            # this window's widgets again makes them take the new size
+            for widget in self.window.findChildren(QWidget):
+                widget.style().unpolish(widget)
+                widget.style().polish(widget)
         w = self.window
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         editor_font = fixed.__class__(fixed)

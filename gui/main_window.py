@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -54,6 +55,8 @@ INSTALL_BANNER = ("<b>Graphviz is not installed</b>, so the graph cannot be draw
 #: the left column's narrowest width (editor, variables, results): at 1024 pixels across,
 #: the graph keeps about half the window
 LEFT_MIN_WIDTH = 280
+#: the widest minimum a right-hand panel may ask for before it scrolls inside its dock
+PANEL_MAX_MIN_WIDTH = 360
 
 
 class MainWindow(QMainWindow):
@@ -233,7 +236,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.left_dock, self.details_dock], [460, 330],
                          Qt.Orientation.Horizontal)
         self.dock_widths = DockWidths(self, [self.details_dock, self.steps_dock,
-                                             self.check_dock])
+                                             self.check_dock, self.views_dock])
 
         self.zoom_label = self.graph_bar.zoom_label  # beside the zoom buttons, over the graph
         self.torch_label = QLabel("torch: loading…")
@@ -274,8 +277,18 @@ class MainWindow(QMainWindow):
                              Qt.Orientation.Horizontal)
 
     def embed_panel(self, dock: QDockWidget, widget: QWidget) -> None:
-        """Put a panel (the step-through or check widget) into its dock."""
-        dock.setWidget(widget)
+        """Put a panel (the step-through, check or views widget) into its dock. A panel
+        wider than a 1024-pixel projector's right column can spare scrolls sideways inside
+        its dock rather than widening the column (and the window) past the screen."""
+        if widget.minimumSizeHint().width() > PANEL_MAX_MIN_WIDTH:
+            area = QScrollArea()
+            area.setObjectName(f"{dock.objectName()}Scroll")
+            area.setWidgetResizable(True)
+            area.setFrameShape(QScrollArea.Shape.NoFrame)
+            area.setWidget(widget)
+            dock.setWidget(area)
+        else:
+            dock.setWidget(widget)
         self.set_focus_order()
 
     def focus_chain(self) -> list[QWidget]:
@@ -655,7 +668,8 @@ class MainWindow(QMainWindow):
         busy = self.compute_jobs.busy or self.render_jobs.busy \
             or getattr(self, "_export_worker", None) is not None \
             or getattr(self, "_steps_export_worker", None) is not None
-        self.cancel_action.setEnabled(busy)
+        # in presentation mode Esc also leaves it, so the action stays on
+        self.cancel_action.setEnabled(busy or self.presentation.active)
 
     def wait_for_workers(self, msecs: int = 30000) -> bool:
         """Block until no worker is running (for shutdown and tests)."""
@@ -851,6 +865,7 @@ class MainWindow(QMainWindow):
             self.presentation.enter()
         else:
             self.presentation.leave()
+        self._update_busy()
 
     def show_tab(self, dock: QDockWidget) -> None:
         """Bring a right-hand tab (Node, Steps, Check) up and give it the keyboard."""
@@ -898,6 +913,8 @@ class MainWindow(QMainWindow):
         self.render_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
+        if self.views_panel is not None:
+            self.views_panel.release()
         self.wait_for_workers(10000)
         super().closeEvent(event)
 

@@ -8,6 +8,7 @@ window state and the text size exactly as they were.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
 
 #: the share of the screen's width the Steps column takes while presenting
 STEPS_SHARE = 0.32
@@ -29,8 +30,9 @@ class Presentation:
         self.active = True
         self._saved = (w.saveState(), w.windowState(), w.toolbar.isVisible())
         w.dock_widths.pause(True)  # the wide Steps column is not the Steps tab's own width
-        for dock in (w.left_dock, w.details_dock, w.check_dock):
-            dock.hide()
+        for dock in w.findChildren(QDockWidget):  # every dock but the Steps
+            if dock is not w.steps_dock:
+                dock.hide()
         w.steps_dock.show()
         w.steps_dock.raise_()
         w.toolbar.hide()

@@ -180,9 +180,13 @@ def export_steps_frames_dialog(w) -> None:
     if _steps_source(w) is None:
         return
     dialog = FramesFolderDialog(w)
-    if not dialog.exec() or not dialog.selectedFiles():
+    try:
+        accepted = dialog.exec() and dialog.selectedFiles()
+        directory = dialog.selectedFiles()[0] if accepted else None
+    finally:
+        dialog.deleteLater()  # its file-system watcher thread goes with it
+    if not directory:
         return
-    directory = dialog.selectedFiles()[0]
     if Path(directory).exists() and not Path(directory).is_dir():
         w.statusBar().showMessage(f"{Path(directory).name} is a file, not a folder: "
                                   "choose a folder or type a new name", 8000)

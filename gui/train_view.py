@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDoubleSpinBox,
+    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
 )
 
 from gui.view_base import ComputedView, ViewInput
@@ -32,6 +34,11 @@ from gui.workers import LatestOnly
 
 #: curves drawn in the parameter plot (one per scalar entry)
 MAX_CURVES = 8
+#: every TrainView whose plots were built. pyqtgraph's items and scenes refer to each other
+#: in cycles; collected by Python's garbage collector after Qt has deleted the widgets,
+#: they crashed the process (pyqtgraph issues 55 and 1628). Kept here, their wrappers are
+#: never collected; Qt still deletes the widgets with the window. One per window opened.
+_PLOTTED: list = []
 #: the loss curve marks each step with a dot up to this many steps
 SYMBOLS_UP_TO = 100
 
@@ -148,9 +155,7 @@ class TrainView(ComputedView):
 
     def __init__(self, pool=None, parent=None):
         super().__init__(pool, parent)
-        import pyqtgraph as pg
-
-        self.pg = pg
+        self.pg = None  # pyqtgraph, imported when the tab is first shown
         self.setup_data: TrainSetup | None = None
         self.step_jobs = LatestOnly(self, pool)
         self.step_jobs.returned.connect(self._stepped)
@@ -183,17 +188,72 @@ class TrainView(ComputedView):
         self.run_button = QPushButton("Run N")
         self.run_button.setObjectName("trainRun")
         self.reset_button = QPushButton("Reset")
-        controls = QHBoxLayout()
-        for label, widget in (("η", self.lr), ("momentum", self.momentum), ("N", self.steps)):
-            controls.addWidget(QLabel(label))
-            controls.addWidget(widget)
-        controls.addWidget(self.step_button)
-        controls.addWidget(self.run_button)
-        controls.addWidget(self.reset_button)
+        # two short rows, so the tab fits the narrow right-hand column of a projector
+        settings = QFormLayout()
+        settings.addRow("learning rate η", self.lr)
+        settings.addRow("momentum μ", self.momentum)
+        settings.addRow("steps N", self.steps)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.step_button)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.reset_button)
+        buttons.addStretch(1)
         self.latest = QLabel()
         self.latest.setObjectName("trainLatest")
         self.latest.setWordWrap(True)
 
+        # the plots are made when the tab is first shown (make_plots): a window whose
+        # Train tab is never opened never builds pyqtgraph scenes
+        self.plots = QGridLayout()
+        self.loss_plot = self.param_plot = self.tangent_plot = None
+        self.tangent_label = QLabel()
+        self.tangent_label.setWordWrap(True)
+
+        self.retain = QCheckBox("retain_graph=True")
+        self.retain.setToolTip("Call the first backward() with retain_graph=True, so the "
+                               "graph's saved values are kept for a second one")
+        self.retain.setChecked(True)
+        self.again_button = QPushButton("Backward again (no zero_grad)")
+        self.again_button.setObjectName("trainAgain")
+        again_row = QVBoxLayout()
+        again_row.addWidget(self.again_button)
+        again_row.addWidget(self.retain)
+        self.again_label = QLabel()
+        self.again_label.setObjectName("trainAgainResult")
+        self.again_label.setWordWrap(True)
+        self.again_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.grads = QTableWidget(0, 4)
+        self.grads.setObjectName("trainGrads")
+        self.grads.setHorizontalHeaderLabels(["name", "kind", "torch's .grad after backward()",
+                                              "gradient (retain_grad())"])
+        self.grads.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.grads.verticalHeader().setVisible(False)
+
+        self.layout_.addLayout(settings)
+        self.layout_.addLayout(buttons)
+        self.layout_.addWidget(self.latest)
+        self.layout_.addLayout(self.plots, 3)
+        self.layout_.addWidget(self.tangent_label)
+        self.layout_.addLayout(again_row)
+        self.layout_.addWidget(self.again_label)
+        self.layout_.addWidget(self.grads, 1)
+
+        self.step_button.clicked.connect(lambda: self.run_steps(1))
+        self.run_button.clicked.connect(lambda: self.run_steps(self.steps.value()))
+        self.reset_button.clicked.connect(self.refresh)
+        self.lr.valueChanged.connect(lambda _: self._set_lr())
+        self.momentum.editingFinished.connect(self.refresh)
+        self.again_button.clicked.connect(self.backward_again)
+        self._buttons(False)
+
+    def make_plots(self) -> None:
+        """Build the three pyqtgraph plots (once)."""
+        if self.loss_plot is not None:
+            return
+        import pyqtgraph as pg
+
+        self.pg = pg
+        _PLOTTED.append(self)
         self.loss_plot = pg.PlotWidget(title="loss", background="w")
         self.loss_plot.setObjectName("lossPlot")
         self.loss_plot.setLabel("bottom", "step")
@@ -215,48 +275,17 @@ class TrainView(ComputedView):
         self.point_line = pg.InfiniteLine(angle=90, movable=True,
                                           pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
         self.tangent_plot.addItem(self.point_line)
-        self.tangent_label = QLabel()
-        self.tangent_label.setWordWrap(True)
-        plots = QGridLayout()
+        plots = self.plots
         plots.addWidget(self.loss_plot, 0, 0)
         plots.addWidget(self.param_plot, 0, 1)
         plots.addWidget(self.tangent_plot, 1, 0, 1, 2)
-
-        self.retain = QCheckBox("retain_graph=True on the first backward()")
-        self.retain.setChecked(True)
-        self.again_button = QPushButton("Backward again (no zero_grad)")
-        self.again_button.setObjectName("trainAgain")
-        again_row = QHBoxLayout()
-        again_row.addWidget(self.again_button)
-        again_row.addWidget(self.retain)
-        again_row.addStretch(1)
-        self.again_label = QLabel()
-        self.again_label.setObjectName("trainAgainResult")
-        self.again_label.setWordWrap(True)
-        self.again_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.grads = QTableWidget(0, 4)
-        self.grads.setObjectName("trainGrads")
-        self.grads.setHorizontalHeaderLabels(["name", "kind", "torch's .grad after backward()",
-                                              "gradient (retain_grad())"])
-        self.grads.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.grads.verticalHeader().setVisible(False)
-
-        self.layout_.addLayout(controls)
-        self.layout_.addWidget(self.latest)
-        self.layout_.addLayout(plots, 3)
-        self.layout_.addWidget(self.tangent_label)
-        self.layout_.addLayout(again_row)
-        self.layout_.addWidget(self.again_label)
-        self.layout_.addWidget(self.grads, 1)
-
-        self.step_button.clicked.connect(lambda: self.run_steps(1))
-        self.run_button.clicked.connect(lambda: self.run_steps(self.steps.value()))
-        self.reset_button.clicked.connect(self.refresh)
-        self.lr.valueChanged.connect(lambda _: self._set_lr())
-        self.momentum.editingFinished.connect(self.refresh)
-        self.again_button.clicked.connect(self.backward_again)
         self.point_line.sigPositionChangeFinished.connect(self._dragged)
-        self._buttons(False)
+
+    def set_showing(self, showing: bool) -> None:
+        """The tab came on screen: build the plots first."""
+        if showing:
+            self.make_plots()
+        super().set_showing(showing)
 
     # computing ---------------------------------------------------------------------------
 
@@ -304,6 +333,7 @@ class TrainView(ComputedView):
 
     def show_result(self, data: TrainSetup) -> None:
         """A fresh trainer: empty curves, the semantics table, the tangent plot."""
+        self.make_plots()
         self.step_jobs.cancel()  # a run on the previous trainer is not this one's
         self.setup_data = data
         self.status.setText("Step or Run N: each step is zero_grad(), forward, backward(), "
@@ -339,6 +369,7 @@ class TrainView(ComputedView):
 
     def plot_state(self, state: TrainState) -> None:
         """Redraw the loss curve and the parameter trajectories (a setData each)."""
+        self.make_plots()
         import numpy as np
 
         loss = np.asarray(state.loss, dtype=float)
@@ -405,12 +436,19 @@ class TrainView(ComputedView):
     def _busy(self, busy: bool) -> None:
         self._buttons(not busy and self.setup_data is not None)
 
+    def release(self) -> None:
+        """The window is closing: drop the tab's running work."""
+        for job in (self.step_jobs, self.again_jobs, self.tangent_jobs, self.curve_jobs,
+                    self.jobs):
+            job.cancel()
+
     def clear_result(self) -> None:
         """No trainer for an input that does not compute."""
         self.setup_data = None
         self._buttons(False)
         self.again_button.setEnabled(self.source is not None)
-        self.loss_curve.setData([], [])
+        if self.loss_plot is not None:
+            self.loss_curve.setData([], [])
 
 
 def _html(text: str) -> str:

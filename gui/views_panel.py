@@ -1,5 +1,5 @@
-"""The Views dock: Paths, Forward vs reverse, Jacobian, Second derivatives and Train, each a
-new view of the same program (issue 15), side by side as tabs.
+"""The Views dock: Paths, Forward vs reverse, Jacobian, Matrix products, Second derivatives
+and Train, each a new view of the same program (issue 15), side by side as tabs.
 
 The panel follows the window: whenever the window computes (or fails to, as a vector output
 does, which only the Jacobian and Modes tabs accept), each view gets the current text,
@@ -9,11 +9,12 @@ forward records as the Check panel does (each view evaluates on its own).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget
 
 from gui.hessian_view import HessianView
 from gui.jacobian_view import JacobianView
+from gui.microscope_view import MicroscopeView
 from gui.modes_view import ModesView
 from gui.paths_view import PathsView
 from gui.train_view import TrainView
@@ -21,7 +22,7 @@ from gui.view_base import ViewInput
 
 #: view name (as resources/examples.json's "view" field names it) -> tab class
 VIEWS = {"paths": PathsView, "modes": ModesView, "jacobian": JacobianView,
-         "hessian": HessianView, "train": TrainView}
+         "microscope": MicroscopeView, "hessian": HessianView, "train": TrainView}
 
 
 class ViewsPanel(QTabWidget):
@@ -43,8 +44,15 @@ class ViewsPanel(QTabWidget):
         self.path_highlight = None
         self._lit = False  # the graph shows a path now
 
+    def release(self) -> None:
+        """The window is closing: stop the views' work and take the plots apart."""
+        for view in self.views.values():
+            view.jobs.cancel()
+        self.views["train"].release()
+
     def view(self, key: str):
-        """The tab called ``key`` ("paths", "modes", "jacobian", "hessian", "train")."""
+        """The tab called ``key`` ("paths", "modes", "jacobian", "microscope", "hessian",
+        "train")."""
         return self.views[key]
 
     def show_view(self, key: str) -> None:
@@ -58,6 +66,15 @@ class ViewsPanel(QTabWidget):
     def set_dock_showing(self, showing: bool) -> None:
         """The dock came on (or went off) screen."""
         self.dock_showing = showing
+        if showing and not getattr(self, "_widened", False):
+            # tables and plots: the first time the dock shows, give it room (once, as the
+            # Check tab does, so a width the user chooses later is kept)
+            self._widened = True
+            w = self.window_
+            dock = w.views_dock
+            wanted = min(640, int(w.width() * 0.42))
+            if dock.width() < wanted:
+                w.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         self._update_showing()
 
     def _update_showing(self) -> None:

@@ -19,7 +19,7 @@ def export_web_page(w, path: str) -> Worker | None:
     source = _steps_source(w)
     if source is None:
         return None
-    _evaluation, graph, trace = source
+    graph, trace = source[-2:]  # (evaluation, graph, trace)
     folding = getattr(w.drawing, "folding", None)
     w.settings.setValue("lastDirectory", str(Path(path).parent))
     worker = Worker(_write, str(path), graph, trace, folding)

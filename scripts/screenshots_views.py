@@ -4,7 +4,8 @@
 
 The real window offscreen with throw-away settings; each built-in example made for a view
 is loaded, the view computes, and ``QWidget.grab()`` saves the window:
-view-paths.png, view-modes.png, view-jacobian.png, view-hessian.png, view-train.png.
+view-paths.png, view-modes.png, view-jacobian.png, view-microscope.png, view-hessian.png,
+view-train.png.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SIZE = (1600, 1000)
 #: view -> the example (title prefix) its screenshot shows
 SHOTS = {"paths": "Chain rule", "modes": "Many inputs, one output",
-         "jacobian": "Jacobian of a matrix-vector product", "hessian": "Mixed partials",
+         "jacobian": "Jacobian of a matrix-vector product", "microscope": "Matrices",
+         "hessian": "Mixed partials",
          "train": "Minimise (w − 3)²"}
 
 

@@ -174,8 +174,40 @@ def test_a_freed_graph_says_how_to_keep_it():
     w = torch.ones(2, requires_grad=True)
     loss = (w.exp() * w).sum()
     loss.backward()
-    with pytest.raises(ExpressionError, match="replayed"):
-        explore(loss).steps()
+    ex = explore(loss)
+    with pytest.raises(ExpressionError, match="retain_graph=True"):
+        ex.steps()
+    # the graph itself still draws, with the values and the gradients already in .grad
+    node = next(n for n in ex.graph.nodes.values() if n.kind == "leaf")
+    torch.testing.assert_close(node.value, w.detach())
+
+
+def test_a_leaf_output_and_multiple_outputs_and_custom_functions():
+    w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ex = explore(w.sum())
+    assert [s["op"] for s in ex.steps()["steps"]] == ["SumBackward0", "AccumulateGrad"]
+    leaf = explore(torch.tensor(2.0, requires_grad=True))
+    assert leaf.steps()["steps"] == [] and leaf.trace.output_is_input
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    with record():
+        a, b = torch.split(w * 2, [1, 2])
+        loss = Square.apply(a).sum() + b.prod()
+    ex = explore(loss, params={"w": w})
+    graph = ex.graph
+    loss.backward(retain_graph=True)
+    node = next(n for n in graph.nodes.values() if n.name == "w")
+    torch.testing.assert_close(node.grad, w.grad)
 
 
 def test_render_writes_the_annotated_graph(tmp_path):
@@ -199,9 +231,24 @@ def test_twenty_thousand_nodes_open_folded(tmp_path):
     assert len(ex.graph.nodes) > 19_000
     folded = folding.auto_fold(ex.graph)
     assert len(folded.graph.nodes) <= folding.TARGET_NODES
-    from core.render import RenderOptions, render, svg_node_ids
+    from core.render import svg_node_ids
 
-    drawn = svg_node_ids(render(folded.graph, RenderOptions(), "svg"))
-    # every one of the 20,000 nodes is in the picture, as itself or inside a box
+    # render() draws it folded: every one of the 20,000 nodes is in the picture, as
+    # itself or inside a box
+    drawn = svg_node_ids(ex.render(tmp_path / "big.svg").read_bytes())
     assert set(folded.node_map) == set(ex.graph.nodes)
     assert set(folded.node_map.values()) <= set(drawn)
+
+
+def test_pip_install_ships_the_package():
+    """pyproject's package list (what `pip install .` installs) holds autograd_explorer."""
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = find_packages(where=str(root), include=include)
+    assert "autograd_explorer" in packages and "core" in packages

@@ -553,3 +553,28 @@ def test_the_sandbox_raises_the_childs_exception_and_returns_its_result():
         == 3628800
     with pytest.raises(ValueError):
         sandbox.run_bounded(math.factorial, (-1,), seconds=30, memory_bytes=1 << 28)
+
+
+def test_steps_json_summarises_large_tensors(capsys):
+    """steps --json writes a tensor of more than 10,000 entries as its summary, as the
+    steps show it (30 steps of a million-entry gradient were 575 MB of JSON); small ones
+    stay in full."""
+    import json
+
+    from core.cli import main as cli_main
+    from core.serialize import JSON_FULL_ENTRIES
+
+    program = "W = ones(200, 100) * w\ns = sum(W * W)\nf = s + w"
+    assert cli_main(["steps", program, "--var", "w=3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    summaries = [g for step in data["steps"] for g in step["grad_out"] if isinstance(g, dict)]
+    assert summaries, "the 20,000-entry gradients are summarised"
+    for summary in summaries:
+        assert summary["entries"] == 20_000 > JSON_FULL_ENTRIES
+        assert summary["shape"] == [200, 100]
+    # W = 3 everywhere; each of W*W's two slots receives the other factor, 3, and W's own
+    # node the sum of both, 2W = 6 (by hand): the summaries say so
+    assert any(s["min"] == s["max"] == s["mean"] == 3.0 for s in summaries)
+    into_w = [g for step in data["steps"] for g in step["grad_in"] if isinstance(g, dict)]
+    assert any(s["min"] == s["max"] == s["mean"] == 6.0 for s in into_w)
+    assert data["leaves"]["w"]["total"] == 6 * 20_000 + 1  # df/dw = sum of 2W·1, plus 1

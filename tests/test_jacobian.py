@@ -106,3 +106,28 @@ def test_cli(capsys):
     assert data["jacobian"]["W"] == [[[1.0, -1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, -1.0]]]
     assert cli_main(["jacobian", "f = x*2", "--var", "x=[1,2]", "--grad-output", "[1,"]) == 2
     assert capsys.readouterr().err.startswith("error: --grad-output")
+
+
+def test_compute_steps_paths_accept_grad_output_as_backward_gradient(capsys):
+    W = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    v = torch.tensor([2.0, -1.0])
+    (torch.exp(W @ x)).backward(gradient=v)
+    argv = ["f = exp(W @ x)", "--var", "W=[[1,2],[3,4]]", "--var", "x=[0.5,-1]",
+            "--grad-output", "[2,-1]", "--json"]
+    assert cli_main(["compute", *argv]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert torch.allclose(torch.tensor(data["gradients"]["W"]), W.grad)
+    assert torch.allclose(torch.tensor(data["gradients"]["x"]), x.grad)
+    assert cli_main(["steps", *argv]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    assert torch.allclose(torch.tensor(steps["leaves"]["x"]["total"]), x.grad)
+    assert steps["steps"][0]["grad_in"] == [[2.0, -1.0]]  # the seed is v, not ones
+    assert cli_main(["paths", *argv]) == 0
+    paths = json.loads(capsys.readouterr().out)
+    assert torch.allclose(torch.tensor(paths["leaves"]["x"]["path_sum"]), x.grad)
+    # without v the vector output is refused, saying how to choose one
+    assert cli_main(["compute", *argv[:-3]]) == 2
+    assert "--grad-output" in capsys.readouterr().err
+    assert cli_main(["compute", *argv[:-2], "[1,2,3]"]) == 2
+    assert "shaped like the output" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core.cli.common import add_program_arguments, load, print_json
+from core.cli.jacobian import add_grad_output_argument, grad_output_value
 
 
 def add_parser(subparsers) -> None:
@@ -10,6 +11,7 @@ def add_parser(subparsers) -> None:
         "compute", help="compute the value and gradients of a program",
         description="Compute the output and the gradient of every input with torch.autograd.")
     add_program_arguments(parser)
+    add_grad_output_argument(parser)  # a vector output: backward(gradient=v)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
@@ -20,12 +22,16 @@ def run(args) -> int:
     from core.serialize import evaluation_to_dict, format_tensor
 
     program, variables = load(args)
-    evaluation = evaluate(program, variables, args.dtype)
+    evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     if args.json:
         print_json(evaluation_to_dict(evaluation))
         return 0
     lines = [f"{evaluation.output_name} = {format_tensor(evaluation.value)}   ({args.dtype})"]
-    if evaluation.gradients:
+    if evaluation.gradients and evaluation.grad_output is not None:
+        lines.append(f"gradients of backward(gradient=v), v = "
+                     f"{format_tensor(evaluation.grad_output)}: each is vᵀJ, not a gradient "
+                     "of one number:")
+    elif evaluation.gradients:
         lines.append("gradients:")
         for name, grad in evaluation.gradients.items():
             lines.append(f"  d{evaluation.output_name}/d{name} = "

@@ -16,6 +16,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--json", action="store_true",
                         help='print {"forward": {...}, "passes": {...}, "multiply_adds": '
                         '{...}} as JSON')
+    parser.add_argument("--pdf", metavar="FILE",
+                        help="write a step deck of one forward pass: a page per value")
+    parser.add_argument("--seed", metavar="ENTRY",
+                        help="which pass --pdf shows, e.g. w or W[0,1] (default: the first)")
     parser.set_defaults(run=run)
 
 
@@ -25,9 +29,33 @@ def run(args) -> int:
     from core.modes import compare_modes, format_modes
 
     program, variables = load(args)
-    report = compare_modes(forward(program, variables, args.dtype, allow_vector_output=True))
+    evaluation = forward(program, variables, args.dtype, allow_vector_output=True)
+    report = compare_modes(evaluation)
+    if args.pdf:
+        _export(evaluation, report, args)
     if args.json:
         print_json(report.to_dict())
     else:
         print(format_modes(report))
     return 0
+
+
+def _export(evaluation, report, args) -> None:
+    """The forward pass seeded at --seed as a PDF step deck on the program's graph."""
+    import sys
+
+    from core import step_export
+    from core.errors import ExpressionError
+    from core.graph import build_graph
+    from core.view_export import forward_deck
+
+    seeds = [w.seed for w in report.walks]
+    seed = args.seed or (seeds[0] if seeds else "")
+    walk = next((w for w in report.walks if w.seed == seed), None)
+    if walk is None:
+        raise ExpressionError("name", f"no forward pass seeded at {seed!r} to export (passes: "
+                              f"{', '.join(seeds) or 'none'})", where="--seed")
+    graph = build_graph(evaluation)
+    pages = step_export.export_pdf(graph, forward_deck(graph, evaluation, walk), args.pdf)
+    print(f"wrote {args.pdf} ({pages} pages: the forward pass seeded at {seed})",
+          file=sys.stderr if args.json else sys.stdout)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core.cli.common import add_program_arguments, load, print_json
+from core.cli.jacobian import add_grad_output_argument, grad_output_value
 
 
 def add_parser(subparsers) -> None:
@@ -12,6 +13,7 @@ def add_parser(subparsers) -> None:
         "gradient flowing in, the gradient sent to each input, and the local rule; for each "
         "input the contribution of every path and their sum.")
     add_program_arguments(parser)
+    add_grad_output_argument(parser)  # a vector output: backward(gradient=v)
     parser.add_argument("--json", action="store_true",
                         help='print {"steps": [...], "leaves": {...}} as JSON')
     parser.add_argument("--pdf", metavar="FILE",
@@ -41,7 +43,7 @@ def run(args) -> int:
     from core.trace import record_steps
 
     program, variables = load(args)
-    evaluation = evaluate(program, variables, args.dtype)
+    evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     trace = record_steps(evaluation)
     if args.pdf or args.frames:
         from core import deck

@@ -99,6 +99,7 @@ def test_frames_dialog_chooses_an_existing_folder_instead_of_opening_it(qtbot, w
     dialog.accept()
     assert dialog.result() == QFileDialog.DialogCode.Accepted
     assert Path(dialog.selectedFiles()[0]) == tmp_path / "old"
+    dialog.deleteLater()
 
 
 def caption_lines(svg: str) -> list[str]:

@@ -99,7 +99,9 @@ def test_a_large_graph_opens_folded_unfolds_on_click_and_steps_light_the_box(qtb
         qtbot.waitUntil(lambda: window.steps_showing, timeout=TIMEOUT)
         window.step_panel.last()
         last = ex.trace.steps[-1].node_id
-        assert drawing.drawn_id(last) in window.graph._state
+        qtbot.waitUntil(lambda: drawing.drawn_id(last) in window.graph._state,
+                        timeout=TIMEOUT)
+        assert drawing.drawn_id(last) != last  # the step runs inside a folded box
         # clicking a box opens it one level
         box = boxes[0]
         inside = len(drawing.folding.groups[box])
@@ -129,5 +131,31 @@ def test_file_export_web_page_writes_the_page_on_screen(qtbot, tmp_path):
         assert [s.title for s in trace.steps][0] in text
         assert "Export &Web Page…" in [a.text() for a in window.menuBar().actions()[0]
                                        .menu().actions()]
+    finally:
+        finish(window)
+
+
+def test_the_steps_of_a_model_export_as_a_pdf_deck(qtbot, tmp_path):
+    import shutil
+    import subprocess
+
+    from autograd_explorer import explore, record
+    from gui.step_files import export_steps_pdf
+    from tests.model_zoo import mlp
+
+    model, inputs, loss_fn = mlp()
+    with record(model):
+        loss = loss_fn(model, *inputs)
+    ex = explore(loss)
+    window = _open(qtbot, ex)
+    try:
+        path = tmp_path / "steps.pdf"
+        with qtbot.waitSignal(window.exported, timeout=TIMEOUT * 2):
+            export_steps_pdf(window, str(path))
+        assert path.read_bytes().startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                  text=True, timeout=60).stdout
+            assert "0.weight" in text
     finally:
         finish(window)

@@ -130,3 +130,17 @@ def test_an_example_opens_on_its_view(qtbot, window, key):
     assert blocker.signal_triggered, view.status.text()
     assert window.views_panel.currentWidget() is view
     assert not window.views_dock.visibleRegion().isEmpty()
+
+
+def test_matrix_products_tab_on_the_seed_matrices(qtbot, window):
+    from gui.examples import load_examples
+
+    example = next(e for e in load_examples() if e.title.startswith("Matrices"))
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
+        window.load_example(example)
+    view = show(qtbot, window, "microscope")
+    titles = [view.product_box.itemText(i) for i in range(view.product_box.count())]
+    assert any("matmul(W, W)" in t for t in titles) and any("matmul(G1, G2)" in t
+                                                              for t in titles)
+    assert "G G2ᵀ" in view.heading.text() and view.table.rowCount() == 8
+    assert view.table.item(0, 0).text().startswith("∂F/∂")
