@@ -64,11 +64,32 @@ def shown(window, qtbot):
     return window
 
 
-def test_fifteen_chained_1000x1000_products_never_stall_the_window(qtbot, shown):
+def chain(products: int) -> str:
+    """``products`` chained products of 1000×1000 matrices."""
+    return ("X1 = W @ W\n" + "".join(f"X{i} = X{i - 1} @ W\n" for i in range(2, products + 1))
+            + f"f = sum(X{products})")
+
+
+def test_fifteen_chained_1000x1000_products_are_refused_at_once_without_a_stall(qtbot, shown):
+    # issue 13's program froze the window; the backward budget (issue 11) now refuses it
     window = shown
     window.auto_action.setChecked(False)
     with Heartbeat() as beat:
         paste(window, HEAVY_PROGRAM)
+        window.variables.set_value("W", "full((1000, 1000), 0.001)")
+        with qtbot.waitSignal(window.failed, timeout=TIMEOUT * 4):
+            window.compute_now()
+        settle(qtbot, window, 300)
+    assert beat.longest < STALL_MS, f"the GUI thread stalled {beat.longest:.0f} ms"
+    assert "limit" in window.error_label.text()
+
+
+def test_a_chain_of_1000x1000_products_never_stalls(qtbot, shown):
+    # three products: well within the backward budget of 10^10 multiply-adds
+    window = shown
+    window.auto_action.setChecked(False)
+    with Heartbeat() as beat:
+        paste(window, chain(3))
         window.variables.set_value("W", "full((1000, 1000), 0.001)")
         with qtbot.waitSignal(window.drawn, timeout=300_000):
             window.compute_now()
@@ -78,7 +99,7 @@ def test_fifteen_chained_1000x1000_products_never_stall_the_window(qtbot, shown)
     # the numbers are torch's, and the table shows the large ones by their corners
     w = torch.full((1000, 1000), 0.001, requires_grad=True)
     x = w @ w
-    for _ in range(14):
+    for _ in range(2):
         x = x @ w
     x.sum().backward()
     assert window.result.value == pytest.approx(x.sum().item(), rel=1e-4)
