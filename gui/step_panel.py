@@ -178,7 +178,8 @@ class StepPanel(QWidget):
         self.notation_button.setAutoRaise(True)
         self.notation_button.setToolTip(notation_html())
         self.notation_button.clicked.connect(self._show_notation)
-        mode_row.addWidget(self.notation_button)
+        # in the controls row: the mode row (tabs and speed) sets the dock's narrowest width
+        controls.addWidget(self.notation_button)
         layout.addLayout(mode_row)
         layout.addWidget(self.splitter, 1)
 

@@ -69,8 +69,8 @@ def test_cancel_drops_the_result(qtbot):
     with qtbot.waitSignal(jobs.busyChanged) as busy:
         jobs.cancel()
     assert busy.args == [False] and worker.cancel_event.is_set()
-    release.set()
+    # listen before releasing: a finished signal emitted before waitSignal connects is lost
     with qtbot.waitSignal(worker.signals.finished, timeout=10_000):
-        pass
+        release.set()
     assert pool.waitForDone(10_000)
     assert delivered == []
