@@ -24,6 +24,22 @@ def _chromium():
     return None
 
 
+def _loopback_service(Service, driver):
+    """chromedriver's service, reached at 127.0.0.1: selenium asks for "localhost", which a
+    bare system without /etc/hosts cannot resolve (chromedriver itself listens on 127.0.0.1)."""
+    from selenium.webdriver.common import utils
+
+    class LoopbackService(Service):
+        def is_connectable(self) -> bool:
+            return utils.is_connectable(self.port, "127.0.0.1")
+
+        @property
+        def service_url(self) -> str:
+            return f"http://127.0.0.1:{self.port}"
+
+    return LoopbackService(driver)
+
+
 @pytest.fixture(scope="module")
 def browser():
     webdriver = pytest.importorskip("selenium.webdriver")
@@ -38,7 +54,7 @@ def browser():
                      "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(argument)
     options.binary_location = binary
-    session = webdriver.Chrome(service=Service(driver), options=options)
+    session = webdriver.Chrome(service=_loopback_service(Service, driver), options=options)
     yield session
     session.quit()
 
