@@ -51,6 +51,16 @@ if ((${#missing[@]})); then
     say "carrying on: without graphviz the app still computes values and gradients"
   fi
 fi
+# Chromium's driver talks to the browser at "localhost"; every installed Debian system resolves
+# it through /etc/hosts, but a bare root (a container, a debootstrap) may have none
+if [[ ${AUTOGRAD_EXPLORER_TESTS:-0} == 1 ]] && ! getent hosts localhost >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "localhost does not resolve; adding Debian's standard '127.0.0.1 localhost' to /etc/hosts"
+    echo "127.0.0.1 localhost" >> /etc/hosts
+  else
+    say "localhost does not resolve (the browser tests need it): add '127.0.0.1 localhost' to /etc/hosts"
+  fi
+fi
 if ((!python_ok)); then
   say "Python 3.11 or newer is needed (found: $(python3 --version 2>&1)); install python3.11"
   exit 1
