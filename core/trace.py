@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from core import cuts, limits
-from core.deadline import backward_deadline
+from core.deadline import backward_deadline, reachable_nodes
 from core.errors import ExpressionError, LimitError
 from core.evaluate import backward_seed
 from core.rules import Rule, accumulate_rule, fmt, rule_for
@@ -320,21 +320,6 @@ def add_compact(a, b):
         index = tuple(slice(0, 1) if s == 0 else slice(None) for s in a.stride())
         return (a[index] + b[index]).expand(a.shape)
     return a + b
-
-
-def reachable_nodes(root) -> list:
-    """Every autograd node reachable from ``root`` through next_functions (iteratively)."""
-    seen = {root}
-    order = [root]
-    stack = [root]
-    while stack:
-        fn = stack.pop()
-        for child, _ in fn.next_functions:
-            if child is not None and child not in seen:
-                seen.add(child)
-                order.append(child)
-                stack.append(child)
-    return order
 
 
 def _save_grads(evaluation) -> list:
