@@ -8,6 +8,6 @@
     ex.render("graph.svg"); ex.save_html("steps.html"); ex.steps(); ex.show()
 """
 from autograd_explorer.exploration import Exploration, explore
-from core.model_recording import record
+from core.evaluation.model_recording import record
 
 __all__ = ["explore", "record", "Exploration"]

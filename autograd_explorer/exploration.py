@@ -1,7 +1,8 @@
 """The public API: :func:`explore` a tensor from your own PyTorch code.
 
-``explore(loss)`` wraps the autograd graph behind ``loss`` (core.model_evaluation) and gives
-the app's views of it: :attr:`Exploration.graph` (core.graph's BackwardGraph, every node
+``explore(loss)`` wraps the autograd graph behind ``loss`` (core.evaluation.model_evaluation) and
+gives
+the app's views of it: :attr:`Exploration.graph` (core.drawing.graph's BackwardGraph, every node
 labelled with its module and operation, values and gradients where known),
 :meth:`Exploration.steps` (the ``steps --json`` object), :meth:`render`, :meth:`save_html`,
 inline display in Jupyter, and :meth:`show` (the desktop window).
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from core import model_evaluation
 from core.errors import ExpressionError
-from core.model_recording import Recorder, latest_recorder
+from core.evaluation import model_evaluation
+from core.evaluation.model_recording import Recorder, latest_recorder
 
 
 def explore(output, params=None, *, name: str = "output", recorder: Recorder | None = None
@@ -40,7 +41,7 @@ def explore(output, params=None, *, name: str = "output", recorder: Recorder | N
 
 
 def _explore_callable(function, inputs, name: str) -> Exploration:
-    from core.model_recording import record
+    from core.evaluation.model_recording import record
 
     if inputs is None:
         inputs = ()
@@ -87,14 +88,14 @@ class Exploration:
 
     @property
     def trace(self):
-        """The backward pass as torch's engine runs it (core.trace.Trace)."""
+        """The backward pass as torch's engine runs it (core.teaching.trace.Trace)."""
         if self._trace is None:
             self._trace = self.evaluation.record_trace()
         return self._trace
 
     @property
     def graph(self):
-        """The backward graph (core.graph.BackwardGraph), annotated."""
+        """The backward graph (core.drawing.graph.BackwardGraph), annotated."""
         if self._graph is None:
             self._graph = self.evaluation.build_graph()
         return self._graph
@@ -109,8 +110,8 @@ class Exploration:
         """Draw the annotated graph to ``path`` (.svg, .png or .pdf, from the suffix);
         graphs above a few hundred nodes are drawn folded by module unless ``folded`` is
         False (the whole graph: Graphviz may take minutes)."""
-        from core import folding
-        from core.render import RenderOptions, render
+        from core.drawing import folding
+        from core.drawing.render import RenderOptions, render
 
         path = Path(path)
         fmt = path.suffix.lower().lstrip(".")
@@ -129,7 +130,7 @@ class Exploration:
 
     def save_html(self, path) -> Path:
         """Write the interactive web page (one self-contained HTML file) to ``path``."""
-        from core.html_export import write_html
+        from core.teaching.html_export import write_html
 
         path = Path(path)
         write_html(path, self.graph, self.trace)
@@ -138,7 +139,7 @@ class Exploration:
     def _repr_html_(self) -> str:
         import html
 
-        from core.html_export import export_html
+        from core.teaching.html_export import export_html
 
         try:
             return export_html(self.graph, self.trace, embedded=True)

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_core.py [--repeat N]
 
-For each case, "ours" is ``core.language.parse`` + ``core.evaluate.evaluate`` (parse, checks
+For each case, "ours" is ``core.language.parser.parse`` + ``core.evaluation.evaluate.evaluate``
+(parse, checks
 of every bound, forward with records, backward with retained graph and named gradients);
 the anchor is the same arithmetic as a plain Python function on torch tensors followed by
 ``backward()``, measured in the same run. Medians; the ratio is ours / anchor.
@@ -20,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.evaluate import evaluate  # noqa: E402
-from core.language import parse  # noqa: E402
+from core.evaluation.evaluate import evaluate  # noqa: E402
+from core.language.parser import parse  # noqa: E402
 
 SEED_CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 SEED_MATRIX = ("G1 = 3*W + torch.cos(Z)\nG2 = torch.matmul(W, W) + torch.sin(2*Z)\n"

@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/bench_graph.py [--repeat N] [--anchor-timeout S] [--skip-5000]
 
-For each case the program is parsed and evaluated once (core.language / core.evaluate);
+For each case the program is parsed and evaluated once (core.language.parser /
+core.evaluation.evaluate);
 then two pipelines turn the same evaluation into SVG bytes:
 
 * anchor: torchviz's ``make_dot(output)`` and ``dot -Tsvg`` with Graphviz's defaults, in
   the main thread as a torchviz user would call it, with a time limit so this script never
   hangs (a timeout or RecursionError is reported as such);
-* ours: ``core.graph.build_graph`` + ``core.render.render(..., "svg")`` (annotated, automatic
+* ours: ``core.drawing.graph.build_graph`` + ``core.drawing.render.render(..., "svg")``
+(annotated, automatic
   layout strategy).
 
 Medians of ``--repeat`` runs (one run where a single one takes seconds). Targets from issue 3:
@@ -28,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.evaluate import evaluate  # noqa: E402
-from core.graph import build_graph  # noqa: E402
-from core.language import parse  # noqa: E402
-from core.render import RenderOptions, render  # noqa: E402
+from core.drawing.graph import build_graph  # noqa: E402
+from core.drawing.render import RenderOptions, render  # noqa: E402
+from core.evaluation.evaluate import evaluate  # noqa: E402
+from core.language.parser import parse  # noqa: E402
 
 
 def chain_text(statements: int) -> str:

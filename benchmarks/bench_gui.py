@@ -90,8 +90,8 @@ def torchviz_anchor(example, runs: int) -> float:
     a picture, with no window. Median milliseconds."""
     from torchviz import make_dot
 
-    from core.evaluate import evaluate
-    from core.language import parse
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
 
     times = []
     for _ in range(runs + 1):

@@ -102,11 +102,11 @@ def _chain_first_picture() -> dict:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_graph import chain_text
 
-    from core import folding
-    from core.evaluate import evaluate
-    from core.graph import build_graph
-    from core.language import parse
-    from core.render import RenderOptions, render
+    from core.drawing import folding
+    from core.drawing.graph import build_graph
+    from core.drawing.render import RenderOptions, render
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
 
     start = time.perf_counter()
     evaluation = evaluate(parse(chain_text(5000)), {"x": 0.5})

@@ -35,7 +35,7 @@ def chain_program(statements: int) -> str:
 
 
 def svg_and_ids(evaluation):
-    """The window's own drawing (gui.graph_source: core.render's annotated graph, shared
+    """The window's own drawing (gui.graph_source: core.drawing.render's annotated graph, shared
     leaves drawn as copies on big graphs) as SVG, and DOT name -> SVG element id."""
     from gui import graph_source
     drawing = graph_source.draw(evaluation)
@@ -46,9 +46,9 @@ def measure(label, text, values, repeats=3, uncached=False):
     """Median and worst time of one step update, over every step, ``repeats`` times."""
     from PySide6.QtWidgets import QApplication
 
-    from core.evaluate import evaluate
-    from core.language import parse
-    from core.trace import record_steps
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
+    from core.teaching.trace import record_steps
     from gui.step_panel import StepPanel
 
     app = QApplication.instance() or QApplication([])
@@ -147,7 +147,8 @@ def main() -> int:
                      f"{r['set_step_median_ms']:.2f} | {r['update_median_ms']:.2f} | "
                      f"{r['update_max_ms']:.2f} |")
     lines += ["", "Target: median update at most 16 ms (issue 5). The drawing is the window's "
-              "own (core.render via gui.graph_source; on the chain the shared leaf is drawn "
+              "own (core.drawing.render via gui.graph_source; on the chain the shared leaf is "
+              "drawn "
               "as copies, all boxed with it). GraphView shows the drawing as a pixmap "
               "rendered once per zoom level, keeps one highlight box per node and touches "
               "only the boxes whose state changes. The \"SVG item (before)\" rows show the "

@@ -23,7 +23,7 @@ MAX_SECONDS = 10.0
 #: Characters in one value field (a nested list typed by the user).
 MAX_VALUE_CHARS = 100_000
 #: Multiply-adds the backward pass may do, estimated while the forward pass is built
-#: (core.cost; about 5 s on a 2-core machine, half the measured limit below, so a busy
+#: (core.evaluation.cost; about 5 s on a 2-core machine, half the measured limit below, so a busy
 #: machine still finishes): a program past it is refused before the operation that passes it
 #: allocates anything.
 MAX_BACKWARD_WORK = 10_000_000_000

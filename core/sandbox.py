@@ -19,7 +19,7 @@ import threading
 import time
 
 #: Modules the server imports once, so children start without importing them.
-PRELOAD = ["core.symbolic_server"]
+PRELOAD = ["core.check.symbolic_server"]
 #: How often the parent looks at the cancel event while waiting (seconds).
 POLL_SECONDS = 0.05
 

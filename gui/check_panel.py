@@ -122,7 +122,7 @@ class CheckPanel(QWidget):
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
-        # the formula as mathematics (core.math_html: superscripts, ⋅, √ on one line that
+        # the formula as mathematics (core.teaching.math_html: superscripts, ⋅, √ on one line that
         # wraps like text), not SymPy's two-line ASCII art, which needed a fixed-width
         # face and horizontal scrolling
         self.formula = QTextBrowser()

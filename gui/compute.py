@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.language import parse
-from core.values import VariableSpec
+from core.language.parser import parse
+from core.language.values import VariableSpec
 
 
 @dataclass
@@ -36,7 +36,7 @@ class ComputeResult:
     output_name: str
     quantities: list[Quantity] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    trace: object = None  # core.trace.Trace of the backward pass, for the step exports
+    trace: object = None  # core.teaching.trace.Trace of the backward pass, for the step exports
     #: the same steps written out as text (gui.step_view.StepView), for the Steps panel
     steps: object = None
     notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
@@ -74,7 +74,7 @@ def warm_up() -> str:
     preload_torch_libraries()  # the heavy part, with the GIL released: the window stays live
     import torch
 
-    from gui import graph_source  # noqa: F401 - imports core.graph and core.render now
+    from gui import graph_source  # noqa: F401 - imports core.drawing.graph and core.drawing.render now
 
     compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
     return torch.__version__
@@ -85,7 +85,7 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
 
     Raises :class:`~core.errors.ExpressionError` for anything the user can fix.
     """
-    from core.evaluate import evaluate
+    from core.evaluation.evaluate import evaluate
     from gui.summary import display_data as tensor_to_data  # large tensors: corners only
 
     program = parse(text)
@@ -121,7 +121,7 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
 def _record_trace(evaluation):
     """The engine-order backward steps (a second, hooked backward pass: done here, on the
     worker, so the Steps panel only displays). None when nothing needs a gradient."""
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
 
     if not evaluation.output.requires_grad:
         return None
@@ -143,7 +143,7 @@ def check(program, specs: dict, dtype: str, reference: dict | None,
     its own: the window's evaluation may be in use by the drawing or an export meanwhile,
     and a check runs extra backward passes with hooks, so it must not share tensors."""
     from core.check import check_gradients
-    from core.evaluate import evaluate
+    from core.evaluation.evaluate import evaluate
 
     evaluation = evaluate(program, specs, dtype)
     # a cancelled check stops its SymPy process at once (core.sandbox)

@@ -1,13 +1,15 @@
 """Gradients on the edges of the graph view: what the step-through's edges carry so far.
 
-The exported step pages (core.step_export) write each gradient on its edge in red, bolder on
+The exported step pages (core.teaching.step_export) write each gradient on its edge in red, bolder
+on
 the edges the current step just computed. The window shows the same over its drawing without
-laying anything out again: for every edge (``core.render.svg_edges``: the path Graphviz drew)
+laying anything out again: for every edge (``core.drawing.render.svg_edges``: the path Graphviz
+drew)
 a translucent red stroke follows the path, and one label, red text on a small white rounded
 box, sits at the middle of the edge. Items are made the first time an edge is labelled and
 then only shown, hidden or restyled, so a step touches only the edges whose label changes.
 
-Edges are keyed like ``core.trace.StepHighlight.edge_labels``: ``(source, target, k)``
+Edges are keyed like ``core.teaching.trace.StepHighlight.edge_labels``: ``(source, target, k)``
 GraphNode ids in torchviz's direction, k the k-th of parallel edges. Each drawn edge has its
 own stroke and label: the two edges of ``x*x`` carry each slot's own gradient, so a student
 who adds the arrows gets the gradient. The copies of a shared leaf on large graphs
@@ -22,7 +24,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
-from core.render import SvgEdge, original_id
+from core.drawing.render import SvgEdge, original_id
 
 RED = QColor("#c62828")
 #: stroke along an edge that has carried a gradient; (colour, width in drawing units)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 
-from core.values import VariableSpec
+from core.language.values import VariableSpec
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,6 @@ def caption(w) -> str | None:
     result = getattr(w, "drawn_result", None) or getattr(w, "result", None)
     if action is None or not action.isChecked() or result is None:
         return None
-    from core.render import program_caption
+    from core.drawing.render import program_caption
 
     return program_caption(result.evaluation.program)

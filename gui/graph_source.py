@@ -1,11 +1,13 @@
 """Where the GUI gets its drawings of the backward graph: the one adapter between the window
 and the graph/render modules.
 
-The window needs four things from an :class:`~core.evaluate.Evaluation`: an SVG, the map from
+The window needs four things from an :class:`~core.evaluation.evaluate.Evaluation`: an SVG, the
+map from
 DOT node names to SVG element ids (to find the node under the mouse and to place highlight
 boxes), a plain-data description of each node for the details panel, and the same drawing
 again as SVG/PNG/PDF for export. :func:`draw` and :func:`export` provide them through
-``core.graph`` / ``core.render`` (docs/CONTRACTS.md). Runs on worker threads only (imports
+``core.drawing.graph`` / ``core.drawing.render`` (docs/CONTRACTS.md). Runs on worker threads only
+(imports
 torch).
 """
 from __future__ import annotations
@@ -14,8 +16,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from core import graph as _graph
-from core import render as _render
+from core.drawing import graph as _graph
+from core.drawing import render as _render
 from core.errors import ExpressionError
 from core.serialize import format_tensor
 
@@ -33,7 +35,7 @@ class Drawing:
     details: dict[str, dict] = field(default_factory=dict)
     source: object = None  # the BackwardGraph, for export() to draw it again
     options: dict = field(default_factory=dict)
-    #: a core.folding.Folding when the graph is drawn folded (large graphs), else None
+    #: a core.drawing.folding.Folding when the graph is drawn folded (large graphs), else None
     folding: object = None
 
     def drawn_id(self, node_id: str) -> str:
@@ -75,10 +77,10 @@ def draw(evaluation, *, annotate: str = "all", rankdir: str = "TB", show_saved: 
          theme: str = "screen", timeout: float | None = 60.0, cancel_event=None) -> Drawing:
     """Lay out the backward graph of ``evaluation`` as SVG; raise ExpressionError with the
     install hint when Graphviz is missing. Setting ``cancel_event`` stops Graphviz.
-    ``theme`` is the window's (core.render.THEMES); exports choose their own."""
+    ``theme`` is the window's (core.drawing.render.THEMES); exports choose their own."""
     if not graphviz_available():
         raise ExpressionError("graphviz", INSTALL_HINT)
-    from core import folding as _folding
+    from core.drawing import folding as _folding
 
     options = {"annotate": annotate, "rankdir": rankdir, "show_saved": show_saved,
                "theme": theme}
@@ -127,7 +129,7 @@ def export(drawing: Drawing, fmt: str, *, dpi: int = 96, theme: str = "print",
     """The drawing again as ``svg``, ``png`` (at ``dpi``) or ``pdf`` bytes, in ``theme``
     (exports keep their own look, whatever the window's); ``annotate`` replaces the
     drawing's, ``caption`` is written under it. Within the layout time limit and the PNG
-    pixel limit (core.render); ``cancel`` (a ``threading.Event``) stops it."""
+    pixel limit (core.drawing.render); ``cancel`` (a ``threading.Event``) stops it."""
     options = dict(drawing.options, dpi=dpi, theme=theme, caption=caption)
     if annotate is not None:
         options["annotate"] = annotate

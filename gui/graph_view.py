@@ -16,7 +16,7 @@ itself is shown instead. Highlight boxes are separate items, one per node, and o
 whose state changes are touched. The gradients the step-through has sent along edges are
 drawn the same way, as items over the edges' paths (gui.edge_overlay).
 
-Large graphs draw a shared leaf as dashed copies (``<id>_copy<k>``, see core.render); a
+Large graphs draw a shared leaf as dashed copies (``<id>_copy<k>``, see core.drawing.render); a
 highlight or selection of a node covers every copy of it.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from core.render import original_id, svg_edges
+from core.drawing.render import original_id, svg_edges
 from gui.edge_overlay import EdgeOverlays
 
 ZOOM_STEP = 1.25
@@ -366,7 +366,7 @@ class GraphView(QGraphicsView):
         """Box the nodes in ``current`` (orange), ``done`` (green) and ``problem`` (red),
         every copy included, without laying out or re-rendering the drawing; unknown names
         are ignored. ``edge_labels`` ({(source, target, k): text}, as in
-        ``core.trace.StepHighlight``) writes gradients on their edges, the ``recent`` ones
+        ``core.teaching.trace.StepHighlight``) writes gradients on their edges, the ``recent`` ones
         bolder; None or {} shows none. Only items whose state changes are touched, so a
         step repaints little."""
         if self.edges is not None:

@@ -1,6 +1,6 @@
 """Help > Getting Started and Help > Functions: two small, scrollable, non-modal windows.
 
-The functions page is generated from :data:`core.functions.FUNCTIONS`, so a function added
+The functions page is generated from :data:`core.language.functions.FUNCTIONS`, so a function added
 to the language appears here without anyone editing this file; a search box filters it by
 name or description as you type. Both windows fit the screen (a long list scrolls) and can
 stay open beside the main window while you type.
@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QLineEdit, QTextBrowser, QVBoxLayout
 
-from core.functions import FUNCTIONS
+from core.language.functions import FUNCTIONS
 
 #: placeholder names of positional arguments, in order
 _ARGUMENTS = ("x", "y", "z")

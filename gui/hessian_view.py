@@ -39,8 +39,8 @@ class HessianData:
 def compute_hessian(source: ViewInput, graph_of: str | None = None) -> HessianData:
     """Hessian and H·ones on a fresh evaluation; with ``graph_of`` also lay out the graph
     of that input's gradient (worker thread)."""
-    from core.hessian import gradient_evaluation, hessian_of
     from core.serialize import entry_label, format_number, format_tensor
+    from core.views.hessian import gradient_evaluation, hessian_of
 
     def fmt(t):
         return format_tensor(t, digits=6, max_entries=16).replace("\n", "")

@@ -1,6 +1,7 @@
 """Syntax colours for the expression editor: allowed functions, numbers, operators, comments.
 
-Function names come from :data:`core.functions.FUNCTIONS`, so a name is coloured exactly when
+Function names come from :data:`core.language.functions.FUNCTIONS`, so a name is coloured exactly
+when
 the language accepts it; an unknown name stays plain, a first hint before the parser speaks.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 
-from core.functions import FUNCTIONS
+from core.language.functions import FUNCTIONS
 
 
 def _format(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:

@@ -34,8 +34,8 @@ class JacobianData:
 
 def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
     """VJP and Jacobian on a fresh evaluation (worker thread)."""
-    from core.jacobian import jacobian_of
     from core.serialize import entry_label, format_number, format_tensor
+    from core.views.jacobian import jacobian_of
 
     def fmt(t):
         return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
@@ -120,7 +120,7 @@ class JacobianView(ComputedView):
     @staticmethod
     def job(source, grad_output=None):
         """See :func:`compute_jacobian` (v parsed without eval, as every value is)."""
-        from core.values import parse_value
+        from core.language.values import parse_value
 
         v = None if grad_output is None else parse_value(grad_output, where="v")
         return compute_jacobian(source, v)

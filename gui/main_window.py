@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ExpressionError
-from core.language import parse
+from core.language.parser import parse
 from gui import document, files, menus
 from gui.appearance import Appearance
 from gui.dock_widths import DockWidths, first_dock_widths
@@ -763,7 +763,7 @@ class MainWindow(QMainWindow):
         """Show the clicked node's details and select its text in the editor; a folded
         box (large graphs) opens one level."""
         if name:  # a dashed copy of a shared node stands for the node itself
-            from core.render import original_id
+            from core.drawing.render import original_id
             name = original_id(name)
         folding = getattr(self.drawing, "folding", None)
         if folding is not None and folding.prefix_of(name) is not None:

@@ -30,11 +30,11 @@ class LensText:
 
 def compute_lenses(source: ViewInput) -> list[LensText]:
     """Every mm/mv/dot of a fresh evaluation, as text (worker thread)."""
-    from core.evaluate import evaluate
-    from core.language import parse
-    from core.microscope import lenses
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
     from core.serialize import format_tensor
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
+    from core.views.microscope import lenses
 
     evaluation = evaluate(parse(source.text), source.specs, source.dtype)
     out = []

@@ -35,8 +35,8 @@ class ModesData:
 
 def compute_modes(source: ViewInput) -> ModesData:
     """Both modes on a fresh evaluation (worker thread)."""
-    from core.modes import COUNTING, compare_modes
     from core.serialize import format_tensor
+    from core.views.modes import COUNTING, compare_modes
 
     def fmt(t):
         return format_tensor(t, digits=6, max_entries=16).replace("\n", "")

@@ -26,8 +26,8 @@ def _swatch(colour: str, word: str, text: str) -> str:
 
 def intro_html(graph_theme: str = "screen") -> str:
     """What the panel says before a node is clicked: how to use it, the colours of the
-    graph (those of ``graph_theme``, a core.render theme), and a link to Getting Started."""
-    from core.render import THEMES
+    graph (those of ``graph_theme``, a core.drawing.render theme), and a link to Getting Started."""
+    from core.drawing.render import THEMES
 
     theme = THEMES.get(graph_theme, THEMES["screen"])
     fills, text = theme.fills, getattr(theme, "fontcolor", "black")

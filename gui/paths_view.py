@@ -47,9 +47,9 @@ class PathsData:
 
 def compute_paths(source: ViewInput) -> PathsData:
     """Evaluate and find the paths (worker thread); everything returned is text/refs."""
-    from core.evaluate import backward
-    from core.paths import find_paths
+    from core.evaluation.evaluate import backward
     from core.serialize import format_tensor
+    from core.views.paths import find_paths
 
     evaluation = parse_and_forward(source)
     backward(evaluation)

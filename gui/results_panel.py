@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.values import format_shape
+from core.language.values import format_shape
 from gui.summary import format_cell, format_data
 from gui.table_batch import batch_fill, limit_measuring
 

@@ -1,4 +1,4 @@
-"""Export the recorded backward pass from the window: the step deck (core.deck) as one
+"""Export the recorded backward pass from the window: the step deck (core.teaching.deck) as one
 multi-page PDF or numbered PNG frames, slides (16:9, the default) or handouts, on a worker
 thread.
 
@@ -47,13 +47,13 @@ def _steps_source(w):
 
 
 def _options(evaluation, layout: str, quiz: bool) -> dict:
-    from core.deck import deck_options
+    from core.teaching.deck import deck_options
     return {**deck_options(evaluation.program.text), "layout": layout, "quiz": quiz}
 
 
 def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
                quiz: bool = False, cancel_event=None) -> tuple[str, int]:
-    from core.deck import export_pdf
+    from core.teaching.deck import export_pdf
 
     try:
         pages = export_pdf(evaluation, graph, trace, path, cancel=cancel_event,
@@ -67,7 +67,7 @@ def _write_pdf(evaluation, graph, trace, path: str, layout: str = "slides",
 def _write_frames(evaluation, graph, trace, directory: str, dpi: int,
                   layout: str = "slides", quiz: bool = False,
                   cancel_event=None) -> tuple[str, int]:
-    from core.deck import export_frames
+    from core.teaching.deck import export_frames
 
     try:
         paths = export_frames(evaluation, graph, trace, directory, dpi=dpi,

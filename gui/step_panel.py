@@ -43,7 +43,7 @@ def notation_html() -> str:
     """The step text's notation as a small table (the panel's help)."""
     import html
 
-    from core.notation import LEGEND
+    from core.teaching.notation import LEGEND
     rows = "".join(f"<tr><td><b>{html.escape(a)}</b></td><td>{html.escape(b)}</td></tr>"
                    for a, b in LEGEND)
     return f"<p><b>Notation</b></p><table cellspacing='4'>{rows}</table>"
@@ -171,7 +171,7 @@ class StepPanel(QWidget):
         mode_row.addWidget(self.mode)
         mode_row.addStretch(1)
         mode_row.addWidget(self.speed)
-        # the notation, defined once (core.step_text.LEGEND, also the deck's first page)
+        # the notation, defined once (core.teaching.step_text.LEGEND, also the deck's first page)
         self.notation_button = QToolButton(self)
         self.notation_button.setText("?")
         self.notation_button.setAccessibleName("Notation")
@@ -258,7 +258,8 @@ class StepPanel(QWidget):
 
     def set_trace(self, steps) -> None:
         """Show a new backward pass (or None to clear) and go to its first step. ``steps``
-        is a :class:`StepView`; a :class:`core.trace.Trace` is written out first (that reads
+        is a :class:`StepView`; a :class:`core.teaching.trace.Trace` is written out first (that
+        reads
         tensors: the window passes the StepView its compute worker made)."""
         self.stop()
         if steps is not None and not isinstance(steps, StepView):

@@ -1,11 +1,12 @@
 """What the Steps panel shows, prepared on the compute worker as plain data.
 
-A :class:`core.trace.Trace` holds tensors, and turning them into text (``core.rules.fmt``,
-``core.trace.edge_text``) is torch work, which never runs on the GUI thread. So the worker
+A :class:`core.teaching.trace.Trace` holds tensors, and turning them into text
+(``core.teaching.rules.fmt``,
+``core.teaching.trace.edge_text``) is torch work, which never runs on the GUI thread. So the worker
 that records the trace also writes every step's list entry, title and arithmetic as text
 (:meth:`StepView.from_trace`); the edge labels were written as text when the trace was
 recorded. The panel then only looks strings up, and :meth:`StepView.highlight` assembles a
-step's highlight with :func:`core.step_highlight.assemble_highlight`, the same rule
+step's highlight with :func:`core.drawing.step_highlight.assemble_highlight`, the same rule
 ``Trace.highlight`` and the exported pages use.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from core.step_highlight import StepHighlight, assemble_highlight
+from core.drawing.step_highlight import StepHighlight, assemble_highlight
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class StepText:
 @dataclass
 class StepView:
     """Every step of a recorded backward pass as text. ``trace`` is the recorded
-    :class:`core.trace.Trace` itself, kept for the step exports (which run on workers)."""
+    :class:`core.teaching.trace.Trace` itself, kept for the step exports (which run on workers)."""
 
     steps: list[StepText] = field(default_factory=list)
     output_id: str | None = None
@@ -67,7 +68,7 @@ class StepView:
 def forward_steps(trace, evaluation=None) -> list[StepText]:
     """The forward walk as text: the inputs (with ``evaluation``), then every value the
     program computed, in order, with the backward node that will carry its gradient."""
-    from core.rules import fmt
+    from core.teaching.rules import fmt
 
     esc = html.escape
     rows = []  # (node id, what, value, how)
@@ -93,24 +94,24 @@ def forward_steps(trace, evaluation=None) -> list[StepText]:
 def title_html(trace, index: int) -> str:
     """The step's title as in the exported pages, "Step 3 of 12: exp(g1)", large and bold,
     with the operation torch ran in small muted text after it."""
-    from core.step_export import step_title
+    from core.teaching.step_export import step_title
 
     title, _, op = step_title(trace, index).rpartition("   ")
     return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
             f' <span style="color: #555555;">{html.escape(op)}</span>')
 
 
-#: how the panel styles each kind of line of core.step_text
+#: how the panel styles each kind of line of core.teaching.step_text
 _STYLE = {"in": "num", "paths": "num", "pattern": "pattern", "rule": "rule", "math": "num",
           "note": "note", "result": "result", "text": "text"}
 
 
 def step_html(trace, index: int) -> str:
     """The arithmetic of one step for the panel, wrapped to its width: the lines
-    :func:`core.step_text.step_lines` writes (the same words as the CLI and the deck),
+    :func:`core.teaching.step_text.step_lines` writes (the same words as the CLI and the deck),
     matrices as grids in a fixed-width block that never wraps mid-row."""
-    from core.rules import fmt
-    from core.step_text import step_lines
+    from core.teaching.rules import fmt
+    from core.teaching.step_text import step_lines
 
     esc = html.escape
     parts = []

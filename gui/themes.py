@@ -2,7 +2,7 @@
 
 A theme is a set of named colours. They fill in the ``@names`` of ``resources/style.qss``,
 make the Fusion palette (for everything the style sheet does not name: menus, dialogs,
-scroll bars, check boxes) and pick the graph's Graphviz theme in :mod:`core.render`, so the
+scroll bars, check boxes) and pick the graph's Graphviz theme in :mod:`core.drawing.render`, so the
 graph is not a white rectangle in a dark window. Exports keep their own ("print") theme:
 a slide or a handout does not change with the window.
 """
@@ -19,7 +19,7 @@ DEFAULT_THEME = "light"
 
 @dataclass(frozen=True)
 class Theme:
-    """One look: a title for the menu, the graph's core.render theme, and the colours."""
+    """One look: a title for the menu, the graph's core.drawing.render theme, and the colours."""
 
     title: str
     graph: str

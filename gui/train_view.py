@@ -86,10 +86,10 @@ def _state(trainer) -> TrainState:
 
 def setup(source: ViewInput, lr: float, momentum: float) -> TrainSetup:
     """A trainer for ``source`` and the semantics table (worker thread)."""
-    from core.grad_semantics import leaf_and_non_leaf
-    from core.language import parse
+    from core.evaluation.grad_semantics import leaf_and_non_leaf
+    from core.language.parser import parse
     from core.serialize import format_tensor
-    from core.train import Trainer, function_along, tangent_at
+    from core.views.train import Trainer, function_along, tangent_at
 
     program = parse(source.text)
     trainer = Trainer(program, source.specs, source.dtype, lr=lr, momentum=momentum)
@@ -124,8 +124,8 @@ def run_steps(trainer, n: int) -> TrainState:
 
 def _curve_and_tangent(source: ViewInput, name: str, lo: float, hi: float, x: float):
     """f from ``lo`` to ``hi`` (widened around them) and the tangent at ``x`` (worker)."""
-    from core.language import parse
-    from core.train import function_along, tangent_at
+    from core.language.parser import parse
+    from core.views.train import function_along, tangent_at
 
     program = parse(source.text)
     pad = max(1.0, (hi - lo) * 0.5, abs(x) * 0.5)
@@ -135,8 +135,8 @@ def _curve_and_tangent(source: ViewInput, name: str, lo: float, hi: float, x: fl
 
 def backward_twice(source: ViewInput, retain_graph: bool):
     """Run backward() twice without zero_grad (worker thread); plain text back."""
-    from core.grad_semantics import backward_again
-    from core.language import parse
+    from core.evaluation.grad_semantics import backward_again
+    from core.language.parser import parse
     from core.serialize import format_tensor
 
     result = backward_again(parse(source.text), source.specs, source.dtype,
@@ -180,7 +180,7 @@ class TrainView(ComputedView):
         self.momentum.setRange(0.0, 0.99)
         self.momentum.setSingleStep(0.1)
         self.steps = QSpinBox()
-        from core.train import MAX_TRAIN_STEPS
+        from core.views.train import MAX_TRAIN_STEPS
         self.steps.setRange(1, MAX_TRAIN_STEPS)
         self.steps.setValue(20)
         self.step_button = QPushButton("Step")
@@ -321,8 +321,8 @@ class TrainView(ComputedView):
         data = self.setup_data
         if data is None or data.scalar is None or self.source is None:
             return
-        from core.language import parse
-        from core.train import tangent_at
+        from core.language.parser import parse
+        from core.views.train import tangent_at
 
         x = float(self.point_line.value())
         source = self.source

@@ -12,7 +12,7 @@ redefined rows change). Where a value comes from, in order of precedence:
   define;
 * 1.0 for a new name.
 
-The "From" column says which. Values are read with :func:`core.values.parse_value` (never
+The "From" column says which. Values are read with :func:`core.language.values.parse_value` (never
 ``eval``), once per edit (a parse cache keyed by the text keeps large values from being read
 again at every keystroke); a bad value is flagged red in its cell with the reason as tooltip.
 """
@@ -23,7 +23,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core.errors import ExpressionError
-from core.values import VariableSpec, format_shape, parse_value, shape_of
+from core.language.values import VariableSpec, format_shape, parse_value, shape_of
 from gui.table_batch import batch_fill, limit_measuring
 
 NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
@@ -50,7 +50,7 @@ ORIGINS = {
 def value_text(value) -> str:
     """A value (number, nested list or constructor value) as text the value parser reads
     back."""
-    if hasattr(value, "text") and callable(value.text):  # core.values.Filled
+    if hasattr(value, "text") and callable(value.text):  # core.language.values.Filled
         return value.text()
     if isinstance(value, list):
         return "[" + ", ".join(value_text(v) for v in value) + "]"

@@ -118,8 +118,8 @@ class ComputedView(QWidget):
 
 def parse_and_forward(source: ViewInput, allow_vector_output: bool = False):
     """Parse and build the graph of ``source`` (on a worker): an Evaluation."""
-    from core.evaluate import forward
-    from core.language import parse
+    from core.evaluation.evaluate import forward
+    from core.language.parser import parse
 
     return forward(parse(source.text), source.specs, source.dtype,
                    allow_vector_output=allow_vector_output)

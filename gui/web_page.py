@@ -1,5 +1,5 @@
 """File > Export Web Page: the step-through as one self-contained HTML file
-(core.html_export), written on a worker from the graph and trace on screen, folded as the
+(core.teaching.html_export), written on a worker from the graph and trace on screen, folded as the
 window shows it."""
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def export_web_page(w, path: str) -> Worker | None:
 
 
 def _write(path: str, graph, trace, folding) -> str:
-    from core.html_export import write_html
+    from core.teaching.html_export import write_html
 
     write_html(path, graph, trace, folding=folding)
     return path

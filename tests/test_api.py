@@ -16,7 +16,7 @@ from torch import nn
 
 from autograd_explorer import explore, record
 from core.errors import ExpressionError
-from core.trace import reachable_nodes
+from core.teaching.trace import reachable_nodes
 from tests.model_zoo import MODELS, mlp, residual_mlp
 
 
@@ -222,7 +222,7 @@ def test_render_writes_the_annotated_graph(tmp_path):
 
 
 def test_twenty_thousand_nodes_open_folded(tmp_path):
-    from core import folding
+    from core.drawing import folding
 
     model, inputs, loss_fn = residual_mlp(depth=1400)
     with record(model):
@@ -231,7 +231,7 @@ def test_twenty_thousand_nodes_open_folded(tmp_path):
     assert len(ex.graph.nodes) > 19_000
     folded = folding.auto_fold(ex.graph)
     assert len(folded.graph.nodes) <= folding.TARGET_NODES
-    from core.render import svg_node_ids
+    from core.drawing.render import svg_node_ids
 
     # render() draws it folded: every one of the 20,000 nodes is in the picture, as
     # itself or inside a box

@@ -44,7 +44,8 @@ def test_core_runs_without_qt_installed_in_the_process():
 
 def test_parsing_does_not_import_torch():
     # the GUI parses on every keystroke on its own thread: that must not wait for torch
-    code = ("import sys\nfrom core.language import parse\nfrom core.values import parse_value\n"
+    code = ("import sys\nfrom core.language.parser import parse\n"
+            "from core.language.values import parse_value\n"
             "parse('f = exp(w)')\nparse_value('[1, 2]')\nprint('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)

@@ -5,9 +5,9 @@ import pytest
 
 from core import limits
 from core.errors import ExpressionError, LimitError
-from core.evaluate import evaluate
-from core.language import parse
-from core.values import parse_value
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.language.values import parse_value
 
 
 def test_text_length(monkeypatch):
@@ -120,7 +120,7 @@ def test_short_statements_are_never_too_deep():
     # check that premise on the deepest short statements the language can spell
     import ast
 
-    from core.language import tree_depth
+    from core.language.parser import tree_depth
     k = limits.MAX_DEPTH
     shapes = [lambda n: "-" * n + "x", lambda n: "(" * n + "x" + ")" * n,
               lambda n: "sin(" * n + "x" + ")" * n, lambda n: "[" * n + "x" + "]" * n,
@@ -153,7 +153,7 @@ def test_symbolic_time_budget_says_skipped_too_large():
 
 def test_symbolic_memory_budget_says_skipped_too_large():
     """pow(w, pow(w, pow(w, w))) at 10 asks SymPy for 10**(10**10**10) and filled the memory."""
-    from core import symbolic
+    from core.check import symbolic
 
     evaluation = evaluate(parse("f = pow(w, pow(w, pow(w, w)))"), {"w": 10.0}, "float64")
     result = symbolic.differentiate(evaluation, ["w"], time_limit=60,
@@ -164,7 +164,7 @@ def test_symbolic_memory_budget_says_skipped_too_large():
 def test_symbolic_work_can_be_cancelled():
     import threading
 
-    from core import symbolic
+    from core.check import symbolic
 
     cancel = threading.Event()
     cancel.set()
@@ -174,7 +174,7 @@ def test_symbolic_work_can_be_cancelled():
 
 
 def test_symbolic_size_bounds_say_skipped_too_large(monkeypatch):
-    from core import symbolic
+    from core.check import symbolic
 
     monkeypatch.setattr(symbolic, "MAX_FORMULA_SIZE", 20)  # reaches the child process too
     evaluation = evaluate(parse("f = sin(w) * cos(w) * exp(w) * tanh(w) * w * w"),
@@ -253,13 +253,13 @@ def test_backward_work_is_refused_before_the_operation_allocates(monkeypatch):
     """Each a @ b (20×500 @ 500×20) costs 200,000 multiply-adds forward and twice that
     backward (a gradient for a and one for b): by hand, the k-th product brings the
     backward estimate to about k × 400,000, so a budget of 2,000,000 is passed at the 5th."""
-    from core import cost
+    from core.evaluation import cost
 
     monkeypatch.setattr(limits, "MAX_BACKWARD_WORK", 2_000_000)
     per_product = cost.estimate("@", [_leafish((20, 500)), _leafish((500, 20))], (20, 20))
     assert per_product.forward == 20 * 500 * 20 and per_product.backward == 2 * 200_000
     allocated = []
-    import core.evaluate as ev_module
+    import core.evaluation.evaluate as ev_module
     real = ev_module._TORCH_OPERATORS["@"]
     monkeypatch.setitem(ev_module._TORCH_OPERATORS, "@",
                         lambda a, b: allocated.append(1) or real(a, b))
@@ -290,7 +290,7 @@ def test_backward_pass_has_its_own_time_limit(monkeypatch):
 
 
 def test_recording_the_steps_has_its_own_time_limit(monkeypatch):
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
 
     ev = evaluate(parse("f = sin(w) * w"), {"w": 1.0})
     monkeypatch.setattr(limits, "MAX_BACKWARD_SECONDS", 0.0)
@@ -300,11 +300,11 @@ def test_recording_the_steps_has_its_own_time_limit(monkeypatch):
 
 def test_every_function_has_a_cost_estimate():
     """A function added to the language gets the elementwise estimate unless it registers
-    its own in core.cost.COSTS (documented in docs/CONTRACTS.md)."""
+    its own in core.evaluation.cost.COSTS (documented in docs/CONTRACTS.md)."""
     import torch
 
-    from core import cost
-    from core.functions import FUNCTIONS
+    from core.evaluation import cost
+    from core.language.functions import FUNCTIONS
 
     x = torch.ones(3, 4, requires_grad=True)
     for name in FUNCTIONS:
@@ -314,7 +314,7 @@ def test_every_function_has_a_cost_estimate():
 
 
 def test_a_registered_cost_rule_is_charged(monkeypatch):
-    from core import cost
+    from core.evaluation import cost
 
     monkeypatch.setitem(cost.COSTS, "exp", lambda args, shape: cost.Work(1, 10**15, 1))
     with pytest.raises(LimitError, match="multiply-adds"):
@@ -328,7 +328,7 @@ def _stored(trace) -> int:
     """Numbers the trace really holds, over every tensor it keeps (each counted once)."""
     import torch
 
-    from core.trace import stored_entries
+    from core.teaching.trace import stored_entries
 
     seen, total, stack = set(), 0, [trace.steps, list(trace.leaves.values())]
     while stack:
@@ -350,7 +350,7 @@ def test_steps_keep_repeated_gradients_once(monkeypatch):
     number (they kept a million-entry copy per step: gigabytes). The values are unchanged."""
     import torch
 
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
 
     # about 3 s here; the time limits are not what this test is about (a busy machine)
     for name in ("MAX_SECONDS", "MAX_BACKWARD_SECONDS", "MAX_TRACE_SECONDS"):
@@ -374,7 +374,7 @@ def test_steps_keep_repeated_gradients_once(monkeypatch):
 def test_compact_copies_are_exact():
     import torch
 
-    from core.trace import add_compact, compact_copy, compact_value, stored_entries
+    from core.teaching.trace import add_compact, compact_copy, compact_value, stored_entries
 
     row = torch.randn(1, 5)
     expanded = row.expand(4, 5)
@@ -389,7 +389,7 @@ def test_compact_copies_are_exact():
 
 
 def test_steps_storage_budget(monkeypatch):
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
 
     ev = evaluate(parse("W = sin(V) * w\nf = sum(W * W)"), {"w": 1.0, "V": [[0.5] * 50] * 50})
     monkeypatch.setattr(limits, "MAX_TRACE_ENTRIES", 1_000)
@@ -398,7 +398,7 @@ def test_steps_storage_budget(monkeypatch):
 
 
 def test_steps_time_limit(monkeypatch):
-    from core.trace import record_steps
+    from core.teaching.trace import record_steps
 
     ev = evaluate(parse("f = sin(w) * cos(w)"), {"w": 1.0})
     monkeypatch.setattr(limits, "MAX_TRACE_SECONDS", -1.0)
@@ -416,8 +416,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def _graph_and_trace(text="g = 3*w + cos(z)\nf = exp(g) * w", **values):
-    from core.graph import build_graph
-    from core.trace import record_steps
+    from core.drawing.graph import build_graph
+    from core.teaching.trace import record_steps
     ev = evaluate(parse(text), values or {"w": 1.0, "z": 1.0})
     return build_graph(ev), record_steps(ev)
 
@@ -425,7 +425,7 @@ def _graph_and_trace(text="g = 3*w + cos(z)\nf = exp(g) * w", **values):
 def test_png_pixels_are_bounded(monkeypatch):
     """A graph at 1,200 dpi would be tens of millions of pixels: the picture is held within
     the pixel limit (a 2,000-node graph at 1,200 dpi asked cairo for gigabytes)."""
-    from core import render
+    from core.drawing import render
 
     graph, _ = _graph_and_trace()
     big = _png_size(render.render(graph, render.RenderOptions(dpi=1200), "png"))
@@ -436,8 +436,8 @@ def test_png_pixels_are_bounded(monkeypatch):
 
 
 def test_step_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
-    from core import render
-    from core.step_export import export_frames
+    from core.drawing import render
+    from core.teaching.step_export import export_frames
 
     graph, trace = _graph_and_trace()
     monkeypatch.setattr(render, "MAX_PNG_AREA", 90_000)
@@ -448,7 +448,7 @@ def test_step_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
 
 
 def test_step_export_has_a_time_limit(monkeypatch, tmp_path):
-    from core import step_export
+    from core.teaching import step_export
 
     graph, trace = _graph_and_trace()
     monkeypatch.setattr(step_export, "MAX_EXPORT_SECONDS", 0.0)
@@ -463,8 +463,8 @@ def test_step_export_has_a_time_limit(monkeypatch, tmp_path):
 def test_step_export_can_be_cancelled(tmp_path):
     import threading
 
-    from core import step_export
-    from core.render import Cancelled
+    from core.drawing.render import Cancelled
+    from core.teaching import step_export
 
     graph, trace = _graph_and_trace()
     cancel = threading.Event()
@@ -479,7 +479,7 @@ def test_step_export_can_be_cancelled(tmp_path):
 def test_total_entries_are_refused_before_the_operation_allocates(monkeypatch):
     """The bound on all tensors together is checked with the predicted size of the next
     result, so the operation that would pass it never runs."""
-    import core.evaluate as ev_module
+    import core.evaluation.evaluate as ev_module
 
     monkeypatch.setattr(limits, "MAX_TOTAL_ELEMENTS", 250)
     ran = []
@@ -492,8 +492,8 @@ def test_total_entries_are_refused_before_the_operation_allocates(monkeypatch):
 
 
 def _deck_inputs():
-    from core.graph import build_graph
-    from core.trace import record_steps
+    from core.drawing.graph import build_graph
+    from core.teaching.trace import record_steps
     ev = evaluate(parse("g = 3*w + cos(z)\nf = exp(g) * w"), {"w": 1.0, "z": 1.0})
     return ev, build_graph(ev), record_steps(ev)
 
@@ -501,7 +501,8 @@ def _deck_inputs():
 def test_deck_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
     """The step deck's PNG frames (steps --frames, the window's frame export): at 1,200 dpi
     a slide would be 16,000×9,000 pixels; the frame is scaled to the pixel limit."""
-    from core import deck, render
+    from core.drawing import render
+    from core.teaching import deck
 
     monkeypatch.setattr(render, "MAX_PNG_AREA", 200_000)
     ev, graph, trace = _deck_inputs()
@@ -514,8 +515,8 @@ def test_deck_frames_are_within_the_pixel_limit(monkeypatch, tmp_path):
 def test_deck_export_time_limit_and_cancel(monkeypatch, tmp_path):
     import threading
 
-    from core import deck, step_export
-    from core.render import Cancelled
+    from core.drawing.render import Cancelled
+    from core.teaching import deck, step_export
 
     ev, graph, trace = _deck_inputs()
     cancel = threading.Event()
@@ -533,7 +534,8 @@ def test_deck_export_time_limit_and_cancel(monkeypatch, tmp_path):
 def test_a_failure_inside_sympy_is_a_reason_not_a_traceback(monkeypatch):
     """What the child process raises is raised again by core.sandbox; differentiate turns
     it into the result's reason."""
-    from core import sandbox, symbolic
+    from core import sandbox
+    from core.check import symbolic
 
     def broken(*args, **kwargs):
         raise TypeError("SymPy tripped")

@@ -1,4 +1,4 @@
-"""The program as a caption under a drawing: core.render's caption option and
+"""The program as a caption under a drawing: core.drawing.render's caption option and
 ``main.py render --caption``."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core import render as R
+from core.drawing import render as R
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_dot = pytest.mark.skipif(not R.graphviz_available(), reason="Graphviz's dot is missing")

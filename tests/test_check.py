@@ -14,9 +14,9 @@ import torch
 from core.check import check_gradients
 from core.check.finite_differences import finite_differences, step_for
 from core.errors import ExpressionError
-from core.evaluate import evaluate, forward
-from core.language import parse
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate, forward
+from core.language.parser import parse
+from core.language.values import VariableSpec
 
 
 def run(text, variables, dtype="float64", **kwargs):

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import deck
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
-from core.trace import record_steps
+from core.drawing.graph import build_graph
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching import deck
+from core.teaching.trace import record_steps
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
                                    reason="poppler-utils (pdftotext) is not installed")
@@ -29,7 +29,7 @@ def _example(prefix: str) -> dict:
 
 def _run(text: str, values: dict, constants=()):
     variables = {k: {"value": v, "requires_grad": k not in constants} for k, v in values.items()}
-    from core.values import VariableSpec
+    from core.language.values import VariableSpec
     specs = {k: VariableSpec(k, v["value"], v["requires_grad"]) for k, v in variables.items()}
     evaluation = evaluate(parse(text), specs)
     return evaluation, build_graph(evaluation), record_steps(evaluation)
@@ -168,7 +168,7 @@ def test_the_softmax_example_shows_its_headline_result():
     z = torch.tensor(example["vars"]["z"], dtype=torch.float64)
     target = torch.tensor(example["vars"]["target"], dtype=torch.float64)
     expected = torch.softmax(z, 0) - target
-    from core.rules import fmt
+    from core.teaching.rules import fmt
     for page in (pages[-1], next(p for p in pages if p.kind == "step" and any(
             "headline" in line.text for line in p.lines))):
         text = "\n".join(line.text for line in page.lines)

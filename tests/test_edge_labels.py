@@ -26,12 +26,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
-from core.render import Highlight, RenderOptions, graphviz_available, to_digraph
-from core.trace import record_steps
-from core.values import VariableSpec
+from core.drawing.graph import build_graph
+from core.drawing.render import Highlight, RenderOptions, graphviz_available, to_digraph
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.language.values import VariableSpec
+from core.teaching.trace import record_steps
 
 EXAMPLES = json.loads((files("resources") / "examples.json").read_text(encoding="utf-8"))[
     "examples"]
@@ -243,7 +243,7 @@ def test_x_to_the_x_labels_base_and_exponent_paths():
 @pytest.mark.skipif(not graphviz_available(), reason="Graphviz's dot is not installed")
 def test_the_drawing_writes_each_parallel_edge_with_its_own_label():
     """The annotated DOT (window, SVG/PNG/PDF) and every step page put one label per edge."""
-    from core.step_export import page_digraphs
+    from core.teaching.step_export import page_digraphs
 
     _evaluation, trace, graph = _run("f = x**x", {"x": 2.0})
     highlight = trace.highlight(len(trace.steps) - 1)

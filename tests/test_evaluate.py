@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from core.errors import ExpressionError
-from core.evaluate import evaluate, forward
-from core.language import parse
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate, forward
+from core.language.parser import parse
+from core.language.values import VariableSpec
 
 
 def run(text, dtype="float64", **values):

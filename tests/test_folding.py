@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core import folding
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
+from core.drawing import folding
+from core.drawing.graph import build_graph
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_graph import chain_text  # noqa: E402

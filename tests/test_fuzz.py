@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.functions import FUNCTIONS
-from core.language import parse
+from core.evaluation.evaluate import evaluate
+from core.language.functions import FUNCTIONS
+from core.language.parser import parse
 
 VALUES = {"w": 1.0, "z": 0.5, "x": [1.0, -2.0], "A": [[1.0, 0.5], [0.2, 0.1]],
           "B": [[2.0, 0.0], [1.0, 3.0]], "v": [0.0, 1.0, 2.0]}

@@ -1,4 +1,4 @@
-"""core.graph against torchviz's make_dot (the same nodes and edges) and against gradients
+"""core.drawing.graph against torchviz's make_dot (the same nodes and edges) and against gradients
 worked out by hand, including graphs too deep for make_dot's recursion."""
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import torch
 from torchviz import make_dot
 from torchviz.dot import get_fn_name
 
-from core.evaluate import evaluate, forward
-from core.graph import build_graph
-from core.language import parse
-from core.render import call_with_deep_stack
-from core.values import VariableSpec
+from core.drawing.graph import build_graph
+from core.drawing.render import call_with_deep_stack
+from core.evaluation.evaluate import evaluate, forward
+from core.language.parser import parse
+from core.language.values import VariableSpec
 
 _NODE = re.compile(r"^\t(\S+) \[")
 _EDGE = re.compile(r"^\t(\S+) -> (\S+)")

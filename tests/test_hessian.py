@@ -10,11 +10,11 @@ import sympy
 import torch
 
 from core.cli import main as cli_main
+from core.drawing.graph import build_graph
 from core.errors import ExpressionError
-from core.evaluate import forward
-from core.graph import build_graph
-from core.hessian import MAX_HESSIAN_ENTRIES, gradient_evaluation, hessian_of
-from core.language import parse
+from core.evaluation.evaluate import forward
+from core.language.parser import parse
+from core.views.hessian import MAX_HESSIAN_ENTRIES, gradient_evaluation, hessian_of
 
 F64 = torch.float64
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"

@@ -230,12 +230,12 @@ def test_a_foreign_dot_on_path_is_one_clear_line(tmp_path, monkeypatch, capsys):
 
 def test_an_unexpected_failure_is_still_one_line(monkeypatch, capsys):
     """The last resort: a bug anywhere still ends as one ``error:`` line, exit 2."""
-    import core.evaluate
+    import core.evaluation.evaluate
 
     def broken(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(core.evaluate, "evaluate", broken)
+    monkeypatch.setattr(core.evaluation.evaluate, "evaluate", broken)
     status, out, err = run_cli("f = w", capsys)
     assert_clean_error(status, out, err)
     assert "internal error" in err and "KeyError" in err
@@ -245,12 +245,12 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch, capsys):
     """``compute ... | head``: the reader goes away; no error line, no traceback."""
     import os
 
-    import core.evaluate
+    import core.evaluation.evaluate
 
     def closed(*args, **kwargs):
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(core.evaluate, "evaluate", closed)
+    monkeypatch.setattr(core.evaluation.evaluate, "evaluate", closed)
     monkeypatch.setattr(os, "dup2", lambda *args: None)  # keep pytest's own stdout
     status, out, err = run_cli("f = w", capsys)
     assert status == 1 and err == ""

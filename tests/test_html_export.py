@@ -71,9 +71,9 @@ def seed_page(tmp_path_factory) -> Path:
 
 
 def _engine_order():
-    from core.evaluate import evaluate
-    from core.language import parse
-    from core.trace import reachable_nodes
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
+    from core.teaching.trace import reachable_nodes
 
     evaluation = evaluate(parse(SEED), {"w": 1.0, "z": 1.0})
     order = []
@@ -175,7 +175,7 @@ def test_a_large_graph_pages_through_the_folded_view(browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     from autograd_explorer import explore, record
-    from core import folding
+    from core.drawing import folding
     from tests.model_zoo import residual_mlp
 
     model, inputs, loss_fn = residual_mlp(depth=40)

@@ -9,9 +9,9 @@ import torch
 
 from core.cli import main as cli_main
 from core.errors import ExpressionError
-from core.evaluate import forward
-from core.jacobian import MAX_JACOBIAN_ENTRIES, jacobian_of
-from core.language import parse
+from core.evaluation.evaluate import forward
+from core.language.parser import parse
+from core.views.jacobian import MAX_JACOBIAN_ENTRIES, jacobian_of
 
 F64 = torch.float64
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ExpressionError
-from core.functions import FUNCTIONS
-from core.language import BinaryOp, Call, Literal, Name, Number, parse
+from core.language.functions import FUNCTIONS
+from core.language.parser import BinaryOp, Call, Literal, Name, Number, parse
 
 
 def error_of(text):

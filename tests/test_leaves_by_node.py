@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from core.evaluate import evaluate
-from core.language import parse
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 TWICE = "f = sum(ones(2, requires_grad=True) * 2) + sum(ones(2, requires_grad=True) * 3)"

@@ -1,4 +1,5 @@
-"""core.math_html: derivative formulas as one line of HTML mathematics. Read back into SymPy,
+"""core.teaching.math_html: derivative formulas as one line of HTML mathematics. Read back into
+SymPy,
 the HTML must be the same expression (so no parenthesis or sign is lost), and it must use
 superscripts, not ``**`` or SymPy's two-line pretty printing."""
 from __future__ import annotations
@@ -9,9 +10,9 @@ import pytest
 import sympy as sp
 
 from core.check import check_gradients
-from core.evaluate import evaluate
-from core.language import parse
-from core.math_html import to_html
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching.math_html import to_html
 
 w, z, x, y = sp.symbols("w z x y")
 w1, w2 = sp.symbols("w1 w2")

@@ -8,10 +8,10 @@ import re
 import pytest
 import torch
 
-from core.evaluate import evaluate
-from core.language import parse
-from core.microscope import lenses
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching.trace import record_steps
+from core.views.microscope import lenses
 
 F64 = torch.float64
 A = [[1.0, 2.0, -1.0], [0.5, 0.0, 3.0]]
@@ -71,7 +71,7 @@ def test_one_matrix_in_both_places_is_told_apart():
 
 
 def test_no_products_no_lenses_and_a_constant_operand_gets_no_gradient():
-    from core.values import VariableSpec
+    from core.language.values import VariableSpec
 
     assert lens_of("f = sum(exp(x))", x=[1.0, 2.0]) == []
     evaluation = evaluate(parse("f = sum(A @ B)"),

@@ -9,9 +9,9 @@ import torch
 
 from core.cli import main as cli_main
 from core.errors import LimitError
-from core.evaluate import forward
-from core.language import parse
-from core.modes import MAX_FORWARD_PASSES, compare_modes
+from core.evaluation.evaluate import forward
+from core.language.parser import parse
+from core.views.modes import MAX_FORWARD_PASSES, compare_modes
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 

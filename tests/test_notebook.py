@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.language import parse
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.language.values import VariableSpec
 from tests.conftest import DATA, SEED_EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
-"""The PyTorch a course notebook uses (issue 14): every function of core.functions_more gives
+"""The PyTorch a course notebook uses (issue 14): every function of core.language.functions_more
+gives
 torch's own value and gradients (torch called directly here, float64), agrees with central
 finite differences and SymPy, and each backward step has a local rule whose numbers are right.
 """
@@ -10,11 +11,11 @@ import torch.nn.functional as F
 
 from core.check import check_gradients
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.functions import FUNCTIONS
-from core.functions_more import specs
-from core.language import parse
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.functions import FUNCTIONS
+from core.language.functions_more import specs
+from core.language.parser import parse
+from core.teaching.trace import record_steps
 
 X = [[0.5, -0.3, 1.2], [0.2, 0.8, -1.1]]
 Y = [[0.4, 0.1, -0.7], [0.6, 0.9, 0.3]]
@@ -481,7 +482,7 @@ def test_no_grad_block_and_detach_cut_the_graph():
         ev = evaluate(parse(text), {"x": 1.5, "y": 3.0}, "float64")
         assert ev.gradients["x"].item() == 1.0 and ev.gradients["y"].item() == 3.0
         assert len(ev.cuts) == 1 and ev.cuts[0].name == "h"
-        from core.graph import build_graph
+        from core.drawing.graph import build_graph
         graph = build_graph(ev)
         cut = [n for n in graph.nodes.values() if n.cut]
         assert [n.op for n in cut] == ["MulBackward0"]
@@ -545,7 +546,7 @@ def _example(title_start):
 
 
 def _evaluate_example(example):
-    from core.values import VariableSpec
+    from core.language.values import VariableSpec
     specs = {name: VariableSpec(name, value, name not in example["constants"])
              for name, value in example["vars"].items()}
     return evaluate(parse(example["expression"]), specs, example["dtype"])

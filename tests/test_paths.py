@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.cli import main as cli_main
-from core.evaluate import evaluate
-from core.language import parse
-from core.paths import MAX_PATHS_LISTED, find_paths
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.language.values import VariableSpec
+from core.views.paths import MAX_PATHS_LISTED, find_paths
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 
@@ -136,6 +136,6 @@ def test_cli_text_and_errors(capsys):
 
 
 def test_parallel_edges_are_numbered_like_the_graph():
-    # x*x: two edges from x's node into the product, k = 0 and k = 1 (core.graph.edge_keys)
+    # x*x: two edges from x's node into the product, k = 0 and k = 1 (core.drawing.graph.edge_keys)
     report = paths_of("f = x*x", x=3.0)
     assert sorted(p.edge_ks[0] for p in report.leaves["x"].paths) == [0, 1]

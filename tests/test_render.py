@@ -1,4 +1,4 @@
-"""core.render and ``main.py render``: real files in three formats, labels with the user's
+"""core.drawing.render and ``main.py render``: real files in three formats, labels with the user's
 text and values, torchviz's plain output, the large-graph layout, the time limit, and what
 happens without Graphviz."""
 from __future__ import annotations
@@ -12,12 +12,12 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from torchviz import make_dot
 
-from core import render as R
 from core.cli import main as cli_main
+from core.drawing import render as R
+from core.drawing.graph import build_graph
 from core.errors import ExpressionError, LimitError
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 
 CHAIN_RULE = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.evaluate import evaluate
-from core.language import parse
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 
 HEAD = "import torch\nx = torch.tensor(2.0, requires_grad=True)\n"
 

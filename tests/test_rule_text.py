@@ -14,11 +14,11 @@ import re
 import pytest
 import torch
 
-from core.evaluate import evaluate
-from core.functions import FUNCTIONS
-from core.language import parse
-from core.rules import MINUS, RULES, fmt
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.functions import FUNCTIONS
+from core.language.parser import parse
+from core.teaching.rules import MINUS, RULES, fmt
+from core.teaching.trace import record_steps
 from tests.test_rules import CALLS, OPERATORS, VALUES, VARIANTS, program_for
 
 #: names a student may well use, including every letter the rules once printed

@@ -1,4 +1,4 @@
-"""core.rules: every function and operator of the language has a local rule, and the
+"""core.teaching.rules: every function and operator of the language has a local rule, and the
 rule's numbers are right (derivatives checked against SymPy)."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 import sympy
 import torch
 
-from core.evaluate import evaluate
-from core.functions import FUNCTIONS
-from core.language import parse
-from core.rules import RULES, fmt, has_rule, rule_for
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.functions import FUNCTIONS
+from core.language.parser import parse
+from core.teaching.rules import RULES, fmt, has_rule, rule_for
+from core.teaching.trace import record_steps
 
 VALUES = {"x": [[0.5, 0.3], [0.2, 0.8]], "y": [[0.4, 0.1], [0.6, 0.9]], "v": [0.3, 0.7],
           "u": [0.2, 0.5], "a": [[[0.5, 0.3], [0.2, 0.8]], [[0.1, 0.2], [0.3, 0.4]]], "s": 0.7}
@@ -33,7 +33,7 @@ CALLS = {
     "full": "sum(x * full((2, 2), 3.0, requires_grad=True))",
     "eye": "sum(x * eye(2, requires_grad=True))",
 }
-#: the notebook functions (core.functions_more)
+#: the notebook functions (core.language.functions_more)
 CALLS.update({
     "getitem": "x[0, 1] + sum(x[:, ::2]) + sum(x[x > 0.4]) + sum(x[[1, 0]]) + sum(x[None, 1])",
     "gt": "sum(where(gt(x, y), x, y))", "lt": "sum(where(lt(x, y), x, y))",

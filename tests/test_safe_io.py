@@ -165,7 +165,7 @@ def _fail_on_replace(monkeypatch):
     monkeypatch.setattr(os, "replace", broken)
 
 
-@pytest.mark.skipif(not __import__("core.render").render.graphviz_available(),
+@pytest.mark.skipif(not __import__("core.drawing.render").drawing.render.graphviz_available(),
                     reason="needs Graphviz's dot")
 def test_render_output_survives_a_failed_write(tmp_path, monkeypatch, capsys):
     target = tmp_path / "graph.svg"
@@ -176,7 +176,7 @@ def test_render_output_survives_a_failed_write(tmp_path, monkeypatch, capsys):
     assert target.read_bytes() == b"<svg>the good one</svg>"
 
 
-@pytest.mark.skipif(not __import__("core.render").render.graphviz_available(),
+@pytest.mark.skipif(not __import__("core.drawing.render").drawing.render.graphviz_available(),
                     reason="needs Graphviz's dot")
 def test_steps_pdf_and_frames_survive_a_failed_write(tmp_path, monkeypatch, capsys):
     pdf = tmp_path / "steps.pdf"

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from core import render as R
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
+from core.drawing import render as R
+from core.drawing.graph import build_graph
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 
 needs_dot = pytest.mark.skipif(not R.graphviz_available(), reason="Graphviz's dot is missing")
 

@@ -14,13 +14,13 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+from core.drawing.graph import build_graph
+from core.drawing.pinned_layout import PinnedLayout, parse_json
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
-from core.pinned_layout import PinnedLayout, parse_json
-from core.step_export import export_frames, export_pdf, page_digraphs, render_page
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching.step_export import export_frames, export_pdf, page_digraphs, render_page
+from core.teaching.trace import record_steps
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -94,7 +94,7 @@ def test_each_page_shows_exactly_the_gradients_computed_so_far():
 
 @needs_dot
 def test_large_graph_with_copied_leaf_stands_still():
-    # 50 ops reusing x: over 60 nodes, so core.render draws copies of x beside each use
+    # 50 ops reusing x: over 60 nodes, so core.drawing.render draws copies of x beside each use
     text = "y = x\n" + "y = sin(y * 1.0001) + x\n" * 25
     graph, trace = _setup(text, x=0.3)
     pages = page_digraphs(graph, trace)
@@ -199,8 +199,8 @@ def test_nothing_to_step_through_is_a_clear_error(tmp_path):
 
 
 def test_long_sums_wrap_and_keep_their_result():
-    from core.rules import fmt
-    from core.step_export import WRAP_CHARS, WRAP_LINES, _wrap, caption
+    from core.teaching.rules import fmt
+    from core.teaching.step_export import WRAP_CHARS, WRAP_LINES, _wrap, caption
 
     graph, trace = _setup("y = x\n" + "y = sin(y * 1.0001) + x\n" * 25, x=0.3)
     leaf = next(i for i, step in enumerate(trace.steps) if step.leaf_id)

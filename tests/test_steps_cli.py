@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main as cli_main
-from core.step_export import merge_pdfs
+from core.teaching.step_export import merge_pdfs
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 

@@ -1,4 +1,4 @@
-"""core.symbolic: the program's own parse tree translated to SymPy, differentiated.
+"""core.check.symbolic: the program's own parse tree translated to SymPy, differentiated.
 
 References: derivatives written out here with SymPy objects (never from text), the seed's
 Mathematica values, and torch's float64 autograd for every function of the language.
@@ -11,11 +11,11 @@ import pytest
 import sympy
 import torch
 
-from core import symbolic
-from core.evaluate import evaluate
-from core.functions import FUNCTIONS
-from core.language import parse
-from core.values import VariableSpec
+from core.check import symbolic
+from core.evaluation.evaluate import evaluate
+from core.language.functions import FUNCTIONS
+from core.language.parser import parse
+from core.language.values import VariableSpec
 from tests.test_notebook_functions import CASES as NOTEBOOK_CASES
 from tests.test_notebook_functions import VALUES as NOTEBOOK_VALUES
 

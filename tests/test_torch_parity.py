@@ -53,10 +53,10 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.functions import BINARY_OPERATORS, FUNCTIONS, UNARY_OPERATORS
-from core.language import parse
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate
+from core.language.functions import BINARY_OPERATORS, FUNCTIONS, UNARY_OPERATORS
+from core.language.parser import parse
+from core.language.values import VariableSpec
 
 DTYPE = torch.float64
 

@@ -1,4 +1,4 @@
-"""core.trace: the recorded backward pass is the engine's, step by step.
+"""core.teaching.trace: the recorded backward pass is the engine's, step by step.
 
 References used here are independent of torch's backward: the DESIGN.md listing of the seed
 chain rule (recorded on torch 2.13), the seed's Mathematica gradients, and central finite
@@ -11,10 +11,10 @@ import math
 import pytest
 import torch
 
-from core.evaluate import evaluate
-from core.language import parse
-from core.trace import record_steps
-from core.values import VariableSpec
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.language.values import VariableSpec
+from core.teaching.trace import record_steps
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 

@@ -9,10 +9,10 @@ import torch
 
 from core.cli import main as cli_main
 from core.errors import ExpressionError, LimitError
-from core.grad_semantics import backward_again, leaf_and_non_leaf
-from core.language import parse
-from core.train import MAX_TRAIN_STEPS, train
-from core.values import VariableSpec
+from core.evaluation.grad_semantics import backward_again, leaf_and_non_leaf
+from core.language.parser import parse
+from core.language.values import VariableSpec
+from core.views.train import MAX_TRAIN_STEPS, train
 
 REGRESSION = "pred = w*x + b\nloss = mean((pred - y)**2)"
 X, Y = [1.0, 2.0, 3.0, 4.0], [3.1, 4.9, 7.2, 8.8]

@@ -8,13 +8,13 @@ from collections import Counter
 import pytest
 import torch
 
-from core.evaluate import evaluate, forward
-from core.hessian import hessian_of
-from core.jacobian import jacobian_of
-from core.language import parse
-from core.modes import compare_modes
-from core.paths import find_paths
-from core.train import train
+from core.evaluation.evaluate import evaluate, forward
+from core.language.parser import parse
+from core.views.hessian import hessian_of
+from core.views.jacobian import jacobian_of
+from core.views.modes import compare_modes
+from core.views.paths import find_paths
+from core.views.train import train
 from gui.examples import load_examples
 
 VIEW_EXAMPLES = [e for e in load_examples() if e.view]

@@ -7,13 +7,13 @@ import math
 import pytest
 
 from core.cli import main as cli_main
+from core.drawing.graph import build_graph
 from core.errors import ExpressionError
-from core.evaluate import evaluate
-from core.graph import build_graph
-from core.language import parse
-from core.modes import compare_modes
-from core.paths import find_paths
-from core.view_export import forward_deck, paths_deck
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.views.modes import compare_modes
+from core.views.paths import find_paths
+from core.views.view_export import forward_deck, paths_deck
 
 CHAIN = "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2"
 E = math.exp(3 + math.cos(1))

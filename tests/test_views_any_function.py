@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.evaluate import evaluate, forward
-from core.hessian import hessian_of
-from core.jacobian import jacobian_of
-from core.language import parse
-from core.modes import compare_modes
-from core.paths import find_paths
+from core.evaluation.evaluate import evaluate, forward
+from core.language.parser import parse
+from core.views.hessian import hessian_of
+from core.views.jacobian import jacobian_of
+from core.views.modes import compare_modes
+from core.views.paths import find_paths
 
 F64 = torch.float64
 X = [[0.3, 0.7], [0.4, 0.2]]  # inside every function's domain (acos, asin, log, sqrt ...)

@@ -8,7 +8,7 @@ values never depend on it: they are computed from the program text and the input
 
 Modules: :mod:`.finite_differences`, :mod:`.nonsmooth` (kinks), :mod:`.nonfinite` (where NaN
 started), :mod:`.compare` (tolerances, verdicts), :mod:`.report` (the data), and
-:mod:`core.symbolic` (SymPy).
+:mod:`core.check.symbolic` (SymPy).
 """
 from __future__ import annotations
 
@@ -30,13 +30,13 @@ from core.check.report import (
     explain,
 )
 from core.errors import ExpressionError
+from core.language.values import check_value, shape_of
 from core.serialize import entry_label
-from core.values import check_value, shape_of
 
 __all__ = ["check_gradients", "CheckReport", "EntryCheck", "Comparison", "Formula",
            "NonFiniteOrigin", "VERDICTS", "normalize_reference"]
 
-#: Seconds the symbolic derivatives may take (a separate process; see core.symbolic).
+#: Seconds the symbolic derivatives may take (a separate process; see core.check.symbolic).
 SYMBOLIC_TIME_LIMIT = 5.0
 #: The seed of the random sample of entries checked when the inputs have more entries than
 #: ``max_entries``: the same program and values always check the same entries.
@@ -61,7 +61,7 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
     """
     if gradients is None:
         if not evaluation.backward_done:
-            from core.evaluate import backward
+            from core.evaluation.evaluate import backward
             backward(evaluation)
         gradients = evaluation.gradients
     ref_values, digits = normalize_reference(reference, evaluation)
@@ -94,7 +94,7 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
         notes.append("finite differences: " + cut_note)
     sym = None
     if symbolic and names:
-        from core.symbolic import differentiate
+        from core.check.symbolic import differentiate
         sym = differentiate(evaluation, names, time_limit=symbolic_time_limit, cancel=cancel)
         if sym.reason:
             notes.append(f"symbolic: {sym.reason}")

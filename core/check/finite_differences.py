@@ -27,8 +27,8 @@ import torch
 
 from core.check import nonsmooth
 from core.errors import ExpressionError
-from core.language import BinaryOp, Call, Name, Program, UnaryOp
-from core.values import VariableSpec
+from core.language.parser import BinaryOp, Call, Name, Program, UnaryOp
+from core.language.values import VariableSpec
 
 EPS = float(torch.finfo(torch.float64).eps)
 #: Input entries checked by finite differences (two forward passes each).
@@ -190,7 +190,7 @@ def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0
 
 
 def _run(program: Program, specs: dict):
-    from core.evaluate import forward
+    from core.evaluation.evaluate import forward
     with torch.no_grad():
         return forward(program, specs, "float64")
 
@@ -201,7 +201,7 @@ def _replay(program: Program, tensors: dict):
     into lists and back."""
     from types import SimpleNamespace
 
-    from core.evaluate import replay
+    from core.evaluation.evaluate import replay
     with torch.no_grad():
         output, records = replay(program, tensors, "float64")
     named = {record.name: record.tensor for record in records if record.name}
@@ -228,7 +228,7 @@ def free_program(evaluation) -> tuple[Program, dict[str, VariableSpec]]:
     replaced by a name bound to the same value. The values come from a fresh float64 run,
     so a literal such as ``tensor([0.1])`` is read in float64, not float32.
     """
-    from core.evaluate import forward
+    from core.evaluation.evaluate import forward
     with torch.no_grad():
         fresh = forward(evaluation.program, evaluation.specs, "float64")
     program = evaluation.program

@@ -5,7 +5,8 @@ finite. Backward: a fresh backward pass with a hook on every autograd node; the 
 (in the engine's order) that receives finite gradients but sends out a non-finite one is
 where the gradient broke (``sqrt`` at 0, ``0 * inf`` in a product rule...). Either way the
 result names the operation, its place in the text, and its graph node id
-(``str(id(grad_fn))``, the DOT name torchviz and core.graph use) so the GUI can highlight it.
+(``str(id(grad_fn))``, the DOT name torchviz and core.drawing.graph use) so the GUI can highlight
+it.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def _backward_origin(evaluation) -> NonFiniteOrigin | None:
     output = evaluation.output
     if output.grad_fn is None:
         return None
-    from core.trace import reachable_nodes
+    from core.teaching.trace import reachable_nodes
     nodes = reachable_nodes(output.grad_fn)  # iterative: graphs can be thousands deep
     found: list = []
 

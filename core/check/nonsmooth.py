@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from core.errors import Span
-from core.language import Call, Literal, Name, Number, UnaryOp
+from core.language.parser import Call, Literal, Name, Number, UnaryOp
 
 #: Functions whose derivative jumps somewhere.
 KINK_FUNCTIONS = frozenset({"relu", "abs", "maximum", "minimum", "max", "min", "clamp", "norm"})

@@ -49,7 +49,7 @@ def parse_references(items: list[str], digits: int | None) -> dict | None:
 def run(args) -> int:
     """Evaluate, check, and print the table (or JSON)."""
     from core.check import check_gradients
-    from core.evaluate import evaluate
+    from core.evaluation.evaluate import evaluate
 
     reference = parse_references(args.reference, args.digits)
     program, variables = load(args)

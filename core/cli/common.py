@@ -8,8 +8,8 @@ import sys
 
 from core import limits
 from core.errors import ExpressionError
+from core.language.values import VariableSpec, parse_value
 from core.safe_io import read_text_file, read_text_stream
-from core.values import VariableSpec, parse_value
 
 
 class UsageError(Exception):
@@ -77,7 +77,7 @@ def parse_assignments(items: list[str], requires_grad: bool) -> dict[str, Variab
 
 def load(args):
     """Parse the program and collect its variables: ``(program, {name: VariableSpec})``."""
-    from core.language import parse
+    from core.language.parser import parse
     text = read_text(args)
     program = parse(text)
     variables = parse_assignments(args.var, True)

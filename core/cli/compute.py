@@ -18,7 +18,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Evaluate and print the result."""
-    from core.evaluate import evaluate
+    from core.evaluation.evaluate import evaluate
     from core.serialize import evaluation_to_dict, format_tensor
 
     program, variables = load(args)

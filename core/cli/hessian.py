@@ -30,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Evaluate, differentiate twice, print (and draw)."""
-    from core.evaluate import forward
-    from core.hessian import format_hessian, hessian_of
+    from core.evaluation.evaluate import forward
+    from core.views.hessian import format_hessian, hessian_of
 
     vector = parse_name_values(args.vector, "w=1", where="--vector {name}")
     out = None
@@ -55,9 +55,9 @@ def run(args) -> int:
 def _draw(evaluation, name: str, out: Path, args) -> None:
     import sys
 
-    from core import render
-    from core.graph import build_graph
-    from core.hessian import gradient_evaluation
+    from core.drawing import render
+    from core.drawing.graph import build_graph
+    from core.views.hessian import gradient_evaluation
 
     if not render.graphviz_available():
         raise render.GraphvizMissing()

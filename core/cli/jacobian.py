@@ -30,7 +30,7 @@ def add_grad_output_argument(parser) -> None:
 
 def grad_output_value(args):
     """The --grad-output value, parsed as data like every value; None when not given."""
-    from core.values import parse_value
+    from core.language.values import parse_value
 
     if getattr(args, "grad_output", None) is None:
         return None
@@ -39,8 +39,8 @@ def grad_output_value(args):
 
 def run(args) -> int:
     """Evaluate and print the VJP and the Jacobian."""
-    from core.evaluate import forward
-    from core.jacobian import format_jacobian, jacobian_of
+    from core.evaluation.evaluate import forward
+    from core.views.jacobian import format_jacobian, jacobian_of
 
     program, variables = load(args)
     v = grad_output_value(args)

@@ -25,8 +25,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Evaluate and compare the modes."""
-    from core.evaluate import forward
-    from core.modes import compare_modes, format_modes
+    from core.evaluation.evaluate import forward
+    from core.views.modes import compare_modes, format_modes
 
     program, variables = load(args)
     evaluation = forward(program, variables, args.dtype, allow_vector_output=True)
@@ -44,10 +44,10 @@ def _export(evaluation, report, args) -> None:
     """The forward pass seeded at --seed as a PDF step deck on the program's graph."""
     import sys
 
-    from core import step_export
+    from core.drawing.graph import build_graph
     from core.errors import ExpressionError
-    from core.graph import build_graph
-    from core.view_export import forward_deck
+    from core.teaching import step_export
+    from core.views.view_export import forward_deck
 
     seeds = [w.seed for w in report.walks]
     seed = args.seed or (seeds[0] if seeds else "")

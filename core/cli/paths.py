@@ -27,8 +27,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Evaluate, find the paths, and print them."""
-    from core.evaluate import evaluate
-    from core.paths import find_paths, format_paths
+    from core.evaluation.evaluate import evaluate
+    from core.views.paths import find_paths, format_paths
 
     program, variables = load(args)
     evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
@@ -46,9 +46,9 @@ def _export(evaluation, report, args) -> None:
     """The paths of --leaf as a PDF step deck, drawn on the program's graph."""
     import sys
 
-    from core import step_export
-    from core.graph import build_graph
-    from core.view_export import paths_deck
+    from core.drawing.graph import build_graph
+    from core.teaching import step_export
+    from core.views.view_export import paths_deck
 
     name = args.leaf or next(iter(report.leaves), "")
     graph = build_graph(evaluation)

@@ -46,9 +46,9 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Evaluate the program, draw its graph, write the file."""
-    from core import render
-    from core.evaluate import evaluate
-    from core.graph import build_graph
+    from core.drawing import render
+    from core.drawing.graph import build_graph
+    from core.evaluation.evaluate import evaluate
 
     out = Path(args.output)
     fmt = _SUFFIXES.get(out.suffix.lower())

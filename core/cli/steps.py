@@ -39,15 +39,15 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Record the steps and print or export them."""
-    from core.evaluate import evaluate
-    from core.trace import record_steps
+    from core.evaluation.evaluate import evaluate
+    from core.teaching.trace import record_steps
 
     program, variables = load(args)
     evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     trace = record_steps(evaluation)
     if args.pdf or args.frames:
-        from core import deck
-        from core.graph import build_graph
+        from core.drawing.graph import build_graph
+        from core.teaching import deck
         graph = build_graph(evaluation)
         options = deck.deck_options(program.text)
         options.update(layout=args.layout, quiz=args.quiz, title=args.title or options["title"])
@@ -60,8 +60,8 @@ def run(args) -> int:
             _note(args, f"wrote {len(frames)} frame{'s' if len(frames) != 1 else ''} "
                   f"to {args.frames}")
     if args.html:
-        from core.graph import build_graph
-        from core.html_export import write_html
+        from core.drawing.graph import build_graph
+        from core.teaching.html_export import write_html
         write_html(args.html, build_graph(evaluation), trace)
         _note(args, f"wrote {args.html}")
     if args.json:
@@ -79,8 +79,8 @@ def _note(args, text: str) -> None:
 
 def format_trace(trace) -> str:
     """The steps and the leaves' contributions as readable text."""
-    from core.rules import fmt
-    from core.step_text import plain_text, step_lines
+    from core.teaching.rules import fmt
+    from core.teaching.step_text import plain_text, step_lines
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Train and print the loss and parameters after each step."""
-    from core.train import check_settings, format_training, train
+    from core.views.train import check_settings, format_training, train
 
     check_settings(args.lr, args.steps, args.momentum)  # before the work of parsing
     program, variables = load(args)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from core.check import check_gradients
-from core.evaluate import evaluate
-from core.language import parse
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
 from gui.check_panel import COLUMNS, CheckPanel
 
 pytestmark = pytest.mark.gui

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.evaluate import evaluate
-from core.language import parse
-from core.render import original_id, svg_edges
-from core.trace import edge_text, record_steps
+from core.drawing.render import original_id, svg_edges
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching.trace import edge_text, record_steps
 from gui import graph_source
 from gui.graph_view import GraphView
 

@@ -80,7 +80,7 @@ def test_a_loss_alone_is_not_run_again_and_the_check_says_so(qtbot):
 
 def test_a_large_graph_opens_folded_unfolds_on_click_and_steps_light_the_box(qtbot):
     from autograd_explorer import explore, record
-    from core import folding
+    from core.drawing import folding
     from tests.model_zoo import residual_mlp
 
     model, inputs, loss_fn = residual_mlp(depth=40)

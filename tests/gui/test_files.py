@@ -169,7 +169,7 @@ def test_refused_session_and_settings_are_never_persisted(qtbot, tmp_path):
 def test_cancel_stops_a_running_export(qtbot, window, tmp_path, monkeypatch):
     """Esc (the window's Cancel) stops an export: the job sees its cancel event, nothing is
     written and nothing reports success."""
-    from core.render import Cancelled
+    from core.drawing.render import Cancelled
     from gui import graph_source
 
     compute_and_draw(qtbot, window, "f = w * w", {"w": 1})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
-from core import functions
-from core.functions import FUNCTIONS, FunctionSpec
+from core.language import functions
+from core.language.functions import FUNCTIONS, FunctionSpec
 from gui import help_pages
 
 

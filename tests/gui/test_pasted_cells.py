@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.language import parse
+from core.language.parser import parse
 from tests.gui.conftest import TIMEOUT
 from tests.test_notebook import IN_2_IMPORTS, SEED_CELLS, flat
 

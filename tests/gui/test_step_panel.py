@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from core.evaluate import evaluate
-from core.language import parse
-from core.trace import record_steps
+from core.evaluation.evaluate import evaluate
+from core.language.parser import parse
+from core.teaching.trace import record_steps
 from gui.step_panel import StepPanel
 
 pytestmark = pytest.mark.gui
@@ -99,7 +99,7 @@ def test_play_runs_to_the_end_and_stops(panel, qtbot):
 
 
 def test_empty_and_cleared_traces(panel, qtbot):
-    from core.values import VariableSpec
+    from core.language.values import VariableSpec
     constant = record_steps(evaluate(parse("f = x * 2"), {"x": VariableSpec("x", 1.0, False)}))
     panel.set_trace(constant)
     assert panel.list.count() == 0 and panel.current_index() == -1
@@ -181,7 +181,7 @@ def test_step_view_highlights_equal_the_traces(text, values):
 
 
 def test_the_panels_help_defines_the_notation(panel):
-    from core.notation import LEGEND
+    from core.teaching.notation import LEGEND
     tip = panel.notation_button.toolTip()
     assert all(term.split()[0] in tip for term, _ in LEGEND)
     assert "AccumulateGrad" in tip and "retain_graph" in tip

@@ -329,8 +329,8 @@ def test_new_session_forgets_the_last_result_everywhere(qtbot, window):
 def test_stepping_formats_no_tensor_on_the_gui_thread(qtbot, window, monkeypatch):
     import threading
 
-    import core.rules
-    import core.trace
+    import core.teaching.rules
+    import core.teaching.trace
 
     on_gui_thread = []
 
@@ -339,10 +339,10 @@ def test_stepping_formats_no_tensor_on_the_gui_thread(qtbot, window, monkeypatch
             if threading.current_thread() is threading.main_thread():
                 on_gui_thread.append(name)
             return fn(*args, **kwargs)
-        monkeypatch.setattr(getattr(core, name.split(".")[0]), name.split(".")[1], wrapper)
+        monkeypatch.setattr(getattr(core.teaching, name.split(".")[0]), name.split(".")[1], wrapper)
 
-    watch("rules.fmt", core.rules.fmt)
-    watch("trace.edge_text", core.trace.edge_text)
+    watch("rules.fmt", core.teaching.rules.fmt)
+    watch("trace.edge_text", core.teaching.trace.edge_text)
     _steps_on_screen(qtbot, window)
     for index in range(window.step_panel.step_count()):
         window.step_panel.set_step(index)

@@ -40,9 +40,9 @@ def test_max_with_a_variable_given_as_a_number_is_elementwise(qtbot, window):
 def test_an_output_that_is_an_input_is_not_told_it_depends_on_nothing(qtbot):
     """y = x: the results show dy/dx = 1 (torch: y is x, its gradient 1), so the Steps tab
     must not say the output depends on no input."""
-    from core.evaluate import evaluate
-    from core.language import parse
-    from core.trace import record_steps
+    from core.evaluation.evaluate import evaluate
+    from core.language.parser import parse
+    from core.teaching.trace import record_steps
     from gui.step_panel import StepPanel
 
     evaluation = evaluate(parse("y = x"), {"x": 2.0})

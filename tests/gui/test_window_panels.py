@@ -243,10 +243,10 @@ def test_graph_pixmap_is_rendered_again_at_the_new_zoom(qtbot, window):
 
 def test_cancel_stops_a_long_layout_without_an_error(window, qtbot, monkeypatch):
     """Cancel (Esc) during a drawing reaches Graphviz: the worker's cancel event is passed
-    down to core.render.run_dot, the job ends, no error is shown, the old drawing stays."""
+    down to core.drawing.render.run_dot, the job ends, no error is shown, the old drawing stays."""
     import threading
 
-    from core import render
+    from core.drawing import render
 
     compute_and_draw(qtbot, window, "f = w * 2", {"w": 1.0})
     before = window.drawing
