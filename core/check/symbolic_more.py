@@ -539,7 +539,12 @@ def translate_common(translator, node, name, args, kwargs):
     if name == "gather":
         dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
         index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))
-        return np.take_along_axis(x, index.astype(int), axis=dim)
+        # torch.gather reads only the index's extent of the other dims (numpy would
+        # broadcast a size-1 index dim over all of x's)
+        axis = dim % x.ndim
+        part = x[tuple(slice(None) if d == axis else slice(0, index.shape[d])
+                       for d in range(x.ndim))]
+        return np.take_along_axis(part, index.astype(int), axis=dim)
     if name == "index_select":
         dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
         index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))
