@@ -19,29 +19,30 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Evaluate and print the result."""
     from core.evaluation.evaluate import evaluate
-    from core.serialize import evaluation_to_dict
+    from core.serialize import evaluation_to_dict, format_labelled
 
     program, variables = load(args)
     evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     if args.json:
         print_json(evaluation_to_dict(evaluation))
         return 0
-    lines = [_labelled(f"{evaluation.output_name} = ", evaluation.value) + f"   ({args.dtype})"]
+    lines = [format_labelled(f"{evaluation.output_name} = ", evaluation.value)
+             + f"   ({args.dtype})"]
     if evaluation.gradients and evaluation.grad_output is not None:
         lines.append("gradients of backward(gradient=v), each vᵀJ (not a gradient of one "
                      "number), with")
-        lines.append(_labelled("  v = ", evaluation.grad_output))
+        lines.append(format_labelled("  v = ", evaluation.grad_output))
     elif evaluation.gradients:
         lines.append("gradients:")
     for name, grad in evaluation.gradients.items():
-        lines.append(_labelled(f"  d{evaluation.output_name}/d{name} = ", grad))
+        lines.append(format_labelled(f"  d{evaluation.output_name}/d{name} = ", grad))
     named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
     if named:
         lines.append("intermediates:")
         for name in named:
-            lines.append(_labelled(f"  {name} = ", evaluation.intermediates[name]))
-            lines.append(_labelled(f"    d{evaluation.output_name}/d{name} = ",
-                                   evaluation.intermediate_gradients[name]))
+            lines.append(format_labelled(f"  {name} = ", evaluation.intermediates[name]))
+            lines.append(format_labelled(f"    d{evaluation.output_name}/d{name} = ",
+                                         evaluation.intermediate_gradients[name]))
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
@@ -49,9 +50,3 @@ def run(args) -> int:
     print("\n".join(lines))
     return 0
 
-
-def _labelled(label: str, tensor) -> str:
-    """``label`` then the tensor, a matrix's later rows indented under its first."""
-    from core.serialize import format_tensor
-
-    return label + format_tensor(tensor).replace("\n", "\n" + " " * len(label))

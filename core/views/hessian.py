@@ -162,10 +162,10 @@ def gradient_evaluation(evaluation, name: str) -> Evaluation:
 def format_hessian(report: HessianReport, digits: int = 6) -> str:
     """Gradient, Hessian blocks and Hessian-vector product as text (a matrix's later rows
     indented under its first)."""
-    from core.serialize import format_tensor
+    from core.serialize import format_labelled
 
     def labelled(label, tensor):
-        return label + format_tensor(tensor, digits).replace("\n", "\n" + " " * len(label))
+        return format_labelled(label, tensor, digits)
 
     out = report.output_name
     lines = []
