@@ -141,3 +141,16 @@ def test_matrix_rows_line_up_under_their_first_row(capsys):
     lines = out.splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("  y = "))
     assert lines[first + 1].index("[") == lines[first].index("[[") + 1
+
+
+def test_random_numbers_are_a_note_on_one_line_not_a_warning(capsys):
+    import torch
+
+    status, out, _ = compute(capsys, "torch.manual_seed(0)\nW = torch.randn(2, 3)\nf = sum(W * w)",
+                             "--var", "w=1")
+    assert status == 0
+    torch.manual_seed(0)
+    first = torch.randn(2, 3)[0, 0].item()
+    drew = next(line for line in out.splitlines() if " drew " in line)
+    assert drew.startswith("note: ") and f"drew [[{first:.4g}, " in drew
+    assert "warning" not in out

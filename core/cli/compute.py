@@ -46,7 +46,7 @@ def run(args) -> int:
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'note' if warning.kind == 'note' else 'warning'}: {warning}")
+        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
     print("\n".join(lines))
     return 0
 
