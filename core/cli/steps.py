@@ -98,5 +98,5 @@ def format_trace(trace) -> str:
         lines.append(f"  {name}:")
         for c in leaf.contributions:
             lines.append(f"    {fmt(c.value)}  via {c.via}   (running sum {fmt(c.running_total)})")
-        lines.append(f"    total d{trace.output_name}/d{name} = {fmt(leaf.total)}")
+        lines.append(f"    total ∂{trace.output_name}/∂{name} = {fmt(leaf.total)}")
     return "\n".join(lines)

@@ -133,8 +133,8 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
                                  f"{signed_sum([c.value for c in step.contributions])} = "
                                  f"{fmt(g)}"))
     rule = step.rule
-    if rule.pattern:
-        out.append(Line("pattern", rule.pattern))
+    # a second line of the pattern says which slot is which when a tensor fills two
+    out += [Line("pattern", line) for line in rule.pattern.split("\n") if line]
     if rule.formula:
         out.append(Line("rule", rule.formula))
     if rule.terms:
