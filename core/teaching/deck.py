@@ -289,80 +289,20 @@ def _points(el) -> list[tuple[float, float]]:
     return []
 
 
-#: operations whose constant operands take part in the arithmetic of their step (a
-#: dimension or a size does not)
-_ARITHMETIC_CALLS = frozenset({"pow", "maximum", "minimum", "matmul", "mm", "mv", "dot",
-                               "outer"})
-
-
-def constant_operands(evaluation) -> list[tuple[str, str, str]]:
-    """(constant's node id, its label, the node id of the operation using it) for every
-    constant the program's arithmetic uses: a number (the 3 of ``3*w``) or an input held
-    constant (the data ``x``, a target), so every number of a step's arithmetic is on the
-    page. torchviz draws none of them: they are not part of the autograd graph."""
-    from core.language.parser import BinaryOp, Call, Name, Number
-    from core.teaching.rules import fmt
-
-    out = []
-    for record in evaluation.records:
-        fn = record.tensor.grad_fn
-        node = record.node
-        if fn is None:
-            continue
-        if isinstance(node, BinaryOp):
-            operands = [node.left, node.right]
-        elif isinstance(node, Call) and node.function in _ARITHMETIC_CALLS:
-            operands = list(node.args)
-        else:
-            continue
-        for k, operand in enumerate(operands):
-            if isinstance(operand, Number):
-                out.append((f"const_{id(fn)}_{k}", fmt(operand.value), str(id(fn))))
-            elif isinstance(operand, Name):
-                tensor = evaluation.inputs.get(operand.name)
-                if tensor is not None and not tensor.requires_grad:
-                    out.append((f"const_{operand.name}", f"{operand.name} = "
-                                f"{fmt(tensor.detach())}", str(id(fn))))
-    return out
-
-
-def _add_constants(digraph, constants, layout=None) -> None:
-    """Draw the constants grey, with their values, and a dashed edge into their operation."""
-    seen = set()
-    style = dict(shape="box", style="dashed,filled", fillcolor="#f4f4f4", color="#9a9a9a",
-                 fontcolor="#555555", fontname="monospace", fontsize="13")
-    edges: dict = {}
-    for node_id, label, target in constants:
-        if node_id not in seen:
-            seen.add(node_id)
-            attrs = dict(style)
-            if layout is not None:
-                attrs.update(layout.node_attrs(node_id))
-            digraph.node(node_id, label, **attrs)
-        k = edges[node_id, target] = edges.get((node_id, target), 0) + 1
-        attrs = dict(style="dashed", color="#9a9a9a", arrowhead="none")
-        if layout is not None:
-            attrs.update(layout.edge_attrs(node_id, target, k, False))
-        digraph.edge(node_id, target, **attrs)
-
-
-def _draw_graphs(graph, pages: list[DeckPage], evaluation=None,
-                 budget=None) -> dict[int, Picture]:
+def _draw_graphs(graph, pages: list[DeckPage], budget=None) -> dict[int, Picture]:
     """One pinned drawing per page that shows the graph (pages with equal highlights share
     one), parsed; constants drawn grey beside the operations that use them. ``budget`` (an
     :class:`ExportBudget`) is checked before each drawing."""
     from core.drawing.pinned_layout import lay_out
     from core.drawing.render import Highlight, RenderOptions, run_dot, to_digraph
 
-    base = RenderOptions(theme="print", annotate="values")
+    # constants: the numbers and data the arithmetic uses, drawn grey with their values
+    base = RenderOptions(theme="print", annotate="values", constants=True)
     every: dict = {}
     for page in pages:
         if page.highlight is not None:
             every.update(page.highlight.edge_labels)
-    constants = constant_operands(evaluation) if evaluation is not None else []
-    constants = [c for c in constants if c[2] in graph.nodes]
     full = to_digraph(graph, replace(base, highlight=Highlight(edge_labels=every)))
-    _add_constants(full, constants)
     layout = lay_out(full.source, PAGE_TIMEOUT)
     cache: dict = {}
     out = {}
@@ -376,7 +316,6 @@ def _draw_graphs(graph, pages: list[DeckPage], evaluation=None,
             if budget is not None:
                 budget.check(k + 1, len(pages))
             digraph = to_digraph(graph, replace(base, highlight=h, pinned=layout))
-            _add_constants(digraph, constants, layout)
             source = digraph.source
             svg = run_dot(source, "svg", timeout=PAGE_TIMEOUT, engine="neato",
                           arguments=("-n2",),
@@ -777,7 +716,7 @@ def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = 
         raise LimitError(f"the step deck would have {len(pages):,} pages; the limit is "
                          f"{MAX_PAGES:,}: export the steps of a smaller program (or read them "
                          "with steps --json)")
-    pictures = _draw_graphs(graph, pages, evaluation, budget)
+    pictures = _draw_graphs(graph, pages, budget)
     out: list[str] = []
     for k, page in enumerate(pages):
         out += compose(page, pictures.get(k), graph, layout, k + 1, len(pages))
