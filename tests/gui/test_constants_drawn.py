@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import torch
 
-from tests.gui.conftest import compute_and_draw, show_steps_tab
+from tests.gui.conftest import compute_and_draw
 
 SVG = "{http://www.w3.org/2000/svg}"
 PROGRAM = "p = w*x + b\nloss = (p - y)**2"
