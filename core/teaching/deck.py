@@ -238,6 +238,9 @@ class Picture:
     height: float
     nodes: dict
     min_font: float
+    #: the Graphviz graph group's transform (sx, sy, tx, ty): a text's x, y in the group
+    #: are at (sx·(x + tx), sy·(y + ty)) in view coordinates
+    transform: tuple = (1.0, 1.0, 0.0, 0.0)
 
 
 def parse_picture(svg: str) -> Picture:
@@ -262,7 +265,60 @@ def parse_picture(svg: str) -> Picture:
              if el.get("font-size")]
     start = svg.index(">", svg.index("<svg")) + 1
     inner = svg[start:svg.rindex("</svg>")]
-    return Picture(inner, box[2], box[3], nodes, min(fonts) if fonts else 14.0)
+    return Picture(inner, box[2], box[3], nodes, min(fonts) if fonts else 14.0,
+                   (sx, sy, tx, ty))
+
+
+_GROUP = re.compile(r'(<g id="[^"]*" class="(node|edge)")(>.*?</g>)', re.S)
+_TEXT = re.compile(r"<text\b([^>]*)>(.*?)</text>", re.S)
+#: a node the zoomed view cuts is drawn this faint, without its words
+CUT_OPACITY = 0.3
+
+
+def _attr(attrs: str, name: str, default: str = "") -> str:
+    found = re.search(rf'\b{name}="([^"]*)"', attrs)
+    return found.group(1) if found else default
+
+
+def _text_box(pic: Picture, attrs: str, content: str) -> tuple:
+    """A text element's box in view coordinates (its width estimated from the fixed-width
+    advance: Graphviz's labels here are monospace)."""
+    sx, sy, tx, ty = pic.transform
+    x, y = float(_attr(attrs, "x", "0")), float(_attr(attrs, "y", "0"))
+    size = float(_attr(attrs, "font-size", "14"))
+    width = len(html.unescape(re.sub(r"<[^>]+>", "", content))) * size * MONO_ADVANCE
+    anchor = _attr(attrs, "text-anchor", "start")
+    left = x - {"middle": width / 2, "end": width}.get(anchor, 0.0)
+    return (sx * (left + tx), sy * (y - 0.8 * size + ty), sx * (left + width + tx),
+            sy * (y + 0.25 * size + ty))
+
+
+def visible_part(pic: Picture, view: tuple, keep: set) -> str:
+    """``pic``'s markup for a zoomed view of the region ``view`` (x0, y0, x1, y1 in view
+    coordinates): a node the view's edge would cut is drawn faint and without its words,
+    and a word (an edge's label) not wholly inside is left out, so no word is cut mid-way
+    at the edge of the view (the whole graph is on the map beside it). Nodes in ``keep``
+    (the step itself) are always drawn whole."""
+    x0, y0, x1, y1 = view
+
+    def inside(b) -> bool:
+        return b[0] >= x0 and b[1] >= y0 and b[2] <= x1 and b[3] <= y1
+
+    def group(match) -> str:
+        head, kind, body = match.groups()
+        title = html.unescape(re.search(r"<title>(.*?)</title>", body, re.S).group(1)) \
+            if "<title>" in body else ""
+        if kind == "node" and title not in keep:
+            box = pic.nodes.get(title)
+            if box is not None and not inside(box):
+                return f'{head} opacity="{CUT_OPACITY}"' + _TEXT.sub("", body)
+            return head + body
+        if kind == "node":
+            return head + body
+        return head + _TEXT.sub(lambda t: t.group(0) if inside(_text_box(pic, *t.groups()))
+                                else "", body)
+
+    return _GROUP.sub(group, pic.inner)
 
 
 def _transform(text: str) -> tuple[float, float, float, float]:
@@ -357,14 +413,21 @@ class _Canvas:
         self.parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
                           f'stroke="{stroke}" stroke-width="{width}"/>')
 
-    def picture(self, pic: Picture, zoom: float, ox: float, oy: float, clip: tuple):
-        """``pic`` scaled by ``zoom`` with its view origin at (ox, oy), clipped to ``clip``."""
+    def picture(self, pic: Picture, zoom: float, ox: float, oy: float, clip: tuple,
+                keep: set | None = None):
+        """``pic`` scaled by ``zoom`` with its view origin at (ox, oy), clipped to ``clip``;
+        with ``keep`` (the nodes always drawn whole), what the clip would cut is faded
+        without its words (:func:`visible_part`)."""
         cid = f"clip{len(self.parts)}"
         x, y, w, h = clip
+        inner = pic.inner
+        if keep is not None:
+            inner = visible_part(pic, ((x - ox) / zoom, (y - oy) / zoom,
+                                       (x + w - ox) / zoom, (y + h - oy) / zoom), keep)
         self.parts.append(f'<defs><clipPath id="{cid}"><rect x="{x:.1f}" y="{y:.1f}" '
                           f'width="{w:.1f}" height="{h:.1f}"/></clipPath></defs>'
                           f'<g clip-path="url(#{cid})"><g transform="translate({ox:.2f} '
-                          f'{oy:.2f}) scale({zoom:.4f})">{pic.inner}</g></g>')
+                          f'{oy:.2f}) scale({zoom:.4f})">{inner}</g></g>')
 
     def svg(self) -> str:
         """The page as an SVG document."""
@@ -563,7 +626,8 @@ def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, fir
     focus = _neighbours(graph, page.focus)
     zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus)
     canvas.rect(area[0], area[1], area[2], area[3], fill="#fbfbfb", stroke="#dddddd")
-    canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area)
+    canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area,
+                   keep=set(page.focus))
     # the map of the whole graph in the words' column, bottom right, clear of the graph
     mw, mh = 170, 100
     _minimap(canvas, pic, page, graph, (width - margin - mw, bottom - mh, mw, mh),
