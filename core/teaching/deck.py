@@ -68,6 +68,9 @@ class DeckPage:
     lines: list[Line] = field(default_factory=list)
     highlight: object = None
     focus: set = field(default_factory=set)
+    #: the node the view centres on when the focus does not fit at a readable size (the
+    #: step's own node; "" for the middle of the focus)
+    anchor: str = ""
 
 
 # --------------------------------------------------------------------------- planning
@@ -116,10 +119,10 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
                                        "page."))
             pages.append(DeckPage("predict", heading, f"{step.op}: predict", hidden,
                                   Highlight(current=current, done=set(h.done),
-                                            edge_labels=before), focus))
+                                            edge_labels=before), focus, step.node_id))
         pages.append(DeckPage("step", heading, step.op, lines,
                               Highlight(current=current, done=set(h.done), edge_labels=labels,
-                                        recent=recent), focus))
+                                        recent=recent), focus, step.node_id))
     # an example's headline result on the page that completes that input's gradient
     top = headline_lines(evaluation, trace, headline)
     if top:
@@ -489,7 +492,7 @@ def _draw_lines(canvas: _Canvas, rows: list[tuple], x: float, y: float, width: f
 
 
 def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
-              current: set | None = None) -> tuple:
+              current: set | None = None, anchor: str = "") -> tuple:
     """(zoom, view x, view y of the area's top-left) for ``focus`` nodes in ``area``."""
     ax, ay, aw, ah = area
     boxes = [pic.nodes[n] for n in focus if n in pic.nodes] or list(pic.nodes.values())
@@ -504,11 +507,26 @@ def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
     zoom = max(least, min(fit, MAX_ZOOM))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     centre = [pic.nodes[n] for n in (current or ()) if n in pic.nodes]
+    if centre and anchor in pic.nodes and (
+            max(b[2] for b in centre) - min(b[0] for b in centre) > aw / least
+            or max(b[3] for b in centre) - min(b[1] for b in centre) > ah / least):
+        centre = [pic.nodes[anchor]]  # the step's nodes are far apart: its own node
     if fit < least and centre:
         # the neighbours do not all fit at a readable size: keep the step itself centred
         cx = (min(b[0] for b in centre) + max(b[2] for b in centre)) / 2
         cy = (min(b[1] for b in centre) + max(b[3] for b in centre)) / 2
-    return zoom, cx - aw / 2 / zoom, cy - ah / 2 / zoom
+    vx, vy = cx - aw / 2 / zoom, cy - ah / 2 / zoom
+    # a graph larger than the view: show no empty space beyond its edge while more of the
+    # graph is on the other side (the step stays in view: it is nearer the edge than that)
+    every = list(pic.nodes.values())
+    gx0, gy0 = min(b[0] for b in every) - 12, min(b[1] for b in every) - 12
+    gx1, gy1 = max(b[2] for b in every) + 12, max(b[3] for b in every) + 12
+    vw, vh = aw / zoom, ah / zoom
+    if vw < gx1 - gx0:
+        vx = min(max(vx, gx0), gx1 - vw)
+    if vh < gy1 - gy0:
+        vy = min(max(vy, gy0), gy1 - vh)
+    return zoom, vx, vy
 
 
 def _neighbours(graph, nodes: set) -> set:
@@ -624,7 +642,8 @@ def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, fir
     split = width * 0.52
     area = (margin, top, split - margin - 10, bottom - top)
     focus = _neighbours(graph, page.focus)
-    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus)
+    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus,
+                             page.anchor)
     canvas.rect(area[0], area[1], area[2], area[3], fill="#fbfbfb", stroke="#dddddd")
     canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area,
                    keep=set(page.focus))

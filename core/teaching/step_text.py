@@ -14,8 +14,17 @@ from dataclasses import dataclass
 import torch
 
 from core.teaching.notation import LEGEND  # noqa: F401 - re-exported for the readers
-from core.teaching.rules import (FULL_ENTRIES, MINUS, fmt, num, pretty, shape_text, signed_sum,
-                                  superscript, wrap)
+from core.teaching.rules import (
+    FULL_ENTRIES,
+    MINUS,
+    fmt,
+    num,
+    pretty,
+    shape_text,
+    signed_sum,
+    superscript,
+    wrap,
+)
 
 #: kinds of line: "in" (gradient in), "paths" (a fork's sum), "pattern", "rule", "math",
 #: "grid" (a multi-line block in a fixed-width face), "note" (a banner: kink, NaN),
