@@ -1003,6 +1003,8 @@ def _product_text(local: Local, g, out) -> tuple[str, str, object]:
     """(symbolic product, numeric product, the unreduced product tensor or None)."""
     v = local.value
     shown = fmt(v) if v is not None else "?"
+    if shown.startswith(MINUS) and not shown.startswith(MINUS + "∞") and "[" not in shown:
+        shown = f"({shown})"  # 1 × (−0.8), as a student writes it: not 1 × −0.8
     if local.apply == "right":
         return "·", f"{fmt(g)} · {shown}", None
     if local.apply == "left":
