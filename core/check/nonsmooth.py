@@ -217,9 +217,10 @@ def _pattern(function, args, kwargs, out):
         if function == "sign":
             pattern = torch.sign(x)
             at = pattern == 0
-        elif function == "round":
-            pattern = torch.round(x)
-            at = (x - torch.floor(x)) == 0.5
+        elif function == "round":  # round(x, decimals=d) jumps where 10^d x is a half
+            scaled = x * 10.0 ** int(kwargs.get("decimals") or 0)
+            pattern = torch.round(scaled)
+            at = (scaled - torch.floor(scaled)) == 0.5
         else:
             pattern = torch.floor(x)
             at = x == pattern
