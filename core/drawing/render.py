@@ -133,7 +133,8 @@ class RenderOptions:
             raise ExpressionError("value", f"theme must be one of {', '.join(THEMES)}")
         if self.layout not in ("auto", "exact", "split"):
             raise ExpressionError("value", "layout must be auto, exact or split")
-        if not 10 <= int(self.dpi) <= 1200:
+        if isinstance(self.dpi, bool) or not isinstance(self.dpi, (int, float)) \
+                or not 10 <= self.dpi <= 1200:
             raise ExpressionError("value", f"dpi must be between 10 and 1200, not {self.dpi}")
 
 
