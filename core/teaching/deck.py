@@ -182,15 +182,25 @@ def _title_page(evaluation, trace, explanation: str, title: str) -> DeckPage:
 
 
 def _summary_page(evaluation, trace, check: bool) -> DeckPage:
-    from core.teaching.rules import fmt, pretty
+    from core.teaching.rules import MINUS, fmt, pretty
     f = trace.output_name
     lines = []
     fd = _finite_differences(evaluation) if check else {}
     for name, leaf in trace.leaves.items():
-        terms = [f"{fmt(c.value)} via {pretty(c.via.split(' (')[0])}" for c in leaf.contributions]
         lines.append(Line("math", f"∂{f}/∂{name} = {fmt(leaf.total)}"))
-        if len(terms) > 1:
-            lines.append(Line("text", "    paths: " + " + ".join(terms)))
+        if len(leaf.contributions) > 1:
+            # a − b, never a + −b: each path's share named by where it came from
+            text = ""
+            for k, c in enumerate(leaf.contributions):
+                value = fmt(c.value)
+                via = f"(via {pretty(c.via.split(' (')[0])})"
+                if k == 0:
+                    text = f"{value} {via}"
+                elif value.startswith(MINUS) and "[" not in value:
+                    text += f" {MINUS} {value[1:]} {via}"
+                else:
+                    text += f" + {value} {via}"
+            lines.append(Line("text", f"    paths: {text} = {fmt(leaf.total)}"))
         if name in fd:
             lines.append(Line("text", "    finite differences: " + fd[name]))
     return DeckPage("summary", "Summary: every gradient", "each path's share, and an "
