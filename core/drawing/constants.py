@@ -17,6 +17,10 @@ ARITHMETIC_CALLS = frozenset({"pow", "maximum", "minimum", "matmul", "mm", "mv",
                               "outer"})
 #: prefix of a constant's DOT node name
 CONST_PREFIX = "const_"
+#: graphs of more nodes than this are drawn without their constants: a long chain such as
+#: ``y = y * 1.0001`` repeated would double its nodes (and Graphviz's layout time) for
+#: numbers no one reads at that scale (the window folds such graphs anyway)
+MAX_GRAPH_NODES = 300
 
 
 @dataclass(frozen=True)
