@@ -47,6 +47,9 @@ SANS_ADVANCE, MONO_ADVANCE = 0.62, 0.603
 INK, MUTED, ACCENT, NOTE_FILL = "#1a1a1a", "#555555", "#1a5fb4", "#fff3cd"
 #: the largest zoom of the graph on a slide (a three-node graph need not fill the screen)
 MAX_ZOOM = 2.2
+#: a graph that fits the view whole with its smallest text this much above the smallest
+#: readable size is shown whole on every page, not zoomed on the step
+WHOLE_GRAPH_MARGIN = 1.15
 PAGE_TIMEOUT = 60.0
 #: the most pages a deck may have (each is a Graphviz drawing and a conversion, about 0.1 s)
 MAX_PAGES = 800
@@ -527,6 +530,11 @@ def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
     boxes = [pic.nodes[n] for n in focus if n in pic.nodes] or list(pic.nodes.values())
     if not boxes:
         return 1.0, 0.0, 0.0
+    every = list(pic.nodes.values())
+    whole = min(aw / (max(b[2] for b in every) - min(b[0] for b in every) + 60),
+                ah / (max(b[3] for b in every) - min(b[1] for b in every) + 60))
+    if whole >= WHOLE_GRAPH_MARGIN * min_font / pic.min_font:
+        boxes = every  # a small graph is shown whole (and stands still from page to page)
     x0 = min(b[0] for b in boxes) - 30
     y0 = min(b[1] for b in boxes) - 30
     x1 = max(b[2] for b in boxes) + 30

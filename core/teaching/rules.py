@@ -1136,6 +1136,12 @@ _SLOT_WORDS = (("Mul", ("first factor", "second factor")), ("Mm", ("first factor
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
+def slot_word(op: str, i: int) -> str:
+    """What input slot ``i`` of operation ``op`` is called: "first factor", "base"..."""
+    words = next((w for prefix, w in _SLOT_WORDS if op.startswith(prefix)), ())
+    return words[i] if i < len(words) else f"input {i + 1}"
+
+
 def slot_aliases(op: str, ctx: StepContext) -> tuple[dict[int, str], str]:
     """When one tensor fills several input slots of a node (``y * y``, ``W @ W``,
     ``x ** x``), a name per slot (``y₁``, ``y₂``) and the sentence that says which is
