@@ -141,7 +141,7 @@ def pretty(text: str) -> str:
     text = " ".join(text.split())
     text = re.sub(r"\b(?:torch\.nn\.functional|torch|F|nn\.functional)\.", "", text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*\*\s*(?=[A-Za-z_(])(?!\*)", r"\1", text)
-    text = re.sub(r"\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    text = re.sub(r"\s*\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     return re.sub(r"(?<![0-9.][eE])-", MINUS, text)
 
 
