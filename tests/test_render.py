@@ -411,3 +411,10 @@ def test_a_long_chain_is_drawn_without_its_constants():
     assert "const_" not in source
     small = build_graph(evaluate(parse("f = x * 1.0001"), {"x": 1.0}))
     assert "const_" in R.to_digraph(small, R.RenderOptions(constants=True)).source
+
+
+def test_a_negative_number_of_the_program_is_drawn_as_a_constant():
+    # -0.5 * x: the step multiplies by −0.5, so −0.5 is on the drawing, with its minus sign
+    graph = build_graph(evaluate(parse("f = sum(-0.5 * x)"), {"x": [1.0, 2.0]}))
+    texts = _const_nodes(R.render(graph, R.RenderOptions(constants=True), "svg"))
+    assert list(texts.values()) == ["\u22120.5"]

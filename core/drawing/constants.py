@@ -40,7 +40,15 @@ def constant_operands(evaluation) -> list[Constant]:
     held constant (the data ``x``, a target), once per operation that uses it; an input
     used by several operations is one node (one id) with a line to each. Evaluations
     without the language's records (a model explored from the user's own code) have none."""
-    from core.language.parser import BinaryOp, Call, Name, Number
+    from core.language.parser import BinaryOp, Call, Name, Number, UnaryOp
+
+    def number(operand):
+        """The value of a number written in the program (``2``, ``-0.5``), else None."""
+        if isinstance(operand, Number):
+            return operand.value
+        if isinstance(operand, UnaryOp) and isinstance(operand.operand, Number):
+            return -operand.operand.value if operand.op == "-" else operand.operand.value
+        return None
 
     out = []
     inputs = getattr(evaluation, "inputs", None) or {}
@@ -57,8 +65,8 @@ def constant_operands(evaluation) -> list[Constant]:
         else:
             continue
         for k, operand in enumerate(operands):
-            if isinstance(operand, Number):
-                out.append(Constant(f"{CONST_PREFIX}{id(fn)}_{k}", "", operand.value,
+            if number(operand) is not None:
+                out.append(Constant(f"{CONST_PREFIX}{id(fn)}_{k}", "", number(operand),
                                     str(id(fn))))
             elif isinstance(operand, Name):
                 value = inputs.get(operand.name)
