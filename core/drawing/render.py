@@ -597,10 +597,10 @@ def _draw_constants(dot, graph, options: RenderOptions, theme: Theme) -> None:
     """The constants the arithmetic uses (core.drawing.constants), grey and dashed, with
     their values, a dashed line (no arrow: no gradient flows) into each operation using
     them. A pinned drawing places them where its layout did."""
-    from core.drawing.constants import constant_operands
+    from core.drawing.constants import MAX_GRAPH_NODES, constant_operands
     from core.serialize import format_number
 
-    if graph.evaluation is None:
+    if graph.evaluation is None or len(graph.nodes) > MAX_GRAPH_NODES:
         return
     style = dict(shape="box", style="dashed,filled", fillcolor=theme.constant_fill,
                  color=theme.constant_line, fontcolor=theme.constant_text)
