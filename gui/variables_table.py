@@ -18,13 +18,15 @@ again at every keystroke); a bad value is flagged red in its cell with the reaso
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core.errors import ExpressionError
 from core.language.values import VariableSpec, format_shape, parse_value, shape_of
-from gui.table_batch import batch_fill, limit_measuring
+from gui.table_batch import RowsPerPass, batch_fill, limit_measuring
 
 NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
 BAD = QColor(255, 205, 205)
@@ -32,8 +34,6 @@ BAD = QColor(255, 205, 205)
 READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 CHECKABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
 GREY = QBrush(QColor("#666666"))
-#: Rows added per pass of the event loop when thousands arrive at once.
-ROWS_AT_ONCE = 150
 #: origin -> (short text in the From column, its tooltip)
 ORIGINS = {
     "text": ("text", "defined by the text itself (a pasted cell's definition); it wins over "
@@ -96,6 +96,7 @@ class VariablesTable(QTableWidget):
         #: rows (name, text, grad, origin) still to be added, a chunk per event-loop pass
         self._pending: list[tuple[str, str, bool, str]] = []
         self._fill_generation = 0
+        self._rows_per_pass = RowsPerPass()
         self._updating = False
         self._bold = self.font()
         self._bold.setBold(True)
@@ -120,8 +121,9 @@ class VariablesTable(QTableWidget):
         return bool(self._pending)
 
     def _add_later(self, rows: list[tuple[str, str, bool, str]]) -> None:
-        """Add ``rows`` (name, text, grad, origin) at the end: ROWS_AT_ONCE now, the rest
-        on later passes of the event loop (thousands of names must not freeze the window)."""
+        """Add ``rows`` (name, text, grad, origin) at the end: a pass's worth now
+        (gui.table_batch.RowsPerPass), the rest on later passes of the event loop (thousands
+        of names must not freeze the window)."""
         self._pending = list(rows)
         self._fill_generation += 1
         self._add_pending(self._fill_generation)
@@ -129,8 +131,11 @@ class VariablesTable(QTableWidget):
     def _add_pending(self, generation: int) -> None:
         if generation != self._fill_generation or not self._pending:
             return
-        chunk, self._pending = self._pending[:ROWS_AT_ONCE], self._pending[ROWS_AT_ONCE:]
+        count = self._rows_per_pass.rows
+        chunk, self._pending = self._pending[:count], self._pending[count:]
+        started = time.thread_time()
         self._materialize(chunk)
+        self._rows_per_pass.measured(len(chunk), time.thread_time() - started)
         if self._pending:
             QTimer.singleShot(0, self, lambda: self._add_pending(generation))
 
