@@ -29,6 +29,9 @@ from core.language.values import VariableSpec, format_shape, parse_value, shape_
 from gui.table_batch import RowsPerPass, batch_fill, limit_measuring
 
 NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
+#: The Value column's least width (px): its header and a value such as "[[1, 0.5], …" stay
+#: readable. In a 300-pixel column (a 1024-pixel projector) the From column left it 30 px.
+VALUE_MIN_WIDTH = 100
 BAD = QColor(255, 205, 205)
 # item flags and brushes made once (thousands of rows are filled at a time)
 READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -139,6 +142,23 @@ class VariablesTable(QTableWidget):
         if self._pending:
             QTimer.singleShot(0, self, lambda: self._add_pending(generation))
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Keep the Value column readable at every width (fit_columns)."""
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Show the From column only while the Value column keeps VALUE_MIN_WIDTH beside it;
+        in a narrow column (a 1024-pixel projector) From goes (its words stay in the Name
+        cell's tooltip) and comes back when there is room."""
+        header = self.horizontalHeader()
+        beside = sum(max(header.sectionSizeHint(column), self.sizeHintForColumn(column))
+                     for column in (NAME, SHAPE, GRAD, SOURCE))
+        spare = self.viewport().width() - beside
+        hide = spare < VALUE_MIN_WIDTH
+        if hide != self.isColumnHidden(SOURCE):
+            self.setColumnHidden(SOURCE, hide)
+
     def _materialize(self, chunk) -> None:
         start = self.rowCount()
         self._updating = True
@@ -148,6 +168,8 @@ class VariablesTable(QTableWidget):
                 self._fill_row(start + offset, *row)
             self.validate(range(start, start + len(chunk)))
         self._updating = False
+        if start == 0:
+            self.fit_columns()
 
     def flush(self) -> None:
         """Add every row still waiting, now (before the rows are changed otherwise)."""
@@ -305,6 +327,9 @@ class VariablesTable(QTableWidget):
         item.setText(short)
         item.setToolTip(tip)
         item.setData(Qt.ItemDataRole.UserRole, origin)
+        name = self.item(row, NAME)
+        if name is not None:  # also where the From column is hidden for room
+            name.setToolTip(f"{name.text()}: {short}, {tip}")
 
     # ------------------------------------------------------------------ values
 
