@@ -48,7 +48,7 @@ class PathsData:
 def compute_paths(source: ViewInput) -> PathsData:
     """Evaluate and find the paths (worker thread); everything returned is text/refs."""
     from core.evaluation.evaluate import backward
-    from core.serialize import format_tensor
+    from core.serialize import format_tensor, shown_minus
     from core.views.paths import find_paths
 
     evaluation = parse_and_forward(source)
@@ -61,7 +61,7 @@ def compute_paths(source: ViewInput) -> PathsData:
             refs.setdefault(str(id(fn)), ("record", record.index))
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
     leaves = {}
     for name, leaf in report.leaves.items():

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.language.values import format_shape
+from core.serialize import shown_minus
 from gui.summary import format_cell, format_data
 from gui.table_batch import RowsPerPass, batch_fill, limit_measuring
 
@@ -189,10 +190,12 @@ class ResultsPanel(QWidget):
                  (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
                  if ref_data is not None else ("", "")]
         for col, (text, full) in enumerate(cells):
-            item = QTableWidgetItem(text)
+            # on screen the page's minus sign; the copied (full) text keeps ASCII "-" so
+            # that Python and spreadsheets read the numbers back
+            item = QTableWidgetItem(shown_minus(text) if col else text)
             item.setData(FULL_TEXT, full)
             if col and full != text:
-                item.setToolTip(full)
+                item.setToolTip(shown_minus(full))
             if col:
                 item.setFont(self.mono)
                 item.setTextAlignment(LEFT_CENTRE)
