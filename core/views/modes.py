@@ -24,6 +24,8 @@ import torch.autograd.forward_ad as fwAD
 
 from core.errors import LimitError
 from core.evaluation import ops
+from core.evaluation.cost import check_repeated_work, repeated_work
+from core.evaluation.deadline import backward_deadline
 from core.evaluation.evaluate import replay
 from core.serialize import entry_label, tensor_to_data
 from core.teaching.trace import reachable_nodes
@@ -119,6 +121,12 @@ def compare_modes(evaluation) -> ModesReport:
     if n_out > MAX_REVERSE_PASSES:
         raise LimitError(f"reverse mode needs one pass per output entry, {n_out:,} here; the "
                          f"limit is {MAX_REVERSE_PASSES:,} (forward mode needs {n_in:,})")
+    # both modes' passes are estimated before any runs: a reverse pass is the program's
+    # backward pass; a forward-mode pass replays the program carrying tangents, about a
+    # forward and a backward pass's work
+    _, reverse_total = repeated_work(evaluation, n_out if output.requires_grad else 0)
+    check_repeated_work("forward mode (one pass per input entry, after reverse mode's "
+                        f"{n_out:,})", evaluation, n_in, "both", already=reverse_total)
     deadline = time.monotonic() + MAX_SECONDS
     reverse, weights, ran = _reverse(evaluation, names)
     with _DUAL_LEVEL_LOCK:
@@ -162,15 +170,16 @@ def _reverse(evaluation, names):
 
     handles = [fn.register_prehook(make_hook(fn)) for fn in reachable_nodes(output.grad_fn)]
     try:
-        for k in range(output.numel()):
-            seed = torch.zeros_like(output).reshape(-1)
-            seed[k] = 1
-            grads = torch.autograd.grad(output, leaves, seed.reshape(shape),
-                                        retain_graph=True, allow_unused=True)
-            index = tuple(int(i) for i in _unravel(k, shape))
-            for n, g in zip(names, grads, strict=True):
-                if g is not None:
-                    results[n][index] = g
+        with backward_deadline(output, MAX_SECONDS, "reverse mode over all its passes"):
+            for k in range(output.numel()):
+                seed = torch.zeros_like(output).reshape(-1)
+                seed[k] = 1
+                grads = torch.autograd.grad(output, leaves, seed.reshape(shape),
+                                            retain_graph=True, allow_unused=True)
+                index = tuple(int(i) for i in _unravel(k, shape))
+                for n, g in zip(names, grads, strict=True):
+                    if g is not None:
+                        results[n][index] = g
     finally:
         for handle in handles:
             handle.remove()
@@ -275,13 +284,13 @@ def _downstream(edges, start: int | None) -> set[int]:
 
 def format_modes(report: ModesReport, digits: int = 6) -> str:
     """The comparison as text."""
-    from core.serialize import format_tensor
+    from core.serialize import format_inline, format_labelled
     out = report.output_name
     lines = [f"d{out}/d(input) in both modes (output shape "
              f"{list(report.output_shape) or 'a single number'})", ""]
     for name in report.forward:
-        lines.append(f"{name}: forward {format_tensor(report.forward[name], digits)}   "
-                     f"reverse {format_tensor(report.reverse[name], digits)}")
+        lines.append(format_labelled(f"{name}, forward mode: ", report.forward[name], digits))
+        lines.append(format_labelled(f"{name}, reverse mode: ", report.reverse[name], digits))
     p, m = report.passes, report.multiply_adds
     lines += ["", f"forward mode: {p['forward']} pass{'es' if p['forward'] != 1 else ''} "
               f"(one per input entry), {m['forward']:,} multiply-adds",
@@ -292,6 +301,6 @@ def format_modes(report: ModesReport, digits: int = 6) -> str:
         lines += ["", f"forward pass seeded at {walk.seed} (tangent 1):"]
         for step in walk.steps[:40]:
             label = f"{step.name} = {step.expression}" if step.name else step.expression
-            lines.append(f"  {label}: value {format_tensor(step.value, digits)}, "
-                         f"tangent {format_tensor(step.tangent, digits)}")
+            lines.append(f"  {label}: value {format_inline(step.value, digits)}, "
+                         f"tangent {format_inline(step.tangent, digits)}")
     return "\n".join(lines)

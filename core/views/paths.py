@@ -19,10 +19,13 @@ the gradient, since each node's backward is linear.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import torch
 
+from core.errors import LimitError
+from core.evaluation.cost import repeated_work_refusal
 from core.evaluation.evaluate import backward_seed
 from core.serialize import tensor_to_data
 from core.teaching.trace import Trace, reachable_nodes, record_steps
@@ -31,6 +34,8 @@ from core.teaching.trace import Trace, reachable_nodes, record_steps
 MAX_PATHS_LISTED = 200
 #: edges over all listed paths of one input (200 paths of a 5,000-node chain are too many)
 MAX_PATH_EDGES = 20_000
+#: seconds listing one input's paths may take (each path is pushed through torch's nodes)
+MAX_SECONDS = 30.0
 
 
 @dataclass
@@ -252,6 +257,10 @@ def find_paths(evaluation, trace: Trace | None = None, *,
         elif edges > MAX_PATH_EDGES and count > 1:
             reason = (f"{count:,} paths over up to {len(factored):,} nodes each: too long to "
                       "list; the factored sums below add them up")
+        elif count > 1 and (too_much := repeated_work_refusal(
+                "listing the paths (each pushes the seed through its nodes: up to one "
+                "backward pass per path)", evaluation, count, "backward")):
+            reason = f"{too_much}; the factored sums below add them up instead"
         else:
             paths = _enumerate(graph, leaf.node_id, to_leaf, scalar)
         leaves[name] = LeafPaths(name, count, paths, leaf.total.detach().clone(), factored,
@@ -324,9 +333,13 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     pushing the seed along each path alone; returned input first."""
     paths = []
     seed = graph.seed
+    deadline = time.monotonic() + MAX_SECONDS
     # stack of (node, slot it is entered by, ids, factors, edge ks so far, gradient so far)
     stack = [(graph.root, 0, [graph.root], [], [], seed)]
     while stack:
+        if time.monotonic() > deadline:
+            raise LimitError(f"listing the paths took longer than {MAX_SECONDS:g} s, its time "
+                             "limit")
         node_id, slot, ids, factors, ks, grad = stack.pop()
         if node_id == target:
             paths.append(Path([graph.label(n) for n in reversed(ids)], list(reversed(ids)),
@@ -346,9 +359,27 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     return paths
 
 
-def format_paths(report: PathsReport, digits: int = 6) -> str:
+def factors_text(factors) -> str:
+    """A path's local derivatives as the pages write a product: ``2 · (−0.416147) · 3``
+    (negative factors in parentheses, the pages' minus sign)."""
+    from core.teaching.rules import base
+    return " · ".join(base(f) for f in factors)
+
+
+def value_text(value) -> str:
+    """One number or small tensor with the pages' minus sign (``−2.49688``)."""
+    from core.teaching.rules import fmt
+    return fmt(value)
+
+
+def sum_text(values) -> str:
+    """The paths' products as one sum, the minus written once: ``−29.0117 − 2.49688``."""
+    from core.teaching.rules import signed_sum
+    return signed_sum(values)
+
+
+def format_paths(report: PathsReport) -> str:
     """The report as text: each input's paths with factors and products, and the sum."""
-    from core.serialize import format_tensor
     out = report.output_name
     lines = []
     if not report.leaves:
@@ -360,21 +391,21 @@ def format_paths(report: PathsReport, digits: int = 6) -> str:
             for k, path in enumerate(leaf.paths, 1):
                 lines.append(f"  path {k}: " + " → ".join(path.nodes))
                 if path.factors and all(f is not None for f in path.factors):
-                    product = " · ".join(format_tensor(f, digits) for f in path.factors)
-                    lines.append(f"    {product} = {format_tensor(path.product, digits)}")
+                    lines.append(f"    {factors_text(path.factors)} = "
+                                 f"{value_text(path.product)}")
                 else:
-                    lines.append(f"    contributes {format_tensor(path.product, digits)}")
+                    lines.append(f"    contributes {value_text(path.product)}")
             if leaf.paths:
-                terms = " + ".join(format_tensor(p.product, digits) for p in leaf.paths)
-                lines.append(f"  sum: {terms} = {format_tensor(leaf.path_sum, digits)}")
+                lines.append(f"  sum: {sum_text([p.product for p in leaf.paths])} = "
+                             f"{value_text(leaf.path_sum)}")
         else:
             lines.append(f"  {leaf.reason}")
             for node in leaf.factored[-6:]:
-                terms = " + ".join(format_tensor(t.value, digits) for t in node.terms) or "1"
+                terms = sum_text([t.value for t in node.terms]) if node.terms else "1"
                 lines.append(f"  d{out}/d[{node.label}] = {terms} = "
-                             f"{format_tensor(node.gradient, digits)}  "
+                             f"{value_text(node.gradient)}  "
                              f"({node.paths_to_output:,} paths)")
         if leaf.reason and leaf.paths is not None:
             lines.append(f"  {leaf.reason}")
-        lines.append(f"  autograd's gradient: {format_tensor(leaf.total, digits)}")
+        lines.append(f"  autograd's gradient: {value_text(leaf.total)}")
     return "\n".join(lines)
