@@ -36,7 +36,7 @@ BAD = QColor(255, 205, 205)
 # item flags and brushes made once (thousands of rows are filled at a time)
 READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 CHECKABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
-GREY = QBrush(QColor("#666666"))
+GREY = QBrush(QColor("#666666"))  # the light theme's; set_secondary_colour changes it
 #: origin -> (short text in the From column, its tooltip)
 ORIGINS = {
     "text": ("text", "defined by the text itself (a pasted cell's definition); it wins over "
@@ -100,6 +100,7 @@ class VariablesTable(QTableWidget):
         self._pending: list[tuple[str, str, bool, str]] = []
         self._fill_generation = 0
         self._rows_per_pass = RowsPerPass()
+        self._secondary = GREY  # the Shape and From columns' quieter text
         self._updating = False
         self._bold = self.font()
         self._bold.setBold(True)
@@ -141,6 +142,18 @@ class VariablesTable(QTableWidget):
         self._rows_per_pass.measured(len(chunk), time.thread_time() - started)
         if self._pending:
             QTimer.singleShot(0, self, lambda: self._add_pending(generation))
+
+    def set_secondary_colour(self, colour: QColor) -> None:
+        """The Shape and From columns' quieter text colour, from the window's theme (a grey
+        for white paper nearly vanished on the dark and the high-contrast backgrounds)."""
+        self._secondary = QBrush(colour)
+        self._updating = True
+        for row in range(self.rowCount()):
+            for column in (SHAPE, SOURCE):
+                item = self.item(row, column)
+                if item is not None:
+                    item.setForeground(self._secondary)
+        self._updating = False
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Keep the Value column readable at every width (fit_columns)."""
@@ -300,13 +313,13 @@ class VariablesTable(QTableWidget):
         name_item.setFont(self._bold)
         shape_item = QTableWidgetItem("")
         shape_item.setFlags(READ_ONLY)
-        shape_item.setForeground(GREY)
+        shape_item.setForeground(self._secondary)
         grad_item = QTableWidgetItem("")
         grad_item.setFlags(CHECKABLE)
         grad_item.setToolTip("requires_grad")
         source_item = QTableWidgetItem("")
         source_item.setFlags(READ_ONLY)
-        source_item.setForeground(GREY)
+        source_item.setForeground(self._secondary)
         self.setItem(row, NAME, name_item)
         self.setItem(row, VALUE, QTableWidgetItem(text))
         self.setItem(row, SHAPE, shape_item)
