@@ -72,7 +72,9 @@ class ViewsPanel(QTabWidget):
             self._widened = True
             w = self.window_
             dock = w.views_dock
-            wanted = min(640, int(w.width() * 0.42))
+            # a third of the window at most: at 0.42 the graph kept a quarter of a
+            # 1280-pixel projector, its nodes too small to read from the back
+            wanted = min(640, int(w.width() * 0.32))
             if dock.width() < wanted:
                 w.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         self._update_showing()

@@ -63,7 +63,7 @@ def test_every_control_fits_and_the_graph_gets_its_share(qtbot, window, size):
     assert window.variables.viewport().height() >= 2 * window.variables.rowHeight(0)
     assert window.results.table.viewport().height() >= 2 * window.results.table.rowHeight(0)
     # every right-hand tab leaves the graph a third of the width or more
-    for dock in (window.steps_dock, window.check_dock, window.details_dock):
+    for dock in (window.steps_dock, window.check_dock, window.views_dock, window.details_dock):
         dock.raise_()
         qtbot.wait(50)
         assert window.graph.width() >= size[0] / 3, (dock.objectName(), window.graph.width())
