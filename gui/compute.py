@@ -46,6 +46,8 @@ class ComputeResult:
     #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
     #: run on its own evaluation point at this evaluation's nodes
     record_node_ids: list = field(default_factory=list)
+    #: the values (name -> VariableSpec) it was computed from
+    variables: dict = field(default_factory=dict)
 
     def quantity(self, name: str) -> Quantity | None:
         """The row called ``name``, if any."""
@@ -80,17 +82,23 @@ def warm_up() -> str:
     return torch.__version__
 
 
-def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> ComputeResult:
-    """Parse ``text``, evaluate it with ``variables`` and run backward.
+def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
+            program=None) -> ComputeResult:
+    """Parse ``text`` (unless ``program``, its parse, is given: the window has it already,
+    and a long text takes a worker hundreds of ms to read again), evaluate it with
+    ``variables`` and run backward.
 
     Raises :class:`~core.errors.ExpressionError` for anything the user can fix.
     """
     from core.evaluation.evaluate import evaluate
     from gui.summary import display_data as tensor_to_data  # large tensors: corners only
+    from gui.summary import format_cell, format_data
 
-    program = parse(text)
+    if program is None:
+        program = parse(text)
     evaluation = evaluate(program, variables, dtype)
     result = ComputeResult(text, dtype, evaluation, evaluation.output_name)
+    result.variables = dict(variables)
     result.quantities.append(Quantity(
         evaluation.output_name, "output", tensor_to_data(evaluation.value),
         1.0 if evaluation.output.requires_grad else None, tuple(evaluation.output.shape)))
@@ -105,7 +113,11 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str) -> Comput
             name, "intermediate", tensor_to_data(tensor),
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
-    result.cells = {q.name: cell_texts(q) for q in result.quantities}
+    # formatted here, not through cell_texts: an import statement run 4,000 times goes
+    # through PySide6's import hook each time, Python work that holds the GIL
+    result.cells = {q.name: ((format_cell(q.value), format_data(q.value)),
+                             (format_cell(q.grad), format_data(q.grad)))
+                    for q in result.quantities}
     result.warnings = [str(w) for w in evaluation.warnings]
     result.notes = list(program.notes)
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from functools import partial
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         #: (text, Program or ExpressionError) of the last text parsed
         self._parse_cache: tuple[str, object] | None = None
         self._after_parse: set[str] = set()  # "compute", "settle": waiting for the parse
+        self._parsing: str | None = None  # the text a worker is reading
         self.torch_ready = False
         self.pending_compute = False
         self.example: Example | None = None
@@ -433,6 +435,9 @@ class MainWindow(QMainWindow):
             self._apply_parse(cached[1])
         elif len(text) > PARSE_INLINE_CHARS:
             self.program = None
+            if self.parse_jobs.busy and self._parsing == text:
+                return  # already being read: a second reader would only compete for the GIL
+            self._parsing = text
             self.statusBar().showMessage("Reading the program…")
             self.parse_jobs.submit(_parse_outcome, text)
         else:
@@ -549,7 +554,7 @@ class MainWindow(QMainWindow):
         self._compute_started = time.perf_counter()
         self.statusBar().showMessage("Computing…")
         self.compute_jobs.submit(compute, self.editor.toPlainText(), specs,
-                                 self.dtype_box.currentText())
+                                 self.dtype_box.currentText(), program=self.program)
 
     def on_computed(self, result) -> None:
         """Show value and gradients, then start drawing the graph."""
@@ -562,8 +567,20 @@ class MainWindow(QMainWindow):
         if any("NaN" in w or "infinity" in w for w in result.warnings):
             # the results table says it too; the status bar makes sure it is seen
             self.statusBar().showMessage("⚠ " + result.warnings[0], 15000)
+        # the panels that follow a result (Steps, Check, Views), then the drawing, each get a
+        # pass of the event loop of their own: in one slot they kept the GUI thread 66 ms
+        QTimer.singleShot(0, self, partial(self._announce_computed, result))
+
+    def _announce_computed(self, result) -> None:
+        """Hand a shown result to the panels (``computed``), then start its drawing."""
+        if result is not self.result:
+            return  # a newer result, or none (File > New, a failed compute) came meanwhile
         self.computed.emit(result)
-        self.draw_graph(("computed and drawn", self._compute_started))
+        QTimer.singleShot(0, self, partial(self._draw_computed, result))
+
+    def _draw_computed(self, result) -> None:
+        if result is self.result:
+            self.draw_graph(("computed and drawn", self._compute_started))
 
     def draw_graph(self, request: tuple[str, float] | None = None) -> None:
         """Lay out the current result's graph on a worker; ``request`` says what asked for

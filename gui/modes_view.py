@@ -35,11 +35,11 @@ class ModesData:
 
 def compute_modes(source: ViewInput) -> ModesData:
     """Both modes on a fresh evaluation (worker thread)."""
-    from core.serialize import format_tensor
+    from core.serialize import format_tensor, shown_minus
     from core.views.modes import COUNTING, compare_modes
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
     report = compare_modes(parse_and_forward(source, allow_vector_output=True))
     data = ModesData(report.output_name, report.output_shape,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
-from core.language import grad_blocks, notebook, syntax_more
+from core.language import grad_blocks, notebook, pieces, syntax_more
 from core.language.astutil import dotted_name
 from core.language.functions import (
     ATTRIBUTE_FUNCTIONS,
@@ -196,7 +196,8 @@ def parse_python(text: str) -> ast.Module:
         raise ExpressionError("syntax", "the expression is empty: type something like "
                               "f = w**2 + sin(z)")
     try:
-        tree = ast.parse(text, mode="exec")
+        # a long text in pieces: one call of the parser holds the GIL, a stall of the window
+        tree = pieces.parse_module(text)
     except SyntaxError as err:
         raise _syntax_error(err, text) from None
     except (RecursionError, MemoryError):
