@@ -102,7 +102,9 @@ def unfold(drawing: Drawing, box_id: str, *, timeout: float | None = 60.0,
 def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
     drawn = folding.graph if folding is not None else graph
     svg = _render.render(drawn, _options(options), "svg", timeout=timeout, cancel=cancel_event)
-    details = _details_from_graph(graph)
+    # the Node panel's texts of the nodes on screen only: a folded graph of thousands of
+    # nodes draws about a hundred, and an unfolded box gets its own when it is drawn
+    details = _details_from_graph(graph, drawn.nodes if folding is not None else None)
     if folding is not None:
         details.update(_details_of_boxes(folding))
     return Drawing(svg, _render.svg_node_ids(svg), details, graph, options, folding)
@@ -162,9 +164,11 @@ def _text(tensor) -> str | None:
     return None if tensor is None else format_tensor(tensor, digits=5, max_entries=36)
 
 
-def _details_from_graph(graph) -> dict[str, dict]:
+def _details_from_graph(graph, only=None) -> dict[str, dict]:
     details = {}
     for node_id, node in graph.nodes.items():
+        if only is not None and node_id not in only:
+            continue
         saved = _saved_of(node.grad_fn) if node.grad_fn is not None else []
         details[node_id] = {
             "kind": node.kind, "op": node.op, "name": node.name,

@@ -157,6 +157,7 @@ def attach_views(w) -> None:
     w.computed.connect(panel.follow_window)
     w.failed.connect(panel.follow_window)
     w.drawn.connect(panel.apply_highlight)
+    w.stepsReady.connect(panel.apply_highlight)  # a path's input box needs the steps' leaves
     w.views_dock.visibilityChanged.connect(panel.set_dock_showing)
     panel.set_dock_showing(w.views_dock.isVisible()
                            and not w.views_dock.visibleRegion().isEmpty())

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.gui.conftest import TIMEOUT, finish
+from tests.gui.conftest import TIMEOUT, finish, wait_for_steps
 
 pytestmark = pytest.mark.gui
 
@@ -29,6 +29,7 @@ def _open(qtbot, exploration):
     window.quiet_dialogs = True
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.drawing is not None, timeout=TIMEOUT)
+    wait_for_steps(qtbot, window)  # written out after the graph is drawn
     return window
 
 
