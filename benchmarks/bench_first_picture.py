@@ -1,6 +1,6 @@
 """Time to the first picture of a large typed program in the window.
 
-    .venv/bin/python benchmarks/bench_first_picture.py [--repeat N] [--out benchmarks/RESULTS_first_picture.md]
+    .venv/bin/python benchmarks/bench_first_picture.py [--repeat N] [--out FILE.md]
 
 The 5,000-operation chain (7,503 nodes; ``bench_graph.chain_text(5000)``) is typed into the
 real window (offscreen) and Compute pressed; the clock runs from Compute (the text is parsed
