@@ -19,33 +19,34 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Evaluate and print the result."""
     from core.evaluation.evaluate import evaluate
-    from core.serialize import evaluation_to_dict, format_tensor
+    from core.serialize import evaluation_to_dict, format_labelled
 
     program, variables = load(args)
     evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     if args.json:
         print_json(evaluation_to_dict(evaluation))
         return 0
-    lines = [f"{evaluation.output_name} = {format_tensor(evaluation.value)}   ({args.dtype})"]
+    lines = [format_labelled(f"{evaluation.output_name} = ", evaluation.value)
+             + f"   ({args.dtype})"]
     if evaluation.gradients and evaluation.grad_output is not None:
-        lines.append(f"gradients of backward(gradient=v), v = "
-                     f"{format_tensor(evaluation.grad_output)}: each is vᵀJ, not a gradient "
-                     "of one number:")
+        lines.append("gradients of backward(gradient=v), each vᵀJ (not a gradient of one "
+                     "number), with")
+        lines.append(format_labelled("  v = ", evaluation.grad_output))
     elif evaluation.gradients:
         lines.append("gradients:")
-        for name, grad in evaluation.gradients.items():
-            lines.append(f"  d{evaluation.output_name}/d{name} = "
-                         + format_tensor(grad).replace("\n", "\n" + " " * (len(name) + 8)))
+    for name, grad in evaluation.gradients.items():
+        lines.append(format_labelled(f"  d{evaluation.output_name}/d{name} = ", grad))
     named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
     if named:
         lines.append("intermediates:")
         for name in named:
-            lines.append(f"  {name} = {format_tensor(evaluation.intermediates[name])};  "
-                         f"d{evaluation.output_name}/d{name} = "
-                         f"{format_tensor(evaluation.intermediate_gradients[name])}")
+            lines.append(format_labelled(f"  {name} = ", evaluation.intermediates[name]))
+            lines.append(format_labelled(f"    d{evaluation.output_name}/d{name} = ",
+                                         evaluation.intermediate_gradients[name]))
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'note' if warning.kind == 'note' else 'warning'}: {warning}")
+        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
     print("\n".join(lines))
     return 0
+
