@@ -86,6 +86,17 @@ class ViewsPanel(QTabWidget):
     def follow_window(self, *_args) -> None:
         """The window computed or failed: hand the current program to every view."""
         w = self.window_
+        result = w.result
+        evaluation = getattr(result, "evaluation", None)
+        from core.views.model_views import is_model
+
+        if is_model(evaluation) and result.text == w.editor.toPlainText():
+            # a graph from the user's own code (Exploration.show()): the views work on it
+            source = ViewInput("", {}, evaluation.dtype, model=evaluation,
+                               trace=result.trace)
+            for view in self.views.values():
+                view.set_source(source)
+            return
         specs, errors = w.variables.specs()
         source = None if errors else ViewInput(w.editor.toPlainText(), specs,
                                                w.dtype_box.currentText())
