@@ -26,6 +26,9 @@ INSTALL_HINT = ("Graphviz's 'dot' program is not installed, so the graph cannot 
                 "sudo apt-get install graphviz")
 
 
+_UNSEEN = object()
+
+
 @dataclass
 class Drawing:
     """One laid-out drawing of a backward graph, ready for the view."""
@@ -37,6 +40,8 @@ class Drawing:
     options: dict = field(default_factory=dict)
     #: a core.drawing.folding.Folding when the graph is drawn folded (large graphs), else None
     folding: object = None
+    #: edge key -> the key drawn for it (None: inside a box), filled as steps are shown
+    _moved_edges: dict = field(default_factory=dict, repr=False, compare=False)
 
     def drawn_id(self, node_id: str) -> str:
         """The id drawn for a graph node: its folded box, or itself."""
@@ -49,14 +54,18 @@ class Drawing:
             return highlight
         from dataclasses import replace
 
+        moved_edges = self._moved_edges
         labels = {}
         for key, text in highlight.edge_labels.items():
-            moved = self._edge(key)
+            moved = moved_edges.get(key, _UNSEEN)
+            if moved is _UNSEEN:
+                moved = moved_edges[key] = self._edge(key)  # each edge worked out once
             if moved is not None:
                 labels[moved] = text
         recent = {self._edge(key) for key in highlight.recent} - {None}
+        node_map = self.folding.node_map
         return replace(highlight, current=frozenset(map(self.drawn_id, highlight.current)),
-                       done=frozenset(map(self.drawn_id, highlight.done)),
+                       done=frozenset([node_map.get(i, i) for i in highlight.done]),
                        edge_labels=labels, recent=frozenset(recent))
 
     def _edge(self, key):
