@@ -29,8 +29,10 @@ from core.serialize import format_tensor
 
 _TORCH_OPERATORS = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "**": operator.pow, "@": operator.matmul,
+    "**": operator.pow, "@": operator.matmul, "//": operator.floordiv, "%": operator.mod,
 }
+#: ``a // b`` and ``a % b`` are calls of these (core.language.syntax_more)
+_PYTHON_ON_NUMBERS = {"floor_divide": "//", "remainder": "%", "pow": "**"}
 
 
 @dataclass(frozen=True)
@@ -468,7 +470,8 @@ class _Interpreter:
             raise
         except ops.ArgumentError as err:
             raise ExpressionError("shape", f"{_short(node.text)}: {err}", node.span) from None
-        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as err:
+        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
+                OverflowError) as err:
             first_line = str(err).strip().split("\n")[0][:300]
             raise ExpressionError("math", f"{_short(node.text)}: cannot compute this "
                                   f"({first_line})", node.span) from None
@@ -478,7 +481,7 @@ class _Interpreter:
         value = self.value_of(node.operand)
         if node.op == "+":
             return value
-        if isinstance(value, float):
+        if _is_number(value):
             return -value
         self._charge(node, "neg", [value], None)
         return self._record(node, -value)
@@ -486,7 +489,7 @@ class _Interpreter:
     def _binary(self, node: BinaryOp):
         left = self.value_of(node.left)
         right = self.value_of(node.right)
-        if isinstance(left, float) and isinstance(right, float):
+        if _is_number(left) and _is_number(right):
             return self._constant_arithmetic(node, left, right)
         if node.op == "@":
             if not (isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor)):
@@ -500,7 +503,10 @@ class _Interpreter:
         self._note_cut_uses([left, right], result)
         return self._record(node, result)
 
-    def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
+    def _constant_arithmetic(self, node: BinaryOp, left, right):
+        """Arithmetic on two Python numbers, as Python does it: ``2*3`` is the int 6,
+        ``6/3`` the float 2.0 (torch tells ints and floats apart in dims, sizes and
+        overloads, so the language keeps them apart too)."""
         if node.op == "@":
             raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
         if node.op == "**" and abs(right) > limits.MAX_CONSTANT_EXPONENT:
@@ -517,7 +523,10 @@ class _Interpreter:
         if isinstance(result, complex):
             raise ExpressionError("math", f"{_short(node.text)}: a negative number to a "
                                   "fractional power is not a real number", node.span)
-        if not math.isfinite(result):
+        if isinstance(result, float) and not math.isfinite(result):
+            raise LimitError(f"{_short(node.text)} is too large to represent as a float",
+                             node.span)
+        if isinstance(result, int) and abs(result) > limits.MAX_CONSTANT_INT:
             raise LimitError(f"{_short(node.text)} is too large to represent as a float",
                              node.span)
         self.last_value = result
@@ -544,27 +553,31 @@ class _Interpreter:
                 self._made[id(node)] = (None, node, result)
             return self._record(node, result)
         name = node.function
-        if name == "pow" and all(isinstance(a, float) for a in args):
-            return self._constant_arithmetic(BinaryOp(node.span, node.text, "**",
+        if name in _PYTHON_ON_NUMBERS and len(args) == 2 and not kwargs \
+                and all(_is_number(a) for a in args):
+            # 7 // 2 is the int 3 and 7.5 % 2 the float 1.5, as in Python
+            return self._constant_arithmetic(BinaryOp(node.span, node.text,
+                                                      _PYTHON_ON_NUMBERS[name],
                                                       node.args[0], node.args[1]), *args)
         if isinstance(args[0], list):
             raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
                                     "argument, not a list")
-        if (name != "pow" or not isinstance(args[0], float)) and not isinstance(args[0], str):
+        if (name != "pow" or not _is_number(args[0])) and not isinstance(args[0], str):
             args[0] = ops.as_tensor(args[0], self.dtype)  # einsum's formula stays text
         if name in ("maximum", "minimum") or name in ops.PRODUCTS:
             args[1] = ops.as_tensor(args[1], self.dtype)
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
-        if name in ("max", "min") and len(node.args) > 1 and _written_as_float(node.args[1]):
-            # torch.max(x, 0.0): torch refuses a float there (an int is a dim, a tensor the
-            # other operand); reading 0.0 as dim 0 would silently reduce instead
+        if name in ("max", "min") and len(args) > 1 and isinstance(args[1], float):
+            # torch.max(x, 0.0), or c = 0.0; torch.max(x, c): torch refuses a float there
+            # (an int is a dim, a tensor the other operand); reading 0.0 as dim 0 would
+            # silently reduce instead
             raise ops.ArgumentError(
-                f"torch refuses {node.args[1].text} in second place: a whole number there is "
-                f"a dimension, a tensor the other operand; for the {name}imum with a number "
-                f"entry by entry write torch.clamp(x, {'min' if name == 'max' else 'max'}="
-                f"{node.args[1].text})")
+                f"torch refuses {node.args[1].text} in second place: it is a float "
+                f"({args[1]!r}), and there an int is a dimension, a tensor the other operand; "
+                f"for the {name}imum with a number entry by entry write torch.clamp(x, "
+                f"{'min' if name == 'max' else 'max'}={node.args[1].text})")
         if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
             kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
@@ -604,12 +617,9 @@ class _Interpreter:
         return dim
 
 
-def _written_as_float(node: Node) -> bool:
-    """True for a number written with a point or an exponent (``0.0``, ``-1e3``), which
-    Python reads as a float, not an int."""
-    while isinstance(node, UnaryOp):
-        node = node.operand
-    return isinstance(node, Number) and any(c in node.text for c in ".eE")
+def _is_number(value) -> bool:
+    """A Python number (int or float; True/False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def leaf_text_name(node: Node, repeated: bool) -> str:

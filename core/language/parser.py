@@ -42,9 +42,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Number(Node):
-    """A numeric constant (always held as a float)."""
+    """A numeric constant, held as Python holds it: ``2`` is an int, ``2.0`` a float (torch
+    tells them apart: ``torch.max(x, 0)`` reduces along dim 0, ``torch.max(x, 0.0)`` is
+    refused; a size, a dim or an index must be an int)."""
 
-    value: float
+    value: int | float
 
 
 @dataclass(frozen=True)
@@ -554,7 +556,7 @@ class _Converter:
                                   span)
         raise _not_allowed(node)
 
-    def _number(self, node: ast.Constant) -> float:
+    def _number(self, node: ast.Constant) -> int | float:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             what = {str: "text in quotes", bytes: "bytes", type(None): "None",
@@ -570,7 +572,7 @@ class _Converter:
                              _span(node)) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise LimitError("this number is too large to represent as a float", _span(node))
-        return number
+        return value if isinstance(value, int) else number
 
     def _operator_error(self, op: ast.AST, node: ast.AST) -> ExpressionError:
         name = type(op).__name__

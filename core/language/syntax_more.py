@@ -214,7 +214,7 @@ def attribute(converter, node: ast.Attribute):
         receiver = converter.expr(node.value)
         span = _span(node)
         return Call(span, converter._source(node), "transpose",
-                    (receiver, Number(span, "-2", -2.0), Number(span, "-1", -1.0)))
+                    (receiver, Number(span, "-2", -2), Number(span, "-1", -1)))
     if node.attr in ("sign", "logabsdet") and isinstance(node.value, ast.Call):
         call = converter.expr(node.value)
         if isinstance(call, Call) and call.function == "slogdet":
