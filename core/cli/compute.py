@@ -27,21 +27,24 @@ def run(args) -> int:
         print_json(evaluation_to_dict(evaluation))
         return 0
     lines = [f"{evaluation.output_name} = {format_tensor(evaluation.value)}   ({args.dtype})"]
+    of = evaluation.output_name
     if evaluation.gradients and evaluation.grad_output is not None:
-        lines.append(f"gradients of backward(gradient=v), v = "
-                     f"{format_tensor(evaluation.grad_output)}: each is vᵀJ, not a gradient "
-                     "of one number:")
+        of = f"(vᵀ{evaluation.output_name})"
+        lines.append(f"gradients of {evaluation.output_name}.backward(v), v = "
+                     f"{format_tensor(evaluation.grad_output)}: each is vᵀJ, the gradient of "
+                     f"the number vᵀ{evaluation.output_name} = sum(v * "
+                     f"{evaluation.output_name}):")
     elif evaluation.gradients:
         lines.append("gradients:")
-        for name, grad in evaluation.gradients.items():
-            lines.append(f"  d{evaluation.output_name}/d{name} = "
-                         + format_tensor(grad).replace("\n", "\n" + " " * (len(name) + 8)))
+    for name, grad in evaluation.gradients.items():
+        head = f"  d{of}/d{name} = "
+        lines.append(head + format_tensor(grad).replace("\n", "\n" + " " * len(head)))
     named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
     if named:
         lines.append("intermediates:")
         for name in named:
             lines.append(f"  {name} = {format_tensor(evaluation.intermediates[name])};  "
-                         f"d{evaluation.output_name}/d{name} = "
+                         f"d{of}/d{name} = "
                          f"{format_tensor(evaluation.intermediate_gradients[name])}")
     for note in program.notes:
         lines.append(f"note: {note}")

@@ -130,17 +130,25 @@ def backward_seed(evaluation) -> torch.Tensor:
 
 
 def evaluate(program: Program, variables, dtype: str = "float32", *,
-             grad_output=None) -> Evaluation:
+             grad_output=None, any_output: bool = False,
+             where: str = "--grad-output") -> Evaluation:
     """Build the graph for ``program`` with ``variables`` and run the backward pass.
 
     ``grad_output`` (a number or nested list shaped like the output) lets the output have
     several entries: the backward pass is ``backward(gradient=v)``, which gives every input
-    the vector-Jacobian product vᵀJ.
+    the vector-Jacobian product vᵀJ. With ``any_output`` (the window) an output of several
+    entries is accepted even without a v: it is seeded with ``grad_output`` or, when that is
+    None, with ones of its shape, as ``y.backward(torch.ones_like(y))``; an output of one
+    number is seeded with 1 and ``grad_output`` is not used. ``where`` names the place v
+    was typed, for its errors.
     """
-    evaluation = forward(program, variables, dtype, allow_vector_output=grad_output is not None)
-    if grad_output is not None:
+    evaluation = forward(program, variables, dtype,
+                         allow_vector_output=grad_output is not None or any_output)
+    if any_output and evaluation.output.numel() == 1:
+        grad_output = None
+    elif any_output or grad_output is not None:
         from core.views.jacobian import grad_output_tensor
-        evaluation.grad_output = grad_output_tensor(evaluation, grad_output)
+        evaluation.grad_output = grad_output_tensor(evaluation, grad_output, where)
     backward(evaluation)
     return evaluation
 
@@ -578,6 +586,14 @@ class _Interpreter:
                 f"({args[1]!r}), and there an int is a dimension, a tensor the other operand; "
                 f"for the {name}imum with a number entry by entry write torch.clamp(x, "
                 f"{'min' if name == 'max' else 'max'}={node.args[1].text})")
+        if node.part and name in ("max", "min", "argmax", "argmin") and any(
+                isinstance(a, torch.Tensor) for a in args[1:] + [kwargs.get("dim")]):
+            # torch.max(x, y).values with a tensor y: torch compares entry by entry and the
+            # result (a tensor) has no values/indices parts
+            which = name[3:] if name.startswith("arg") else name
+            raise ops.ArgumentError(
+                f"{which}(x, y) with a tensor y compares entry by entry and gives a tensor, "
+                f"which has no .{node.part} (torch refuses this); for a dim give an int")
         if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
             kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)

@@ -92,6 +92,9 @@ class Call(Node):
     #: (F.NAME, torch.nn.functional.NAME) or "method" (x.NAME()); torch's overloads differ
     #: between them (F.softmax(x) picks a dim, torch.softmax(x) refuses)
     namespace: str = ""
+    #: "values" / "indices" for ``x.max(d).values`` / ``.indices`` (``[0]`` / ``[1]``): torch
+    #: gives those parts only when it reduces along a dim, not for a tensor second operand
+    part: str = ""
 
     def kwarg(self, name: str, default=None):
         """The keyword argument ``name`` as given, or ``default``."""
