@@ -85,6 +85,18 @@ def format_tensor(tensor, digits: int = 6, max_entries: int = 64) -> str:
     return render(data)
 
 
+def format_labelled(label: str, tensor, digits: int = 6, max_entries: int = 64) -> str:
+    """``label`` then the tensor, a matrix's later rows indented to line up under its first:
+    ``W = [[1, 2],`` / ``     [3, 4]]``."""
+    text = format_tensor(tensor, digits, max_entries)
+    return label + text.replace("\n", "\n" + " " * len(label))
+
+
+def format_inline(tensor, digits: int = 6, max_entries: int = 64) -> str:
+    """The tensor on one line (``[[1, 2], [3, 4]]``), for text that continues after it."""
+    return format_tensor(tensor, digits, max_entries).replace("\n", "")
+
+
 def distinct(tensor):
     """The entries of ``tensor`` that are really stored: along each dimension of stride 0
     (an expanded view, as the step-through keeps a gradient that is one value repeated)

@@ -48,8 +48,7 @@ class PathsData:
 def compute_paths(source: ViewInput) -> PathsData:
     """Evaluate and find the paths (worker thread); everything returned is text/refs."""
     from core.evaluation.evaluate import backward
-    from core.serialize import format_tensor
-    from core.views.paths import find_paths
+    from core.views.paths import factors_text, find_paths, sum_text, value_text
 
     evaluation = parse_and_forward(source)
     backward(evaluation)
@@ -60,9 +59,7 @@ def compute_paths(source: ViewInput) -> PathsData:
         if fn is not None:
             refs.setdefault(str(id(fn)), ("record", record.index))
 
-    def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
-
+    fmt = value_text  # the pages' numbers: one minus sign, small tensors in full
     leaves = {}
     for name, leaf in report.leaves.items():
         rows = []
@@ -70,12 +67,12 @@ def compute_paths(source: ViewInput) -> PathsData:
             node_refs = [refs.get(i) for i in path.node_ids]
             node_refs[0] = ("leaf", name)
             factors = [None if f is None else fmt(f) for f in path.factors]
-            factor_text = " · ".join(factors) if factors and None not in factors else (
+            factor_text = factors_text(path.factors) if factors and None not in factors else (
                 "(tensors: each node's backward applied in turn)" if factors else "")
             rows.append((" → ".join(path.nodes), factor_text, fmt(path.product), node_refs,
                          list(zip(factors, path.edge_ks, strict=True))))
         factored = [(n.label, fmt(n.gradient),
-                     " + ".join(fmt(t.value) for t in n.terms) or "1 (the output)",
+                     sum_text([t.value for t in n.terms]) if n.terms else "1 (the output)",
                      f"{n.paths_to_output:,}") for n in leaf.factored]
         leaves[name] = LeafRows(name, leaf.count, leaf.paths is not None, rows,
                                 fmt(leaf.path_sum) if leaf.paths is not None else "",

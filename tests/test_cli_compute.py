@@ -116,3 +116,41 @@ def test_literal_backslash_n_separates_statements(capsys):
     # what a shell passes for 'g = 3*w\nf = g*g' in single quotes
     status, out, _ = compute(capsys, "g = 3*w\\nf = g*g", "--var", "w=1", "--json")
     assert status == 0 and json.loads(out)["gradients"]["w"] == 18.0
+
+
+def test_text_output_prints_the_vector_jacobian_products_of_a_vector_output(capsys):
+    # backward(gradient=v) on y = x * x: x.grad = 2·x ⊙ v (torch called directly below)
+    import torch
+
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    v = torch.tensor([[1.0, 3.0], [1.0, -1.0]])
+    (x * x).backward(v)
+    status, out, _ = compute(capsys, "y = x * x", "--var", "x=[[1, 2], [3, 4]]",
+                             "--grad-output", "[[1, 3], [1, -1]]")
+    assert status == 0
+    grad_lines = out[out.index("d(vᵀy)/dx = "):].splitlines()[:2]
+    numbers = [float(t) for line in grad_lines
+               for t in line.replace("d(vᵀy)/dx = ", "").strip(" [],").replace("]", "").split(",")]
+    assert numbers == x.grad.flatten().tolist()
+    assert "v = [[1, 3]," in out
+
+
+def test_matrix_rows_line_up_under_their_first_row(capsys):
+    status, out, _ = compute(capsys, "y = x * x\nf = y.sum()", "--var", "x=[[1, -2], [3, 3]]")
+    assert status == 0
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  y = "))
+    assert lines[first + 1].index("[") == lines[first].index("[[") + 1
+
+
+def test_random_numbers_are_a_note_on_one_line_not_a_warning(capsys):
+    import torch
+
+    status, out, _ = compute(capsys, "torch.manual_seed(0)\nW = torch.randn(2, 3)\nf = sum(W * w)",
+                             "--var", "w=1")
+    assert status == 0
+    torch.manual_seed(0)
+    first = torch.randn(2, 3)[0, 0].item()
+    drew = next(line for line in out.splitlines() if " drew " in line)
+    assert drew.startswith("note: ") and f"drew [[{first:.4g}, " in drew
+    assert "warning" not in out

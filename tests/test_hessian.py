@@ -113,3 +113,12 @@ def test_cli(capsys, tmp_path):
     capsys.readouterr()
     assert cli_main(["hessian", "f = x*[1]", "--var", "x=2"]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_text_lines_a_matrix_up_under_its_label(capsys):
+    # f = x0² x1: H = [[2 x1, 2 x0], [2 x0, 0]] = [[4, 2], [2, 0]] at x = (1, 2), by hand
+    assert cli_main(["hessian", "f = x[0]**2 * x[1]", "--var", "x=[1.0, 2.0]"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = lines.index("∂²f/∂x² = [[4, 2],")
+    assert lines[first + 1] == " " * len("∂²f/∂x² = [") + "[2, 0]]"
+    assert "  (H v)[x] = [6, 2]" in lines  # H · (1, 1)

@@ -119,3 +119,16 @@ def test_two_threads_at_once_take_turns():
     for t in threads:
         t.join()
     assert not errors and len(results) == 4
+
+
+def test_text_lines_a_jacobian_up_under_its_label(capsys):
+    # y = W @ x: ∂y/∂x = W (by hand), printed as a grid whose rows line up
+    from core.cli import main as cli_main
+
+    assert cli_main(["modes", "y = W @ x", "--var", "W=[[1,2],[3,4],[5,6]]",
+                     "--var", "x=[1,-1]"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = lines.index("x, forward mode: [[1, 2],")
+    pad = " " * len("x, forward mode: [")
+    assert lines[first + 1:first + 3] == [pad + "[3, 4],", pad + "[5, 6]]"]
+    assert lines[first + 3] == "x, reverse mode: [[1, 2],"

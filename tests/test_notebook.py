@@ -530,3 +530,24 @@ def test_a_float64_cell_is_computed_in_float64_unless_the_user_says_otherwise(tm
     assert json.loads(proc.stdout)["dtype"] == "float64"
     proc = compute_cli(tmp_path, cell, "--json", "--dtype", "float32")
     assert json.loads(proc.stdout)["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("maker", [
+    "torch.randn(2, requires_grad=True)", "torch.rand(2, requires_grad=True)",
+    "torch.zeros(2).requires_grad_()", "torch.arange(2.0, requires_grad=True)",
+    "torch.linspace(0, 1, 2, requires_grad=True)"])
+def test_a_tensor_made_with_requires_grad_is_a_leaf_as_torch_says(maker):
+    # torch: W = torch.randn(2, requires_grad=True) is a leaf (W.is_leaf, W.grad filled);
+    # z = torch.ones(2, requires_grad=True) * 2 is not (z.grad stays None)
+    torch.manual_seed(0)
+    W = torch.randn(2, requires_grad=True)
+    z = torch.ones(2, requires_grad=True) * 2
+    z.retain_grad()
+    (W * z).sum().backward()
+    assert W.is_leaf and not z.is_leaf
+    cell = (f"import torch\ntorch.manual_seed(0)\nW = {maker}\n"
+            "z = torch.ones(2, requires_grad=True) * 2\nf = (W * z).sum()\nf.backward()\n"
+            "print(W.grad, z.grad)\n")
+    notes = " ".join(parse(cell).notes)
+    assert "reads W.grad" not in notes and "W is computed" not in notes
+    assert "reads z.grad: in torch that is None" in notes

@@ -139,3 +139,18 @@ def test_parallel_edges_are_numbered_like_the_graph():
     # x*x: two edges from x's node into the product, k = 0 and k = 1 (core.drawing.graph.edge_keys)
     report = paths_of("f = x*x", x=3.0)
     assert sorted(p.edge_ks[0] for p in report.leaves["x"].paths) == [0, 1]
+
+
+def test_text_writes_negative_factors_as_the_pages_do(capsys):
+    # d/dz of the seed: cos'(1) = −sin(1) and sin'(2) · 2 = 2·cos(2), both negative here;
+    # the sum is written with one minus sign, never "a + -b", factors in parentheses
+    status = cli_main(["paths", "g1 = 3*w + cos(z)\ng2 = w**2 + sin(2*z)\nf = exp(g1) + 3*g2",
+                       "--var", "w=1", "--var", "z=1"])
+    out = capsys.readouterr().out
+    assert status == 0
+    p1 = -math.sin(1) * math.exp(3 + math.cos(1))
+    p2 = 2 * math.cos(2) * 3
+    assert f"(−{math.sin(1):.6f}) · 1 · " in out
+    assert f"2 · (−{-math.cos(2):.6f}) · 1 · 3 · 1 = −{-p2:.5f}" in out
+    assert f"sum: −{-p1:.4f} − {-p2:.5f} = −{-(p1 + p2):.4f}" in out
+    assert "+ -" not in out and "+ −" not in out

@@ -19,36 +19,37 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Evaluate and print the result."""
     from core.evaluation.evaluate import evaluate
-    from core.serialize import evaluation_to_dict, format_tensor
+    from core.serialize import evaluation_to_dict, format_labelled
 
     program, variables = load(args)
     evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     if args.json:
         print_json(evaluation_to_dict(evaluation))
         return 0
-    lines = [f"{evaluation.output_name} = {format_tensor(evaluation.value)}   ({args.dtype})"]
+    lines = [format_labelled(f"{evaluation.output_name} = ", evaluation.value)
+             + f"   ({args.dtype})"]
     of = evaluation.output_name
     if evaluation.gradients and evaluation.grad_output is not None:
         of = f"(vᵀ{evaluation.output_name})"
-        lines.append(f"gradients of {evaluation.output_name}.backward(v), v = "
-                     f"{format_tensor(evaluation.grad_output)}: each is vᵀJ, the gradient of "
-                     f"the number vᵀ{evaluation.output_name} = sum(v * "
-                     f"{evaluation.output_name}):")
+        lines.append(f"gradients of {evaluation.output_name}.backward(v): each is vᵀJ, the "
+                     f"gradient of the number vᵀ{evaluation.output_name} = sum(v * "
+                     f"{evaluation.output_name}), with")
+        lines.append(format_labelled("  v = ", evaluation.grad_output))
     elif evaluation.gradients:
         lines.append("gradients:")
     for name, grad in evaluation.gradients.items():
-        head = f"  d{of}/d{name} = "
-        lines.append(head + format_tensor(grad).replace("\n", "\n" + " " * len(head)))
+        lines.append(format_labelled(f"  d{of}/d{name} = ", grad))
     named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
     if named:
         lines.append("intermediates:")
         for name in named:
-            lines.append(f"  {name} = {format_tensor(evaluation.intermediates[name])};  "
-                         f"d{of}/d{name} = "
-                         f"{format_tensor(evaluation.intermediate_gradients[name])}")
+            lines.append(format_labelled(f"  {name} = ", evaluation.intermediates[name]))
+            lines.append(format_labelled(f"    d{of}/d{name} = ",
+                                         evaluation.intermediate_gradients[name]))
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'note' if warning.kind == 'note' else 'warning'}: {warning}")
+        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
     print("\n".join(lines))
     return 0
+

@@ -25,7 +25,7 @@ from core.language import cuts
 from core.language.functions import FUNCTIONS
 from core.language.parser import BinaryOp, Call, Literal, Name, Node, Number, Program, UnaryOp
 from core.language.values import Filled, VariableSpec, check_value, format_shape
-from core.serialize import format_tensor
+from core.serialize import format_inline
 
 _TORCH_OPERATORS = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -614,7 +614,7 @@ class _Interpreter:
             " (no torch.manual_seed before it: torch would draw different numbers on every "
             f"run; here the seed is {ops_more.DEFAULT_SEED}, a new torch.Generator's, so the "
             "numbers repeat; add torch.manual_seed(N) to choose them)")
-        drawn = format_tensor(result.detach().double(), digits=4, max_entries=16)
+        drawn = format_inline(result.detach().double(), digits=4, max_entries=16)
         self.notices.append(Notice(f"{_short(node.text)} drew {drawn}{seed}", node.span, "info"))
 
     def _implicit_softmax_dim(self, node: Call, x) -> int:

@@ -181,9 +181,11 @@ class _Pass:
                         "the app shows gradients but does not compute further with them",
                         _span(node))
                 self.known.add(node.id)
+        new_leaf = isinstance(stmt, ast.Assign) and _makes_leaf(stmt.value)
         for target in _targets(stmt):
             self.known.add(target)
-            self.computed.setdefault(target, stmt.lineno)
+            if not new_leaf:  # W = torch.randn(2, 3, requires_grad=True) is a leaf in torch
+                self.computed.setdefault(target, stmt.lineno)
             if self.chooser and isinstance(self.chooser[0], ast.Name) \
                     and self.chooser[0].id == target:
                 self.output_bound_after = True
@@ -412,6 +414,8 @@ class _Pass:
     def _note_hidden_leaves(self, stmt: ast.stmt) -> None:
         """``z = torch.ones(1, requires_grad=True)*2``: say that z is not a leaf."""
         targets = _targets(stmt)
+        if isinstance(stmt, ast.Assign) and _makes_leaf(stmt.value):
+            return  # the statement names the leaf it makes
         for node in ast.walk(stmt):
             if isinstance(node, ast.Call) and _constructor_name(node.func) \
                     and any(kw.arg == "requires_grad" and isinstance(kw.value, ast.Constant)
@@ -557,6 +561,28 @@ def _is_read(node: ast.expr) -> bool:
             node, saw_read = node.value, True
         else:
             return saw_read and isinstance(node, ast.Name)
+
+
+#: torch functions that make a new tensor; with requires_grad=True it is a leaf
+_TENSOR_MAKERS = frozenset(_CONSTRUCTORS) | {
+    "arange", "linspace", "logspace", "randn", "rand", "randint", "empty", "zeros_like",
+    "ones_like", "full_like", "rand_like", "randn_like", "empty_like"}
+
+
+def _makes_leaf(value: ast.expr) -> bool:
+    """``torch.randn(2, 3, requires_grad=True)`` or ``torch.zeros(3).requires_grad_()``: the
+    value is a new leaf (torch fills its ``.grad``), not a computation from other tensors."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and value.func.attr == "requires_grad_":
+        return bool(_flag_argument(value)) and _makes_tensor(value.func.value)
+    return _makes_tensor(value) and any(
+        kw.arg == "requires_grad" and isinstance(kw.value, ast.Constant)
+        and kw.value.value is True for kw in value.keywords)
+
+
+def _makes_tensor(node: ast.expr) -> bool:
+    dotted = dotted_name(node.func) if isinstance(node, ast.Call) else None
+    return bool(dotted) and dotted[-1] in _TENSOR_MAKERS and dotted[:-1] in ((), ("torch",))
 
 
 def _constructor_name(func: ast.expr) -> str | None:

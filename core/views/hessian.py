@@ -160,23 +160,29 @@ def gradient_evaluation(evaluation, name: str) -> Evaluation:
 
 
 def format_hessian(report: HessianReport, digits: int = 6) -> str:
-    """Gradient, Hessian blocks and Hessian-vector product as text."""
-    from core.serialize import format_tensor
+    """Gradient, Hessian blocks and Hessian-vector product as text (a matrix's later rows
+    indented under its first)."""
+    from core.serialize import format_labelled
+
+    def labelled(label, tensor):
+        return format_labelled(label, tensor, digits)
+
     out = report.output_name
     lines = []
     for name, g in report.gradient.items():
-        lines.append(f"∂{out}/∂{name} = {format_tensor(g, digits)}")
+        lines.append(labelled(f"∂{out}/∂{name} = ", g))
     if report.hessian is None:
         lines += ["", report.reason]
     else:
         for a, row in report.hessian.items():
             for b, block in row.items():
                 below = f"∂{a}²" if a == b else f"∂{a}∂{b}"
-                lines.append(f"∂²{out}/{below} = {format_tensor(block, digits)}")
-    vector = ", ".join(f"{k} = {format_tensor(v, digits)}" for k, v in report.vector.items())
-    lines += ["", f"Hessian-vector product with v ({vector}):"]
+                lines.append(labelled(f"∂²{out}/{below} = ", block))
+    lines += ["", "Hessian-vector product H·v (the gradient of (∇f)·v, one double backward), "
+              "with v:"]
+    lines += [labelled(f"  v[{k}] = ", v) for k, v in report.vector.items()]
     for name, value in report.hvp.items():
-        lines.append(f"  (H v)[{name}] = {format_tensor(value, digits)}")
+        lines.append(labelled(f"  (H v)[{name}] = ", value))
     if not report.gradient:
         lines.append("no input needs a gradient")
     return "\n".join(lines)

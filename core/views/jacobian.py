@@ -128,13 +128,13 @@ def _unravel(k: int, shape: tuple) -> tuple:
 
 def format_jacobian(report: JacobianReport, digits: int = 6) -> str:
     """The VJP and the Jacobian as text."""
-    from core.serialize import format_tensor
+    from core.serialize import format_inline, format_labelled
     out = report.output_name
-    lines = [f"{out} has shape {format_shape(report.output_shape)}: "
-             f"{format_tensor(report.output_value, digits)}",
-             f"v (backward(gradient=v)) = {format_tensor(report.grad_output, digits)}", ""]
+    lines = [format_labelled(f"{out} has shape {format_shape(report.output_shape)}: ",
+                             report.output_value, digits),
+             format_labelled("v (backward(gradient=v)) = ", report.grad_output, digits), ""]
     for name, value in report.vjp.items():
-        lines.append(f"vᵀ ∂{out}/∂{name} = {format_tensor(value, digits)}")
+        lines.append(format_labelled(f"vᵀ ∂{out}/∂{name} = ", value, digits))
     if report.jacobian is None:
         lines += ["", report.reason]
         return "\n".join(lines)
@@ -143,5 +143,5 @@ def format_jacobian(report: JacobianReport, digits: int = 6) -> str:
                   "with v = e_k):"]
         flat = jac.reshape(math.prod(report.output_shape), -1)
         for k, row in enumerate(flat):
-            lines.append(f"  row {k}: {format_tensor(row, digits, max_entries=16)}")
+            lines.append(f"  row {k}: {format_inline(row, digits, max_entries=16)}")
     return "\n".join(lines)

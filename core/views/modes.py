@@ -275,13 +275,13 @@ def _downstream(edges, start: int | None) -> set[int]:
 
 def format_modes(report: ModesReport, digits: int = 6) -> str:
     """The comparison as text."""
-    from core.serialize import format_tensor
+    from core.serialize import format_inline, format_labelled
     out = report.output_name
     lines = [f"d{out}/d(input) in both modes (output shape "
              f"{list(report.output_shape) or 'a single number'})", ""]
     for name in report.forward:
-        lines.append(f"{name}: forward {format_tensor(report.forward[name], digits)}   "
-                     f"reverse {format_tensor(report.reverse[name], digits)}")
+        lines.append(format_labelled(f"{name}, forward mode: ", report.forward[name], digits))
+        lines.append(format_labelled(f"{name}, reverse mode: ", report.reverse[name], digits))
     p, m = report.passes, report.multiply_adds
     lines += ["", f"forward mode: {p['forward']} pass{'es' if p['forward'] != 1 else ''} "
               f"(one per input entry), {m['forward']:,} multiply-adds",
@@ -292,6 +292,6 @@ def format_modes(report: ModesReport, digits: int = 6) -> str:
         lines += ["", f"forward pass seeded at {walk.seed} (tangent 1):"]
         for step in walk.steps[:40]:
             label = f"{step.name} = {step.expression}" if step.name else step.expression
-            lines.append(f"  {label}: value {format_tensor(step.value, digits)}, "
-                         f"tangent {format_tensor(step.tangent, digits)}")
+            lines.append(f"  {label}: value {format_inline(step.value, digits)}, "
+                         f"tangent {format_inline(step.tangent, digits)}")
     return "\n".join(lines)

@@ -346,9 +346,27 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     return paths
 
 
-def format_paths(report: PathsReport, digits: int = 6) -> str:
+def factors_text(factors) -> str:
+    """A path's local derivatives as the pages write a product: ``2 · (−0.416147) · 3``
+    (negative factors in parentheses, the pages' minus sign)."""
+    from core.teaching.rules import base
+    return " · ".join(base(f) for f in factors)
+
+
+def value_text(value) -> str:
+    """One number or small tensor with the pages' minus sign (``−2.49688``)."""
+    from core.teaching.rules import fmt
+    return fmt(value)
+
+
+def sum_text(values) -> str:
+    """The paths' products as one sum, the minus written once: ``−29.0117 − 2.49688``."""
+    from core.teaching.rules import signed_sum
+    return signed_sum(values)
+
+
+def format_paths(report: PathsReport) -> str:
     """The report as text: each input's paths with factors and products, and the sum."""
-    from core.serialize import format_tensor
     out = report.output_name
     lines = []
     if not report.leaves:
@@ -360,21 +378,21 @@ def format_paths(report: PathsReport, digits: int = 6) -> str:
             for k, path in enumerate(leaf.paths, 1):
                 lines.append(f"  path {k}: " + " → ".join(path.nodes))
                 if path.factors and all(f is not None for f in path.factors):
-                    product = " · ".join(format_tensor(f, digits) for f in path.factors)
-                    lines.append(f"    {product} = {format_tensor(path.product, digits)}")
+                    lines.append(f"    {factors_text(path.factors)} = "
+                                 f"{value_text(path.product)}")
                 else:
-                    lines.append(f"    contributes {format_tensor(path.product, digits)}")
+                    lines.append(f"    contributes {value_text(path.product)}")
             if leaf.paths:
-                terms = " + ".join(format_tensor(p.product, digits) for p in leaf.paths)
-                lines.append(f"  sum: {terms} = {format_tensor(leaf.path_sum, digits)}")
+                lines.append(f"  sum: {sum_text([p.product for p in leaf.paths])} = "
+                             f"{value_text(leaf.path_sum)}")
         else:
             lines.append(f"  {leaf.reason}")
             for node in leaf.factored[-6:]:
-                terms = " + ".join(format_tensor(t.value, digits) for t in node.terms) or "1"
+                terms = sum_text([t.value for t in node.terms]) if node.terms else "1"
                 lines.append(f"  d{out}/d[{node.label}] = {terms} = "
-                             f"{format_tensor(node.gradient, digits)}  "
+                             f"{value_text(node.gradient)}  "
                              f"({node.paths_to_output:,} paths)")
         if leaf.reason and leaf.paths is not None:
             lines.append(f"  {leaf.reason}")
-        lines.append(f"  autograd's gradient: {format_tensor(leaf.total, digits)}")
+        lines.append(f"  autograd's gradient: {value_text(leaf.total)}")
     return "\n".join(lines)

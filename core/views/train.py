@@ -136,14 +136,14 @@ def train(program, variables, dtype: str = "float32", *, lr: float = 0.1, steps:
 
 def format_training(report: TrainReport, digits: int = 6) -> str:
     """The loss and the parameters, step by step."""
-    from core.serialize import format_number, format_tensor
+    from core.serialize import format_inline, format_number
     rule = "w ← w − η ∂L/∂w" if not report.momentum else "b ← μb + ∂L/∂w, w ← w − η b"
     lines = [f"SGD on {report.output_name}: {rule}, η = {report.lr:g}"
              + (f", μ = {report.momentum:g}" if report.momentum else ""), ""]
-    start = ", ".join(f"{k} = {format_tensor(v, digits)}" for k, v in report.start.items())
+    start = ", ".join(f"{k} = {format_inline(v, digits)}" for k, v in report.start.items())
     lines.append(f"start: {start}")
     for k, loss in enumerate(report.loss):
-        params = ", ".join(f"{n} = {format_tensor(vs[k], digits)}"
+        params = ", ".join(f"{n} = {format_inline(vs[k], digits)}"
                            for n, vs in report.params.items())
         lines.append(f"step {k + 1}: {report.output_name} = {format_number(loss, digits)}, "
                      f"then {params}")
