@@ -19,7 +19,7 @@ import torch
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
-from core.evaluation import cost, ops, ops_more
+from core.evaluation import cost, in_place, ops, ops_more
 from core.evaluation.deadline import backward_deadline
 from core.language import cuts
 from core.language.functions import FUNCTIONS
@@ -179,16 +179,26 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             if isinstance(value, Filled) else \
             torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
     interpreter = _Interpreter(torch_dtype, dict(inputs))
+    changed_in_place = []  # (statement, old, new) of each y += e on a tensor
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
             interpreter.statement_index = index
+            old = interpreter.env.get(statement.target) if statement.augmented else None
             with torch.no_grad() if statement.no_grad else contextlib.nullcontext():
                 result = interpreter.value_of(statement.expr)
+            if isinstance(old, torch.Tensor):
+                in_place.check(statement, old, result, interpreter.env)
+                changed_in_place.append((statement, old, result))
             if statement.no_grad:
                 interpreter.shadow(statement, result)
+                if isinstance(old, torch.Tensor) and old.requires_grad:
+                    # torch.no_grad(): y += e changes y's values but keeps y's graph
+                    result = interpreter.record_value(statement.expr,
+                                                      in_place.keep_graph(old, result))
             if statement.target:
                 interpreter.name_result(statement.target, result, statement)
     output = interpreter.last_value
+    in_place.check_saved(output, changed_in_place)
     output_name = program.output_name or "output"
     if not isinstance(output, torch.Tensor):
         output = torch.tensor(float(output), dtype=torch_dtype)
@@ -435,6 +445,10 @@ class _Interpreter:
         texts = [node.text for name, node, _ in self._made.values() if name is None]
         return [(name or leaf_text_name(node, texts.count(node.text) > 1), node, tensor)
                 for name, node, tensor in self._made.values()]
+
+    def record_value(self, node: Node, value):
+        """Record ``value`` as made by ``node`` (a value the statement loop made)."""
+        return self._record(node, value)
 
     def _record(self, node: Node, value):
         if isinstance(value, torch.Tensor):

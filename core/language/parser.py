@@ -114,6 +114,9 @@ class Statement:
     text: str
     #: inside a ``with torch.no_grad():`` block: computed without recording a graph
     no_grad: bool = False
+    #: written ``y += e`` (``-=``, ``*=``...): torch changes a tensor y in place, which
+    #: core.evaluation.in_place checks against the new tensor the language makes
+    augmented: bool = False
 
 
 @dataclass
@@ -482,7 +485,7 @@ class _Converter:
             target = self._target_name(stmt.target)
             left = Name(_span(stmt.target), target, target)
             expr = BinaryOp(_span(stmt), self._source(stmt), op, left, right)
-            return Statement(target, expr, _span(stmt), self._source(stmt))
+            return Statement(target, expr, _span(stmt), self._source(stmt), augmented=True)
         if isinstance(stmt, ast.Expr):
             value = self.expr(stmt.value)  # first: what is refused in it is the better message
             if isinstance(value, Call) and value.function == "manual_seed":
