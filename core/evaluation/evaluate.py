@@ -584,6 +584,16 @@ class _Interpreter:
         if isinstance(args[0], list):
             raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
                                     "argument, not a list")
+        if name == "remainder" and _is_number(args[0]) and len(args) > 1 \
+                and isinstance(args[1], torch.Tensor) and args[1].requires_grad \
+                and torch.is_grad_enabled():
+            # 5 % x is torch's remainder(Scalar, Tensor), whose backward torch does not have
+            # (a 0-d tensor in first place would have one: reading 5 as it would differ)
+            raise ops.ArgumentError(
+                "torch has no gradient for a number % a tensor that needs one (\"derivative "
+                "for aten::remainder is not implemented\"); write torch.tensor(5.0) % x, or "
+                "apply it to a value that needs none (.detach())".replace(
+                    "5.0", str(float(args[0]))))
         if (name != "pow" or not _is_number(args[0])) and not isinstance(args[0], str):
             args[0] = ops.as_tensor(args[0], self.dtype)  # einsum's formula stays text
         if name in ("maximum", "minimum") or name in ops.PRODUCTS:
