@@ -109,6 +109,14 @@ def test_numbers_in_every_position_as_torch(number, template, bound):
     "f = (x * 2**70).sum()",                            # an int past int64: torch refuses
     "f = x[1].sum()",
     "i = 1.0\nf = x[i].sum()",
+    "f = x.sum(0, keepdim=1).sum()",                    # torch: keepdim must be bool
+    "f = x.sum(0, keepdim=True).sum()",
+    "f = torch.max(x, 1, 1).values.sum()",
+    "f = torch.max(x, 1, True).values.sum()",
+    "f = x.var(0, unbiased=0).sum()",
+    "f = torch.ones(2, requires_grad=1).sum() * x.sum()",
+    "f = (5 % x).sum()",                                # torch has no backward for it
+    "f = (torch.tensor(5.0) % x).sum()",
 ])
 def test_named_cases(text):
     check_same(text)

@@ -558,6 +558,14 @@ class _Interpreter:
         spec = FUNCTIONS[node.function]
         args = [self.value_of(arg) for arg in node.args]
         kwargs = {key: self.value_of(value) for key, value in node.kwargs}
+        for key, value in kwargs.items():
+            if key in _BOOL_KWARGS and _is_number(value):
+                # torch: "argument 'keepdim' must be bool, not int"
+                raise ops.ArgumentError(f"{key}= takes True or False (torch refuses the "
+                                        f"number {value!r} there)")
+        if node.function in ("max", "min") and len(args) > 2 and _is_number(args[2]):
+            raise ops.ArgumentError(f"{node.function}(x, dim, keepdim): keepdim takes True or "
+                                    f"False (torch refuses the number {args[2]!r} there)")
         if node.function == "manual_seed":
             self.generator.manual_seed(ops_more.seed_value(args))
             self.seeded = True
@@ -655,6 +663,11 @@ class _Interpreter:
             f"{_short(node.text)} has no dim: torch picks dim={dim} for a {x.dim()}-d input "
             f"(0 for 0-, 1- and 3-d input, else 1) and warns: \"{warning}\"", node.span, "note"))
         return dim
+
+
+#: keyword arguments torch takes only as True/False (a number there is refused)
+_BOOL_KWARGS = {"keepdim", "unbiased", "descending", "largest", "sorted", "training",
+                "requires_grad", "log_target", "inplace", "stable"}
 
 
 def _is_number(value) -> bool:

@@ -61,6 +61,7 @@ def test_vector_output_is_seeded_with_ones_then_with_the_typed_v(qtbot, window):
     assert_grads(window.result, [2.0, -0.5])
     assert window.result.quantity("y").grad == [2.0, -0.5]
     assert "vᵀJ" in " ".join(window.result.warnings)
+    assert window.results.table.horizontalHeaderItem(2).text() == "Gradient (vᵀJ)"
 
     # the graph's annotations: each leaf's gradient is torch's VJP
     _, gx, gw = torch_vjp([2.0, -0.5])
@@ -149,4 +150,5 @@ def test_a_single_number_output_has_no_v_field(qtbot, window):
     result = compute_and_draw(qtbot, window, "f = sum(x * x)", {"x": str(X)})
     assert not window.grad_output.isVisibleTo(window)
     assert result.grad_output is None and result.quantity("f").grad == 1.0
+    assert window.results.table.horizontalHeaderItem(2).text() == "Gradient"
     assert result.quantity("x").grad == pytest.approx([2 * v for v in X])
