@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.table_batch import batch_fill, limit_measuring
+
+#: rows added per pass of the event loop: a sampled check has 2,000 rows, whose items at
+#: once held the GUI thread for most of a second
+ROWS_AT_ONCE = 50
+
 #: the verdict comes first: the dock is narrower than nine columns of numbers, and the
 #: answer must not be the part scrolled out of sight
 COLUMNS = ("verdict", "entry", "autograd", "finite diff", "rel. error", "symbolic",
@@ -41,6 +47,7 @@ COLUMN_TIPS = {
     REFERENCE: "a value you supplied (for the seed examples: the notebook's Mathematica "
                "numbers)",
 }
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 #: light backgrounds that read on both light and dark themes' text colours
 VERDICT_COLOURS = {"agree": "#c8e6c9", "disagree": "#ffcdd2", "non-smooth": "#fff3c4",
                    "not checked": "#e0e0e0"}
@@ -90,6 +97,8 @@ class CheckPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.report = None
+        self._pending: list = []  # (row number, EntryCheck) still to be put in the table
+        self._fill_generation = 0
         self.summary = QLabel("Compute an expression, then check its gradients here.")
         self.summary.setObjectName("checkSummary")
         self.summary.setWordWrap(True)
@@ -120,6 +129,7 @@ class CheckPanel(QWidget):
         for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        limit_measuring(self.table)  # fitting a column looks at the first rows only
         self.table.itemSelectionChanged.connect(self._show_selected)
 
         # the formula as mathematics (core.teaching.math_html: superscripts, ⋅, √ on one line that
@@ -152,6 +162,8 @@ class CheckPanel(QWidget):
     def set_report(self, report) -> None:
         """Show a computed :class:`core.check.CheckReport` (None clears the panel)."""
         self.report = report
+        self._fill_generation += 1  # a table still filling from an older report stops
+        self._pending = []
         self.table.setRowCount(0)
         self.formula.clear()
         if report is None:
@@ -178,6 +190,10 @@ class CheckPanel(QWidget):
         """Empty the panel (e.g. while the expression has an error)."""
         self.set_report(None)
 
+    def filling(self) -> bool:
+        """True while rows of a long report are still being added."""
+        return bool(self._pending)
+
     def verdicts(self) -> list[str]:
         """The verdict column, top to bottom (for tests and copying)."""
         return [self.table.item(r, VERDICT).text()
@@ -186,27 +202,40 @@ class CheckPanel(QWidget):
     # internals ----------------------------------------------------------------------
 
     def _fill_table(self, report) -> None:
-        self.table.setRowCount(len(report.rows))
-        for r, row in enumerate(report.rows):
-            fd, sym, ref = row.comparisons
-            cells = (row.verdict, row.label, _number(row.autograd), _number(fd.value), _error(fd),
-                     _number(sym.value), _error(sym), _number(ref.value), _error(ref))
-            tip = "\n".join(row.reasons)
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                if c > ENTRY:  # numbers line up on the right
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight |
-                                          Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, c, item)
-            for c, comparison in ((FD, fd), (SYMBOLIC, sym), (REFERENCE, ref)):
-                if comparison.agrees is False:  # its relative error, in red
-                    self.table.item(r, c + 1).setForeground(QBrush(QColor("#b71c1c")))
-                if comparison.note and comparison.value is None:
-                    self.table.item(r, c).setToolTip(comparison.note)
-            verdict = self.table.item(r, VERDICT)
-            verdict.setBackground(QBrush(QColor(VERDICT_COLOURS.get(row.verdict, "#ffffff"))))
-            verdict.setForeground(QBrush(QColor("#000000")))
+        """The first rows now, the rest ROWS_AT_ONCE per pass of the event loop."""
+        self._pending = list(enumerate(report.rows))
+        self._fill_pending(self._fill_generation)
+
+    def _fill_pending(self, generation: int) -> None:
+        if generation != self._fill_generation or not self._pending:
+            return
+        chunk, self._pending = self._pending[:ROWS_AT_ONCE], self._pending[ROWS_AT_ONCE:]
+        with batch_fill(self.table):
+            self.table.setRowCount(self.table.rowCount() + len(chunk))
+            for r, row in chunk:
+                self._fill_row(r, row)
+        if self._pending:
+            QTimer.singleShot(0, self, lambda: self._fill_pending(generation))
+
+    def _fill_row(self, r: int, row) -> None:
+        fd, sym, ref = row.comparisons
+        cells = (row.verdict, row.label, _number(row.autograd), _number(fd.value), _error(fd),
+                 _number(sym.value), _error(sym), _number(ref.value), _error(ref))
+        tip = "\n".join(row.reasons)
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(tip)
+            if c > ENTRY:  # numbers line up on the right
+                item.setTextAlignment(RIGHT)
+            self.table.setItem(r, c, item)
+        for c, comparison in ((FD, fd), (SYMBOLIC, sym), (REFERENCE, ref)):
+            if comparison.agrees is False:  # its relative error, in red
+                self.table.item(r, c + 1).setForeground(QBrush(QColor("#b71c1c")))
+            if comparison.note and comparison.value is None:
+                self.table.item(r, c).setToolTip(comparison.note)
+        verdict = self.table.item(r, VERDICT)
+        verdict.setBackground(QBrush(QColor(VERDICT_COLOURS.get(row.verdict, "#ffffff"))))
+        verdict.setForeground(QBrush(QColor("#000000")))
 
     def _show_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows() if self.report else []

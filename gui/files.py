@@ -78,8 +78,11 @@ def apply_session(w, session: Session, compute: bool = True) -> None:
 
 def open_session(w, path: str) -> bool:
     """Open the session at ``path``; on any problem show the message and change nothing."""
+    from gui.workers import run_beside_the_gui
     try:
-        session = load_session(path)
+        # read and checked on another thread: a hostile file (5 MB of small JSON values)
+        # takes a moment to refuse, and the window keeps responding meanwhile
+        session = run_beside_the_gui(load_session, path)
     except ExpressionError as err:
         w.statusBar().showMessage(str(err), 15000)
         w.failed.emit(err)
@@ -270,8 +273,9 @@ def restore_last_session(w) -> bool:
     text = w.settings.value("session/last")
     if not isinstance(text, str) or not text.strip():
         return False
+    from gui.workers import run_beside_the_gui
     try:
-        session = session_from_json(text, "the last session")
+        session = run_beside_the_gui(session_from_json, text, "the last session")
     except ExpressionError:
         return False
     if not session.expression.strip():

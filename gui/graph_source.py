@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from core.drawing import graph as _graph
 from core.drawing import render as _render
 from core.errors import ExpressionError
-from core.serialize import format_tensor
+from core.serialize import format_number, format_tensor
 
 INSTALL_HINT = ("Graphviz's 'dot' program is not installed, so the graph cannot be drawn "
                 "(values and gradients still work). Install it with: "
@@ -103,9 +103,34 @@ def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
     drawn = folding.graph if folding is not None else graph
     svg = _render.render(drawn, _options(options), "svg", timeout=timeout, cancel=cancel_event)
     details = _details_from_graph(graph)
+    details.update(_details_of_constants(drawn))
     if folding is not None:
         details.update(_details_of_boxes(folding))
     return Drawing(svg, _render.svg_node_ids(svg), details, graph, options, folding)
+
+
+def _details_of_constants(graph) -> dict[str, dict]:
+    """The Node panel's text for a constant drawn beside the graph (core.drawing.constants):
+    its value, and which operations use it."""
+    from core.drawing.constants import constant_operands
+
+    details: dict[str, dict] = {}
+    if graph.evaluation is None:
+        return details
+    for constant in constant_operands(graph.evaluation):
+        target = graph.nodes.get(constant.target)
+        if target is None:
+            continue
+        entry = details.setdefault(constant.id, {
+            "kind": "constant", "op": None, "name": constant.name or "a number",
+            "expression": "", "span": None, "saved": [], "grad": None, "uses": [],
+            "shape": list(constant.value.shape) if constant.name else [],
+            "value": _text(constant.value) if constant.name else
+            format_number(float(constant.value), 6)})
+        entry["uses"].append(target.expression or target.op or "")
+    for entry in details.values():
+        entry["expression"] = "used by " + ", ".join(dict.fromkeys(entry.pop("uses")))
+    return details
 
 
 def _details_of_boxes(folding) -> dict[str, dict]:
@@ -153,7 +178,8 @@ def with_png_dpi(data: bytes, dpi: int) -> bytes:
 def _options(options: dict):
     known = {k: v for k, v in options.items()
              if k in ("annotate", "rankdir", "theme", "show_saved", "dpi", "caption")}
-    return _render.RenderOptions(**known)
+    # the numbers and data the steps' arithmetic uses are drawn too, as on the deck's pages
+    return _render.RenderOptions(**known, constants=True)
 
 
 # ------------------------------------------------------------------ node details

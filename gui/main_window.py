@@ -365,6 +365,8 @@ class MainWindow(QMainWindow):
         self.torch_label.setText(f"torch {version}")
         self.statusBar().showMessage("torch loaded", 2000)
         menus.attach_panels(self)
+        from gui.gc_on_gui_thread import freeze_what_lives_now
+        freeze_what_lives_now()  # a full collection would otherwise scan all of torch
         self.torchReady.emit()
         if self.hold_compute:
             self.pending_compute = False

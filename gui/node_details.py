@@ -12,7 +12,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser
 
 KIND_TEXT = {"op": "operation (backward node)", "leaf": "input (leaf tensor)",
-             "output": "output", "saved": "saved tensor"}
+             "output": "output", "saved": "saved tensor",
+             "constant": "constant (no gradient; drawn because the arithmetic of the steps "
+                         "uses it, although autograd's graph does not hold it)"}
 
 #: Graphviz's colour names used by torchviz's look, as HTML colours
 _NAMED = {"lightgrey": "#d3d3d3", "lightblue": "#add8e6", "orange": "#ffa500",
@@ -36,7 +38,10 @@ def intro_html(graph_theme: str = "screen") -> str:
             f"<p><b>Colours</b> (as in torchviz): {_swatch(fills['leaf'], 'blue', text)} "
             f"inputs, {_swatch(fills['op'], 'grey', text)} backward operations, "
             f"{_swatch(fills['saved'], 'orange', text)} saved tensors, "
-            f"{_swatch(fills['output'], 'green', text)} the output.</p>"
+            f"{_swatch(fills['output'], 'green', text)} the output; dashed "
+            f"{_swatch(theme.constant_fill, 'grey', theme.constant_text)} boxes are the "
+            "constants the steps' arithmetic uses (the 2 of 2*z, data held constant), "
+            "which autograd's graph does not hold.</p>"
             "<p><a href='help:getting-started'>New here? What the graph shows</a> "
             "(backward nodes, AccumulateGrad, <code>()</code>, grad): Help &gt; Getting "
             "Started, F1.</p>")

@@ -112,12 +112,23 @@ def setup(source: ViewInput, lr: float, momentum: float) -> TrainSetup:
 
 
 def run_steps(trainer, n: int) -> TrainState:
-    """``n`` SGD steps on the tab's trainer (worker thread); stops when the loss diverges."""
-    for _ in range(n):
+    """``n`` SGD steps on the tab's trainer (worker thread); stops when the loss diverges.
+    Refused before the first step when the steps would pass the work or storage limits."""
+    import time
+
+    from core.views.train import MAX_SECONDS
+
+    trainer.check_steps(n, where="Run")
+    deadline = time.monotonic() + MAX_SECONDS
+    for k in range(n):
         loss = trainer.step()
         if not math.isfinite(loss):
             trainer.report.note = (f"the loss became {loss}: the learning rate is too large "
                                    "for this loss; Reset and choose a smaller one")
+            break
+        if time.monotonic() > deadline:
+            trainer.report.note = (f"stopped after {k + 1} of {n} steps: the time limit is "
+                                   f"{MAX_SECONDS:g} s")
             break
     return _state(trainer)
 

@@ -168,3 +168,37 @@ class LatestOnly(QObject):
         if worker is self._current:
             self._current = None
             self.busyChanged.emit(False)
+
+
+def run_beside_the_gui(function, *args):
+    """``function(*args)`` on a plain thread while the GUI thread keeps ticking and
+    painting (a local event loop that leaves the user's input queued until it is done, so
+    nothing can be clicked twice meanwhile); returns its result or raises its exception.
+
+    For short, bounded work whose result the caller needs before going on (reading and
+    checking a session file): the window never freezes, yet the caller stays a plain
+    function call."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = function(*args)
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller as it was
+            box["error"] = err
+
+    thread = threading.Thread(target=target, name="beside-the-gui", daemon=True)
+    thread.start()
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: None if thread.is_alive() else loop.quit())
+    timer.start()
+    if thread.is_alive():
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    timer.stop()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")

@@ -182,3 +182,43 @@ def test_a_deck_too_long_to_read_is_refused_with_one_message(monkeypatch):
     monkeypatch.setattr(deck, "MAX_PAGES", 10)
     with pytest.raises(LimitError, match="pages; the limit is 10"):
         deck.deck_svgs(evaluation, graph, trace, check=False)
+
+
+def _word_boxes(pdf: Path) -> list[tuple[float, float, list[tuple[str, tuple]]]]:
+    """Per page: (width, height, [(word, (x0, y0, x1, y1))])."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    pages = []
+    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', out,
+                            re.S):
+        words = [(w, (float(a), float(b), float(c), float(d))) for a, b, c, d, w in re.findall(
+            r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">'
+            r'(.*?)</word>', page.group(3))]
+        pages.append((float(page.group(1)), float(page.group(2)), words))
+    return pages
+
+
+@needs_poppler
+@pytest.mark.parametrize("prefix", ["Chain rule", "Two-layer", "Matrices"])
+def test_no_word_of_the_zoomed_graph_is_cut_by_the_edge_of_its_view(tmp_path, prefix):
+    # the zoomed graph is wider than its view: a node the view's edge would cut is drawn
+    # faint without its words, so every word is whole, inside the page and the view
+    example = _example(prefix)
+    evaluation, graph, trace = _run(example["expression"], example["vars"],
+                                    example["constants"])
+    out = tmp_path / "deck.pdf"
+    deck.export_pdf(evaluation, graph, trace, out, check=False)
+    width, height = deck.PAGE["slides"]
+    checked = 0
+    for page_w, page_h, words in _word_boxes(out):
+        scale = page_w / width  # pdftotext's units are the page's points
+        left, right = 28 * scale, (width * 0.52 - 10) * scale
+        if not words or words[0][0] not in ("Forward", "Step"):
+            continue  # the title and summary pages have no zoomed graph
+        top = (28 + 24 + 12 * 2.4) * scale  # the view starts under the title
+        for word, (x0, y0, x1, y1) in words:
+            assert 0 <= x0 and x1 <= page_w and 0 <= y0 and y1 <= page_h, word
+            for edge in (left, right) if y0 >= top else ():
+                assert not x0 < edge - 0.5 < x1 - 1, (word, edge, x0, x1)
+            checked += 1
+    assert checked > 100

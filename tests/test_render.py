@@ -358,3 +358,43 @@ def test_cli_unwritable_output_exits_2(tmp_path, capsys):
     status = cli_main(["render", "f = w", "--var", "w=1", "-o",
                        str(tmp_path / "missing" / "g.svg")])
     assert status == 2 and "cannot write" in capsys.readouterr().err
+
+
+def _const_nodes(svg: bytes) -> dict[str, str]:
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ElementTree.fromstring(svg)
+    return {g.find(ns + "title").text: " ".join(t.text or "" for t in g.iter(ns + "text"))
+            for g in root.iter(ns + "g")
+            if g.get("class") == "node" and g.find(ns + "title").text.startswith("const_")}
+
+
+@pytest.mark.parametrize("theme", sorted(R.THEMES))
+def test_constants_are_drawn_with_their_values_in_every_theme(theme):
+    # one implementation for the window, the exports and the deck: RenderOptions.constants
+    from core.language.values import VariableSpec
+
+    values = {"w": ([1.0, -2.0], True), "x": ([0.5, -4.0], False), "A": ([[1.0, 2.0]], True),
+              "B": ([[3.0], [4.0]], False)}
+    specs = {k: VariableSpec(k, v, grad) for k, (v, grad) in values.items()}
+    evaluation = evaluate(parse("f = sum(x * w) + 3 * sum(mm(A, B)) ** 2"), specs)
+    graph = build_graph(evaluation)
+    svg = R.render(graph, R.RenderOptions(theme=theme, constants=True), "svg")
+    texts = _const_nodes(svg)
+    # x and B (constant inputs, with their values, one minus sign), the literal 3 and 2
+    assert "x" in texts["const_x"] and "[0.5, −4]" in texts["const_x"].replace("  ", " ")
+    assert "B" in texts["const_B"] and "3" in texts["const_B"] and "4" in texts["const_B"]
+    numbers = sorted(t for n, t in texts.items() if n not in ("const_x", "const_B"))
+    assert numbers == ["2", "3"]
+    assert not _const_nodes(R.render(graph, R.RenderOptions(theme=theme), "svg"))
+    # without values on the nodes, a constant input keeps its name but not its value
+    bare = _const_nodes(R.render(graph, R.RenderOptions(theme=theme, annotate="none",
+                                                        constants=True), "svg"))
+    assert "x" in bare["const_x"] and "0.5" not in bare["const_x"]
+
+
+def test_cli_render_draws_the_constants_unless_plain(tmp_path):
+    out = tmp_path / "g.svg"
+    assert cli_main(["render", "f = 2*z + x*z", "--var", "z=1", "--const", "x=3",
+                     "-o", str(out)]) == 0
+    texts = _const_nodes(out.read_bytes())
+    assert "value 3" in texts["const_x"] and "2" in texts.values()

@@ -24,7 +24,11 @@ from tests.test_rules import CALLS, OPERATORS, VALUES, VARIANTS, program_for
 #: names a student may well use, including every letter the rules once printed
 POOL = ["x", "y", "a", "b", "A", "B", "G", "v", "w", "z", "n", "c", "u", "X", "W", "q", "k",
         "h", "g1", "xs", "theta"]
-PROGRAMS = sorted({program_for(n) for n in FUNCTIONS} | set(OPERATORS.values()) | set(VARIANTS))
+#: one tensor in several input slots of one node: each slot's term must read differently
+SAME_TWICE = ["sum(x * x)", "sum(x @ x)", "sum(mm(x, x))", "sum(x ** x)", "sum(x + x)",
+              "sum(x - x)", "sum(x / x)", "dot(v, v)", "s * s"]
+PROGRAMS = sorted({program_for(n) for n in FUNCTIONS} | set(OPERATORS.values()) | set(VARIANTS)
+                  | set(SAME_TWICE))
 FREE = ("x", "y", "v", "u", "a", "s")
 #: backward nodes the language cannot make today (older torch names, batch-only forms):
 #: a rule added for a node the language makes must get a program in tests/test_rules.py
@@ -257,3 +261,37 @@ def test_broadcast_reduction_is_printed():
 def test_nan_is_flagged_on_the_step_where_it_starts():
     step = _rule("f = sqrt(x)", {"x": 0.0}, "SqrtBackward0")
     assert any("∞" in note or "NaN" in note for note in step.rule.notes)
+
+
+@pytest.mark.parametrize("text", SAME_TWICE)
+def test_a_tensor_in_two_slots_gets_a_term_of_its_own_for_each(text):
+    # y * y, W @ W, x ** x: one tensor is both inputs; each slot's term names its slot
+    # (y₁, y₂), so no two terms of the step read alike, and both add into ∂f/∂y
+    for seed in range(3):
+        mapping = _mapping(seed)
+        _, trace = _run(text, mapping)
+        repeated = [s for s in trace.steps if len(s.rule.terms) > 1
+                    and len({t.name for t in s.rule.terms}) < len(s.rule.terms)]
+        assert repeated, text
+        for step in repeated:
+            local_lines = [tuple(line.split(" = ")[0] for line in t.lines) for t in step.rule.terms]
+            assert len(set(local_lines)) == len(local_lines), step.rule.text
+            name = step.rule.terms[0].name
+            assert f"{name}₁" in step.rule.formula and f"{name}₂" in step.rule.formula
+            assert step.rule.formula.split("; ")[0] != step.rule.formula.split("; ")[1]
+            assert f"{name} is used twice here" in step.rule.pattern
+            for term in step.rule.terms:  # every term adds into the one tensor's gradient
+                assert any(line.startswith(f"∂f/∂{name} += ") for line in term.lines)
+
+
+def test_the_same_text_computed_twice_names_two_tensors():
+    # exp(x)*exp(x) computes exp(x) twice: two nodes, each with its own gradient
+    for text in ("sum(exp(x) * exp(x))", "sum((x * y) * (x * y))"):
+        _, trace = _run(text, {k: k for k in FREE})
+        step = next(s for s in trace.steps if s.op == "MulBackward0" and len(s.rule.terms) == 2
+                    and s.rule.terms[0].local.symbol.rstrip("₁₂")
+                    == s.rule.terms[1].local.symbol.rstrip("₁₂"))
+        first, second = (t.name for t in step.rule.terms)
+        assert first.endswith("₁") and second.endswith("₂")
+        assert "computed twice, by separate nodes" in step.rule.pattern
+        assert step.rule.terms[0].lines[-1].startswith(f"∂f/∂{first} += ")

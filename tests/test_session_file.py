@@ -75,11 +75,40 @@ def test_counts_and_lengths_are_bounded():
 
 def test_the_issue_examples_are_refused():
     hundred_thousand = {f"v{i}": {"value": "1"} for i in range(100_000)}
-    with pytest.raises(ExpressionError, match="100,000 variables"):
+    # refused while decoding, once the values pass what 10,000 variables can need
+    with pytest.raises(ExpressionError, match="at most 10,000 variables"):
         session_from_json(_text(variables=hundred_thousand))
     sixty_mb = {"w": {"value": "[" + "1," * 30_000_000 + "1]"}}
     with pytest.raises(ExpressionError, match="characters; a session has at most"):
         session_from_json(_text(variables=sixty_mb))
+
+
+def test_long_sessions_decode_exactly_as_json_does():
+    """Texts past PURE_PYTHON_JSON_CHARS go through json's pure-Python scanner (it lets a
+    window's GUI thread run meanwhile); the result is json.loads's, numbers and escapes
+    included."""
+    import json
+    variables = {f"v{i}": {"value": f"[{i}.5, -1e-3, 2E+2]", "requires_grad": i % 2 == 0}
+                 for i in range(5_000)}
+    text = _text(variables=variables, expression="f = v0 * 1  # ünïcode \"quoted\"")
+    assert len(text) > session.PURE_PYTHON_JSON_CHARS
+    assert session._decode_json(text) == json.loads(text)
+    loaded = session_from_json(text)
+    assert loaded.variables["v3"].value == "[3.5, -1e-3, 2E+2]"
+    assert loaded.variables["v3"].requires_grad is False
+
+
+def test_many_small_json_values_are_refused_while_decoding(monkeypatch):
+    """5 MB of tiny values (the slowest text for a JSON decoder) stop at the value budget,
+    as soon as the decoder reaches it: the numbers after it are never converted."""
+    converted = []
+    monkeypatch.setattr(session, "MAX_SESSION_JSON_VALUES", 1_000)
+    monkeypatch.setattr(session, "int", lambda text: converted.append(text) or 1,
+                        raising=False)
+    text = _text()[:-1] + ', "junk": [' + ",".join(["1"] * 2_400_000) + "]}"
+    with pytest.raises(ExpressionError, match="more than 1,000 values"):
+        session_from_json(text)
+    assert len(converted) < 1_000
 
 
 def test_whole_file_is_bounded_before_parsing(tmp_path, monkeypatch):

@@ -66,7 +66,7 @@ def test_text_output_lists_steps_and_sums(capsys):
     assert "3. ExpBackward0  exp(g1)" in out
     assert "∂f/∂g1 += ∂f/∂exp(g1) · ∂exp(g1)/∂g1 = 1 × 34.4773 = 34.4773" in out
     assert "w.grad = 6 + 103.432 = 109.432" in out
-    assert "total df/dw = 109.432" in out
+    assert "total ∂f/∂w = 109.432" in out
 
 
 def test_user_errors_are_one_line_without_traceback(capsys):

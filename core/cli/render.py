@@ -67,7 +67,7 @@ def run(args) -> int:
                                    theme=args.theme, plain=args.plain,
                                    show_saved=args.show_saved, show_attrs=args.show_attrs,
                                    dpi=args.dpi, caption=render.program_caption(program)
-                                   if args.caption else None)
+                                   if args.caption else None, constants=not args.plain)
     evaluation = evaluate(program, variables, args.dtype)
     graph = build_graph(evaluation, show_saved=args.show_saved, show_attrs=args.show_attrs)
     timeout = render.DEFAULT_TIMEOUT if args.timeout is None else args.timeout

@@ -79,14 +79,20 @@ def _note(args, text: str) -> None:
 
 def format_trace(trace) -> str:
     """The steps and the leaves' contributions as readable text."""
+<<<<<<< HEAD
     from core.teaching.rules import fmt
     from core.teaching.step_text import derivative_of, plain_text, step_lines
+=======
+    from core.teaching.rules import fmt, pretty
+    from core.teaching.step_text import plain_text, step_lines
+>>>>>>> main
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason
     lines = ["forward pass (each value in the order it was computed):"]
     for value in trace.forward:
-        what = f"{value.name} = {value.expression}" if value.name else value.expression
+        # as the pages write it: w², 2z, one minus sign
+        what = pretty(f"{value.name} = {value.expression}" if value.name else value.expression)
         lines.append(f"  {value.index + 1}. {what} = {fmt(value.value)}")
     lines += ["", "backward pass (as torch's engine ran it):"]
     for index, step in enumerate(trace.steps):
@@ -98,5 +104,9 @@ def format_trace(trace) -> str:
         lines.append(f"  {name}:")
         for c in leaf.contributions:
             lines.append(f"    {fmt(c.value)}  via {c.via}   (running sum {fmt(c.running_total)})")
+<<<<<<< HEAD
         lines.append(f"    total d{derivative_of(trace)}/d{name} = {fmt(leaf.total)}")
+=======
+        lines.append(f"    total ∂{trace.output_name}/∂{name} = {fmt(leaf.total)}")
+>>>>>>> main
     return "\n".join(lines)

@@ -122,6 +122,9 @@ class RenderOptions:
     pinned: object | None = None
     #: text written under the drawing (the program, for slides and handouts); None: none
     caption: str | None = None
+    #: draw the constants the arithmetic uses (the 2 of ``2*z``, data held constant) grey,
+    #: with their values, beside the operations that use them (core.drawing.constants)
+    constants: bool = False
 
     def __post_init__(self):
         if self.annotate not in ANNOTATIONS:
@@ -151,6 +154,10 @@ class Theme:
     current: str = "#d62728"
     current_fill: str = "#ffe680"
     done: str = "#1a7f37"
+    #: a constant's box (dashed): fill, border and text
+    constant_fill: str = "#f4f4f4"
+    constant_line: str = "#9a9a9a"
+    constant_text: str = "#555555"
     #: text, node borders and arrows; torchviz's (Graphviz's default) black unless a dark
     #: theme needs light lines
     fontcolor: str = "black"
@@ -170,14 +177,16 @@ THEMES = {
                               "output": "#3e5f1c", "base": "#2f4a14"}, bgcolor="#1e2124",
                   muted="#b0b8bd", grad_color="#ff8a80", current="#ff7043",
                   current_fill="#5c4400", done="#66bb6a", fontcolor="#eceff1",
-                  pencolor="#b0bec5"),
+                  pencolor="#b0bec5", constant_fill="#2a2e32", constant_line="#8a949b",
+                  constant_text="#c8d0d4"),
     # the window's high-contrast theme: white on black, the kinds told apart by strong
     # borders as well as fills, thicker lines
     "contrast": Theme("11", "9", {"op": "#000000", "leaf": "#00335c", "saved": "#663c00",
                                   "output": "#1f4d00", "base": "#1f4d00"}, penwidth="2",
                       bgcolor="#000000", muted="#ffffff", grad_color="#ffff00",
                       current="#00ffff", current_fill="#003d3d", done="#00ff00",
-                      fontcolor="#ffffff", pencolor="#ffffff"),
+                      fontcolor="#ffffff", pencolor="#ffffff", constant_fill="#000000",
+                      constant_line="#c0c0c0", constant_text="#ffffff"),
 }
 
 
@@ -576,9 +585,52 @@ def _annotated_digraph(graph, options: RenderOptions, order=None, skip_saved=Fal
             k = seen[source, target] = seen.get((source, target), 0) + 1
             style.update(pinned.edge_attrs(source, target, k, "label" in style))
         dot.edge(source, target, **style)
+    if options.constants:
+        _draw_constants(dot, graph, options, theme)
     if order:
         _keep_order(dot, order, beside)
     return dot
+
+
+def _draw_constants(dot, graph, options: RenderOptions, theme: Theme) -> None:
+    """The constants the arithmetic uses (core.drawing.constants), grey and dashed, with
+    their values, a dashed line (no arrow: no gradient flows) into each operation using
+    them. A pinned drawing places them where its layout did."""
+    from core.drawing.constants import constant_operands
+    from core.serialize import format_number
+
+    if graph.evaluation is None:
+        return
+    style = dict(shape="box", style="dashed,filled", fillcolor=theme.constant_fill,
+                 color=theme.constant_line, fontcolor=theme.constant_text)
+    small = f'<FONT POINT-SIZE="{theme.small}" COLOR="{theme.constant_text}">'
+    pinned, drawn, seen = options.pinned, set(), {}
+    show_values = options.annotate in ("all", "values")
+    for constant in constant_operands(graph.evaluation):
+        if constant.target not in graph.nodes:
+            continue  # inside a folded box, or cut from the drawing
+        if constant.id not in drawn:
+            drawn.add(constant.id)
+            if not constant.name:  # a number of the program: its value is its name
+                text = format_number(float(constant.value), 6)
+                label = "<" + _esc(re.sub(r"(?<![eE])-", "\u2212", text)) + ">"
+            else:
+                shape = "(" + ", ".join(map(str, constant.value.shape)) + ")"
+                lines = [f"<B>{_esc(constant.name)}</B> {small}{shape} constant</FONT>"]
+                if show_values:
+                    lines.append('<BR ALIGN="LEFT"/>'.join(
+                        _tensor_lines("value", constant.value)) + '<BR ALIGN="LEFT"/>')
+                label = "<" + "<BR/>".join(lines) + ">"
+            attrs = dict(style)
+            if pinned is not None:
+                attrs.update(pinned.node_attrs(constant.id))
+            dot.node(constant.id, label, **attrs)
+        k = seen[constant.id, constant.target] = seen.get((constant.id, constant.target),
+                                                          0) + 1
+        attrs = dict(style="dashed", color=theme.constant_line, arrowhead="none")
+        if pinned is not None:
+            attrs.update(pinned.edge_attrs(constant.id, constant.target, k, False))
+        dot.edge(constant.id, constant.target, **attrs)
 
 
 def _saved_copy(dot, graph, edge, copies: dict, theme: Theme, pinned) -> str:

@@ -72,3 +72,56 @@ COSTS = {name: product for name in ("matmul", "mm", "mv", "dot", "outer", "@")}
 def estimate(name: str, args, result_shape) -> Work:
     """The estimated :class:`Work` of ``name(*args)`` producing ``result_shape``."""
     return COSTS.get(name, elementwise)(list(args), tuple(result_shape or ()))
+
+
+def repeated_work(evaluation, passes: int, per_pass: str = "backward") -> tuple[int, int]:
+    """``(per pass, total)`` estimated multiply-adds of ``passes`` passes over
+    ``evaluation``'s graph: ``per_pass`` is "backward" (a reverse pass: one VJP),
+    "double" (a backward pass through the gradient's own graph, about twice a reverse
+    pass), "forward" (the program run again) or "both" (a forward pass and a reverse
+    pass: a training step, or a forward-mode pass, whose tangents cost about what the
+    reverse pass costs). At least one per pass."""
+    forward = int(getattr(evaluation, "forward_work", 0) or 0)
+    backward = int(getattr(evaluation, "backward_work", 0) or 0)
+    one = {"backward": backward, "double": 2 * backward, "both": forward + backward,
+           "forward": forward}[per_pass]
+    one = max(1, one)
+    return one, max(0, passes) * one
+
+
+def repeated_work_refusal(what: str, evaluation, passes: int, per_pass: str = "backward",
+                          already: int = 0, unit: tuple[str, str] = ("pass", "passes")) -> str:
+    """The message refusing ``passes`` passes of ``what`` (see :func:`repeated_work`) when,
+    with ``already`` multiply-adds done before them, they would pass
+    :data:`core.limits.MAX_BACKWARD_WORK`; "" when they fit. ``unit`` names one pass and
+    several ("step", "steps")."""
+    from core import limits
+
+    one, total = repeated_work(evaluation, passes, per_pass)
+    limit = limits.MAX_BACKWARD_WORK
+    if already + total <= limit:
+        return ""
+    if passes == 1:
+        need = f"about {one:,} multiply-adds"
+    else:
+        need = f"{passes:,} {unit[1]} of about {one:,} multiply-adds each"
+    if already:
+        need += f", {already + total:,} with the {already:,} before"
+    elif passes != 1:
+        need += f", {total:,} in all"
+    fit = (limit - already) // one
+    hint = f"; at most {fit:,} {unit[1] if fit != 1 else unit[0]} fit" \
+        if passes > 1 and fit >= 1 else ""
+    return f"{what} needs {need}: more than {limit:,}, the limit on backward work{hint}"
+
+
+def check_repeated_work(what: str, evaluation, passes: int, per_pass: str = "backward",
+                        already: int = 0, where: str | None = None,
+                        unit: tuple[str, str] = ("pass", "passes")) -> None:
+    """Raise :class:`core.errors.LimitError` with :func:`repeated_work_refusal`'s message
+    when the passes would pass the limit: before any of them runs."""
+    from core.errors import LimitError
+
+    message = repeated_work_refusal(what, evaluation, passes, per_pass, already, unit)
+    if message:
+        raise LimitError(message, where=where)

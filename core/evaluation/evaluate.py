@@ -90,6 +90,10 @@ class Evaluation:
     #: v of ``backward(gradient=v)`` for an output with several entries (None: a single
     #: number, seeded with 1)
     grad_output: torch.Tensor | None = None
+    #: estimated multiply-adds of one forward and one backward pass (core.evaluation.cost):
+    #: what the views multiply by their number of passes before running any of them
+    forward_work: int = 0
+    backward_work: int = 0
 
     def __post_init__(self):
         self._by_grad_fn = {}
@@ -220,6 +224,8 @@ def forward(program: Program, variables, dtype: str = "float32", *,
                             made_leaves={(node.span, node.text): name
                                          for name, node, _tensor in made})
     evaluation.cuts, evaluation.cut_uses = interpreter.cuts, interpreter.cut_uses
+    evaluation.forward_work = interpreter.forward_work
+    evaluation.backward_work = interpreter.backward_work
     cuts.register_records(evaluation, interpreter.shadow_records)
     evaluation.warnings.extend(interpreter.notices)
     evaluation.warnings.extend(_non_finite_warnings(evaluation))
@@ -366,7 +372,9 @@ class _Interpreter:
         self.cut_uses: dict[int, list] = {}
         self.shadow_records: list[OpRecord] = []
 
-        #: estimated multiply-adds of the backward pass so far (core.evaluation.cost)
+        #: estimated multiply-adds of the forward and backward passes so far
+        #: (core.evaluation.cost)
+        self.forward_work = 0
         self.backward_work = 0
 
     def shadow(self, statement, result) -> None:
@@ -409,6 +417,7 @@ class _Interpreter:
             raise LimitError(f"the program creates more than {limits.MAX_TOTAL_ELEMENTS:,} "
                              "tensor entries in all; that is the limit", node.span)
         work = cost.estimate(name, args, shape)
+        self.forward_work += work.forward
         self.backward_work += work.backward
         if self.backward_work > limits.MAX_BACKWARD_WORK:
             raise LimitError(

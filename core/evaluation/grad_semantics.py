@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from core import limits
+from core.errors import LimitError
+from core.evaluation.cost import check_repeated_work
+from core.evaluation.deadline import backward_deadline
 from core.evaluation.evaluate import forward
 
 EXPLAIN_FREED = (
@@ -55,10 +59,15 @@ def backward_again(program, variables, dtype: str = "float32", *,
         return BackwardAgain(retain_graph, {}, error="", explanation=(
             "the output does not depend on an operation of an input that needs a gradient: "
             "there is no graph to run backward() through twice"))
-    output.backward(retain_graph=retain_graph)
+    check_repeated_work("backward() twice", evaluation, 2, "backward")
+    with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "backward() twice"):
+        output.backward(retain_graph=retain_graph)
     first = {n: t.grad.detach().clone() for n, t in leaves.items() if t.grad is not None}
     try:
-        output.backward()
+        with backward_deadline(output, limits.MAX_BACKWARD_SECONDS, "the second backward()"):
+            output.backward()
+    except LimitError:
+        raise
     except RuntimeError as err:
         return BackwardAgain(retain_graph, first, error=str(err).strip(),
                              explanation=EXPLAIN_FREED)
@@ -83,12 +92,14 @@ def leaf_and_non_leaf(program, variables, dtype: str = "float32") -> list[GradAt
     plain = forward(program, variables, dtype)
     if not plain.output.requires_grad:
         return []
-    plain.output.backward()
+    check_repeated_work("backward() on two graphs (plain and with retain_grad)", plain, 2,
+                        "backward")
+    _timed_backward(plain.output)
     kept = forward(program, variables, dtype)
     for tensor in kept.intermediates.values():
         if tensor.requires_grad and tensor.grad_fn is not None:
             tensor.retain_grad()
-    kept.output.backward()
+    _timed_backward(kept.output)
     out = []
     with warnings.catch_warnings():
         # reading a non-leaf's .grad warns; the None it returns is what we show
@@ -104,6 +115,15 @@ def leaf_and_non_leaf(program, variables, dtype: str = "float32") -> list[GradAt
                                          _copy(other.grad) if other.grad_fn is not None
                                          else None))
     return out
+
+
+def _timed_backward(output) -> None:
+    """``output.backward()`` within the backward pass's time limit."""
+    if output.grad_fn is None:
+        output.backward()
+        return
+    with backward_deadline(output, limits.MAX_BACKWARD_SECONDS):
+        output.backward()
 
 
 def _copy(grad):

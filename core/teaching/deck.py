@@ -68,6 +68,9 @@ class DeckPage:
     lines: list[Line] = field(default_factory=list)
     highlight: object = None
     focus: set = field(default_factory=set)
+    #: the node the view centres on when the focus does not fit at a readable size (the
+    #: step's own node; "" for the middle of the focus)
+    anchor: str = ""
 
 
 # --------------------------------------------------------------------------- planning
@@ -116,10 +119,10 @@ def plan(evaluation, trace, *, quiz: bool = False, explanation: str = "",
                                        "page."))
             pages.append(DeckPage("predict", heading, f"{step.op}: predict", hidden,
                                   Highlight(current=current, done=set(h.done),
-                                            edge_labels=before), focus))
+                                            edge_labels=before), focus, step.node_id))
         pages.append(DeckPage("step", heading, step.op, lines,
                               Highlight(current=current, done=set(h.done), edge_labels=labels,
-                                        recent=recent), focus))
+                                        recent=recent), focus, step.node_id))
     # an example's headline result on the page that completes that input's gradient
     top = headline_lines(evaluation, trace, headline)
     if top:
@@ -250,6 +253,9 @@ class Picture:
     height: float
     nodes: dict
     min_font: float
+    #: the Graphviz graph group's transform (sx, sy, tx, ty): a text's x, y in the group
+    #: are at (sx·(x + tx), sy·(y + ty)) in view coordinates
+    transform: tuple = (1.0, 1.0, 0.0, 0.0)
 
 
 def parse_picture(svg: str) -> Picture:
@@ -274,7 +280,60 @@ def parse_picture(svg: str) -> Picture:
              if el.get("font-size")]
     start = svg.index(">", svg.index("<svg")) + 1
     inner = svg[start:svg.rindex("</svg>")]
-    return Picture(inner, box[2], box[3], nodes, min(fonts) if fonts else 14.0)
+    return Picture(inner, box[2], box[3], nodes, min(fonts) if fonts else 14.0,
+                   (sx, sy, tx, ty))
+
+
+_GROUP = re.compile(r'(<g id="[^"]*" class="(node|edge)")(>.*?</g>)', re.S)
+_TEXT = re.compile(r"<text\b([^>]*)>(.*?)</text>", re.S)
+#: a node the zoomed view cuts is drawn this faint, without its words
+CUT_OPACITY = 0.3
+
+
+def _attr(attrs: str, name: str, default: str = "") -> str:
+    found = re.search(rf'\b{name}="([^"]*)"', attrs)
+    return found.group(1) if found else default
+
+
+def _text_box(pic: Picture, attrs: str, content: str) -> tuple:
+    """A text element's box in view coordinates (its width estimated from the fixed-width
+    advance: Graphviz's labels here are monospace)."""
+    sx, sy, tx, ty = pic.transform
+    x, y = float(_attr(attrs, "x", "0")), float(_attr(attrs, "y", "0"))
+    size = float(_attr(attrs, "font-size", "14"))
+    width = len(html.unescape(re.sub(r"<[^>]+>", "", content))) * size * MONO_ADVANCE
+    anchor = _attr(attrs, "text-anchor", "start")
+    left = x - {"middle": width / 2, "end": width}.get(anchor, 0.0)
+    return (sx * (left + tx), sy * (y - 0.8 * size + ty), sx * (left + width + tx),
+            sy * (y + 0.25 * size + ty))
+
+
+def visible_part(pic: Picture, view: tuple, keep: set) -> str:
+    """``pic``'s markup for a zoomed view of the region ``view`` (x0, y0, x1, y1 in view
+    coordinates): a node the view's edge would cut is drawn faint and without its words,
+    and a word (an edge's label) not wholly inside is left out, so no word is cut mid-way
+    at the edge of the view (the whole graph is on the map beside it). Nodes in ``keep``
+    (the step itself) are always drawn whole."""
+    x0, y0, x1, y1 = view
+
+    def inside(b) -> bool:
+        return b[0] >= x0 and b[1] >= y0 and b[2] <= x1 and b[3] <= y1
+
+    def group(match) -> str:
+        head, kind, body = match.groups()
+        title = html.unescape(re.search(r"<title>(.*?)</title>", body, re.S).group(1)) \
+            if "<title>" in body else ""
+        if kind == "node" and title not in keep:
+            box = pic.nodes.get(title)
+            if box is not None and not inside(box):
+                return f'{head} opacity="{CUT_OPACITY}"' + _TEXT.sub("", body)
+            return head + body
+        if kind == "node":
+            return head + body
+        return head + _TEXT.sub(lambda t: t.group(0) if inside(_text_box(pic, *t.groups()))
+                                else "", body)
+
+    return _GROUP.sub(group, pic.inner)
 
 
 def _transform(text: str) -> tuple[float, float, float, float]:
@@ -301,80 +360,20 @@ def _points(el) -> list[tuple[float, float]]:
     return []
 
 
-#: operations whose constant operands take part in the arithmetic of their step (a
-#: dimension or a size does not)
-_ARITHMETIC_CALLS = frozenset({"pow", "maximum", "minimum", "matmul", "mm", "mv", "dot",
-                               "outer"})
-
-
-def constant_operands(evaluation) -> list[tuple[str, str, str]]:
-    """(constant's node id, its label, the node id of the operation using it) for every
-    constant the program's arithmetic uses: a number (the 3 of ``3*w``) or an input held
-    constant (the data ``x``, a target), so every number of a step's arithmetic is on the
-    page. torchviz draws none of them: they are not part of the autograd graph."""
-    from core.language.parser import BinaryOp, Call, Name, Number
-    from core.teaching.rules import fmt
-
-    out = []
-    for record in evaluation.records:
-        fn = record.tensor.grad_fn
-        node = record.node
-        if fn is None:
-            continue
-        if isinstance(node, BinaryOp):
-            operands = [node.left, node.right]
-        elif isinstance(node, Call) and node.function in _ARITHMETIC_CALLS:
-            operands = list(node.args)
-        else:
-            continue
-        for k, operand in enumerate(operands):
-            if isinstance(operand, Number):
-                out.append((f"const_{id(fn)}_{k}", fmt(operand.value), str(id(fn))))
-            elif isinstance(operand, Name):
-                tensor = evaluation.inputs.get(operand.name)
-                if tensor is not None and not tensor.requires_grad:
-                    out.append((f"const_{operand.name}", f"{operand.name} = "
-                                f"{fmt(tensor.detach())}", str(id(fn))))
-    return out
-
-
-def _add_constants(digraph, constants, layout=None) -> None:
-    """Draw the constants grey, with their values, and a dashed edge into their operation."""
-    seen = set()
-    style = dict(shape="box", style="dashed,filled", fillcolor="#f4f4f4", color="#9a9a9a",
-                 fontcolor="#555555", fontname="monospace", fontsize="13")
-    edges: dict = {}
-    for node_id, label, target in constants:
-        if node_id not in seen:
-            seen.add(node_id)
-            attrs = dict(style)
-            if layout is not None:
-                attrs.update(layout.node_attrs(node_id))
-            digraph.node(node_id, label, **attrs)
-        k = edges[node_id, target] = edges.get((node_id, target), 0) + 1
-        attrs = dict(style="dashed", color="#9a9a9a", arrowhead="none")
-        if layout is not None:
-            attrs.update(layout.edge_attrs(node_id, target, k, False))
-        digraph.edge(node_id, target, **attrs)
-
-
-def _draw_graphs(graph, pages: list[DeckPage], evaluation=None,
-                 budget=None) -> dict[int, Picture]:
+def _draw_graphs(graph, pages: list[DeckPage], budget=None) -> dict[int, Picture]:
     """One pinned drawing per page that shows the graph (pages with equal highlights share
     one), parsed; constants drawn grey beside the operations that use them. ``budget`` (an
     :class:`ExportBudget`) is checked before each drawing."""
     from core.drawing.pinned_layout import lay_out
     from core.drawing.render import Highlight, RenderOptions, run_dot, to_digraph
 
-    base = RenderOptions(theme="print", annotate="values")
+    # constants: the numbers and data the arithmetic uses, drawn grey with their values
+    base = RenderOptions(theme="print", annotate="values", constants=True)
     every: dict = {}
     for page in pages:
         if page.highlight is not None:
             every.update(page.highlight.edge_labels)
-    constants = constant_operands(evaluation) if evaluation is not None else []
-    constants = [c for c in constants if c[2] in graph.nodes]
     full = to_digraph(graph, replace(base, highlight=Highlight(edge_labels=every)))
-    _add_constants(full, constants)
     layout = lay_out(full.source, PAGE_TIMEOUT)
     cache: dict = {}
     out = {}
@@ -388,7 +387,6 @@ def _draw_graphs(graph, pages: list[DeckPage], evaluation=None,
             if budget is not None:
                 budget.check(k + 1, len(pages))
             digraph = to_digraph(graph, replace(base, highlight=h, pinned=layout))
-            _add_constants(digraph, constants, layout)
             source = digraph.source
             svg = run_dot(source, "svg", timeout=PAGE_TIMEOUT, engine="neato",
                           arguments=("-n2",),
@@ -430,14 +428,21 @@ class _Canvas:
         self.parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" '
                           f'stroke="{stroke}" stroke-width="{width}"/>')
 
-    def picture(self, pic: Picture, zoom: float, ox: float, oy: float, clip: tuple):
-        """``pic`` scaled by ``zoom`` with its view origin at (ox, oy), clipped to ``clip``."""
+    def picture(self, pic: Picture, zoom: float, ox: float, oy: float, clip: tuple,
+                keep: set | None = None):
+        """``pic`` scaled by ``zoom`` with its view origin at (ox, oy), clipped to ``clip``;
+        with ``keep`` (the nodes always drawn whole), what the clip would cut is faded
+        without its words (:func:`visible_part`)."""
         cid = f"clip{len(self.parts)}"
         x, y, w, h = clip
+        inner = pic.inner
+        if keep is not None:
+            inner = visible_part(pic, ((x - ox) / zoom, (y - oy) / zoom,
+                                       (x + w - ox) / zoom, (y + h - oy) / zoom), keep)
         self.parts.append(f'<defs><clipPath id="{cid}"><rect x="{x:.1f}" y="{y:.1f}" '
                           f'width="{w:.1f}" height="{h:.1f}"/></clipPath></defs>'
                           f'<g clip-path="url(#{cid})"><g transform="translate({ox:.2f} '
-                          f'{oy:.2f}) scale({zoom:.4f})">{pic.inner}</g></g>')
+                          f'{oy:.2f}) scale({zoom:.4f})">{inner}</g></g>')
 
     def svg(self) -> str:
         """The page as an SVG document."""
@@ -499,7 +504,7 @@ def _draw_lines(canvas: _Canvas, rows: list[tuple], x: float, y: float, width: f
 
 
 def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
-              current: set | None = None) -> tuple:
+              current: set | None = None, anchor: str = "") -> tuple:
     """(zoom, view x, view y of the area's top-left) for ``focus`` nodes in ``area``."""
     ax, ay, aw, ah = area
     boxes = [pic.nodes[n] for n in focus if n in pic.nodes] or list(pic.nodes.values())
@@ -514,11 +519,26 @@ def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
     zoom = max(least, min(fit, MAX_ZOOM))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     centre = [pic.nodes[n] for n in (current or ()) if n in pic.nodes]
+    if centre and anchor in pic.nodes and (
+            max(b[2] for b in centre) - min(b[0] for b in centre) > aw / least
+            or max(b[3] for b in centre) - min(b[1] for b in centre) > ah / least):
+        centre = [pic.nodes[anchor]]  # the step's nodes are far apart: its own node
     if fit < least and centre:
         # the neighbours do not all fit at a readable size: keep the step itself centred
         cx = (min(b[0] for b in centre) + max(b[2] for b in centre)) / 2
         cy = (min(b[1] for b in centre) + max(b[3] for b in centre)) / 2
-    return zoom, cx - aw / 2 / zoom, cy - ah / 2 / zoom
+    vx, vy = cx - aw / 2 / zoom, cy - ah / 2 / zoom
+    # a graph larger than the view: show no empty space beyond its edge while more of the
+    # graph is on the other side (the step stays in view: it is nearer the edge than that)
+    every = list(pic.nodes.values())
+    gx0, gy0 = min(b[0] for b in every) - 12, min(b[1] for b in every) - 12
+    gx1, gy1 = max(b[2] for b in every) + 12, max(b[3] for b in every) + 12
+    vw, vh = aw / zoom, ah / zoom
+    if vw < gx1 - gx0:
+        vx = min(max(vx, gx0), gx1 - vw)
+    if vh < gy1 - gy0:
+        vy = min(max(vy, gy0), gy1 - vh)
+    return zoom, vx, vy
 
 
 def _neighbours(graph, nodes: set) -> set:
@@ -634,9 +654,11 @@ def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, fir
     split = width * 0.52
     area = (margin, top, split - margin - 10, bottom - top)
     focus = _neighbours(graph, page.focus)
-    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus)
+    zoom, vx, vy = _zoom_for(pic, focus, area, MIN_TEXT * height + 1, page.focus,
+                             page.anchor)
     canvas.rect(area[0], area[1], area[2], area[3], fill="#fbfbfb", stroke="#dddddd")
-    canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area)
+    canvas.picture(pic, zoom, area[0] - zoom * vx, area[1] - zoom * vy, area,
+                   keep=set(page.focus))
     # the map of the whole graph in the words' column, bottom right, clear of the graph
     mw, mh = 170, 100
     _minimap(canvas, pic, page, graph, (width - margin - mw, bottom - mh, mw, mh),
@@ -790,7 +812,7 @@ def deck_svgs(evaluation, graph, trace, *, layout: str = "slides", quiz: bool = 
         raise LimitError(f"the step deck would have {len(pages):,} pages; the limit is "
                          f"{MAX_PAGES:,}: export the steps of a smaller program (or read them "
                          "with steps --json)")
-    pictures = _draw_graphs(graph, pages, evaluation, budget)
+    pictures = _draw_graphs(graph, pages, budget)
     out: list[str] = []
     for k, page in enumerate(pages):
         out += compose(page, pictures.get(k), graph, layout, k + 1, len(pages))

@@ -43,7 +43,7 @@ def export_html(graph, trace, *, embedded: bool = False, title: str | None = Non
     from core.drawing import folding as folding_module
     from core.drawing.render import RenderOptions, render
 
-    options = options or RenderOptions()
+    options = options or RenderOptions(constants=True)
     if folding is None:
         folding = folding_module.auto_fold(graph)
     drawn = folding.graph if folding is not None else graph

@@ -260,6 +260,10 @@ class StepContext:
     output: str = "f"
     node: str = ""
     constants: list = field(default_factory=list)
+    #: slot -> its name when the same tensor fills several slots (``y * y``: ``y₁``, ``y₂``)
+    aliases: dict = field(default_factory=dict)
+    #: slots whose alias names a tensor of its own (the same text computed twice)
+    separate: set = field(default_factory=set)
 
     @property
     def g(self) -> torch.Tensor | None:
@@ -274,7 +278,17 @@ class StepContext:
             return None
 
     def label(self, i: int, default: str = "") -> str:
-        """The raw display of input slot ``i`` (the user's text, tidied)."""
+        """The raw display of input slot ``i`` (the user's text, tidied); a tensor that
+        fills several slots is named by its slot (``y₁``, ``y₂``: see :func:`slot_aliases`)."""
+        if i in self.aliases:
+            return self.aliases[i]
+        return self.plain_label(i, default)
+
+    def plain_label(self, i: int, default: str = "") -> str:
+        """The display of the tensor whose gradient slot ``i``'s term adds to: without the
+        slot's subscript when one tensor fills several slots."""
+        if i in self.separate:
+            return self.aliases[i]
         if i < len(self.labels) and self.labels[i]:
             return pretty(str(self.labels[i]))
         if default:
@@ -283,7 +297,13 @@ class StepContext:
 
     def arg(self, i: int) -> str:
         """Input slot ``i`` as a factor or a ∂ denominator: parenthesised unless atomic."""
+        if i in self.aliases:
+            return self.aliases[i]
         return wrap(self.label(i))
+
+    def plain_arg(self, i: int) -> str:
+        """:meth:`arg` without a slot's subscript: ``y`` in ``∂f/∂y += ...``."""
+        return self.aliases[i] if i in self.separate else wrap(self.plain_label(i))
 
     def const(self, k: int = 0, default: str = "") -> str:
         """The text of the ``k``-th operand that is a constant, not an input of the node."""
@@ -983,6 +1003,8 @@ def _product_text(local: Local, g, out) -> tuple[str, str, object]:
     """(symbolic product, numeric product, the unreduced product tensor or None)."""
     v = local.value
     shown = fmt(v) if v is not None else "?"
+    if shown.startswith(MINUS) and not shown.startswith(MINUS + "∞") and "[" not in shown:
+        shown = f"({shown})"  # 1 × (−0.8), as a student writes it: not 1 × −0.8
     if local.apply == "right":
         return "·", f"{fmt(g)} · {shown}", None
     if local.apply == "left":
@@ -1016,7 +1038,7 @@ def _term(ctx: StepContext, local: Local) -> tuple[tuple[str, ...], str, tuple]:
     """(lines, chain in symbols, numeric items) of one input's share."""
     i, g, out = local.input, ctx.g, _out(ctx, local.input)
     name = ctx.arg(i)
-    target = f"∂{ctx.output}/∂{name}"
+    target = f"∂{ctx.output}/∂{ctx.plain_arg(i)}"
     lines = []
     if local.apply == "":
         middle = f" = {local.work}" if local.work else ""
@@ -1048,11 +1070,12 @@ def _term(ctx: StepContext, local: Local) -> tuple[tuple[str, ...], str, tuple]:
         items = {"right": (g, "·", shown), "left": (shown, "·", g),
                  "outer": (g, "⊗", shown)}.get(local.apply, (g, sign, shown)) + ("=", out)
         if shapes and isinstance(out, torch.Tensor):
-            lines.append(f"shapes: {shapes} = ({shape_text(out.shape)}), the shape of {name}; "
+            lines.append(f"shapes: {shapes} = ({shape_text(out.shape)}), the shape of "
+                         f"{ctx.plain_arg(i)}; "
                          "the transpose is what makes the inner sizes match")
         if product is not None and isinstance(out, torch.Tensor) \
                 and tuple(product.shape) != tuple(out.shape):
-            lines.append(reduction_line(product, out, name))
+            lines.append(reduction_line(product, out, ctx.plain_arg(i)))
     return tuple(line for line in lines if line), chain, items
 
 
@@ -1103,6 +1126,52 @@ def _nonfinite_note(ctx: StepContext) -> str:
     return ""
 
 
+#: what each input slot of an operation is called, for a tensor that fills several slots
+_SLOT_WORDS = (("Mul", ("first factor", "second factor")), ("Mm", ("first factor",
+               "second factor")), ("Mv", ("matrix", "vector")), ("Dot", ("first factor",
+               "second factor")), ("Bmm", ("first factor", "second factor")),
+               ("Pow", ("base", "exponent")), ("Div", ("numerator", "denominator")),
+               ("Add", ("first term", "second term")), ("Sub", ("first operand",
+               "second operand")))
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def slot_aliases(op: str, ctx: StepContext) -> tuple[dict[int, str], str]:
+    """When one tensor fills several input slots of a node (``y * y``, ``W @ W``,
+    ``x ** x``), a name per slot (``y₁``, ``y₂``) and the sentence that says which is
+    which, so that each slot's term reads differently: ``∂f/∂y₁ = y₂; ∂f/∂y₂ = y₁``.
+    Both terms still add into the one tensor's gradient, ``∂f/∂y += ...``."""
+    slots: dict[str, list[int]] = {}
+    edges = list(getattr(ctx.fn, "next_functions", ()) or ())
+    for i, label in enumerate(ctx.labels):
+        if label:
+            slots.setdefault(ctx.plain_label(i), []).append(i)
+    words = next((w for prefix, w in _SLOT_WORDS if op.startswith(prefix)), ())
+    aliases, sentences = {}, []
+    for label, where in slots.items():
+        if len(where) < 2:
+            continue
+        named = []
+        for k, i in enumerate(where):
+            aliases[i] = wrap(label) + str(k + 1).translate(_SUBSCRIPT)
+            word = words[i] if i < len(words) else f"input {i + 1}"
+            named.append(f"{aliases[i]} the {word}")
+        count = "twice" if len(where) == 2 else f"{len(where)} times"
+        joined = ", ".join(named[:-1]) + " and " + named[-1]
+        every = "both" if len(where) == 2 else "all"
+        # the same tensor, or the same text computed again ((x*y)*(x*y): two nodes)
+        made_by = {(id(edges[i][0]), edges[i][1]) for i in where
+                   if i < len(edges) and edges[i][0] is not None}
+        if len(made_by) > 1:
+            ctx.separate.update(where)
+            sentences.append(f"{wrap(label)} is computed {count}, by separate nodes: "
+                             f"{joined}; each receives its own gradient")
+        else:
+            sentences.append(f"{wrap(label)} is used {count} here: as {joined}; {every} "
+                             f"terms add into ∂{ctx.output}/∂{wrap(label)}")
+    return aliases, "\n".join(sentences)
+
+
 def rule_for(fn, grad_in, grad_out, labels=(), *, output: str = "f", node: str = "",
              constants=()) -> Rule:
     """The rule of the step that ran ``fn``: its formula and this step's numbers.
@@ -1116,9 +1185,10 @@ def rule_for(fn, grad_in, grad_out, labels=(), *, output: str = "f", node: str =
     spec = RULES.get(op)
     ctx = StepContext(fn, list(grad_in), list(grad_out), list(labels), output, node,
                       list(constants))
+    ctx.aliases, naming = slot_aliases(op, ctx)
     nonfinite = _nonfinite_note(ctx)
     if spec is None:
-        lines = [f"∂{output}/∂{ctx.arg(i)} += {fmt(out)}"
+        lines = [f"∂{output}/∂{ctx.plain_arg(i)} += {fmt(out)}"
                  for i, out in enumerate(ctx.grad_out) if out is not None]
         return Rule(op, f"torch's own backward formula for {op}: {ctx.G} = {fmt(ctx.g)} goes in",
                     tuple(lines), generic=True, notes=(nonfinite,) if nonfinite else ())
@@ -1137,14 +1207,16 @@ def rule_for(fn, grad_in, grad_out, labels=(), *, output: str = "f", node: str =
                        "outer": f"{ctx.G} ⊗ {local.symbol}"}[local.apply]
                 formula.append(f"∂{ctx.output}/∂{name} = {how}")
             lines, chain, items = _term(ctx, local)
-            terms.append(Term(local.input, name, local, ctx.g, _out(ctx, local.input),
+            terms.append(Term(local.input, ctx.plain_arg(local.input), local, ctx.g,
+                              _out(ctx, local.input),
                               lines, chain, items))
     except (TypeError, RuntimeError, AttributeError, ValueError, IndexError, ZeroDivisionError):
         # the numbers are an explanation; if a saved value cannot be read, show the result
-        numbers = tuple(f"∂{output}/∂{ctx.arg(i)} += {fmt(out)}"
+        numbers = tuple(f"∂{output}/∂{ctx.plain_arg(i)} += {fmt(out)}"
                         for i, out in enumerate(ctx.grad_out) if out is not None)
         return Rule(op, "", numbers, notes=(nonfinite,) if nonfinite else ())
     notes = tuple(dict.fromkeys(n for n in [t.local.note for t in terms] + [nonfinite] if n))
-    pattern = ctx.sub(spec.pattern) if spec.pattern else ""
+    pattern = "\n".join(p for p in (ctx.sub(spec.pattern) if spec.pattern else "", naming)
+                        if p)
     return Rule(op, "; ".join(formula), tuple(line for t in terms for line in t.lines),
                 pattern=pattern, notes=notes, terms=tuple(terms))

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 import torch
 
 from core.teaching.notation import LEGEND  # noqa: F401 - re-exported for the readers
-from core.teaching.rules import FULL_ENTRIES, MINUS, fmt, num, pretty, shape_text, signed_sum, wrap
+from core.teaching.rules import (
+    FULL_ENTRIES,
+    MINUS,
+    fmt,
+    num,
+    pretty,
+    shape_text,
+    signed_sum,
+    superscript,
+    wrap,
+)
 
 #: kinds of line: "in" (gradient in), "paths" (a fork's sum), "pattern", "rule", "math",
 #: "grid" (a multi-line block in a fixed-width face), "note" (a banner: kink, NaN),
@@ -132,8 +142,8 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
                                  f"{signed_sum([c.value for c in step.contributions])} = "
                                  f"{fmt(g)}"))
     rule = step.rule
-    if rule.pattern:
-        out.append(Line("pattern", rule.pattern))
+    # a second line of the pattern says which slot is which when a tensor fills two
+    out += [Line("pattern", line) for line in rule.pattern.split("\n") if line]
     if rule.formula:
         out.append(Line("rule", rule.formula))
     if rule.terms:
@@ -302,6 +312,9 @@ def _forward_parts(evaluation, record, value_of, shown):
                              for n in (node.left, node.right)):
             op = "⊙"
         middle = f"{shown(node.left)} {op} {shown(node.right)}"
+        if node.op == "**" and isinstance(value_of(node.right), (int, float)):
+            # a power as the pages write it elsewhere: 1², (−2)³, 4^(0.5)
+            middle = f"{shown(node.left)}{superscript(value_of(node.right))}"
     elif isinstance(node, UnaryOp):
         middle = f"{MINUS}{shown(node.operand)}"
     elif isinstance(node, Call):

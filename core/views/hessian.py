@@ -9,17 +9,24 @@ graph renderer draws the graph of the gradient like the first one.
 """
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass
 
 import torch
 
-from core.errors import ExpressionError
+from core.errors import ExpressionError, LimitError
+from core.evaluation.cost import check_repeated_work, repeated_work_refusal
+from core.evaluation.deadline import backward_deadline
 from core.evaluation.evaluate import Evaluation
 from core.language.values import check_value, format_shape
 from core.serialize import tensor_to_data
 
 #: entries of the full Hessian (input entries squared, all inputs together)
 MAX_HESSIAN_ENTRIES = 10_000
+#: seconds the first gradients, the Hessian's rows and the HVP may take together (checked
+#: between backward nodes and between rows)
+MAX_SECONDS = 30.0
 
 
 @dataclass
@@ -73,30 +80,55 @@ def hessian_of(evaluation, vector: dict | None = None, *,
                max_entries: int = MAX_HESSIAN_ENTRIES) -> HessianReport:
     """Gradient, Hessian (within the bound) and the Hessian-vector product of
     ``evaluation``'s scalar output; ``vector`` maps input names to v (default ones)."""
-    names, leaves, grads = first_gradients(evaluation)
+    # the gradient with its own graph (one backward pass) and the HVP (a backward pass
+    # through that graph, about two) are always done: refused beforehand when too much
+    first = getattr(evaluation, "backward_work", 0)
+    check_repeated_work("second derivatives (the gradient's own backward pass)", evaluation,
+                        1, "double", already=first)
+    deadline = time.monotonic() + MAX_SECONDS
+    with _deadline(evaluation.output, "the gradient (create_graph=True)"):
+        names, leaves, grads = first_gradients(evaluation)
     v = _vector(evaluation, names, vector)
     n = sum(t.numel() for t in leaves)
-    hessian, reason = None, ""
-    if n * n > max_entries:
-        reason = (f"the Hessian has {n * n:,} entries ({n:,} input entries squared); the "
-                  f"limit for showing it is {max_entries:,}. The Hessian-vector product is "
-                  "one more backward pass.")
-    else:
-        hessian = {a: {b: torch.zeros(tuple(ta.shape) + tuple(tb.shape), dtype=ta.dtype)
-                       for b, tb in zip(names, leaves, strict=True)}
-                   for a, ta in zip(names, leaves, strict=True)}
-        for a, ta, g in zip(names, leaves, grads, strict=True):
-            for k in range(ta.numel()):
-                index = _unravel(k, tuple(ta.shape))
-                row = _grad_of(g.reshape(-1)[k] if g.dim() else g, leaves)
-                for b, r in zip(names, row, strict=True):
-                    hessian[a][b][index] = r
     dot = sum((g * v[name]).sum() for name, g in zip(names, grads, strict=True)) \
         if names else None
-    hv = _grad_of(dot, leaves) if dot is not None else []
+    what = "the second derivatives"
+    hessian, reason = None, ""
+    too_much = repeated_work_refusal("the full Hessian (one backward pass through the "
+                                     "gradient per input entry)", evaluation, n + 1,
+                                     "double", already=first)
+    with _deadline(dot, what):
+        if n * n > max_entries:
+            reason = (f"the Hessian has {n * n:,} entries ({n:,} input entries squared); the "
+                      f"limit for showing it is {max_entries:,}. The Hessian-vector product "
+                      "is one more backward pass.")
+        elif too_much:
+            reason = (f"the Hessian is not built: {too_much}. The Hessian-vector product is "
+                      "one more backward pass.")
+        else:
+            hessian = {a: {b: torch.zeros(tuple(ta.shape) + tuple(tb.shape), dtype=ta.dtype)
+                           for b, tb in zip(names, leaves, strict=True)}
+                       for a, ta in zip(names, leaves, strict=True)}
+            for a, ta, g in zip(names, leaves, grads, strict=True):
+                for k in range(ta.numel()):
+                    if time.monotonic() > deadline:
+                        raise LimitError(f"{what} took longer than {MAX_SECONDS:g} s, their "
+                                         "time limit")
+                    index = _unravel(k, tuple(ta.shape))
+                    row = _grad_of(g.reshape(-1)[k] if g.dim() else g, leaves)
+                    for b, r in zip(names, row, strict=True):
+                        hessian[a][b][index] = r
+        hv = _grad_of(dot, leaves) if dot is not None else []
     return HessianReport(evaluation.output_name, evaluation.output.detach(),
                          {name: g.detach() for name, g in zip(names, grads, strict=True)},
                          hessian, v, dict(zip(names, hv, strict=True)), reason)
+
+
+def _deadline(output, what: str):
+    """Every backward node of ``output``'s graph checks the time limit before it runs."""
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        return contextlib.nullcontext()
+    return backward_deadline(output, MAX_SECONDS, what)
 
 
 def _grad_of(scalar, leaves) -> list[torch.Tensor]:

@@ -10,16 +10,22 @@ still is.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
 
-from core.errors import ExpressionError
+from core.errors import ExpressionError, LimitError
+from core.evaluation.cost import repeated_work_refusal
+from core.evaluation.deadline import backward_deadline
 from core.language.values import Filled, check_value, format_shape
 from core.serialize import tensor_to_data
 
 #: entries of the full Jacobian (output entries × input entries, all inputs together)
 MAX_JACOBIAN_ENTRIES = 10_000
+#: seconds the VJP and the Jacobian's rows may take together (checked between backward
+#: nodes and between rows)
+MAX_SECONDS = 30.0
 
 
 @dataclass
@@ -85,25 +91,47 @@ def jacobian_of(evaluation, grad_output=None, *,
     leaves = [evaluation.inputs[n] for n in names]
     v = grad_output_tensor(evaluation, grad_output)
     shape = tuple(output.shape)
-    vjp = _pull_back(output, leaves, names, v)
     entries = output.numel() * sum(t.numel() for t in leaves)
-    jacobian, reason = None, ""
-    if entries > max_entries:
-        reason = (f"the Jacobian has {entries:,} entries ({output.numel():,} output entries × "
-                  f"{sum(t.numel() for t in leaves):,} input entries); the limit for showing "
-                  f"it is {max_entries:,}. The VJP above is still one pass.")
-    else:
-        jacobian = {n: torch.zeros(shape + tuple(evaluation.inputs[n].shape),
-                                   dtype=output.dtype) for n in names}
-        for k in range(output.numel()):
-            one_hot = torch.zeros(output.numel(), dtype=output.dtype)
-            one_hot[k] = 1
-            row = _pull_back(output, leaves, names, one_hot.reshape(shape))
-            index = _unravel(k, shape)
-            for n in names:
-                jacobian[n][index] = row[n]
+    # the VJP is the program's own backward pass, within the forward pass's budget; the
+    # rows are one more such pass each, refused beforehand when they would be too much work
+    too_much = repeated_work_refusal("the full Jacobian (one backward pass per output entry)",
+                                     evaluation, output.numel(), "backward",
+                                     already=getattr(evaluation, "backward_work", 0))
+    what = "building the Jacobian"
+    deadline = time.monotonic() + MAX_SECONDS
+    with _deadline(output, what):
+        vjp = _pull_back(output, leaves, names, v)
+        jacobian, reason = None, ""
+        if entries > max_entries:
+            reason = (f"the Jacobian has {entries:,} entries ({output.numel():,} output entries "
+                      f"× {sum(t.numel() for t in leaves):,} input entries); the limit for "
+                      f"showing it is {max_entries:,}. The VJP above is still one pass.")
+        elif too_much:
+            reason = f"the Jacobian is not built: {too_much}. The VJP above is still one pass."
+        else:
+            jacobian = {n: torch.zeros(shape + tuple(evaluation.inputs[n].shape),
+                                       dtype=output.dtype) for n in names}
+            for k in range(output.numel()):
+                if time.monotonic() > deadline:
+                    raise LimitError(f"{what} took longer than {MAX_SECONDS:g} s, its time "
+                                     "limit")
+                one_hot = torch.zeros(output.numel(), dtype=output.dtype)
+                one_hot[k] = 1
+                row = _pull_back(output, leaves, names, one_hot.reshape(shape))
+                index = _unravel(k, shape)
+                for n in names:
+                    jacobian[n][index] = row[n]
     return JacobianReport(evaluation.output_name, shape, output.detach(), v, vjp, jacobian,
                           reason)
+
+
+def _deadline(output, what: str):
+    """Every backward node of ``output``'s graph checks the time limit before it runs."""
+    import contextlib
+
+    if output.grad_fn is None:
+        return contextlib.nullcontext()
+    return backward_deadline(output, MAX_SECONDS, what)
 
 
 def _pull_back(output, leaves, names, v) -> dict[str, torch.Tensor]:

@@ -24,6 +24,8 @@ import torch.autograd.forward_ad as fwAD
 
 from core.errors import LimitError
 from core.evaluation import ops
+from core.evaluation.cost import check_repeated_work, repeated_work
+from core.evaluation.deadline import backward_deadline
 from core.evaluation.evaluate import replay
 from core.serialize import entry_label, tensor_to_data
 from core.teaching.trace import reachable_nodes
@@ -119,6 +121,12 @@ def compare_modes(evaluation) -> ModesReport:
     if n_out > MAX_REVERSE_PASSES:
         raise LimitError(f"reverse mode needs one pass per output entry, {n_out:,} here; the "
                          f"limit is {MAX_REVERSE_PASSES:,} (forward mode needs {n_in:,})")
+    # both modes' passes are estimated before any runs: a reverse pass is the program's
+    # backward pass; a forward-mode pass replays the program carrying tangents, about a
+    # forward and a backward pass's work
+    _, reverse_total = repeated_work(evaluation, n_out if output.requires_grad else 0)
+    check_repeated_work("forward mode (one pass per input entry, after reverse mode's "
+                        f"{n_out:,})", evaluation, n_in, "both", already=reverse_total)
     deadline = time.monotonic() + MAX_SECONDS
     reverse, weights, ran = _reverse(evaluation, names)
     with _DUAL_LEVEL_LOCK:
@@ -162,15 +170,16 @@ def _reverse(evaluation, names):
 
     handles = [fn.register_prehook(make_hook(fn)) for fn in reachable_nodes(output.grad_fn)]
     try:
-        for k in range(output.numel()):
-            seed = torch.zeros_like(output).reshape(-1)
-            seed[k] = 1
-            grads = torch.autograd.grad(output, leaves, seed.reshape(shape),
-                                        retain_graph=True, allow_unused=True)
-            index = tuple(int(i) for i in _unravel(k, shape))
-            for n, g in zip(names, grads, strict=True):
-                if g is not None:
-                    results[n][index] = g
+        with backward_deadline(output, MAX_SECONDS, "reverse mode over all its passes"):
+            for k in range(output.numel()):
+                seed = torch.zeros_like(output).reshape(-1)
+                seed[k] = 1
+                grads = torch.autograd.grad(output, leaves, seed.reshape(shape),
+                                            retain_graph=True, allow_unused=True)
+                index = tuple(int(i) for i in _unravel(k, shape))
+                for n, g in zip(names, grads, strict=True):
+                    if g is not None:
+                        results[n][index] = g
     finally:
         for handle in handles:
             handle.remove()

@@ -19,10 +19,13 @@ the gradient, since each node's backward is linear.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import torch
 
+from core.errors import LimitError
+from core.evaluation.cost import repeated_work_refusal
 from core.evaluation.evaluate import backward_seed
 from core.serialize import tensor_to_data
 from core.teaching.trace import Trace, reachable_nodes, record_steps
@@ -31,6 +34,8 @@ from core.teaching.trace import Trace, reachable_nodes, record_steps
 MAX_PATHS_LISTED = 200
 #: edges over all listed paths of one input (200 paths of a 5,000-node chain are too many)
 MAX_PATH_EDGES = 20_000
+#: seconds listing one input's paths may take (each path is pushed through torch's nodes)
+MAX_SECONDS = 30.0
 
 
 @dataclass
@@ -252,6 +257,10 @@ def find_paths(evaluation, trace: Trace | None = None, *,
         elif edges > MAX_PATH_EDGES and count > 1:
             reason = (f"{count:,} paths over up to {len(factored):,} nodes each: too long to "
                       "list; the factored sums below add them up")
+        elif count > 1 and (too_much := repeated_work_refusal(
+                "listing the paths (each pushes the seed through its nodes: up to one "
+                "backward pass per path)", evaluation, count, "backward")):
+            reason = f"{too_much}; the factored sums below add them up instead"
         else:
             paths = _enumerate(graph, leaf.node_id, to_leaf, scalar)
         leaves[name] = LeafPaths(name, count, paths, leaf.total.detach().clone(), factored,
@@ -324,9 +333,13 @@ def _enumerate(graph: _Graph, target: str, to_leaf: dict, scalar: bool) -> list[
     pushing the seed along each path alone; returned input first."""
     paths = []
     seed = graph.seed
+    deadline = time.monotonic() + MAX_SECONDS
     # stack of (node, slot it is entered by, ids, factors, edge ks so far, gradient so far)
     stack = [(graph.root, 0, [graph.root], [], [], seed)]
     while stack:
+        if time.monotonic() > deadline:
+            raise LimitError(f"listing the paths took longer than {MAX_SECONDS:g} s, its time "
+                             "limit")
         node_id, slot, ids, factors, ks, grad = stack.pop()
         if node_id == target:
             paths.append(Path([graph.label(n) for n in reversed(ids)], list(reversed(ids)),

@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import torch
 
+from core import limits
 from core.errors import ExpressionError, LimitError
+from core.evaluation.cost import check_repeated_work
+from core.evaluation.deadline import backward_deadline
 from core.evaluation.evaluate import forward, replay
 from core.language.values import format_shape
 from core.serialize import tensor_to_data
@@ -78,6 +82,9 @@ class Trainer:
         check_settings(lr, 1, momentum)
         evaluation = forward(program, variables, dtype)  # checks names, shapes and output
         self.program, self.dtype = program, dtype
+        # the work estimates of one pass price each step (the graph itself is not kept)
+        self.work = SimpleNamespace(forward_work=evaluation.forward_work,
+                                    backward_work=evaluation.backward_work)
         self.output_name = evaluation.output_name
         self.tensors = {n: t.detach().clone().requires_grad_(t.requires_grad)
                         for n, t in evaluation.inputs.items()}
@@ -96,6 +103,23 @@ class Trainer:
                                   params={n: [] for n in self.names},
                                   gradients={n: [] for n in self.names})
 
+    def check_steps(self, steps: int, where: str = "--steps") -> None:
+        """Refuse, before the first of them, ``steps`` more steps whose estimated work (a
+        forward and a backward pass each) passes the limit on backward work, or whose
+        kept parameters and gradients (every step's, for the plots) pass the limit on
+        kept entries."""
+        check_repeated_work("training (a forward and a backward pass per step)", self.work,
+                            steps, "both", where=where, unit=("step", "steps"))
+        done = len(self.report.loss)
+        per_step = 2 * sum(self.tensors[n].numel() for n in self.names)
+        kept = (done + steps) * per_step
+        if kept > limits.MAX_TRACE_ENTRIES:
+            fit = max(0, limits.MAX_TRACE_ENTRIES // per_step - done)
+            raise LimitError(f"training for {done + steps:,} steps keeps every step's "
+                             f"parameters and gradients, {kept:,} entries; the limit is "
+                             f"{limits.MAX_TRACE_ENTRIES:,} (at most {fit:,} more steps "
+                             "fit)", where=where)
+
     def step(self) -> float:
         """One step: zero the gradients, compute the loss, backward, update. Returns the
         loss computed before the update."""
@@ -104,7 +128,12 @@ class Trainer:
         if loss.numel() != 1:
             raise ExpressionError("output", f"the loss has shape {format_shape(loss.shape)}: "
                                   "wrap it in sum(...) or mean(...)", self.program.output.span)
-        loss.backward()
+        if loss.grad_fn is None:
+            loss.backward()  # a leaf: nothing to interrupt
+        else:
+            with backward_deadline(loss, limits.MAX_BACKWARD_SECONDS,
+                                   "the training step's backward pass"):
+                loss.backward()
         self.optimizer.step()
         value = float(loss.detach())
         self.report.loss.append(value)
@@ -120,6 +149,7 @@ def train(program, variables, dtype: str = "float32", *, lr: float = 0.1, steps:
     """Run ``steps`` SGD steps; stops early (with a note) when the loss stops being finite."""
     check_settings(lr, steps, momentum)
     trainer = Trainer(program, variables, dtype, lr=lr, momentum=momentum)
+    trainer.check_steps(steps)
     deadline = time.monotonic() + MAX_SECONDS
     for k in range(steps):
         loss = trainer.step()
@@ -168,6 +198,8 @@ def function_along(program, variables, dtype: str, name: str, lo: float, hi: flo
     evaluation = forward(program, variables, dtype)
     if name not in evaluation.inputs or evaluation.inputs[name].numel() != 1:
         raise ExpressionError("value", f"{name} is not a single-number input", where=name)
+    check_repeated_work(f"plotting {evaluation.output_name} at {points:,} points (a forward "
+                        "pass each)", evaluation, points, "forward")
     tensors = {n: t.detach() for n, t in evaluation.inputs.items()}
     xs = [lo + (hi - lo) * k / (points - 1) for k in range(points)]
     ys = []
