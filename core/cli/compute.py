@@ -49,7 +49,8 @@ def run(args) -> int:
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
+        # information (random numbers drawn, no gradients) is a note; NaN is a warning
+        lines.append(f"{'note' if warning.kind in ('note', 'info') else 'warning'}: {warning}")
     print("\n".join(lines))
     return 0
 
