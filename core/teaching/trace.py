@@ -345,6 +345,18 @@ def _restore_grads(saved) -> None:
         tensor.grad = grad
 
 
+def _input_value(evaluation, child):
+    """The forward value flowing out of ``child`` (a leaf's tensor, or the program's record
+    of what the node made), None where the program did not make it."""
+    if child is None:
+        return None
+    variable = getattr(child, "variable", None)
+    if variable is not None:
+        return variable
+    record = evaluation.record_for(child)
+    return None if record is None else record.tensor
+
+
 def _describe(evaluation, fn) -> tuple[str | None, str | None]:
     """(expression, name) of a node from the user's text; (None, None) when torch made
     the node inside a function."""
@@ -396,7 +408,9 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
                     rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
-                                  else [name], output=out, node=own, constants=constants),
+                                  else [name], output=out, node=own, constants=constants,
+                                  inputs=[_input_value(evaluation, child)
+                                          for child, _ in fn.next_functions]),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal, display=own)
         notes = cuts.step_notes(evaluation, fn)
