@@ -64,10 +64,18 @@ def check_gradients(evaluation, reference=None, *, gradients: dict | None = None
             from core.evaluation.evaluate import backward
             backward(evaluation)
         gradients = evaluation.gradients
+    notes: list[str] = []
+    if getattr(evaluation, "grad_output", None) is not None:
+        # y.backward(v): each gradient is vᵀ ∂y/∂x, the gradient of the number vᵀy, so the
+        # independent checks run on vᵀy (core.check.vjp)
+        from core.check.vjp import scalar_evaluation
+        evaluation = scalar_evaluation(evaluation)
+    if getattr(evaluation, "vjp_of", None):
+        from core.check.vjp import note
+        notes.append(note(evaluation.vjp_of))
     ref_values, digits = normalize_reference(reference, evaluation)
     tol = _compare.tolerances(evaluation.dtype, digits)
     names = [name for name, t in evaluation.inputs.items() if t.requires_grad]
-    notes: list[str] = []
     coarse = _float32_constants(evaluation)
     if coarse:
         # torch's own backward rounds a constant to float32 even in float64: autograd is

@@ -91,9 +91,26 @@ def _dim_range(i: int, n: int, dim: int) -> int:
     return i
 
 
+def _number_index(item, tensors) -> tuple:
+    """An index computed from names (``i = 2 - 1; x[i]``) is an int index when it is an
+    int, as in torch; a float is refused, as torch refuses it."""
+    if item[0] != "tensor":
+        return item
+    value = tensors[item[1]]
+    if isinstance(value, bool) or isinstance(value, torch.Tensor):
+        return item
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        raise ArgumentError(f"an index must be an int, and {value!r} is a float (torch "
+                            "refuses it): use // instead of / to divide")
+    return item
+
+
 def getitem(x, spec, *tensors):
     """``x[...]`` from the plain index data of :func:`core.language.syntax_more.subscript`."""
     x = _tensor(x, "only a tensor can be indexed; this")
+    spec = [_number_index(item, tensors) for item in spec]
     consumed = 0
     for item in spec:
         if item[0] in ("int", "slice", "list"):
