@@ -806,10 +806,24 @@ def _is_literal(node: ast.expr) -> bool:
             current = current.operand
         if isinstance(current, (ast.List, ast.Tuple)):
             stack.extend(current.elts)
-        elif isinstance(current, ast.BinOp) and isinstance(current.op, _SIZE_ARITHMETIC):
-            stack.extend((current.left, current.right))  # x.view((-1, 28 * 28))
+        elif isinstance(current, ast.BinOp) and _whole_arithmetic(current):
+            continue  # x.view((-1, 28 * 28)); float arithmetic stays an expression
         elif not (isinstance(current, ast.Constant)
                   and isinstance(current.value, (int, float, bool))):
+            return False
+    return True
+
+
+def _whole_arithmetic(node: ast.expr) -> bool:
+    """True for ``+ - * //`` of whole-number constants (``28 * 28``), checked iteratively."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        while isinstance(current, ast.UnaryOp) and isinstance(current.op, (ast.USub, ast.UAdd)):
+            current = current.operand
+        if isinstance(current, ast.BinOp) and isinstance(current.op, _SIZE_ARITHMETIC):
+            stack.extend((current.left, current.right))
+        elif not (isinstance(current, ast.Constant) and type(current.value) is int):
             return False
     return True
 
