@@ -46,7 +46,8 @@ def run(args) -> int:
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
+        # NaN or infinity is a warning (the numbers are not usable); information is a note
+        lines.append(f"{'warning' if warning.kind in ('warning', 'nan') else 'note'}: {warning}")
     print("\n".join(lines))
     return 0
 
