@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import math
+import re
+
+#: The minus sign on screen and on the pages (U+2212, as in the step text and the graph):
+#: the ASCII hyphen is shorter and higher, and reads as a dash from the back of a room.
+MINUS = "\u2212"
+_HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=[\d.]|inf\b)")
 
 
 def tensor_to_data(tensor):
@@ -44,6 +50,14 @@ def evaluation_to_dict(evaluation) -> dict:
         "warnings": [str(w) for w in evaluation.warnings],
         "notes": list(evaluation.program.notes),
     }
+
+
+def shown_minus(text: str) -> str:
+    """``text`` with the screen's minus sign for the ASCII minus of every negative number
+    (``−0.5``, ``[−1, 2]``, ``−inf``; an exponent's stays, ``1e-05``, and so does a hyphen in a
+    word or a formula's ``x - y``): what every panel shows. Copied text keeps the ASCII one,
+    which Python and spreadsheets read back."""
+    return _HYPHEN_MINUS.sub(MINUS, text)
 
 
 def format_number(x: float, digits: int = 6) -> str:

@@ -42,6 +42,12 @@ class ComputeResult:
     trace: object = None  # core.teaching.trace.Trace of the backward pass, for the step exports
     #: the same steps written out as text (gui.step_view.StepView), for the Steps panel
     steps: object = None
+    #: True until the steps are recorded and written out: the window draws the graph first
+    #: and prepares them on a worker afterwards (:func:`prepare_steps`); False when they are
+    #: ready, or when there are none (nothing needs a gradient)
+    steps_pending: bool = False
+    #: why the steps could not be prepared (a limit reached while recording), else None
+    steps_error: str | None = None
     notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
     #: name -> ((value shown, value full), (gradient shown, gradient full)): the results
     #: table's texts, formatted here on the worker so the GUI thread only places them
@@ -49,6 +55,8 @@ class ComputeResult:
     #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
     #: run on its own evaluation point at this evaluation's nodes
     record_node_ids: list = field(default_factory=list)
+    #: the values (name -> VariableSpec) it was computed from
+    variables: dict = field(default_factory=dict)
     #: the v of ``y.backward(v)`` as plain data, when the output has several entries (the
     #: gradients are then vᵀJ); None for an output of one number (seeded with 1)
     grad_output: object = None
@@ -84,13 +92,16 @@ def warm_up() -> str:
 
     from gui import graph_source  # noqa: F401 - imports core.drawing.graph and core.drawing.render now
 
-    compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
+    result = compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
+    prepare_steps(result.evaluation)
     return torch.__version__
 
 
 def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
-            grad_output=None) -> ComputeResult:
-    """Parse ``text``, evaluate it with ``variables`` and run backward.
+            program=None, grad_output=None) -> ComputeResult:
+    """Parse ``text`` (unless ``program``, its parse, is given: the window has it already,
+    and a long text takes a worker hundreds of ms to read again), evaluate it with
+    ``variables`` and run backward.
 
     An output of several entries is differentiated as torch's ``y.backward(v)``: with
     ``grad_output`` (a number, nested list or :class:`core.language.values.Filled`) as v, or
@@ -99,11 +110,14 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
     """
     from core.evaluation.evaluate import evaluate
     from gui.summary import display_data as tensor_to_data  # large tensors: corners only
+    from gui.summary import format_cell, format_data
 
-    program = parse(text)
+    if program is None:
+        program = parse(text)
     evaluation = evaluate(program, variables, dtype, grad_output=grad_output,
                           any_output=True, where=GRAD_OUTPUT_LABEL)
     result = ComputeResult(text, dtype, evaluation, evaluation.output_name)
+    result.variables = dict(variables)
     result.output_shape = tuple(evaluation.output.shape)
     seed = 1.0
     if evaluation.grad_output is not None:
@@ -122,7 +136,11 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
             name, "intermediate", tensor_to_data(tensor),
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
-    result.cells = {q.name: cell_texts(q) for q in result.quantities}
+    # formatted here, not through cell_texts: an import statement run 4,000 times goes
+    # through PySide6's import hook each time, Python work that holds the GIL
+    result.cells = {q.name: ((format_cell(q.value), format_data(q.value)),
+                             (format_cell(q.grad), format_data(q.grad)))
+                    for q in result.quantities}
     result.warnings = [str(w) for w in evaluation.warnings]
     if evaluation.grad_output is not None:
         from core.serialize import format_tensor
@@ -136,22 +154,31 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
     result.notes = list(program.notes)
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None
                               else None for r in evaluation.records]
-    result.trace = _record_trace(evaluation)
-    if result.trace is not None:
-        from gui.step_view import StepView
-
-        result.steps = StepView.from_trace(result.trace, evaluation)
+    # the steps (a second, hooked backward pass and every step's text: seconds on a graph of
+    # thousands of nodes) are prepared after the graph is drawn, by prepare_steps
+    result.steps_pending = bool(evaluation.output.requires_grad)
     return result
 
 
-def _record_trace(evaluation):
-    """The engine-order backward steps (a second, hooked backward pass: done here, on the
-    worker, so the Steps panel only displays). None when nothing needs a gradient."""
-    from core.teaching.trace import record_steps
+@dataclass
+class PreparedSteps:
+    """The recorded backward pass of one result and its text for the Steps panel."""
 
-    if not evaluation.output.requires_grad:
-        return None
-    return record_steps(evaluation)
+    trace: object
+    steps: object
+
+
+def prepare_steps(evaluation, trace=None) -> PreparedSteps:
+    """Record the engine-order backward steps of ``evaluation`` (unless ``trace`` already
+    holds them) and write every step out as text (gui.step_view.StepView). Runs on a
+    worker after the graph is on screen: on a graph of thousands of nodes this is most of
+    the work, and the first picture does not wait for it."""
+    from core.teaching.trace import record_steps
+    from gui.step_view import StepView
+
+    if trace is None:
+        trace = record_steps(evaluation)
+    return PreparedSteps(trace, StepView.from_trace(trace, evaluation))
 
 
 @dataclass

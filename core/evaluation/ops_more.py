@@ -832,8 +832,9 @@ def masked_fill(x, mask=None, value=None):
 
 
 def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own name
-    """``F.pad(x, (left, right, ...), value=0)``: constant padding, size checked first."""
-    widths = _sizes([pad] if pad is not None else [], {}) if isinstance(pad, list) else None
+    """``F.pad(x, (left, right, ...), value=0)``: constant padding, size checked first. A
+    negative width crops, as in torch (``F.pad(x, (-1, 2))`` drops the first column)."""
+    widths = tuple(as_int(w, "a pad width") for w in pad) if isinstance(pad, list) else None
     if not widths or len(widths) % 2 or len(widths) // 2 > x.dim():
         raise ArgumentError("pad takes pairs of widths, as in F.pad(x, (1, 1))")
     if mode != "constant":
@@ -841,6 +842,10 @@ def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own n
     shape = list(x.shape)
     for k in range(len(widths) // 2):
         shape[-1 - k] += widths[2 * k] + widths[2 * k + 1]
+        if shape[-1 - k] < 0:
+            raise ArgumentError(f"the widths {widths[2 * k]}, {widths[2 * k + 1]} would make "
+                                f"dim {x.dim() - 1 - k} (size {x.shape[-1 - k]}) of size "
+                                f"{shape[-1 - k]}")
     check_size(tuple(shape), "pad(...)")
     return F.pad(x, widths, value=0.0 if value is None else _float(value, "value"))
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from gui import files
-from tests.gui.conftest import TIMEOUT, compute_and_draw
+from tests.gui.conftest import TIMEOUT, compute_and_draw, wait_for_steps
 
 pytestmark = pytest.mark.gui
 
@@ -40,6 +40,7 @@ def commit_v(qtbot, window, text: str) -> None:
         field.editingFinished.emit()
     with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
         window.compute_now()  # the tests turn automatic recomputing off
+    wait_for_steps(qtbot, window)  # the window draws first, then prepares the steps
 
 
 def assert_grads(result, v) -> None:
