@@ -139,6 +139,9 @@ class Program:
     #: core.language.notebook.Cell.backward_calls); core.evaluation.repeated_backward runs them as
     #: torch would
     backward_calls: list = field(default_factory=list)
+    #: the v of a pasted cell's ``y.backward(v)`` (data, or "ones"), or None: used when the
+    #: caller gives no v (core.evaluation.evaluate.evaluate)
+    grad_output: object = None
 
     @property
     def output(self) -> Statement:
@@ -182,6 +185,7 @@ def parse(text: str) -> Program:
     program = build_program(text, cell.body, cell.notes, inputs=cell.defaults)
     program.defaults, program.wrt, program.dtype = cell.defaults, cell.wrt, cell.dtype
     program.backward_calls = cell.backward_calls
+    program.grad_output = cell.grad_output
     return program
 
 
