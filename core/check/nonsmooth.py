@@ -218,8 +218,10 @@ def _pattern(function, args, kwargs, out):
             pattern = torch.sign(x)
             at = pattern == 0
         elif function == "round":
-            pattern = torch.round(x)
-            at = (x - torch.floor(x)) == 0.5
+            # round(x, decimals=d) jumps at the halves of 10^-d (0.05, 0.15... for d = 1)
+            scaled = x * 10.0 ** _number(kwargs.get("decimals"), 0.0)
+            pattern = torch.round(scaled)
+            at = (scaled - torch.floor(scaled)) == 0.5
         else:
             pattern = torch.floor(x)
             at = x == pattern
