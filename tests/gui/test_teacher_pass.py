@@ -38,3 +38,24 @@ def test_the_step_titles_operation_reads_on_the_dark_background(qtbot, window):
     assert muted.name() in window.step_panel.title.text()
     assert "#555555" not in window.step_panel.title.text()
     assert contrast(muted, background) >= 4.5
+
+
+def test_a_file_s_own_values_say_text_and_keep_it_through_theme_and_text_size(
+        qtbot, window, tmp_path):
+    # opened from a file, x = torch.tensor(...) is the text's own value; the window once
+    # re-set every row when fonts changed, and every row then claimed to be "example"
+    from gui import document
+    from gui.variables_table import SOURCE
+
+    cell = tmp_path / "where.py"
+    cell.write_text("import torch\nx = torch.tensor([1.5, -2.0, 0.5], requires_grad=True)\n"
+                    "loss = (x * x).sum()\nloss.backward()\n", encoding="utf-8")
+    with qtbot.waitSignal(window.drawn, timeout=30_000):
+        assert document.open_path(window, str(cell))
+    table = window.variables
+    assert table.item(0, SOURCE).text() == "text"
+    window.set_theme("dark")
+    window.change_text_size(+1)
+    window.change_text_size(0)
+    assert table.item(0, SOURCE).text() == "text"
+    assert table.item(0, 1).text() == "[1.5, -2.0, 0.5]"
