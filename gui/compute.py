@@ -39,6 +39,12 @@ class ComputeResult:
     trace: object = None  # core.teaching.trace.Trace of the backward pass, for the step exports
     #: the same steps written out as text (gui.step_view.StepView), for the Steps panel
     steps: object = None
+    #: True until the steps are recorded and written out: the window draws the graph first
+    #: and prepares them on a worker afterwards (:func:`prepare_steps`); False when they are
+    #: ready, or when there are none (nothing needs a gradient)
+    steps_pending: bool = False
+    #: why the steps could not be prepared (a limit reached while recording), else None
+    steps_error: str | None = None
     notes: list[str] = field(default_factory=list)  # Program.notes: what a pasted cell set aside
     #: name -> ((value shown, value full), (gradient shown, gradient full)): the results
     #: table's texts, formatted here on the worker so the GUI thread only places them
@@ -78,7 +84,8 @@ def warm_up() -> str:
 
     from gui import graph_source  # noqa: F401 - imports core.drawing.graph and core.drawing.render now
 
-    compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
+    result = compute("y = exp(3*x + cos(x)) * x**2 + sin(2*x)", {"x": 1.0}, "float32")
+    prepare_steps(result.evaluation)
     return torch.__version__
 
 
@@ -122,22 +129,31 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
     result.notes = list(program.notes)
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None
                               else None for r in evaluation.records]
-    result.trace = _record_trace(evaluation)
-    if result.trace is not None:
-        from gui.step_view import StepView
-
-        result.steps = StepView.from_trace(result.trace, evaluation)
+    # the steps (a second, hooked backward pass and every step's text: seconds on a graph of
+    # thousands of nodes) are prepared after the graph is drawn, by prepare_steps
+    result.steps_pending = bool(evaluation.output.requires_grad)
     return result
 
 
-def _record_trace(evaluation):
-    """The engine-order backward steps (a second, hooked backward pass: done here, on the
-    worker, so the Steps panel only displays). None when nothing needs a gradient."""
-    from core.teaching.trace import record_steps
+@dataclass
+class PreparedSteps:
+    """The recorded backward pass of one result and its text for the Steps panel."""
 
-    if not evaluation.output.requires_grad:
-        return None
-    return record_steps(evaluation)
+    trace: object
+    steps: object
+
+
+def prepare_steps(evaluation, trace=None) -> PreparedSteps:
+    """Record the engine-order backward steps of ``evaluation`` (unless ``trace`` already
+    holds them) and write every step out as text (gui.step_view.StepView). Runs on a
+    worker after the graph is on screen: on a graph of thousands of nodes this is most of
+    the work, and the first picture does not wait for it."""
+    from core.teaching.trace import record_steps
+    from gui.step_view import StepView
+
+    if trace is None:
+        trace = record_steps(evaluation)
+    return PreparedSteps(trace, StepView.from_trace(trace, evaluation))
 
 
 @dataclass

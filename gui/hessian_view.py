@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.graph_view import GraphView
-from gui.view_base import ComputedView, ViewInput, parse_and_forward
+from gui.view_base import ComputedView, ViewInput, evaluation_of
 
 
 @dataclass
@@ -45,7 +45,7 @@ def compute_hessian(source: ViewInput, graph_of: str | None = None) -> HessianDa
     def fmt(t):
         return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
-    evaluation = parse_and_forward(source)
+    evaluation = evaluation_of(source)  # a model's: double backward over its own graph
     report = hessian_of(evaluation)
     names = list(report.gradient)
     data = HessianData(report.output_name, {n: fmt(g) for n, g in report.gradient.items()},
@@ -65,7 +65,12 @@ def compute_hessian(source: ViewInput, graph_of: str | None = None) -> HessianDa
                     row += [shown_minus(format_number(float(x))) for x in block[i].tolist()]
                 rows.append(row)
         data.grid = rows
-    if graph_of in names:
+    if graph_of in names and source.model is not None:
+        from core.views.model_views import GRADIENT_GRAPH_REASON
+
+        data.graph_of = graph_of
+        data.drawing_error = GRADIENT_GRAPH_REASON
+    elif graph_of in names:
         from gui import graph_source
 
         data.graph_of = graph_of

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from gui.view_base import ComputedView, ViewInput, parse_and_forward
+from gui.view_base import ComputedView, ViewInput, evaluation_of
 
 
 @dataclass
@@ -40,7 +40,7 @@ def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
     def fmt(t):
         return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
-    report = jacobian_of(parse_and_forward(source, allow_vector_output=True), grad_output)
+    report = jacobian_of(evaluation_of(source, allow_vector_output=True), grad_output)
     out = report.output_name
     data = JacobianData(out, report.output_shape, fmt(report.output_value),
                         fmt(report.grad_output), {n: fmt(v) for n, v in report.vjp.items()},

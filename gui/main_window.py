@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
     temporary one."""
 
     computed = Signal(object)     # a gui.compute.ComputeResult, after it is shown
+    #: the result's steps are recorded and written out (after its graph is drawn), or
+    #: could not be (``result.steps_error``)
+    stepsReady = Signal(object)  # noqa: N815 - Qt's naming
     drawn = Signal()              # a new graph drawing is on screen
     failed = Signal(object)       # an ExpressionError (or other exception) was shown
     torchReady = Signal()
@@ -83,6 +86,8 @@ class MainWindow(QMainWindow):
         self.compute_jobs = LatestOnly(self, self.pool)
         self.render_jobs = LatestOnly(self, self.pool)
         self.parse_jobs = LatestOnly(self, self.pool)
+        # the steps of the result on screen, prepared once its graph is drawn
+        self.steps_jobs = LatestOnly(self, self.pool)
         #: (text, Program or ExpressionError) of the last text parsed
         self._parse_cache: tuple[str, object] | None = None
         self._after_parse: set[str] = set()  # "compute", "settle": waiting for the parse
@@ -331,6 +336,8 @@ class MainWindow(QMainWindow):
         self.compute_jobs.errored.connect(self.on_compute_failed)
         self.render_jobs.returned.connect(self.on_drawn)
         self.render_jobs.errored.connect(self.on_draw_failed)
+        self.steps_jobs.returned.connect(self.on_steps_prepared)
+        self.steps_jobs.errored.connect(self.on_steps_failed)
         self.compute_jobs.busyChanged.connect(self._update_busy)
         self.render_jobs.busyChanged.connect(self._update_busy)
         self.graph.nodeClicked.connect(self.on_node_clicked)
@@ -551,10 +558,15 @@ class MainWindow(QMainWindow):
         self.hold_compute = False
         files.set_compute_unfinished(self, True)
         self.render_jobs.cancel()
+        self.steps_jobs.cancel()
         self._compute_started = time.perf_counter()
         self.statusBar().showMessage("Computing…")
-        self.compute_jobs.submit(compute, self.editor.toPlainText(), specs,
-                                 self.dtype_box.currentText(), program=self.program)
+        text = self.editor.toPlainText()
+        parsed = self._parse_cache  # the Program of this text, parsed as it was typed
+        program = parsed[1] if parsed is not None and parsed[0] == text and \
+            not isinstance(parsed[1], ExpressionError) else None
+        self.compute_jobs.submit(compute, text, specs, self.dtype_box.currentText(),
+                                 program=program)
 
     def on_computed(self, result) -> None:
         """Show value and gradients, then start drawing the graph."""
@@ -614,6 +626,45 @@ class MainWindow(QMainWindow):
             f"{self.result.output_name} = {self.results.table.item(0, 1).text()}   ·   "
             f"{what} in {elapsed:.0f} ms", 8000)
         self.drawn.emit()
+        self.prepare_steps()
+
+    # ------------------------------------------------------------------ steps
+
+    def prepare_steps(self) -> None:
+        """Record and write out the current result's steps on a worker, once: called when
+        its graph is on screen (or could not be drawn, or its drawing was cancelled), so
+        the first picture never waits for the step text."""
+        result = self.result
+        if result is None or not result.steps_pending or \
+                getattr(result, "_steps_submitted", False):
+            return
+        from gui.compute import prepare_steps
+
+        result._steps_submitted = True
+        self.steps_jobs.submit(_prepared_for, result, prepare_steps, result.evaluation,
+                               result.trace)
+
+    def on_steps_prepared(self, outcome) -> None:
+        """The steps of a result are ready: the Steps panel (and whatever waits for the
+        trace: step exports, the web page, a path's leaf on the graph) can use them."""
+        result, prepared = outcome
+        if result is not self.result:
+            return  # a newer compute replaced it
+        result.trace, result.steps = prepared.trace, prepared.steps
+        result.steps_pending = False
+        self.stepsReady.emit(result)
+
+    def on_steps_failed(self, error) -> None:
+        """Recording the steps stopped at a limit: the values, gradients and graph stay;
+        the Steps panel says why it has no steps."""
+        result = self.result
+        if result is None:
+            return
+        result.steps_pending = False
+        result.steps_error = error.message if isinstance(error, ExpressionError) else \
+            f"internal error: {type(error).__name__}: {error}"
+        self.statusBar().showMessage(f"No steps: {result.steps_error}", 10000)
+        self.stepsReady.emit(result)
 
     def _structure_key(self):
         """What makes two drawings 'the same graph': the statements, ignoring values."""
@@ -641,6 +692,7 @@ class MainWindow(QMainWindow):
             self.step_panel.set_trace(None)
         self.step_highlight = None
         self.apply_step_highlight()
+        self.steps_jobs.cancel()
         if not keep_graph:
             self.result = self.drawing = self.drawn_result = None
             self.render_jobs.cancel()
@@ -649,6 +701,7 @@ class MainWindow(QMainWindow):
     def on_draw_failed(self, error) -> None:
         """Graphviz missing: banner; anything else: a message in the graph area."""
         files.set_compute_unfinished(self, False)
+        self.prepare_steps()  # the steps do not need the picture
         if isinstance(error, ExpressionError) and error.kind == "graphviz":
             self.set_graphviz_banner(True)
             self.graph.show_message("No graph: Graphviz is not installed.")
@@ -674,6 +727,7 @@ class MainWindow(QMainWindow):
             return
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
+        self.prepare_steps()  # a cancelled drawing: the computed result's steps still come
         if busy:
             self.statusBar().showMessage("Cancelled", 4000)
             if self.drawn_result is not None and (self.result is not self.drawn_result or
@@ -930,6 +984,7 @@ class MainWindow(QMainWindow):
         self.parse_jobs.cancel()
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
+        self.steps_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
         if self.views_panel is not None:
@@ -937,6 +992,11 @@ class MainWindow(QMainWindow):
         self.wait_for_workers(10000)
         super().closeEvent(event)
 
+
+
+def _prepared_for(result, prepare, evaluation, trace):
+    """``(result, prepare(evaluation, trace))``: the steps job's outcome names its result."""
+    return result, prepare(evaluation, trace)
 
 
 def _parse_outcome(text: str) -> tuple[str, object]:

@@ -273,6 +273,26 @@ class StepPanel(QWidget):
         self._trace = steps.trace if steps is not None else None
         self._show_sequence()
 
+    def show_waiting(self, message: str) -> None:
+        """No steps to show (yet): clear the list and say why in the panel, e.g. "Preparing
+        the steps…" while a worker writes them out after the graph is drawn."""
+        self.stop()
+        self._view = None
+        self._trace = None
+        self._index = -1
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.blockSignals(False)
+        self.title.clear()
+        self.details.setPlainText(message)
+        self._update_controls()
+        self.position.setText("preparing…" if message.startswith("Preparing") else
+                              "no steps")
+
+    def waiting_text(self) -> str:
+        """What the panel says while it has no steps (empty when it shows steps)."""
+        return "" if self.step_count() else self.details.toPlainText()
+
     def forward_mode(self) -> bool:
         """True while the list shows the forward walk instead of the backward steps."""
         return self.mode.currentIndex() == 1

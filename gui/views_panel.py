@@ -90,6 +90,17 @@ class ViewsPanel(QTabWidget):
         values the result was computed from: reading 2,000 values again took the GUI
         thread tens of ms)."""
         w = self.window_
+        result = w.result
+        evaluation = getattr(result, "evaluation", None)
+        from core.views.model_views import is_model
+
+        if is_model(evaluation) and result.text == w.editor.toPlainText():
+            # a graph from the user's own code (Exploration.show()): the views work on it
+            source = ViewInput("", {}, evaluation.dtype, model=evaluation,
+                               trace=result.trace)
+            for view in self.views.values():
+                view.set_source(source)
+            return
         specs = getattr(outcome, "variables", None) or None
         if specs is not None:
             source = ViewInput(outcome.text, specs, outcome.dtype)
@@ -165,6 +176,7 @@ def attach_views(w) -> None:
     w.computed.connect(panel.follow_window)
     w.failed.connect(panel.follow_window)
     w.drawn.connect(panel.apply_highlight)
+    w.stepsReady.connect(panel.apply_highlight)  # a path's input box needs the steps' leaves
     w.views_dock.visibilityChanged.connect(panel.set_dock_showing)
     panel.set_dock_showing(w.views_dock.isVisible()
                            and not w.views_dock.visibleRegion().isEmpty())

@@ -136,7 +136,8 @@ class RenderOptions:
             raise ExpressionError("value", f"theme must be one of {', '.join(THEMES)}")
         if self.layout not in ("auto", "exact", "split"):
             raise ExpressionError("value", "layout must be auto, exact or split")
-        if not 10 <= int(self.dpi) <= 1200:
+        if isinstance(self.dpi, bool) or not isinstance(self.dpi, (int, float)) \
+                or not 10 <= self.dpi <= 1200:
             raise ExpressionError("value", f"dpi must be between 10 and 1200, not {self.dpi}")
 
 
@@ -596,10 +597,10 @@ def _draw_constants(dot, graph, options: RenderOptions, theme: Theme) -> None:
     """The constants the arithmetic uses (core.drawing.constants), grey and dashed, with
     their values, a dashed line (no arrow: no gradient flows) into each operation using
     them. A pinned drawing places them where its layout did."""
-    from core.drawing.constants import constant_operands
+    from core.drawing.constants import MAX_GRAPH_NODES, constant_operands
     from core.serialize import format_number
 
-    if graph.evaluation is None:
+    if graph.evaluation is None or len(graph.nodes) > MAX_GRAPH_NODES:
         return
     style = dict(shape="box", style="dashed,filled", fillcolor=theme.constant_fill,
                  color=theme.constant_line, fontcolor=theme.constant_text)

@@ -141,7 +141,7 @@ def pretty(text: str) -> str:
     text = " ".join(text.split())
     text = re.sub(r"\b(?:torch\.nn\.functional|torch|F|nn\.functional)\.", "", text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*\*\s*(?=[A-Za-z_(])(?!\*)", r"\1", text)
-    text = re.sub(r"\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    text = re.sub(r"\s*\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     return re.sub(r"(?<![0-9.][eE])-", MINUS, text)
 
 
@@ -1134,6 +1134,12 @@ _SLOT_WORDS = (("Mul", ("first factor", "second factor")), ("Mm", ("first factor
                ("Add", ("first term", "second term")), ("Sub", ("first operand",
                "second operand")))
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def slot_word(op: str, i: int) -> str:
+    """What input slot ``i`` of operation ``op`` is called: "first factor", "base"..."""
+    words = next((w for prefix, w in _SLOT_WORDS if op.startswith(prefix)), ())
+    return words[i] if i < len(words) else f"input {i + 1}"
 
 
 def slot_aliases(op: str, ctx: StepContext) -> tuple[dict[int, str], str]:

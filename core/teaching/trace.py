@@ -29,7 +29,7 @@ from core.evaluation.deadline import backward_deadline, reachable_nodes
 from core.evaluation.evaluate import backward_seed
 from core.language import cuts
 from core.serialize import tensor_to_json
-from core.teaching.rules import Rule, accumulate_rule, fmt, rule_for
+from core.teaching.rules import Rule, accumulate_rule, fmt, rule_for, slot_word
 
 
 @dataclass
@@ -404,13 +404,17 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
         step.rule = _compact_rule(step.rule)
         step.edge_labels = _edge_labels(step)
         via = _via(step)
-        for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
+        edges = [(id(child), slot) for child, slot in fn.next_functions]
+        for k, ((child, slot), grad) in enumerate(zip(fn.next_functions, grad_out,
+                                                      strict=True)):
             if child is None or grad is None:
                 continue
             child_id = str(id(child))
             previous = arrived.setdefault(child_id, {}).setdefault(slot, [])
             running = grad if not previous else add_compact(previous[-1].running_total, grad)
-            previous.append(Contribution(grad, index, node_id, via, running))
+            # one tensor in two slots (x * x): say which slot each share came through
+            where = via if edges.count(edges[k]) < 2 else _via(step, slot_word(op, k))
+            previous.append(Contribution(grad, index, node_id, where, running))
             if expression and child_id not in inherited:
                 inherited[child_id] = expression
         steps.append(step)
@@ -478,9 +482,12 @@ def _operands(node) -> list[str]:
     return []
 
 
-def _via(step: Step) -> str:
-    """How a contribution's sender is named: ``3*w (MulBackward0, step 11)``."""
+def _via(step: Step, slot: str = "") -> str:
+    """How a contribution's sender is named: ``3*w (MulBackward0, step 11)``; ``slot``
+    names the input slot when one tensor fills several (``x*x, as its first factor``)."""
     what = step.expression or step.op
+    if slot:
+        what += f", as its {slot}"
     return f"{what} ({step.op}, step {step.index + 1})"
 
 
