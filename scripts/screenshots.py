@@ -63,6 +63,7 @@ def main() -> int:
 
     def settle() -> None:
         """Until the drawing, the steps (recorded after the drawing) and any redraw are done."""
+        wait()  # a redraw the last change asked for has started
         for _ in range(200):
             busy = (window.compute_jobs.busy or window.render_jobs.busy
                     or window.steps_jobs.busy)
