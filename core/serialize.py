@@ -61,9 +61,15 @@ def shown_minus(text: str) -> str:
 
 
 def format_number(x: float, digits: int = 6) -> str:
-    """A number for people: ``6`` significant digits, no trailing noise."""
+    """A number for people: ``6`` significant digits, no trailing noise; an entry of an
+    integer tensor in full (``123456789``, not ``1.23457e+08``: it is exact) and of a bool
+    tensor as torch prints it (True/False)."""
     if isinstance(x, str):
         return x
+    if isinstance(x, bool):
+        return "True" if x else "False"
+    if isinstance(x, int) and abs(x) < 10 ** 15:
+        return str(x)
     if x == 0:
         return "0"
     if not math.isfinite(x):

@@ -135,6 +135,15 @@ class ResultsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents if reference
                                     else QHeaderView.ResizeMode.Stretch)
         self._reference_data = (reference, ref_grads, digits)
+        # y.backward(v): the column holds vᵀJ, the gradient of the number vᵀy, not of y
+        vjp = getattr(result, "grad_output", None) is not None
+        header_item = self.table.horizontalHeaderItem(2)
+        header_item.setText("Gradient (vᵀJ)" if vjp else "Gradient")
+        header_item.setToolTip(
+            f"vᵀ ∂{result.output_name}/∂name: the gradient of the number vᵀ{result.output_name}"
+            f" = sum(v * {result.output_name}), what {result.output_name}.backward(v) gives "
+            "(the output's own row holds v)" if vjp else
+            "∂output/∂name: how fast the output changes when this quantity changes")
         self._filling += 1  # rows still being added for an older result stop
         self.table.setRowCount(0)
         self.table.setRowCount(len(result.quantities))

@@ -180,13 +180,20 @@ def _title_page(evaluation, trace, explanation: str, title: str) -> DeckPage:
     lines.append(Line("text", f"The output is {trace.output_name} = {fmt(evaluation.value)}. "
                               "The pages compute each value, then run the backward pass as "
                               "torch's engine did, one node per page."))
+    if getattr(trace, "seed_vector", None) is not None:
+        y = trace.output_name
+        lines.append(Line("text", f"{y} has several entries: the backward pass is "
+                                  f"{y}.backward(v) with v = {fmt(trace.seed_vector)}, so each "
+                                  f"gradient is vᵀ ∂{y}/∂x, the gradient of the number "
+                                  f"vᵀ{y} = sum(v * {y})."))
     return DeckPage("title", title or f"How autograd computes the gradients of "
                     f"{trace.output_name}", "", lines)
 
 
 def _summary_page(evaluation, trace, check: bool) -> DeckPage:
     from core.teaching.rules import MINUS, fmt, pretty
-    f = trace.output_name
+    from core.teaching.step_text import derivative_of
+    f = derivative_of(trace)
     lines = []
     fd = _finite_differences(evaluation) if check else {}
     for name, leaf in trace.leaves.items():
@@ -218,13 +225,18 @@ def _finite_differences(evaluation) -> dict[str, str]:
     from core.teaching.rules import fmt
     if not evaluation.program.statements:
         return {}  # a graph from the user's own code (autograd_explorer): nothing to re-run
+    gradients = evaluation.gradients
     try:
+        if getattr(evaluation, "grad_output", None) is not None:
+            # y.backward(v): the gradients are those of the number vᵀy (core.check.vjp)
+            from core.check.vjp import scalar_evaluation
+            evaluation = scalar_evaluation(evaluation)
         result = finite_differences(evaluation, max_entries=64, time_limit=10.0)
     except (ExpressionError, RuntimeError, ValueError):
         return {}
     out = {}
     for name, tensor in evaluation.inputs.items():
-        if not tensor.requires_grad or name not in evaluation.gradients:
+        if not tensor.requires_grad or name not in gradients:
             continue
         entries = [(i, e) for (n, i), e in result.entries.items() if n == name]
         if not entries or any(e.value is None for _, e in entries):
@@ -233,7 +245,7 @@ def _finite_differences(evaluation) -> dict[str, str]:
         values = torch.zeros(tuple(tensor.shape), dtype=torch.float64)
         for index, entry in entries:
             values[index] = entry.value
-        auto = evaluation.gradients[name].detach().double()
+        auto = gradients[name].detach().double()
         worst = float((values - auto).abs().max()) if values.numel() else 0.0
         scale = max(1.0, float(auto.abs().max()) if auto.numel() else 1.0)
         verdict = "agrees" if worst <= 1e-3 * scale else "differs"
@@ -786,7 +798,8 @@ def headline_lines(evaluation, trace, headline: dict | None) -> list[Line]:
             return fmt(t.detach()) if t is not None else n.text
         op = MINUS if node.op == "-" else node.op
         parts = f" = {side(node.left)} {op} {side(node.right)}"
-    f = trace.output_name
+    from core.teaching.step_text import derivative_of
+    f = derivative_of(trace)
     verdict = ("the same as the backward pass found, step by step" if same else
                "this differs from the backward pass")
     return [Line("rule", f"The headline: ∂{f}/∂{name} = {headline['text']}"),
