@@ -136,6 +136,8 @@ class Appearance:
         for name, action in getattr(w, "theme_actions", {}).items():
             action.setChecked(name == self.theme_name)
         w.details.set_legend_theme(self.theme.graph)
+        w.editor.highlighter.set_theme(self.theme_name)
+        w.variables.set_secondary_colour(self.theme.colour("placeholder"))
         self.apply_icons()
         if w.step_panel is not None:
             w.step_panel.set_colours(self.theme.colours)
@@ -190,5 +192,4 @@ class Appearance:
         for button in buttons:
             button.setIconSize(icon)
         w.toolbar.setIconSize(QSize(round(20 * self.scale()), round(20 * self.scale())))
-        w.variables.set_entries(w.variables.entries())  # rows drawn again in the new size
-        w.variables.resizeRowsToContents()
+        w.variables.refresh_fonts()  # rows drawn again in the new size, origins kept

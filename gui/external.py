@@ -21,7 +21,6 @@ from PySide6.QtCore import QEventLoop, QSettings, Qt
 def result_for(exploration):
     """A gui.compute.ComputeResult of the exploration (the window's plain data)."""
     from gui.compute import ComputeResult, Quantity, cell_texts
-    from gui.step_view import StepView
     from gui.summary import display_data
 
     evaluation = exploration.evaluation
@@ -39,8 +38,9 @@ def result_for(exploration):
             display_data(grad) if grad is not None else None, tuple(tensor.shape),
             tensor.requires_grad))
     result.cells = {q.name: cell_texts(q) for q in result.quantities}
+    # recorded by explore(); written out as text by the window once the graph is drawn
     result.trace = exploration.trace
-    result.steps = StepView.from_trace(result.trace, evaluation)
+    result.steps_pending = True
     result.record_node_ids = [str(id(r.grad_fn)) if r.grad_fn is not None else None
                               for r in evaluation.records]
     return result

@@ -26,6 +26,9 @@ INSTALL_HINT = ("Graphviz's 'dot' program is not installed, so the graph cannot 
                 "sudo apt-get install graphviz")
 
 
+_UNSEEN = object()
+
+
 @dataclass
 class Drawing:
     """One laid-out drawing of a backward graph, ready for the view."""
@@ -37,6 +40,8 @@ class Drawing:
     options: dict = field(default_factory=dict)
     #: a core.drawing.folding.Folding when the graph is drawn folded (large graphs), else None
     folding: object = None
+    #: edge key -> the key drawn for it (None: inside a box), filled as steps are shown
+    _moved_edges: dict = field(default_factory=dict, repr=False, compare=False)
 
     def drawn_id(self, node_id: str) -> str:
         """The id drawn for a graph node: its folded box, or itself."""
@@ -49,14 +54,18 @@ class Drawing:
             return highlight
         from dataclasses import replace
 
+        moved_edges = self._moved_edges
         labels = {}
         for key, text in highlight.edge_labels.items():
-            moved = self._edge(key)
+            moved = moved_edges.get(key, _UNSEEN)
+            if moved is _UNSEEN:
+                moved = moved_edges[key] = self._edge(key)  # each edge worked out once
             if moved is not None:
                 labels[moved] = text
         recent = {self._edge(key) for key in highlight.recent} - {None}
+        node_map = self.folding.node_map
         return replace(highlight, current=frozenset(map(self.drawn_id, highlight.current)),
-                       done=frozenset(map(self.drawn_id, highlight.done)),
+                       done=frozenset([node_map.get(i, i) for i in highlight.done]),
                        edge_labels=labels, recent=frozenset(recent))
 
     def _edge(self, key):
@@ -102,7 +111,9 @@ def unfold(drawing: Drawing, box_id: str, *, timeout: float | None = 60.0,
 def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
     drawn = folding.graph if folding is not None else graph
     svg = _render.render(drawn, _options(options), "svg", timeout=timeout, cancel=cancel_event)
-    details = _details_from_graph(graph)
+    # the Node panel's texts of the nodes on screen only: a folded graph of thousands of
+    # nodes draws about a hundred, and an unfolded box gets its own when it is drawn
+    details = _details_from_graph(graph, drawn.nodes if folding is not None else None)
     details.update(_details_of_constants(drawn))
     if folding is not None:
         details.update(_details_of_boxes(folding))
@@ -112,10 +123,10 @@ def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
 def _details_of_constants(graph) -> dict[str, dict]:
     """The Node panel's text for a constant drawn beside the graph (core.drawing.constants):
     its value, and which operations use it."""
-    from core.drawing.constants import constant_operands
+    from core.drawing.constants import MAX_GRAPH_NODES, constant_operands
 
     details: dict[str, dict] = {}
-    if graph.evaluation is None:
+    if graph.evaluation is None or len(graph.nodes) > MAX_GRAPH_NODES:
         return details
     for constant in constant_operands(graph.evaluation):
         target = graph.nodes.get(constant.target)
@@ -188,9 +199,11 @@ def _text(tensor) -> str | None:
     return None if tensor is None else format_tensor(tensor, digits=5, max_entries=36)
 
 
-def _details_from_graph(graph) -> dict[str, dict]:
+def _details_from_graph(graph, only=None) -> dict[str, dict]:
     details = {}
     for node_id, node in graph.nodes.items():
+        if only is not None and node_id not in only:
+            continue
         saved = _saved_of(node.grad_fn) if node.grad_fn is not None else []
         details[node_id] = {
             "kind": node.kind, "op": node.op, "name": node.name,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from gui.view_base import ComputedView, ViewInput, parse_and_forward
+from gui.view_base import ComputedView, ViewInput, evaluation_of
 
 
 @dataclass
@@ -34,13 +34,13 @@ class JacobianData:
 
 def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
     """VJP and Jacobian on a fresh evaluation (worker thread)."""
-    from core.serialize import entry_label, format_number, format_tensor
+    from core.serialize import entry_label, format_number, format_tensor, shown_minus
     from core.views.jacobian import jacobian_of
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
-    report = jacobian_of(parse_and_forward(source, allow_vector_output=True), grad_output)
+    report = jacobian_of(evaluation_of(source, allow_vector_output=True), grad_output)
     out = report.output_name
     data = JacobianData(out, report.output_shape, fmt(report.output_value),
                         fmt(report.grad_output), {n: fmt(v) for n, v in report.vjp.items()},
@@ -50,7 +50,7 @@ def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
         for name, jac in report.jacobian.items():
             in_shape = tuple(jac.shape[len(rows_shape):])
             flat = jac.reshape(max(1, _prod(rows_shape)), max(1, _prod(in_shape)))
-            rows = [[format_number(float(x)) for x in row] for row in flat.tolist()]
+            rows = [[shown_minus(format_number(float(x))) for x in row] for row in flat.tolist()]
             data.grids[name] = ([entry_label(out, _unravel(k, rows_shape))
                                  for k in range(flat.shape[0])],
                                 [entry_label(name, _unravel(k, in_shape))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from functools import partial
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +35,7 @@ from gui.dock_widths import DockWidths, first_dock_widths
 from gui.editor import ExpressionEditor
 from gui.example_card import ExampleCard
 from gui.examples import Example, startup_example
+from gui.grad_output_field import GradOutputField
 from gui.graph_bar import GraphBar
 from gui.graph_view import GraphView
 from gui.node_details import NodeDetails
@@ -64,6 +66,9 @@ class MainWindow(QMainWindow):
     temporary one."""
 
     computed = Signal(object)     # a gui.compute.ComputeResult, after it is shown
+    #: the result's steps are recorded and written out (after its graph is drawn), or
+    #: could not be (``result.steps_error``)
+    stepsReady = Signal(object)  # noqa: N815 - Qt's naming
     drawn = Signal()              # a new graph drawing is on screen
     failed = Signal(object)       # an ExpressionError (or other exception) was shown
     torchReady = Signal()
@@ -82,9 +87,12 @@ class MainWindow(QMainWindow):
         self.compute_jobs = LatestOnly(self, self.pool)
         self.render_jobs = LatestOnly(self, self.pool)
         self.parse_jobs = LatestOnly(self, self.pool)
+        # the steps of the result on screen, prepared once its graph is drawn
+        self.steps_jobs = LatestOnly(self, self.pool)
         #: (text, Program or ExpressionError) of the last text parsed
         self._parse_cache: tuple[str, object] | None = None
         self._after_parse: set[str] = set()  # "compute", "settle": waiting for the parse
+        self._parsing: str | None = None  # the text a worker is reading
         self.torch_ready = False
         self.pending_compute = False
         self.example: Example | None = None
@@ -158,6 +166,8 @@ class MainWindow(QMainWindow):
         self.dtype_box.setAccessibleName("dtype")
         self.variables = VariablesTable()
         self.variables.setObjectName("variables")
+        # the v of y.backward(v), shown once an output has several entries
+        self.grad_output = GradOutputField()
         self.results = ResultsPanel()
 
         controls = QHBoxLayout()
@@ -178,6 +188,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.example_label)
         top_layout.addLayout(controls)
         top_layout.addWidget(self.variables, 1)
+        top_layout.addWidget(self.grad_output)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(8, 4, 8, 8)
@@ -295,7 +306,8 @@ class MainWindow(QMainWindow):
         """The widgets Tab visits, in order: the editor, the precision and Compute, the
         values, the results, the reveal choice and the graph, then the tab on the right."""
         chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
-                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+                 self.grad_output.edit, self.results.table, self.graph_bar.reveal, self.graph,
+                 self.details]
         if self.step_panel is not None:
             chain += [self.step_panel.list, self.step_panel.details]
         if self.check_panel is not None:
@@ -323,12 +335,16 @@ class MainWindow(QMainWindow):
         self.editor.computeRequested.connect(self.compute_now)
         self.compute_button.clicked.connect(self.compute_now)
         self.variables.changed.connect(self.on_variables_changed)
+        self.grad_output.changed.connect(self.on_variables_changed)
+        self.grad_output.changed.connect(lambda: document.mark_values_modified(self))
         self.dtype_box.currentTextChanged.connect(lambda _: self.compute_now())
         self.parse_jobs.returned.connect(self._on_parsed)
         self.compute_jobs.returned.connect(self.on_computed)
         self.compute_jobs.errored.connect(self.on_compute_failed)
         self.render_jobs.returned.connect(self.on_drawn)
         self.render_jobs.errored.connect(self.on_draw_failed)
+        self.steps_jobs.returned.connect(self.on_steps_prepared)
+        self.steps_jobs.errored.connect(self.on_steps_failed)
         self.compute_jobs.busyChanged.connect(self._update_busy)
         self.render_jobs.busyChanged.connect(self._update_busy)
         self.graph.nodeClicked.connect(self.on_node_clicked)
@@ -381,6 +397,7 @@ class MainWindow(QMainWindow):
     def load_example(self, example: Example) -> None:
         """Put an example's expression, values and dtype in place, then compute."""
         self.example = example
+        self.grad_output.forget()  # an example's output is seeded with ones
         self.editor.set_text(example.expression)
         entries = {name: (value_text(value), name not in example.constants)
                    for name, value in example.vars.items()}
@@ -433,6 +450,9 @@ class MainWindow(QMainWindow):
             self._apply_parse(cached[1])
         elif len(text) > PARSE_INLINE_CHARS:
             self.program = None
+            if self.parse_jobs.busy and self._parsing == text:
+                return  # already being read: a second reader would only compete for the GIL
+            self._parsing = text
             self.statusBar().showMessage("Reading the program…")
             self.parse_jobs.submit(_parse_outcome, text)
         else:
@@ -541,15 +561,25 @@ class MainWindow(QMainWindow):
         if errors:
             self.show_error(next(iter(errors.values())))
             return
+        try:
+            grad_output = self.grad_output.value()
+        except ExpressionError as err:
+            self.show_error(err)
+            return
         from gui.compute import compute
 
         self.hold_compute = False
         files.set_compute_unfinished(self, True)
         self.render_jobs.cancel()
+        self.steps_jobs.cancel()
         self._compute_started = time.perf_counter()
         self.statusBar().showMessage("Computing…")
-        self.compute_jobs.submit(compute, self.editor.toPlainText(), specs,
-                                 self.dtype_box.currentText())
+        text = self.editor.toPlainText()
+        parsed = self._parse_cache  # the Program of this text, parsed as it was typed
+        program = parsed[1] if parsed is not None and parsed[0] == text and \
+            not isinstance(parsed[1], ExpressionError) else None
+        self.compute_jobs.submit(compute, text, specs, self.dtype_box.currentText(),
+                                 program=program, grad_output=grad_output)
 
     def on_computed(self, result) -> None:
         """Show value and gradients, then start drawing the graph."""
@@ -557,13 +587,29 @@ class MainWindow(QMainWindow):
         self.result = result
         self.clear_error()
         self.set_stale(False)
+        written = getattr(result.evaluation.program, "grad_output", None)
+        self.grad_output.set_output_shape(
+            result.output_shape if result.grad_output is not None else None,
+            value_text(written) if written not in (None, "ones") else None)
         self.result_reference = self.current_reference()
         self.results.show_result(result, self.result_reference)
         if any("NaN" in w or "infinity" in w for w in result.warnings):
             # the results table says it too; the status bar makes sure it is seen
             self.statusBar().showMessage("⚠ " + result.warnings[0], 15000)
+        # the panels that follow a result (Steps, Check, Views), then the drawing, each get a
+        # pass of the event loop of their own: in one slot they kept the GUI thread 66 ms
+        QTimer.singleShot(0, self, partial(self._announce_computed, result))
+
+    def _announce_computed(self, result) -> None:
+        """Hand a shown result to the panels (``computed``), then start its drawing."""
+        if result is not self.result:
+            return  # a newer result, or none (File > New, a failed compute) came meanwhile
         self.computed.emit(result)
-        self.draw_graph(("computed and drawn", self._compute_started))
+        QTimer.singleShot(0, self, partial(self._draw_computed, result))
+
+    def _draw_computed(self, result) -> None:
+        if result is self.result:
+            self.draw_graph(("computed and drawn", self._compute_started))
 
     def draw_graph(self, request: tuple[str, float] | None = None) -> None:
         """Lay out the current result's graph on a worker; ``request`` says what asked for
@@ -597,6 +643,45 @@ class MainWindow(QMainWindow):
             f"{self.result.output_name} = {self.results.table.item(0, 1).text()}   ·   "
             f"{what} in {elapsed:.0f} ms", 8000)
         self.drawn.emit()
+        self.prepare_steps()
+
+    # ------------------------------------------------------------------ steps
+
+    def prepare_steps(self) -> None:
+        """Record and write out the current result's steps on a worker, once: called when
+        its graph is on screen (or could not be drawn, or its drawing was cancelled), so
+        the first picture never waits for the step text."""
+        result = self.result
+        if result is None or not result.steps_pending or \
+                getattr(result, "_steps_submitted", False):
+            return
+        from gui.compute import prepare_steps
+
+        result._steps_submitted = True
+        self.steps_jobs.submit(_prepared_for, result, prepare_steps, result.evaluation,
+                               result.trace)
+
+    def on_steps_prepared(self, outcome) -> None:
+        """The steps of a result are ready: the Steps panel (and whatever waits for the
+        trace: step exports, the web page, a path's leaf on the graph) can use them."""
+        result, prepared = outcome
+        if result is not self.result:
+            return  # a newer compute replaced it
+        result.trace, result.steps = prepared.trace, prepared.steps
+        result.steps_pending = False
+        self.stepsReady.emit(result)
+
+    def on_steps_failed(self, error) -> None:
+        """Recording the steps stopped at a limit: the values, gradients and graph stay;
+        the Steps panel says why it has no steps."""
+        result = self.result
+        if result is None:
+            return
+        result.steps_pending = False
+        result.steps_error = error.message if isinstance(error, ExpressionError) else \
+            f"internal error: {type(error).__name__}: {error}"
+        self.statusBar().showMessage(f"No steps: {result.steps_error}", 10000)
+        self.stepsReady.emit(result)
 
     def _structure_key(self):
         """What makes two drawings 'the same graph': the statements, ignoring values."""
@@ -624,6 +709,7 @@ class MainWindow(QMainWindow):
             self.step_panel.set_trace(None)
         self.step_highlight = None
         self.apply_step_highlight()
+        self.steps_jobs.cancel()
         if not keep_graph:
             self.result = self.drawing = self.drawn_result = None
             self.render_jobs.cancel()
@@ -632,6 +718,7 @@ class MainWindow(QMainWindow):
     def on_draw_failed(self, error) -> None:
         """Graphviz missing: banner; anything else: a message in the graph area."""
         files.set_compute_unfinished(self, False)
+        self.prepare_steps()  # the steps do not need the picture
         if isinstance(error, ExpressionError) and error.kind == "graphviz":
             self.set_graphviz_banner(True)
             self.graph.show_message("No graph: Graphviz is not installed.")
@@ -657,6 +744,7 @@ class MainWindow(QMainWindow):
             return
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
+        self.prepare_steps()  # a cancelled drawing: the computed result's steps still come
         if busy:
             self.statusBar().showMessage("Cancelled", 4000)
             if self.drawn_result is not None and (self.result is not self.drawn_result or
@@ -913,6 +1001,7 @@ class MainWindow(QMainWindow):
         self.parse_jobs.cancel()
         self.compute_jobs.cancel()
         self.render_jobs.cancel()
+        self.steps_jobs.cancel()
         if self.checker is not None:
             self.checker.cancel()
         if self.views_panel is not None:
@@ -920,6 +1009,11 @@ class MainWindow(QMainWindow):
         self.wait_for_workers(10000)
         super().closeEvent(event)
 
+
+
+def _prepared_for(result, prepare, evaluation, trace):
+    """``(result, prepare(evaluation, trace))``: the steps job's outcome names its result."""
+    return result, prepare(evaluation, trace)
 
 
 def _parse_outcome(text: str) -> tuple[str, object]:

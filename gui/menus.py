@@ -258,7 +258,8 @@ def attach_panels(w) -> None:
 
     w.step_panel = StepPanel()
     w.embed_panel(w.steps_dock, w.step_panel)
-    w.computed.connect(lambda result: w.step_panel.set_trace(result.steps))
+    w.computed.connect(lambda result: show_steps_of(w, result))
+    w.stepsReady.connect(lambda result: show_steps_of(w, result))
     w.step_panel.stepChanged.connect(w.on_step_changed)
     w.step_panel.add_key_target(w.graph)  # arrows step while the graph has focus too
     w.steps_showing = w.steps_dock.isVisible() and not w.steps_dock.visibleRegion().isEmpty()
@@ -274,6 +275,23 @@ def attach_panels(w) -> None:
     from gui.views_panel import attach_views
     attach_views(w)  # Paths, Forward vs reverse, Jacobian, Second derivatives, Train
     w.appearance.panels_attached()  # the new panels in the window's theme and text size
+
+
+#: what the Steps panel says while the steps of the graph on screen are being written out
+PREPARING_STEPS = ("Preparing the steps… The graph is drawn first; the steps of the "
+                   "backward pass (recorded by torch's engine, each with its rule) follow "
+                   "in a moment.")
+
+
+def show_steps_of(w, result) -> None:
+    """The Steps panel for ``result``: its steps, or that they are being prepared (the
+    window draws the graph first), or why there are none."""
+    if result.steps_pending:
+        w.step_panel.show_waiting(PREPARING_STEPS)
+    elif result.steps is None and getattr(result, "steps_error", None):
+        w.step_panel.show_waiting(f"No backward steps: {result.steps_error}")
+    else:
+        w.step_panel.set_trace(result.steps)
 
 
 def show_about(w) -> None:

@@ -36,9 +36,13 @@ def compute_lenses(source: ViewInput) -> list[LensText]:
     from core.teaching.trace import record_steps
     from core.views.microscope import lenses
 
-    evaluation = evaluate(parse(source.text), source.specs, source.dtype)
+    if source.model is not None:  # the explored graph and the steps explore() recorded
+        evaluation, trace = source.model, source.trace
+    else:
+        evaluation = evaluate(parse(source.text), source.specs, source.dtype)
+        trace = record_steps(evaluation)
     out = []
-    for lens in lenses(evaluation, record_steps(evaluation)):
+    for lens in lenses(evaluation, trace):
         g_shape = "×".join(map(str, lens.g_shape)) or "a number"
         lines = [f"<b>{lens.expression}</b> ({lens.op}): {lens.product}, and G = ∂F/∂C "
                  f"({g_shape}) = {format_tensor(lens.g, 5, 16)}".replace("\n", "")]
@@ -49,6 +53,11 @@ def compute_lenses(source: ViewInput) -> list[LensText]:
                          f"{operand.why}.")
             rows += operand.entries
         out.append(LensText(f"{lens.expression}   ({lens.op})", "<br>".join(lines), rows))
+    if not out and source.model is not None:
+        from core.errors import ExpressionError
+        from core.views.model_views import products_reason
+
+        raise ExpressionError("view", products_reason(trace))
     return out
 
 

@@ -35,13 +35,18 @@ class ModesData:
 
 def compute_modes(source: ViewInput) -> ModesData:
     """Both modes on a fresh evaluation (worker thread)."""
-    from core.serialize import format_tensor
+    from core.serialize import format_tensor, shown_minus
     from core.views.modes import COUNTING, compare_modes
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
-    report = compare_modes(parse_and_forward(source, allow_vector_output=True))
+    if source.model is not None:  # the user's own code: called again on dual numbers
+        from core.views.model_views import dual_replay
+
+        report = compare_modes(source.model, dual_replay(source.model))
+    else:
+        report = compare_modes(parse_and_forward(source, allow_vector_output=True))
     data = ModesData(report.output_name, report.output_shape,
                      [(n, fmt(report.forward[n]), fmt(report.reverse[n]))
                       for n in report.forward],

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from gui.view_base import ComputedView, ViewInput, parse_and_forward
+from gui.view_base import ComputedView, ViewInput, evaluation_of
 
 
 @dataclass
@@ -50,12 +50,13 @@ def compute_paths(source: ViewInput) -> PathsData:
     from core.evaluation.evaluate import backward
     from core.views.paths import factors_text, find_paths, sum_text, value_text
 
-    evaluation = parse_and_forward(source)
-    backward(evaluation)
-    report = find_paths(evaluation)
+    evaluation = evaluation_of(source)
+    if source.model is None:
+        backward(evaluation)  # an explored model's graph is differentiated already
+    report = find_paths(evaluation, source.trace)
     refs = {}
     for record in evaluation.records:
-        fn = record.tensor.grad_fn
+        fn = record.grad_fn  # (an explored model's record: the node that made it)
         if fn is not None:
             refs.setdefault(str(id(fn)), ("record", record.index))
 

@@ -38,6 +38,13 @@ def _steps_source(w):
     if graph is None or result is None or not hasattr(graph, "nodes"):
         w.statusBar().showMessage("Nothing to export yet: compute an expression first", 6000)
         return None
+    if getattr(result, "steps_pending", False):
+        w.statusBar().showMessage("The steps are still being prepared (the graph is drawn "
+                                  "first): try again in a moment", 6000)
+        return None
+    if trace is None and getattr(result, "steps_error", None):
+        w.statusBar().showMessage(f"No backward steps to export: {result.steps_error}", 6000)
+        return None
     if trace is None or not trace.steps:
         reason = (trace.no_steps_reason if trace is not None else
                   "the output does not depend on any input that needs a gradient")

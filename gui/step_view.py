@@ -41,6 +41,9 @@ class StepView:
     trace: object = None
     #: the forward pass: each input, then each value in the order it was computed
     forward: list[StepText] = field(default_factory=list)
+    #: (index, done, edge labels) of the last step highlighted, before that step's own
+    #: labels: the next step forward starts from there
+    _running: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_trace(cls, trace, evaluation=None) -> StepView:
@@ -61,8 +64,32 @@ class StepView:
         return StepHighlight(frozenset({self.forward[index].node_id}), done, {})
 
     def highlight(self, index: int) -> StepHighlight:
-        """The highlight of step ``index`` (text only: safe on the GUI thread)."""
-        return assemble_highlight(self.steps, index, self.output_id, self.root_id)
+        """The highlight of step ``index`` (text only: safe on the GUI thread), as
+        :func:`assemble_highlight` gives it. Stepping forward one at a time adds one step
+        to the last one's sets instead of assembling them again from the first step: on a
+        graph of 20,000 nodes that is the difference between a few and tens of ms."""
+        if not self.steps:
+            return assemble_highlight(self.steps, index, self.output_id, self.root_id)
+        index = max(0, min(index, len(self.steps) - 1))
+        last = self._running
+        if last is None or index < last[0]:
+            first = assemble_highlight(self.steps, 0, self.output_id, self.root_id)
+            last = (0, set(first.done), dict(first.edge_labels))
+        at, done, labels = last
+        for earlier in self.steps[at:index]:  # what index's assembly adds to at's
+            done.add(earlier.node_id)
+            if earlier.leaf_id:
+                done.add(earlier.leaf_id)
+            labels.update(earlier.edge_labels)
+        self._running = (index, done, labels)
+        step = self.steps[index]
+        current = {step.node_id} | ({step.leaf_id} if step.leaf_id else set())
+        shown = dict(labels)
+        shown.update(step.edge_labels)
+        recent = {key for key, _ in step.edge_labels}
+        if index == 0 and self.output_id and self.root_id:
+            recent.add((self.root_id, self.output_id, 0))  # the seed arrives with step 1
+        return StepHighlight(frozenset(current), frozenset(done), shown, frozenset(recent))
 
 
 def forward_steps(trace, evaluation=None) -> list[StepText]:
@@ -83,12 +110,19 @@ def forward_steps(trace, evaluation=None) -> list[StepText]:
         rows.append((step.node_id, what, fmt(step.value), how))
     out = []
     for index, (node_id, what, value, how) in enumerate(rows):
-        title = (f'<span style="font-size: 12pt; font-weight: bold;">Forward {index + 1} of '
-                 f'{len(rows)}: {esc(what)}</span>')
+        title = (f'<span style="font-size: {TITLE_SIZE}; font-weight: bold;">Forward '
+                 f'{index + 1} of {len(rows)}: {esc(what)}</span>')
         body = (f'<p><span class="head">Value</span><br><span class="num">{esc(value)}</span>'
                 f'</p><p>{esc(how)}.</p>')
         out.append(StepText(f"{index + 1}. {what} = {value}", title, body, node_id, None, ()))
     return out
+
+
+#: the title's size relative to the panel's text (a fixed 12 pt stayed smaller than the body
+#: in presentation mode's large text) and its operation's colour, which the panel replaces
+#: with its theme's muted colour (grey on white vanished on the dark background)
+TITLE_SIZE = "large"
+TITLE_MUTED = "#555555"
 
 
 def title_html(trace, index: int) -> str:
@@ -97,8 +131,9 @@ def title_html(trace, index: int) -> str:
     from core.teaching.step_export import step_title
 
     title, _, op = step_title(trace, index).rpartition("   ")
-    return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
-            f' <span style="color: #555555;">{html.escape(op)}</span>')
+    return (f'<span style="font-size: {TITLE_SIZE}; font-weight: bold;">'
+            f'{html.escape(title)}</span> <span style="color: {TITLE_MUTED};">'
+            f'{html.escape(op)}</span>')
 
 
 #: how the panel styles each kind of line of core.teaching.step_text

@@ -91,6 +91,11 @@ def setup(source: ViewInput, lr: float, momentum: float) -> TrainSetup:
     from core.serialize import format_tensor
     from core.views.train import Trainer, function_along, tangent_at
 
+    if source.model is not None:
+        from core.errors import ExpressionError
+        from core.views.model_views import TRAIN_REASON
+
+        raise ExpressionError("view", TRAIN_REASON)
     program = parse(source.text)
     trainer = Trainer(program, source.specs, source.dtype, lr=lr, momentum=momentum)
     result = TrainSetup(trainer, _state(trainer))

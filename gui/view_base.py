@@ -17,11 +17,16 @@ from gui.workers import LatestOnly
 
 @dataclass(frozen=True)
 class ViewInput:
-    """The program text, its variables (name -> VariableSpec) and the dtype."""
+    """The program text, its variables (name -> VariableSpec) and the dtype; or, for a
+    graph from the user's own code (autograd_explorer), ``model``: its evaluation
+    (core.evaluation.model_evaluation.ModelEvaluation, compared by identity) and ``trace``,
+    its recorded steps."""
 
     text: str
     specs: dict = field(default_factory=dict, hash=False, compare=True)
     dtype: str = "float32"
+    model: object = field(default=None, hash=False, compare=True)
+    trace: object = field(default=None, hash=False, compare=False)
 
 
 class ComputedView(QWidget):
@@ -114,6 +119,15 @@ class ComputedView(QWidget):
             f"internal error: {type(error).__name__}: {error}"
         self.status.setText(message)
         self.failed.emit(error)
+
+
+def evaluation_of(source: ViewInput, allow_vector_output: bool = False):
+    """The evaluation a view works on (on a worker): the explored model's own (its graph
+    already differentiated: never run ``backward`` into it, which would add to the user's
+    ``.grad``), else a fresh parse and forward pass of the typed text."""
+    if source.model is not None:
+        return source.model
+    return parse_and_forward(source, allow_vector_output)
 
 
 def parse_and_forward(source: ViewInput, allow_vector_output: bool = False):

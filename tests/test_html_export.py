@@ -195,3 +195,93 @@ def test_a_large_graph_pages_through_the_folded_view(browser, tmp_path):
     assert last["step"] == total - 1
     # the last steps run inside blocks.0: the box holding it is what is highlighted
     assert any(name.startswith(folding.FOLD_PREFIX) for name in last["current"])
+
+
+def _titles(browser) -> set[str]:
+    return set(browser.execute_script(
+        "return Array.from(document.querySelectorAll('.ae-graph g.node title'))"
+        ".map(t => t.textContent.split('_copy')[0])"))
+
+
+def _click_node(browser, name: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    for node in browser.find_elements(By.CSS_SELECTOR, ".ae-graph g.node"):
+        if node.find_element(By.TAG_NAME, "title").get_attribute("textContent") == name:
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", node)
+            # a real click in the middle of the box (its label is on top of its outline)
+            ActionChains(browser).move_to_element(node).click().perform()
+            return
+    raise AssertionError(f"{name} is not drawn")
+
+
+def _wait_view(browser, box: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda b: b.find_element(
+        "css selector", ".ae-root").get_attribute("data-view") == box)
+
+
+def test_a_folded_box_unfolds_on_click_and_the_steps_follow(browser, tmp_path):
+    """Click the folded box holding the last step: its nodes are drawn (every node torch
+    ran inside that module, by the module names the model gives them), the step lights the
+    node itself once its box is open, stepping goes on in the unfolded drawing, and Fold
+    back draws the box again."""
+    from selenium.webdriver.common.by import By
+
+    from autograd_explorer import explore, record
+    from core.drawing import folding
+    from tests.model_zoo import residual_mlp
+
+    model, inputs, loss_fn = residual_mlp(depth=40)
+    with record(model):
+        loss = loss_fn(model, *inputs)
+    ex = explore(loss)
+    page = ex.save_html(tmp_path / "unfold.html")
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=|<link\b|url\(|\bhref=", text)  # still alone
+    browser.get(page.as_uri())
+    browser.find_element(By.CSS_SELECTOR, ".ae-last").click()
+    last = ex.trace.steps[-1]
+    assert _state(browser)["step"] == len(ex.trace.steps) - 1
+    opened = []
+    # open the box lit by the last step, then the box inside it, until the node itself shows
+    for _ in range(6):
+        current = _state(browser)["current"]
+        box = next((name for name in current if name.startswith(folding.FOLD_PREFIX)), None)
+        if box is None:
+            break
+        before = _titles(browser)
+        _click_node(browser, box)
+        _wait_view(browser, box)
+        opened.append(box)
+        after = _titles(browser)
+        assert box not in after and len(after - before) >= 2  # the box's insides appear
+        assert _state(browser)["step"] == len(ex.trace.steps) - 1  # the step stays
+    assert opened, "the last step was not inside a folded box"
+    # the node itself is drawn and lit; the nodes of its module are drawn too
+    assert last.node_id in _state(browser)["current"]
+    node = ex.graph.nodes[last.node_id]
+    module = (node.expression.split(" · ")[0] if " · " in (node.expression or "")
+              else node.name.rsplit(".", 1)[0])  # an operation's module, a parameter's
+    same_module = {n.id for n in ex.graph.nodes.values()
+                   if (n.expression or "").startswith(module + " · ")
+                   or (n.kind == "op" and (n.name or "").startswith(module + "."))}
+    assert same_module and same_module <= _titles(browser)
+    # stepping works on the unfolded drawing: back one step lights the step before
+    browser.find_element(By.CSS_SELECTOR, ".ae-prev").click()
+    previous = _state(browser)
+    assert previous["step"] == len(ex.trace.steps) - 2 and previous["current"]
+    assert last.node_id not in previous["current"]
+    browser.find_element(By.CSS_SELECTOR, ".ae-next").click()
+    # fold back: the box is drawn again and the step lights it
+    browser.find_element(By.CSS_SELECTOR, ".ae-fold").click()
+    parent = opened[-2] if len(opened) > 1 else ""
+    _wait_view(browser, parent)
+    assert opened[-1] in _titles(browser)
+    assert _state(browser)["current"] == [opened[-1]]
+    assert browser.get_log("browser") == []
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources == []

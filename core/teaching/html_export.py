@@ -14,13 +14,22 @@ page is returned as a fragment for Jupyter's ``_repr_html_``: everything is scop
 element with a unique id, and the arrow keys act only while that element has the focus.
 
 Graphs too large to draw whole are drawn folded (core.drawing.folding): a step inside a folded box
-highlights the box, so the deck pages through the folded view.
+highlights the box, so the deck pages through the folded view. A browser cannot run Graphviz,
+so the page also carries the drawing with each folded box opened one level
+(:func:`unfolded_views`, breadth first from the first picture, within a budget of drawings
+and seconds): clicking a box swaps in its unfolded drawing, "Fold back" returns to the one it
+came from, and the steps go on highlighting on whichever drawing is shown. The steps name the
+graph's own nodes; the page maps them onto the drawing shown (``map`` of the first picture,
+and each view's differences from it).
 """
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import re
+import time
 import uuid
 
 from core.teaching.rules import fmt
@@ -29,6 +38,12 @@ from core.teaching.rules import fmt
 #: every step, with the title and the gradient only (keeps the file of a 20,000-node graph
 #: to a few megabytes).
 FULL_TEXT_STEPS = 3000
+#: A folded page carries at most this many unfolded drawings (one per box, breadth first)...
+MAX_UNFOLDED_VIEWS = 80
+#: ... made within about this many seconds (each is a small drawing: about 0.1 s of Graphviz)
+UNFOLD_SECONDS = 6.0
+#: drawings made between two looks at the clock
+_CHUNK = 8
 
 
 def export_html(graph, trace, *, embedded: bool = False, title: str | None = None,
@@ -50,6 +65,7 @@ def export_html(graph, trace, *, embedded: bool = False, title: str | None = Non
     svg = render(drawn, options, "svg").decode("utf-8")
     node_map = folding.node_map if folding is not None else {}
     data = page_data(trace, node_map, graph)
+    data["views"] = unfolded_views(folding, options) if folding is not None else {}
     root_id = "ae-" + uuid.uuid4().hex[:12]
     title = title or f"Autograd Explorer: the backward pass of {trace.output_name}"
     fragment = _fragment(root_id, _clean_svg(svg), data, title, embedded)
@@ -77,14 +93,10 @@ def write_html(path, graph, trace, **options) -> None:
 
 
 def page_data(trace, node_map: dict | None = None, graph=None) -> dict:
-    """The trace as the page's script reads it: for each step the node to highlight (the
-    folded box holding it, on a folded drawing), its title, text and edge labels; the
-    forward walk; the contributions at each variable."""
-    node_map = node_map or {}
-
-    def drawn(node_id):
-        return node_map.get(node_id, node_id) if node_id is not None else None
-
+    """The trace as the page's script reads it: for each step the node it runs (the graph's
+    own id), its title, text and edge labels; the forward walk; the contributions at each
+    variable; and ``map``, the folded box drawn for each node that is inside one (the page
+    maps every id through it, or through the unfolded view on screen)."""
     steps = []
     for step in trace.steps:
         full = step.index < FULL_TEXT_STEPS
@@ -97,34 +109,71 @@ def page_data(trace, node_map: dict | None = None, graph=None) -> dict:
                 text.append("contributions that arrived here:")
                 text.extend(f"  {fmt(c.value)}  via {c.via}   (running sum "
                             f"{fmt(c.running_total)})" for c in step.contributions)
-        edges = []
-        for key, label in step.edge_labels:
-            # (source, target, k): the k-th of parallel edges (x*x has two from x)
-            source, target = key[0], key[1]
-            k = key[2] if len(key) > 2 else 0
-            if (drawn(source), drawn(target)) != (source, target):
-                k = 0  # edges into or out of a folded box are drawn once
-            source, target = drawn(source), drawn(target)
-            if source != target:
-                edges.append([source, target, label, k])
-        steps.append({"n": drawn(step.node_id), "l": drawn(step.leaf_id), "t": step.title,
+        # (source, target, k): the k-th of parallel edges (x*x has two from x)
+        edges = [[key[0], key[1], label, key[2] if len(key) > 2 else 0]
+                 for key, label in step.edge_labels]
+        steps.append({"n": step.node_id, "l": step.leaf_id, "t": step.title,
                       "x": "\n".join(text), "e": edges})
     forward = []
     for value in trace.forward:
         what = f"{value.name} = {value.expression}" if value.name else value.expression
-        forward.append({"n": drawn(value.node_id),
+        forward.append({"n": value.node_id,
                         "t": f"{value.index + 1}. {what}",
                         "x": f"value: {fmt(value.value)}"})
     leaves = []
     for name, leaf in trace.leaves.items():
-        leaves.append({"name": name, "n": drawn(leaf.leaf_id), "step": leaf.step,
+        leaves.append({"name": name, "n": leaf.leaf_id, "step": leaf.step,
                        "c": [[fmt(c.value), c.via, fmt(c.running_total)]
                              for c in leaf.contributions],
                        "total": fmt(leaf.total)})
     return {"steps": steps, "forward": forward, "leaves": leaves,
-            "output": drawn(trace.output_id), "root": drawn(trace.root_id),
+            "output": trace.output_id, "root": trace.root_id,
             "outputName": trace.output_name,
+            "map": {k: v for k, v in (node_map or {}).items() if k != v},
             "empty": trace.no_steps_reason if not trace.steps else ""}
+
+
+def unfolded_views(folding, options, *, limit: int = MAX_UNFOLDED_VIEWS,
+                   seconds: float = UNFOLD_SECONDS) -> dict:
+    """The drawings the page swaps in when a folded box is clicked: ``{box id: {"parent",
+    "name", "svgz", "map"}}``, each the drawing of its ``parent`` view ("" for the first
+    picture) with that box opened one level, as gzip in base64 (``svgz``: the browser's own
+    DecompressionStream reads it; a drawing is a tenth of its size so), ``map`` the nodes
+    drawn differently from the first picture (their box inside, or themselves). Breadth
+    first, largest boxes first, two Graphviz processes at a time, at most ``limit``
+    drawings and about ``seconds`` of work: a box left out says so on the page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.drawing.render import render
+
+    base = folding.node_map
+    states = {"": folding}
+    queue = [("", box) for box in _largest_first(folding.groups)]  # breadth first
+    views: dict = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while queue and len(views) < limit and time.monotonic() - started < seconds:
+            chunk = queue[: min(_CHUNK, limit - len(views))]
+            del queue[: len(chunk)]
+            opened = [states[parent].unfolded(box) for parent, box in chunk]
+            drawings = pool.map(lambda f: render(f.graph, options, "svg"), opened)
+            for (parent, box), unfolded, svg in zip(chunk, opened, drawings, strict=True):
+                text = _clean_svg(svg.decode("utf-8")).encode("utf-8")
+                views[box] = {"parent": parent,
+                              "name": states[parent].graph.nodes[box].expression,
+                              "svgz": base64.b64encode(gzip.compress(text, mtime=0))
+                              .decode("ascii"),
+                              "map": {k: v for k, v in unfolded.node_map.items()
+                                      if base.get(k, k) != v}}
+                states[box] = unfolded
+                inner = {b: ids for b, ids in unfolded.groups.items()
+                         if b not in states[parent].groups}
+                queue.extend((box, b) for b in _largest_first(inner))
+    return views
+
+
+def _largest_first(groups: dict) -> list:
+    return sorted(groups, key=lambda box: -len(groups[box]))
 
 
 _DROP = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->", re.S)
@@ -149,7 +198,7 @@ def _fragment(root_id: str, svg: str, data: dict, title: str, embedded: bool) ->
     script = _SCRIPT.replace("ROOT_ID", root_id).replace(
         "EMBEDDED", "true" if embedded else "false")
     return (f'<div id="{root_id}" class="ae-root" tabindex="0" data-step="0" '
-            f'data-mode="backward">\n<style>{style}</style>\n'
+            f'data-mode="backward" data-view="">\n<style>{style}</style>\n'
             f'<div class="ae-head"><b class="ae-title">{html.escape(title)}</b>\n'
             '<span class="ae-controls">'
             '<button type="button" class="ae-mode" data-mode="forward">Forward pass</button>'
@@ -160,9 +209,12 @@ def _fragment(root_id: str, svg: str, data: dict, title: str, embedded: bool) ->
             '<span class="ae-counter"></span>'
             '<button type="button" class="ae-next" title="next step (→)">&#x25B6;</button>'
             '<button type="button" class="ae-last" title="last step (End)">&#x25B6;|</button>'
+            '<button type="button" class="ae-fold" title="fold the opened box again" '
+            'disabled>Fold back</button>'
             '</span></div>\n'
             '<div class="ae-body"><div class="ae-graph">' + svg + '</div>\n'
-            '<div class="ae-side"><div class="ae-step-title"></div>'
+            '<div class="ae-side"><div class="ae-fold-note"></div>'
+            '<div class="ae-step-title"></div>'
             '<pre class="ae-text"></pre>'
             '<div class="ae-leaves-title">Contributions at each variable</div>'
             '<div class="ae-leaves"></div></div></div>\n'
@@ -188,6 +240,8 @@ _STYLE = """
 #ROOT .ae-leaves div { font-family: monospace; font-size: 12px; margin: 4px 0; }
 #ROOT .ae-leaves .ae-leaf-current { background: #fff1c4; }
 #ROOT g.node { cursor: pointer; }
+#ROOT .ae-fold-note { font-size: 12px; color: #555; margin-bottom: 6px; }
+#ROOT .ae-fold-note:empty { display: none; }
 #ROOT g.node.ae-done polygon, #ROOT g.node.ae-done ellipse { stroke: #2ca02c;
   stroke-width: 2.2px; }
 #ROOT g.node.ae-current polygon, #ROOT g.node.ae-current ellipse { stroke: #d62728;
@@ -196,7 +250,7 @@ _STYLE = """
 #ROOT g.edge.ae-crossed polygon { stroke: #d62728; fill: #d62728; }
 #ROOT g.edge.ae-recent path { stroke-width: 3.5px; }
 #ROOT text.ae-label { font-family: monospace; font-size: 11px; fill: #b01010;
-  paint-order: stroke; stroke: #fff; stroke-width: 3px; }
+  paint-order: stroke; stroke: #fff; stroke-width: 3px; pointer-events: none; }
 """
 
 _SCRIPT = r"""
@@ -204,32 +258,91 @@ _SCRIPT = r"""
   var root = document.getElementById("ROOT_ID");
   var embedded = EMBEDDED;
   var data = JSON.parse(root.querySelector("script.ae-data").textContent);
-  var svg = root.querySelector(".ae-graph svg");
   var graphBox = root.querySelector(".ae-graph");
-  function original(name) { return name.split("_copy")[0]; }
-  var nodes = {}, edges = {};
-  svg.querySelectorAll("g.node").forEach(function (g) {
-    var name = original(g.querySelector("title").textContent);
-    (nodes[name] = nodes[name] || []).push(g);
-  });
-  svg.querySelectorAll("g.edge").forEach(function (g) {
-    var ends = g.querySelector("title").textContent.split("->");
-    var key = original(ends[0]) + "->" + ends[1];
-    (edges[key] = edges[key] || []).push(g);
-  });
-  var layer = document.createElementNS("http://www.w3.org/2000/svg", "g");
-  (svg.querySelector("g.graph") || svg).appendChild(layer);
-  var labels = {};
+  var firstPicture = graphBox.innerHTML;
+  var foldButton = root.querySelector(".ae-fold");
+  var foldNote = root.querySelector(".ae-fold-note");
+  var views = data.views || {};
+  var view = "";  // the box opened in the drawing on screen ("" for the first picture)
+  var svg, nodes, edges, layer, labels, stepOfNode;
   var mode = "backward", index = 0;
-  var stepOfNode = {};
-  data.steps.forEach(function (s, i) {
-    if (!(s.n in stepOfNode)) stepOfNode[s.n] = i;
-    if (s.l && !(s.l in stepOfNode)) stepOfNode[s.l] = i;
-  });
+  function original(name) { return name.split("_copy")[0]; }
+  function isBox(name) { return name.indexOf("fold_") === 0; }
+  function drawn(id) {  // the node or folded box drawn for the graph's node id
+    if (id === null || id === undefined) return null;
+    var changed = view ? views[view].map : null;
+    if (changed && id in changed) return changed[id];
+    return id in data.map ? data.map[id] : id;
+  }
+
+  function indexDrawing() {  // the drawing on screen: its nodes, edges and a label layer
+    svg = graphBox.querySelector("svg");
+    nodes = {}; edges = {}; labels = {}; stepOfNode = {};
+    svg.querySelectorAll("g.node").forEach(function (g) {
+      var name = original(g.querySelector("title").textContent);
+      (nodes[name] = nodes[name] || []).push(g);
+    });
+    svg.querySelectorAll("g.edge").forEach(function (g) {
+      var ends = g.querySelector("title").textContent.split("->");
+      var key = original(ends[0]) + "->" + ends[1];
+      (edges[key] = edges[key] || []).push(g);
+    });
+    layer = document.createElementNS("http://www.w3.org/2000/svg", "g");
+    (svg.querySelector("g.graph") || svg).appendChild(layer);
+    data.steps.forEach(function (s, i) {
+      var n = drawn(s.n), l = drawn(s.l);
+      if (!(n in stepOfNode)) stepOfNode[n] = i;
+      if (l && !(l in stepOfNode)) stepOfNode[l] = i;
+    });
+    Object.keys(nodes).forEach(function (name) {
+      nodes[name].forEach(function (g) {
+        g.addEventListener("click", function () { clicked(name); });
+      });
+    });
+  }
+  function clicked(name) {
+    if (isBox(name) && views[name]) { open(name); return; }
+    if (isBox(name))
+      foldNote.textContent = "This box is not unfolded in this page (a page holds " +
+        Object.keys(views).length + " unfolded drawings); open the graph in Autograd " +
+        "Explorer to unfold every box.";
+    if (name in stepOfNode) {
+      if (mode !== "backward") setMode("backward");
+      show(stepOfNode[name]);
+    }
+  }
+  function inflate(svgz) {  // a view's drawing: gzip in base64, read by the browser itself
+    var bytes = Uint8Array.from(atob(svgz), function (c) { return c.charCodeAt(0); });
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }
+  function open(box) {  // swap in the drawing with ``box`` unfolded ("" = the first picture)
+    if (box && typeof DecompressionStream === "undefined") {
+      foldNote.textContent = "This browser cannot unfold boxes (it has no " +
+        "DecompressionStream); any browser since 2023 can.";
+      return;
+    }
+    (box ? inflate(views[box].svgz) : Promise.resolve(firstPicture)).then(function (text) {
+      view = box;
+      graphBox.innerHTML = text;
+      foldButton.disabled = !box;
+      foldNote.textContent = box ? "Unfolded: " + views[box].name.replace(" [+]", "") +
+        " (Fold back closes it)" : "";
+      indexDrawing();
+      show(index);
+      root.setAttribute("data-view", box);  // last: tests wait for it
+    });
+  }
 
   function edgeOf(key) {  // "source->target#k": the k-th of the parallel edges drawn
     var cut = key.lastIndexOf("#"), list = edges[key.slice(0, cut)] || [];
     return list[Number(key.slice(cut + 1))] || list[0];
+  }
+  function edgeKey(e) {  // a step's edge on the drawing shown; null inside a folded box
+    var source = drawn(e[0]), target = drawn(e[1]);
+    if (source === target) return null;
+    var k = (source === e[0] && target === e[1]) ? e[3] : 0;  // into a box: drawn once
+    return source + "->" + target + "#" + k;
   }
   function label(key, text) {
     var el = labels[key];
@@ -257,11 +370,11 @@ _SCRIPT = r"""
   }
   function reveal(list) {
     if (!list || !list.length) return;
-    var box = list[0].getBoundingClientRect(), view = graphBox.getBoundingClientRect();
-    if (box.left < view.left || box.right > view.right)
-      graphBox.scrollLeft += box.left - view.left - (view.width - box.width) / 2;
-    if (box.top < view.top || box.bottom > view.bottom)
-      graphBox.scrollTop += box.top - view.top - (view.height - box.height) / 2;
+    var box = list[0].getBoundingClientRect(), shown = graphBox.getBoundingClientRect();
+    if (box.left < shown.left || box.right > shown.right)
+      graphBox.scrollLeft += box.left - shown.left - (shown.width - box.width) / 2;
+    if (box.top < shown.top || box.bottom > shown.bottom)
+      graphBox.scrollTop += box.top - shown.top - (shown.height - box.height) / 2;
   }
   function items() { return mode === "backward" ? data.steps : data.forward; }
   function show(i) {
@@ -283,30 +396,35 @@ _SCRIPT = r"""
       (mode === "backward" ? "step " : "value ") + (index + 1) + " / " + list.length;
     root.querySelector(".ae-step-title").textContent = item.t;
     root.querySelector(".ae-text").textContent = item.x;
-    var current = [item.n].concat(item.l ? [item.l] : []);
+    var current = [drawn(item.n)].concat(item.l ? [drawn(item.l)] : []);
     if (mode === "backward") {
       var crossed = {};
-      if (data.root && data.output) {
-        crossed[data.root + "->" + data.output + "#0"] = "1";
-        setClass(nodes[data.output], "ae-done", true);
+      var top = drawn(data.root), out = drawn(data.output);
+      if (top && out && top !== out) {
+        crossed[top + "->" + out + "#0"] = "1";
+        setClass(nodes[out], "ae-done", true);
       }
       for (var k = 0; k <= index; k++) {
         var s = data.steps[k];
         if (k < index) {
-          setClass(nodes[s.n], "ae-done", true);
-          if (s.l) setClass(nodes[s.l], "ae-done", true);
+          setClass(nodes[drawn(s.n)], "ae-done", true);
+          if (s.l) setClass(nodes[drawn(s.l)], "ae-done", true);
         }
-        s.e.forEach(function (e) { crossed[e[0] + "->" + e[1] + "#" + e[3]] = e[2]; });
+        s.e.forEach(function (e) {
+          var key = edgeKey(e);
+          if (key) crossed[key] = e[2];
+        });
       }
       Object.keys(crossed).forEach(function (key) {
         setClass([edgeOf(key)].filter(Boolean), "ae-crossed", true);
         label(key, crossed[key]);
       });
       item.e.forEach(function (e) {
-        setClass([edgeOf(e[0] + "->" + e[1] + "#" + e[3])].filter(Boolean), "ae-recent", true);
+        var key = edgeKey(e);
+        if (key) setClass([edgeOf(key)].filter(Boolean), "ae-recent", true);
       });
     } else {
-      for (var j = 0; j < index; j++) setClass(nodes[list[j].n], "ae-done", true);
+      for (var j = 0; j < index; j++) setClass(nodes[drawn(list[j].n)], "ae-done", true);
     }
     current.forEach(function (n) {
       setClass(nodes[n], "ae-done", false);
@@ -316,7 +434,7 @@ _SCRIPT = r"""
       div.classList.toggle("ae-leaf-current",
         mode === "backward" && div.getAttribute("data-node") === item.l);
     });
-    reveal(nodes[item.n]);
+    reveal(nodes[drawn(item.n)]);
   }
   function go(delta) { show(index + delta); }
   function setMode(m) {
@@ -344,16 +462,9 @@ _SCRIPT = r"""
   root.querySelector(".ae-prev").addEventListener("click", function () { go(-1); });
   root.querySelector(".ae-first").addEventListener("click", function () { show(0); });
   root.querySelector(".ae-last").addEventListener("click", function () { show(1e9); });
+  foldButton.addEventListener("click", function () { if (view) open(views[view].parent); });
   root.querySelectorAll("button.ae-mode").forEach(function (b) {
     b.addEventListener("click", function () { setMode(b.getAttribute("data-mode")); });
-  });
-  Object.keys(nodes).forEach(function (name) {
-    nodes[name].forEach(function (g) {
-      g.addEventListener("click", function () {
-        if (name in stepOfNode) { if (mode !== "backward") setMode("backward");
-          show(stepOfNode[name]); }
-      });
-    });
   });
   (embedded ? root : document).addEventListener("keydown", function (ev) {
     var keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
@@ -361,6 +472,7 @@ _SCRIPT = r"""
     else if (ev.key === "Home") { show(0); ev.preventDefault(); }
     else if (ev.key === "End") { show(1e9); ev.preventDefault(); }
   });
+  indexDrawing();
   show(0);
 })();
 """

@@ -108,9 +108,12 @@ class ModesReport:
                 "walks": [w.to_dict() for w in self.walks]}
 
 
-def compare_modes(evaluation) -> ModesReport:
+def compare_modes(evaluation, replay_with=None) -> ModesReport:
     """Differentiate ``evaluation``'s output (any shape; build it with
-    ``forward(..., allow_vector_output=True)``) in both modes and count the work."""
+    ``forward(..., allow_vector_output=True)``) in both modes and count the work.
+    ``replay_with(program, inputs, dtype) -> (output, records)`` runs the computation again
+    on dual numbers (default: the language's ``replay`` of the typed program; a graph from
+    the user's own code passes core.views.model_views.dual_replay)."""
     names = [n for n, t in evaluation.inputs.items() if t.requires_grad]
     output = evaluation.output
     n_in = sum(evaluation.inputs[n].numel() for n in names)
@@ -130,7 +133,7 @@ def compare_modes(evaluation) -> ModesReport:
     deadline = time.monotonic() + MAX_SECONDS
     reverse, weights, ran = _reverse(evaluation, names)
     with _DUAL_LEVEL_LOCK:
-        forward, walks = _forward(evaluation, names, deadline)
+        forward, walks = _forward(evaluation, names, deadline, replay_with or replay)
     edges = _edges(output, ran)
     reverse_work = n_out * sum(weights[p] for p, _ in edges)
     forward_work = 0
@@ -186,7 +189,7 @@ def _reverse(evaluation, names):
     return results, weights, ran
 
 
-def _forward(evaluation, names, deadline):
+def _forward(evaluation, names, deadline, replay):
     """One dual-number pass per input entry: that entry's tangent is 1, all others 0."""
     output = evaluation.output
     shape = tuple(output.shape)

@@ -75,7 +75,8 @@ def show_steps_tab(qtbot, window, text: str, values: dict) -> None:
 
 
 def compute_and_draw(qtbot, window, text: str, values: dict | None = None, grads=None):
-    """Put ``text`` and values in the window, compute, and wait until the graph is drawn."""
+    """Put ``text`` and values in the window, compute, and wait until the graph is drawn
+    and then the steps are prepared (the window draws first)."""
     window.auto_action.setChecked(False)
     window.editor.set_text(text)
     window.on_text_changed()
@@ -83,4 +84,11 @@ def compute_and_draw(qtbot, window, text: str, values: dict | None = None, grads
         window.variables.set_value(name, str(value), None if grads is None else grads[name])
     with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
         window.compute_now()
+    wait_for_steps(qtbot, window)
     return window.result
+
+
+def wait_for_steps(qtbot, window) -> None:
+    """Wait until the steps of the result on screen are prepared (after its graph)."""
+    qtbot.waitUntil(lambda: window.result is None or not window.result.steps_pending,
+                    timeout=TIMEOUT)

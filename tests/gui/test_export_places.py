@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from gui import files, step_files
 from gui.examples import load_examples
-from tests.gui.conftest import TIMEOUT, compute_and_draw
+from tests.gui.conftest import TIMEOUT, compute_and_draw, wait_for_steps
 
 CHAIN = next(e for e in load_examples() if e.title.startswith("Chain rule"))
 
@@ -32,6 +32,7 @@ class Dialogs:
 def load_chain(qtbot, window):
     with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
         window.load_example(CHAIN)
+    wait_for_steps(qtbot, window)  # the exports of steps need them (written after the graph)
 
 
 def test_default_names_and_a_folder_per_kind(qtbot, window, tmp_path, monkeypatch):

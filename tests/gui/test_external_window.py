@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.gui.conftest import TIMEOUT, finish
+from tests.gui.conftest import TIMEOUT, finish, wait_for_steps
 
 pytestmark = pytest.mark.gui
 
@@ -29,6 +29,7 @@ def _open(qtbot, exploration):
     window.quiet_dialogs = True
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.drawing is not None, timeout=TIMEOUT)
+    wait_for_steps(qtbot, window)  # written out after the graph is drawn
     return window
 
 
@@ -74,6 +75,17 @@ def test_a_loss_alone_is_not_run_again_and_the_check_says_so(qtbot):
         report = window.checker.outcome.report
         assert report.verdict == "not checked"
         assert "does not run your code again" in " ".join(report.rows[0].reasons)
+        # the Views: forward mode would run the code again, and says so; paths need only
+        # the graph
+        from core.views.model_views import FORWARD_MODE_REASON
+
+        window.resize(1400, 900)
+        window.show()
+        modes = _view(qtbot, window, "modes")
+        assert modes.data is None and modes.status.text() == FORWARD_MODE_REASON
+        paths = _view(qtbot, window, "paths")
+        assert paths.data is not None and set(paths.data.leaves) == set(ex.evaluation.inputs)
+        window.views_panel.release()
     finally:
         finish(window)
 
@@ -158,4 +170,73 @@ def test_the_steps_of_a_model_export_as_a_pdf_deck(qtbot, tmp_path):
                                   text=True, timeout=60).stdout
             assert "0.weight" in text
     finally:
+        finish(window)
+
+
+def _view(qtbot, window, key):
+    """Bring up the Views tab ``key``; its outcome (data shown, or the reason it cannot)."""
+    view = window.views_panel.view(key)
+    window.views_panel.show_view(key)
+    qtbot.waitUntil(lambda: view.source is not None and view.shown_source == view.source
+                    and not view.jobs.busy, timeout=TIMEOUT)
+    return view
+
+
+def test_the_views_dock_works_on_an_explored_model(qtbot):
+    """Paths, Jacobian, Hessian from the graph; forward mode with the callable; Train and
+    the matrix products say plainly why not. Numbers against torch called directly."""
+    from torch.func import functional_call
+
+    from autograd_explorer import explore
+    from core.views.model_views import TRAIN_REASON
+
+    torch.manual_seed(0)
+    model = _Loss().double()
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)
+    ex = explore(model, (x, y))
+    names = [name for name, _ in model.named_parameters()]
+    params = tuple(p.detach() for _, p in model.named_parameters())
+
+    def loss(*values):
+        return functional_call(model, dict(zip(names, values, strict=True)), (x, y))
+
+    gradient = dict(zip(names, torch.autograd.functional.jacobian(loss, params), strict=True))
+    window = _open(qtbot, ex)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        paths = _view(qtbot, window, "paths")
+        assert paths.data is not None, paths.status.text()
+        # fc2.bias, a single number: the sum of its paths is its gradient
+        bias = paths.data.leaves["fc2.bias"]
+        assert bias.count >= 1 and bias.listed
+        assert float(bias.total_text.replace("−", "-")) == pytest.approx(
+            float(gradient["fc2.bias"]), rel=1e-5)
+        assert set(paths.data.leaves) == set(names)
+        jacobian = _view(qtbot, window, "jacobian")
+        assert jacobian.data is not None, jacobian.status.text()
+        _labels, columns, rows = jacobian.data.grids["fc1.weight"]
+        shown = [float(v.replace("−", "-")) for v in rows[0]]
+        assert shown == pytest.approx(gradient["fc1.weight"].reshape(-1).tolist(), rel=1e-5)
+        modes = _view(qtbot, window, "modes")
+        assert modes.data is not None, modes.status.text()
+        assert modes.data.winner == "reverse"
+        hessian = _view(qtbot, window, "hessian")
+        assert hessian.data is not None and hessian.data.grid, hessian.status.text()
+        expected = torch.autograd.functional.hessian(loss, params)
+        first = [float(v.replace("−", "-")) for v in hessian.data.grid[0]]
+        # the first row: the tab's first input's first entry against every entry, the
+        # inputs in the tab's order
+        order = [names.index(name) for name in hessian.data.inputs]
+        a = order[0]
+        flat0 = torch.cat([expected[a][b].reshape(params[a].numel(), -1)[0] for b in order])
+        assert first == pytest.approx(flat0.tolist(), rel=1e-4, abs=1e-9)
+        train = _view(qtbot, window, "train")
+        assert train.data is None and train.status.text() == TRAIN_REASON
+        products = _view(qtbot, window, "microscope")
+        assert "AddmmBackward0" in products.status.text()
+        assert all(p.grad is None for p in model.parameters())  # nothing written into
+    finally:
+        window.views_panel.release()
         finish(window)
