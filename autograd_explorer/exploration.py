@@ -32,6 +32,9 @@ def explore(output, params=None, *, name: str = "output", recorder: Recorder | N
     input tensors runs ``fn(*inputs)`` inside a recording, and also lets the Check tab compare
     with finite differences by calling ``fn`` again.
     """
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+        raise ExpressionError("value", f"name must be a short text (at most {MAX_NAME_CHARS} "
+                              f"characters), not {_describe(name)}")
     if callable(output) and not torch.is_tensor(output):
         return _explore_callable(output, params, name)
     if recorder is None:
@@ -47,6 +50,9 @@ def _explore_callable(function, inputs, name: str) -> Exploration:
         inputs = ()
     elif torch.is_tensor(inputs):
         inputs = (inputs,)
+    if not isinstance(inputs, (tuple, list)):
+        raise ExpressionError("value", "explore(fn, inputs): inputs must be a tensor or a "
+                              f"tuple of them, not {type(inputs).__name__}")
     inputs = tuple(inputs)
     model = function if isinstance(function, torch.nn.Module) else None
     with record(model) as recorder:
@@ -58,6 +64,23 @@ def _explore_callable(function, inputs, name: str) -> Exploration:
     evaluation = model_evaluation.from_tensor(output, params, recorder, output_name=name,
                                               function=function, function_inputs=inputs)
     return Exploration(evaluation)
+
+
+#: characters of an explored output's name (it labels the graph and the steps)
+MAX_NAME_CHARS = 200
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+def _file_path(path, what: str) -> Path:
+    """``path`` as a Path, or one clear error for anything that is not a file name."""
+    if isinstance(path, (str, Path)) and str(path).strip():
+        return Path(path)
+    raise ExpressionError("value", f"{what} needs a file name (a str or Path), not "
+                          f"{_describe(path)}")
 
 
 def _recorder_that_saw(output) -> Recorder | None:
@@ -113,7 +136,10 @@ class Exploration:
         from core.drawing import folding
         from core.drawing.render import RenderOptions, render
 
-        path = Path(path)
+        path = _file_path(path, "render()")
+        if folded is not None and not isinstance(folded, bool):
+            raise ExpressionError("value", f"folded must be True, False or None, not "
+                                  f"{_describe(folded)}")
         fmt = path.suffix.lower().lstrip(".")
         if fmt not in ("svg", "png", "pdf"):
             raise ExpressionError("value", f"cannot tell the format of '{path.name}': "
@@ -125,14 +151,15 @@ class Exploration:
             graph = fold.graph if fold is not None else graph
         data = render(graph, RenderOptions(annotate=annotate, rankdir=rankdir,
                                            theme=theme, dpi=dpi), fmt)
-        path.write_bytes(data)
+        from core.safe_io import atomic_write
+        atomic_write(path, data)  # never half a file, never into a pipe or a device
         return path
 
     def save_html(self, path) -> Path:
         """Write the interactive web page (one self-contained HTML file) to ``path``."""
         from core.teaching.html_export import write_html
 
-        path = Path(path)
+        path = _file_path(path, "save_html()")
         write_html(path, self.graph, self.trace)
         return path
 

@@ -12,6 +12,9 @@ MAX_STATEMENTS = 10_000
 MAX_DEPTH = 100
 #: Largest magnitude of an exponent applied to a constant (``2**2000`` is refused).
 MAX_CONSTANT_EXPONENT = 1_000
+#: The largest whole number a constant may reach (``2**1024``, past which a float cannot
+#: hold it either): Python's ints have no bound, so ``10**1000**...`` is stopped here.
+MAX_CONSTANT_INT = 2 ** 1024
 #: Elements in any one tensor (values, intermediates and the output).
 MAX_ELEMENTS = 1_000_000
 #: Elements over all tensors one program creates.

@@ -118,15 +118,25 @@ def atomic_writer(path, mode: str = "wb", encoding: str | None = None):
     target. The temporary file sits in the same folder (a rename across file systems would
     not be atomic) and is removed on failure.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise ExpressionError("file", f"cannot write {target}: it is a folder")
+    shown = Path(path)
+    # a link is followed: the file it names is replaced and the link stays a link
+    target = Path(os.path.realpath(shown))
+    folder = target.parent
+    try:
+        kind = os.stat(target).st_mode
+    except OSError:
+        kind = None  # a new file
+    if kind is not None and stat.S_ISDIR(kind):
+        raise ExpressionError("file", f"cannot write {shown}: it is a folder")
+    if kind is not None and not stat.S_ISREG(kind):
+        # renaming over a device or a FIFO would replace it (as root, /dev/null itself)
+        raise ExpressionError("file", f"cannot write {shown}: it is not a regular file "
+                              f"({_kind(kind)}); choose an ordinary file name")
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
                                         dir=folder)
     except OSError as err:
-        raise ExpressionError("file", f"cannot write {target}: {err.strerror or err}") from None
+        raise ExpressionError("file", f"cannot write {shown}: {err.strerror or err}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, mode, encoding=encoding) as handle:
@@ -137,7 +147,7 @@ def atomic_writer(path, mode: str = "wb", encoding: str | None = None):
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise ExpressionError("file", f"cannot write {target}: {err.strerror or err}") from None
+        raise ExpressionError("file", f"cannot write {shown}: {err.strerror or err}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import math
+import re
+
+#: The minus sign on screen and on the pages (U+2212, as in the step text and the graph):
+#: the ASCII hyphen is shorter and higher, and reads as a dash from the back of a room.
+MINUS = "\u2212"
+_HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=[\d.]|inf\b)")
 
 
 def tensor_to_data(tensor):
@@ -46,10 +52,24 @@ def evaluation_to_dict(evaluation) -> dict:
     }
 
 
+def shown_minus(text: str) -> str:
+    """``text`` with the screen's minus sign for the ASCII minus of every negative number
+    (``−0.5``, ``[−1, 2]``, ``−inf``; an exponent's stays, ``1e-05``, and so does a hyphen in a
+    word or a formula's ``x - y``): what every panel shows. Copied text keeps the ASCII one,
+    which Python and spreadsheets read back."""
+    return _HYPHEN_MINUS.sub(MINUS, text)
+
+
 def format_number(x: float, digits: int = 6) -> str:
-    """A number for people: ``6`` significant digits, no trailing noise."""
+    """A number for people: ``6`` significant digits, no trailing noise; an entry of an
+    integer tensor in full (``123456789``, not ``1.23457e+08``: it is exact) and of a bool
+    tensor as torch prints it (True/False)."""
     if isinstance(x, str):
         return x
+    if isinstance(x, bool):
+        return "True" if x else "False"
+    if isinstance(x, int) and abs(x) < 10 ** 15:
+        return str(x)
     if x == 0:
         return "0"
     if not math.isfinite(x):

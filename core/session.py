@@ -57,12 +57,16 @@ class Session:
     variables: dict[str, VariableEntry] = field(default_factory=dict)
     dtype: str = "float32"
     settings: dict = field(default_factory=dict)
+    #: the v of ``y.backward(v)`` as typed (an output with several entries), or None: ones
+    grad_output: str | None = None
 
     def to_json(self) -> str:
-        """The session as pretty JSON text."""
+        """The session as pretty JSON text (``grad_output`` only when a v was typed)."""
         data = {"format": FORMAT, "version": VERSION, "expression": self.expression,
                 "variables": {n: asdict(v) for n, v in self.variables.items()},
                 "dtype": self.dtype, "settings": self.settings}
+        if self.grad_output is not None:
+            data["grad_output"] = self.grad_output
         return json.dumps(data, indent=2, ensure_ascii=False)
 
 
@@ -140,7 +144,7 @@ def session_from_json(text: str, where: str = "the session") -> Session:
     if version > VERSION:
         raise _bad(f"{where} was saved by a newer version of Autograd Explorer")
     unknown = sorted(set(data) - {"format", "version", "expression", "variables", "dtype",
-                                  "settings"})
+                                  "settings", "grad_output"})
     if unknown:
         raise _bad(f"{where} has an unknown entry {_show(unknown[0])}")
     expression = data.get("expression")
@@ -153,7 +157,13 @@ def session_from_json(text: str, where: str = "the session") -> Session:
     dtype = data.get("dtype", "float32")
     if dtype not in DTYPES:
         raise _bad(f"{where}: dtype must be float32 or float64, not {_show(dtype)}")
-    return Session(expression, variables, dtype, _settings(data.get("settings", {}), where))
+    grad_output = data.get("grad_output")
+    if grad_output is not None and (not isinstance(grad_output, str)
+                                    or len(grad_output) > limits.MAX_VALUE_CHARS):
+        raise _bad(f"{where}: 'grad_output' (the v of y.backward(v)) must be a value written "
+                   f"as text of at most {limits.MAX_VALUE_CHARS:,} characters")
+    return Session(expression, variables, dtype, _settings(data.get("settings", {}), where),
+                   grad_output)
 
 
 def _variables(raw, where: str) -> dict[str, VariableEntry]:

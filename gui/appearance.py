@@ -136,6 +136,8 @@ class Appearance:
         for name, action in getattr(w, "theme_actions", {}).items():
             action.setChecked(name == self.theme_name)
         w.details.set_legend_theme(self.theme.graph)
+        w.editor.highlighter.set_theme(self.theme_name)
+        w.variables.set_secondary_colour(self.theme.colour("placeholder"))
         self.apply_icons()
         if w.step_panel is not None:
             w.step_panel.set_colours(self.theme.colours)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.serialize import shown_minus
 from gui.table_batch import batch_fill, limit_measuring
 
 #: rows added per pass of the event loop: a sampled check has 2,000 rows, whose items at
@@ -57,8 +58,8 @@ def _number(x) -> str:
     if x is None:
         return "–"
     if isinstance(x, float) and not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return f"{x:.10g}"
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "\u2212inf")
+    return shown_minus(f"{x:.10g}")
 
 
 def _error(comparison) -> str:
@@ -182,7 +183,7 @@ class CheckPanel(QWidget):
         if origin is not None:
             self.nonfinite.setText(origin.message)
             self.show_origin.setEnabled(bool(origin.node_id))
-        self.explanation.setPlainText(self._explanation_text(report))
+        self.explanation.setPlainText(shown_minus(self._explanation_text(report)))
         if report.rows:
             self.table.selectRow(0)
 

@@ -77,12 +77,16 @@ class CheckRunner(QObject):
         self.panel.summary.setText("Checking the gradients (finite differences, SymPy"
                                    + (", reference values" if self.reference else "")
                                    + ")…")
+        v = getattr(evaluation, "grad_output", None)
         self.jobs.submit(self._job, check, evaluation.program, dict(evaluation.specs),
-                         result.dtype, self.reference, result, pass_cancel=True)
+                         result.dtype, self.reference, result,
+                         None if v is None else v.detach().clone(), pass_cancel=True)
 
     @staticmethod
-    def _job(check, program, specs, dtype, reference, result, cancel_event=None):
-        return result, check(program, specs, dtype, reference, cancel_event=cancel_event)
+    def _job(check, program, specs, dtype, reference, result, grad_output=None,
+             cancel_event=None):
+        return result, check(program, specs, dtype, reference, cancel_event=cancel_event,
+                             grad_output=None if grad_output is None else grad_output.tolist())
 
     def cancel(self) -> None:
         """Drop the running check's outcome."""

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from core.language.parser import parse
 from core.language.values import VariableSpec
 
+#: the words the window uses for v, in its field and in its errors
+GRAD_OUTPUT_LABEL = "gradient of the output, v (as in y.backward(v))"
+
 
 @dataclass
 class Quantity:
@@ -52,6 +55,13 @@ class ComputeResult:
     #: the graph node id (str(id(grad_fn))) of each forward record, in order: lets a check
     #: run on its own evaluation point at this evaluation's nodes
     record_node_ids: list = field(default_factory=list)
+    #: the values (name -> VariableSpec) it was computed from
+    variables: dict = field(default_factory=dict)
+    #: the v of ``y.backward(v)`` as plain data, when the output has several entries (the
+    #: gradients are then vᵀJ); None for an output of one number (seeded with 1)
+    grad_output: object = None
+    #: the output's shape (the v field offers ones of it)
+    output_shape: tuple = ()
 
     def quantity(self, name: str) -> Quantity | None:
         """The row called ``name``, if any."""
@@ -88,23 +98,33 @@ def warm_up() -> str:
 
 
 def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
-            program=None) -> ComputeResult:
-    """Parse ``text`` (unless ``program`` is its parse already: the window parsed it while
-    it was typed, and a program of thousands of lines takes a second to parse), evaluate it
-    with ``variables`` and run backward.
+            program=None, grad_output=None) -> ComputeResult:
+    """Parse ``text`` (unless ``program``, its parse, is given: the window has it already,
+    and a long text takes a worker hundreds of ms to read again), evaluate it with
+    ``variables`` and run backward.
 
+    An output of several entries is differentiated as torch's ``y.backward(v)``: with
+    ``grad_output`` (a number, nested list or :class:`core.language.values.Filled`) as v, or
+    ones of the output's shape when it is None; every gradient is then vᵀJ.
     Raises :class:`~core.errors.ExpressionError` for anything the user can fix.
     """
     from core.evaluation.evaluate import evaluate
     from gui.summary import display_data as tensor_to_data  # large tensors: corners only
+    from gui.summary import format_cell, format_data
 
     if program is None:
         program = parse(text)
-    evaluation = evaluate(program, variables, dtype)
+    evaluation = evaluate(program, variables, dtype, grad_output=grad_output,
+                          any_output=True, where=GRAD_OUTPUT_LABEL)
     result = ComputeResult(text, dtype, evaluation, evaluation.output_name)
+    result.variables = dict(variables)
+    result.output_shape = tuple(evaluation.output.shape)
+    seed = 1.0
+    if evaluation.grad_output is not None:
+        seed = result.grad_output = tensor_to_data(evaluation.grad_output)
     result.quantities.append(Quantity(
         evaluation.output_name, "output", tensor_to_data(evaluation.value),
-        1.0 if evaluation.output.requires_grad else None, tuple(evaluation.output.shape)))
+        seed if evaluation.output.requires_grad else None, tuple(evaluation.output.shape)))
     for name, tensor in evaluation.inputs.items():
         result.quantities.append(Quantity(
             name, "input", tensor_to_data(tensor), tensor_to_data(evaluation.gradients.get(name)),
@@ -116,8 +136,21 @@ def compute(text: str, variables: dict[str, VariableSpec], dtype: str,
             name, "intermediate", tensor_to_data(tensor),
             tensor_to_data(evaluation.intermediate_gradients.get(name)), tuple(tensor.shape),
             tensor.requires_grad))
-    result.cells = {q.name: cell_texts(q) for q in result.quantities}
+    # formatted here, not through cell_texts: an import statement run 4,000 times goes
+    # through PySide6's import hook each time, Python work that holds the GIL
+    result.cells = {q.name: ((format_cell(q.value), format_data(q.value)),
+                             (format_cell(q.grad), format_data(q.grad)))
+                    for q in result.quantities}
     result.warnings = [str(w) for w in evaluation.warnings]
+    if evaluation.grad_output is not None:
+        from core.serialize import format_tensor
+
+        y = evaluation.output_name
+        result.warnings.insert(0, (
+            f"{y} has several entries, so it is differentiated as torch's {y}.backward(v), "
+            f"v = {format_tensor(evaluation.grad_output, max_entries=8)}: each gradient is "
+            f"vᵀJ, the gradient of the number vᵀ{y} = sum(v * {y}) (change v under the "
+            "variables)"))
     result.notes = list(program.notes)
     result.record_node_ids = [str(id(r.tensor.grad_fn)) if r.tensor.grad_fn is not None
                               else None for r in evaluation.records]
@@ -158,16 +191,26 @@ class CheckOutcome:
 
 
 def check(program, specs: dict, dtype: str, reference: dict | None,
-          cancel_event=None) -> CheckOutcome:
+          cancel_event=None, grad_output=None) -> CheckOutcome:
     """Check the gradients of ``program`` at ``specs`` (core.check) on a fresh evaluation of
     its own: the window's evaluation may be in use by the drawing or an export meanwhile,
-    and a check runs extra backward passes with hooks, so it must not share tensors."""
+    and a check runs extra backward passes with hooks, so it must not share tensors.
+    ``grad_output``: the v the result was computed with (an output of several entries),
+    whose gradients are those of the number vᵀy, which the check then differentiates."""
     from core.check import check_gradients
     from core.evaluation.evaluate import evaluate
 
-    evaluation = evaluate(program, specs, dtype)
+    evaluation = evaluate(program, specs, dtype, grad_output=grad_output, any_output=True,
+                          where=GRAD_OUTPUT_LABEL)
+    gradients = evaluation.gradients
+    if evaluation.grad_output is not None:
+        # the number vᵀy (core.check.vjp): its records start with this program's, in order,
+        # so a NaN origin's record index below maps onto the drawn graph as well
+        from core.check.vjp import scalar_evaluation
+        evaluation = scalar_evaluation(evaluation)
     # a cancelled check stops its SymPy process at once (core.sandbox)
-    report = check_gradients(evaluation, reference=reference, cancel=cancel_event)
+    report = check_gradients(evaluation, reference=reference, gradients=gradients,
+                             cancel=cancel_event)
     index = None
     origin = report.nonfinite
     if origin is not None and origin.node_id:

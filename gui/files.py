@@ -39,7 +39,8 @@ def current_session(w) -> Session:
     settings = dict(w.graph_options)
     if w.current_reference() is not None:  # still the example as loaded: keep its card
         settings["example"] = w.example.title
-    return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(), settings)
+    return Session(w.editor.toPlainText(), entries, w.dtype_box.currentText(), settings,
+                   w.grad_output.custom_text)
 
 
 def apply_session(w, session: Session, compute: bool = True) -> None:
@@ -52,6 +53,8 @@ def apply_session(w, session: Session, compute: bool = True) -> None:
     w.example_label.setVisible(w.example is not None)
     if w.example is not None:
         w.example_label.setText(f"<b>{w.example.title}</b><br>{w.example.explanation}")
+    w.grad_output.forget()
+    w.grad_output.set_custom_text(session.grad_output)
     w.editor.set_text(session.expression)
     w.variables.set_entries({n: (e.value, e.requires_grad) for n, e in session.variables.items()},
                             "session")
@@ -122,6 +125,7 @@ def new_session(w) -> bool:
     w.editor.set_text("")
     w.variables.set_entries({})
     w.variables.forget()
+    w.grad_output.forget()
     w._committed_names = None
     w.dtype_box.blockSignals(True)
     w.dtype_box.setCurrentText("float32")  # torch's default, as for any new text

@@ -123,10 +123,10 @@ def _draw(graph, folding, options, timeout, cancel_event) -> Drawing:
 def _details_of_constants(graph) -> dict[str, dict]:
     """The Node panel's text for a constant drawn beside the graph (core.drawing.constants):
     its value, and which operations use it."""
-    from core.drawing.constants import constant_operands
+    from core.drawing.constants import MAX_GRAPH_NODES, constant_operands
 
     details: dict[str, dict] = {}
-    if graph.evaluation is None:
+    if graph.evaluation is None or len(graph.nodes) > MAX_GRAPH_NODES:
         return details
     for constant in constant_operands(graph.evaluation):
         target = graph.nodes.get(constant.target)

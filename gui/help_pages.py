@@ -69,6 +69,14 @@ the graph's arrows when its step is reached. The <b>Check</b> tab (Alt+3) compar
 gradient with finite differences and SymPy's derivative. Click a node for its details in
 the <b>Node</b> tab (Alt+1).</p>
 
+<h3>Numbers on screen and copied</h3>
+<p>Every panel writes a negative number with the minus sign <b>−</b> (as the graph and the
+steps do: <code>−31.5086</code>), easier to see than a hyphen from the back of a room.
+Edit &gt; Copy Results copies the results table as tab-separated text with the plain
+<code>-</code> and all six digits, so that Python (<code>float("-31.5086")</code>) and
+spreadsheets read the numbers back as they are. Values you type use the plain
+<code>-</code>.</p>
+
 <h3>In front of a class</h3>
 <p>View &gt; Presentation (F11) shows the graph and the Steps only, full screen, in larger
 type; View &gt; Text Size and View &gt; Theme (light, dark, high contrast) are remembered.</p>

@@ -39,11 +39,11 @@ class HessianData:
 def compute_hessian(source: ViewInput, graph_of: str | None = None) -> HessianData:
     """Hessian and H·ones on a fresh evaluation; with ``graph_of`` also lay out the graph
     of that input's gradient (worker thread)."""
-    from core.serialize import entry_label, format_number, format_tensor
+    from core.serialize import entry_label, format_number, format_tensor, shown_minus
     from core.views.hessian import gradient_evaluation, hessian_of
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
     evaluation = evaluation_of(source)  # a model's: double backward over its own graph
     report = hessian_of(evaluation)
@@ -62,7 +62,7 @@ def compute_hessian(source: ViewInput, graph_of: str | None = None) -> HessianDa
                 row = []
                 for b in names:
                     block = report.hessian[a][b].reshape(max(1, _prod(shapes[a])), -1)
-                    row += [format_number(float(x)) for x in block[i].tolist()]
+                    row += [shown_minus(format_number(float(x))) for x in block[i].tolist()]
                 rows.append(row)
         data.grid = rows
     if graph_of in names and source.model is not None:

@@ -34,11 +34,11 @@ class JacobianData:
 
 def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
     """VJP and Jacobian on a fresh evaluation (worker thread)."""
-    from core.serialize import entry_label, format_number, format_tensor
+    from core.serialize import entry_label, format_number, format_tensor, shown_minus
     from core.views.jacobian import jacobian_of
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
     report = jacobian_of(evaluation_of(source, allow_vector_output=True), grad_output)
     out = report.output_name
@@ -50,7 +50,7 @@ def compute_jacobian(source: ViewInput, grad_output=None) -> JacobianData:
         for name, jac in report.jacobian.items():
             in_shape = tuple(jac.shape[len(rows_shape):])
             flat = jac.reshape(max(1, _prod(rows_shape)), max(1, _prod(in_shape)))
-            rows = [[format_number(float(x)) for x in row] for row in flat.tolist()]
+            rows = [[shown_minus(format_number(float(x))) for x in row] for row in flat.tolist()]
             data.grids[name] = ([entry_label(out, _unravel(k, rows_shape))
                                  for k in range(flat.shape[0])],
                                 [entry_label(name, _unravel(k, in_shape))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from functools import partial
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +35,7 @@ from gui.dock_widths import DockWidths, first_dock_widths
 from gui.editor import ExpressionEditor
 from gui.example_card import ExampleCard
 from gui.examples import Example, startup_example
+from gui.grad_output_field import GradOutputField
 from gui.graph_bar import GraphBar
 from gui.graph_view import GraphView
 from gui.node_details import NodeDetails
@@ -90,6 +92,7 @@ class MainWindow(QMainWindow):
         #: (text, Program or ExpressionError) of the last text parsed
         self._parse_cache: tuple[str, object] | None = None
         self._after_parse: set[str] = set()  # "compute", "settle": waiting for the parse
+        self._parsing: str | None = None  # the text a worker is reading
         self.torch_ready = False
         self.pending_compute = False
         self.example: Example | None = None
@@ -163,6 +166,8 @@ class MainWindow(QMainWindow):
         self.dtype_box.setAccessibleName("dtype")
         self.variables = VariablesTable()
         self.variables.setObjectName("variables")
+        # the v of y.backward(v), shown once an output has several entries
+        self.grad_output = GradOutputField()
         self.results = ResultsPanel()
 
         controls = QHBoxLayout()
@@ -183,6 +188,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.example_label)
         top_layout.addLayout(controls)
         top_layout.addWidget(self.variables, 1)
+        top_layout.addWidget(self.grad_output)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(8, 4, 8, 8)
@@ -300,7 +306,8 @@ class MainWindow(QMainWindow):
         """The widgets Tab visits, in order: the editor, the precision and Compute, the
         values, the results, the reveal choice and the graph, then the tab on the right."""
         chain = [self.editor, self.dtype_box, self.compute_button, self.variables,
-                 self.results.table, self.graph_bar.reveal, self.graph, self.details]
+                 self.grad_output.edit, self.results.table, self.graph_bar.reveal, self.graph,
+                 self.details]
         if self.step_panel is not None:
             chain += [self.step_panel.list, self.step_panel.details]
         if self.check_panel is not None:
@@ -328,6 +335,8 @@ class MainWindow(QMainWindow):
         self.editor.computeRequested.connect(self.compute_now)
         self.compute_button.clicked.connect(self.compute_now)
         self.variables.changed.connect(self.on_variables_changed)
+        self.grad_output.changed.connect(self.on_variables_changed)
+        self.grad_output.changed.connect(lambda: document.mark_values_modified(self))
         self.dtype_box.currentTextChanged.connect(lambda _: self.compute_now())
         self.parse_jobs.returned.connect(self._on_parsed)
         self.compute_jobs.returned.connect(self.on_computed)
@@ -388,6 +397,7 @@ class MainWindow(QMainWindow):
     def load_example(self, example: Example) -> None:
         """Put an example's expression, values and dtype in place, then compute."""
         self.example = example
+        self.grad_output.forget()  # an example's output is seeded with ones
         self.editor.set_text(example.expression)
         entries = {name: (value_text(value), name not in example.constants)
                    for name, value in example.vars.items()}
@@ -440,6 +450,9 @@ class MainWindow(QMainWindow):
             self._apply_parse(cached[1])
         elif len(text) > PARSE_INLINE_CHARS:
             self.program = None
+            if self.parse_jobs.busy and self._parsing == text:
+                return  # already being read: a second reader would only compete for the GIL
+            self._parsing = text
             self.statusBar().showMessage("Reading the program…")
             self.parse_jobs.submit(_parse_outcome, text)
         else:
@@ -548,6 +561,11 @@ class MainWindow(QMainWindow):
         if errors:
             self.show_error(next(iter(errors.values())))
             return
+        try:
+            grad_output = self.grad_output.value()
+        except ExpressionError as err:
+            self.show_error(err)
+            return
         from gui.compute import compute
 
         self.hold_compute = False
@@ -561,7 +579,7 @@ class MainWindow(QMainWindow):
         program = parsed[1] if parsed is not None and parsed[0] == text and \
             not isinstance(parsed[1], ExpressionError) else None
         self.compute_jobs.submit(compute, text, specs, self.dtype_box.currentText(),
-                                 program=program)
+                                 program=program, grad_output=grad_output)
 
     def on_computed(self, result) -> None:
         """Show value and gradients, then start drawing the graph."""
@@ -569,13 +587,27 @@ class MainWindow(QMainWindow):
         self.result = result
         self.clear_error()
         self.set_stale(False)
+        self.grad_output.set_output_shape(
+            result.output_shape if result.grad_output is not None else None)
         self.result_reference = self.current_reference()
         self.results.show_result(result, self.result_reference)
         if any("NaN" in w or "infinity" in w for w in result.warnings):
             # the results table says it too; the status bar makes sure it is seen
             self.statusBar().showMessage("⚠ " + result.warnings[0], 15000)
+        # the panels that follow a result (Steps, Check, Views), then the drawing, each get a
+        # pass of the event loop of their own: in one slot they kept the GUI thread 66 ms
+        QTimer.singleShot(0, self, partial(self._announce_computed, result))
+
+    def _announce_computed(self, result) -> None:
+        """Hand a shown result to the panels (``computed``), then start its drawing."""
+        if result is not self.result:
+            return  # a newer result, or none (File > New, a failed compute) came meanwhile
         self.computed.emit(result)
-        self.draw_graph(("computed and drawn", self._compute_started))
+        QTimer.singleShot(0, self, partial(self._draw_computed, result))
+
+    def _draw_computed(self, result) -> None:
+        if result is self.result:
+            self.draw_graph(("computed and drawn", self._compute_started))
 
     def draw_graph(self, request: tuple[str, float] | None = None) -> None:
         """Lay out the current result's graph on a worker; ``request`` says what asked for

@@ -35,11 +35,11 @@ class ModesData:
 
 def compute_modes(source: ViewInput) -> ModesData:
     """Both modes on a fresh evaluation (worker thread)."""
-    from core.serialize import format_tensor
+    from core.serialize import format_tensor, shown_minus
     from core.views.modes import COUNTING, compare_modes
 
     def fmt(t):
-        return format_tensor(t, digits=6, max_entries=16).replace("\n", "")
+        return shown_minus(format_tensor(t, digits=6, max_entries=16).replace("\n", ""))
 
     if source.model is not None:  # the user's own code: called again on dual numbers
         from core.views.model_views import dual_replay

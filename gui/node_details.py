@@ -11,6 +11,8 @@ import html
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser
 
+from core.serialize import shown_minus
+
 KIND_TEXT = {"op": "operation (backward node)", "leaf": "input (leaf tensor)",
              "output": "output", "saved": "saved tensor",
              "constant": "constant (no gradient; drawn because the arithmetic of the steps "
@@ -53,7 +55,7 @@ INTRO = intro_html()
 def _pre(text: str | None) -> str:
     if text is None:
         return "<i>—</i>"
-    return f"<pre style='margin:0'>{html.escape(text)}</pre>"
+    return f"<pre style='margin:0'>{html.escape(shown_minus(text))}</pre>"
 
 
 def details_html(details: dict | None) -> str:

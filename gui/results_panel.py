@@ -11,6 +11,7 @@ each cell's tooltip and the copied text keep the full six digits.
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence
@@ -25,15 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.language.values import format_shape
+from core.serialize import shown_minus
 from gui.summary import format_cell, format_data
-from gui.table_batch import batch_fill, limit_measuring
+from gui.table_batch import RowsPerPass, batch_fill, limit_measuring
 
 COLUMNS = ["Name", "Value", "Gradient", "Reference"]
 LEFT_CENTRE = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 #: Warnings shown above the table at most.
 MAX_WARNINGS_SHOWN = 6
-#: Rows added per pass of the event loop (the rest follow on the next passes).
-ROWS_AT_ONCE = 150
 #: where a cell keeps its full-precision text (tooltips and copies)
 FULL_TEXT = Qt.ItemDataRole.UserRole
 ROLE_TEXT = {"output": "output", "input": "input", "intermediate": "intermediate",
@@ -105,6 +105,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.table)
         self.result = None
         self._filling = 0  # generation of the rows being added (see _fill)
+        self._rows_per_pass = RowsPerPass()
         self._reference_data = ({}, {}, None)
 
     def set_mono_font(self, font) -> None:
@@ -134,6 +135,15 @@ class ResultsPanel(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents if reference
                                     else QHeaderView.ResizeMode.Stretch)
         self._reference_data = (reference, ref_grads, digits)
+        # y.backward(v): the column holds vᵀJ, the gradient of the number vᵀy, not of y
+        vjp = getattr(result, "grad_output", None) is not None
+        header_item = self.table.horizontalHeaderItem(2)
+        header_item.setText("Gradient (vᵀJ)" if vjp else "Gradient")
+        header_item.setToolTip(
+            f"vᵀ ∂{result.output_name}/∂name: the gradient of the number vᵀ{result.output_name}"
+            f" = sum(v * {result.output_name}), what {result.output_name}.backward(v) gives "
+            "(the output's own row holds v)" if vjp else
+            "∂output/∂name: how fast the output changes when this quantity changes")
         self._filling += 1  # rows still being added for an older result stop
         self.table.setRowCount(0)
         self.table.setRowCount(len(result.quantities))
@@ -141,12 +151,14 @@ class ResultsPanel(QWidget):
         self.set_notice(result.warnings)
 
     def _fill(self, generation: int, start: int) -> None:
-        """Add rows from ``start``: ROWS_AT_ONCE of them now, the rest on later passes of the
-        event loop (a program with thousands of names must not freeze the window)."""
+        """Add rows from ``start``: a pass's worth now (gui.table_batch.RowsPerPass), the rest
+        on later passes of the event loop (a program with thousands of names must not freeze
+        the window)."""
         if generation != self._filling or self.result is None:
             return
+        started = time.thread_time()
         quantities = self.result.quantities
-        stop = min(start + ROWS_AT_ONCE, len(quantities))
+        stop = min(start + self._rows_per_pass.rows, len(quantities))
         with batch_fill(self.table):
             for row in range(start, stop):
                 self._add_row(row, quantities[row])
@@ -154,6 +166,7 @@ class ResultsPanel(QWidget):
             if "\n" in (self.table.item(row, 1).text() + self.table.item(row, 2).text()
                          + self.table.item(row, 3).text()):
                 self.table.resizeRowToContents(row)
+        self._rows_per_pass.measured(stop - start, time.thread_time() - started)
         if stop < len(quantities):
             QTimer.singleShot(0, self, lambda: self._fill(generation, stop))
 
@@ -186,10 +199,12 @@ class ResultsPanel(QWidget):
                  (_marked(mark, format_cell(ref_data)), _marked(mark, format_data(ref_data)))
                  if ref_data is not None else ("", "")]
         for col, (text, full) in enumerate(cells):
-            item = QTableWidgetItem(text)
+            # on screen the page's minus sign; the copied (full) text keeps ASCII "-" so
+            # that Python and spreadsheets read the numbers back
+            item = QTableWidgetItem(shown_minus(text) if col else text)
             item.setData(FULL_TEXT, full)
             if col and full != text:
-                item.setToolTip(full)
+                item.setToolTip(shown_minus(full))
             if col:
                 item.setFont(self.mono)
                 item.setTextAlignment(LEFT_CENTRE)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.step_view import StepView
+from gui.step_view import TITLE_MUTED, StepView
 
 
 def notation_html() -> str:
@@ -83,6 +83,7 @@ class StepPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._view: StepView | None = None
+        self._muted = TITLE_MUTED  # the theme's muted colour (set_colours)
         self._trace = None
         self._index = -1
         self._timer = QTimer(self)
@@ -192,6 +193,10 @@ class StepPanel(QWidget):
     def set_colours(self, colours: dict) -> None:
         """The step text's colours from the window's theme (``muted``, ``text`` and
         ``bad`` of gui.themes), so it reads on a dark background too."""
+        self._muted = colours["muted"]
+        if 0 <= self._index < self.step_count():
+            self.title.setText(self._sequence()[self._index].title.replace(TITLE_MUTED,
+                                                                          self._muted))
         mono = QFontDatabase.systemFont(QFontDatabase.FixedFont).family()
         # numbers in the fixed-width face so a step's "a × b = c" lines line up
         self.details.document().setDefaultStyleSheet(
@@ -358,7 +363,7 @@ class StepPanel(QWidget):
             self.list.setCurrentRow(index)
             self.list.blockSignals(False)
         step = self._sequence()[index]
-        self.title.setText(step.title)
+        self.title.setText(step.title.replace(TITLE_MUTED, self._muted))
         self.details.setHtml(step.body)
         self._update_controls()
         highlight = (self._view.forward_highlight(index) if self.forward_mode()

@@ -110,12 +110,19 @@ def forward_steps(trace, evaluation=None) -> list[StepText]:
         rows.append((step.node_id, what, fmt(step.value), how))
     out = []
     for index, (node_id, what, value, how) in enumerate(rows):
-        title = (f'<span style="font-size: 12pt; font-weight: bold;">Forward {index + 1} of '
-                 f'{len(rows)}: {esc(what)}</span>')
+        title = (f'<span style="font-size: {TITLE_SIZE}; font-weight: bold;">Forward '
+                 f'{index + 1} of {len(rows)}: {esc(what)}</span>')
         body = (f'<p><span class="head">Value</span><br><span class="num">{esc(value)}</span>'
                 f'</p><p>{esc(how)}.</p>')
         out.append(StepText(f"{index + 1}. {what} = {value}", title, body, node_id, None, ()))
     return out
+
+
+#: the title's size relative to the panel's text (a fixed 12 pt stayed smaller than the body
+#: in presentation mode's large text) and its operation's colour, which the panel replaces
+#: with its theme's muted colour (grey on white vanished on the dark background)
+TITLE_SIZE = "large"
+TITLE_MUTED = "#555555"
 
 
 def title_html(trace, index: int) -> str:
@@ -124,8 +131,9 @@ def title_html(trace, index: int) -> str:
     from core.teaching.step_export import step_title
 
     title, _, op = step_title(trace, index).rpartition("   ")
-    return (f'<span style="font-size: 12pt; font-weight: bold;">{html.escape(title)}</span>'
-            f' <span style="color: #555555;">{html.escape(op)}</span>')
+    return (f'<span style="font-size: {TITLE_SIZE}; font-weight: bold;">'
+            f'{html.escape(title)}</span> <span style="color: {TITLE_MUTED};">'
+            f'{html.escape(op)}</span>')
 
 
 #: how the panel styles each kind of line of core.teaching.step_text

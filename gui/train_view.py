@@ -175,7 +175,7 @@ class TrainView(ComputedView):
         self.setup_data: TrainSetup | None = None
         self.step_jobs = LatestOnly(self, pool)
         self.step_jobs.returned.connect(self._stepped)
-        self.step_jobs.errored.connect(self._on_errored)
+        self.step_jobs.errored.connect(self._step_failed)
         self.step_jobs.busyChanged.connect(self._busy)
         self.again_jobs = LatestOnly(self, pool)
         self.again_jobs.returned.connect(self._show_again)
@@ -401,6 +401,14 @@ class TrainView(ComputedView):
                 "moved the parameters to: ") if state.loss else "before the first step: "
         self.latest.setText(last + state.latest + (f"<br><b>{state.note}</b>"
                                                    if state.note else ""))
+
+    def _step_failed(self, error) -> None:
+        """A Run refused (or stopped) by a limit: say so and keep the trainer and its plot,
+        so a smaller Run can go on from the same point."""
+        message = str(error) if hasattr(error, "kind") else \
+            f"internal error: {type(error).__name__}: {error}"
+        self.status.setText(message)
+        self.failed.emit(error)
 
     def _stepped(self, state: TrainState) -> None:
         self.status.setText("")

@@ -18,22 +18,25 @@ again at every keystroke); a bad value is flagged red in its cell with the reaso
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from core.errors import ExpressionError
 from core.language.values import VariableSpec, format_shape, parse_value, shape_of
-from gui.table_batch import batch_fill, limit_measuring
+from gui.table_batch import RowsPerPass, batch_fill, limit_measuring
 
 NAME, VALUE, SHAPE, GRAD, SOURCE = range(5)
+#: The Value column's least width (px): its header and a value such as "[[1, 0.5], …" stay
+#: readable. In a 300-pixel column (a 1024-pixel projector) the From column left it 30 px.
+VALUE_MIN_WIDTH = 100
 BAD = QColor(255, 205, 205)
 # item flags and brushes made once (thousands of rows are filled at a time)
 READ_ONLY = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 CHECKABLE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable
-GREY = QBrush(QColor("#666666"))
-#: Rows added per pass of the event loop when thousands arrive at once.
-ROWS_AT_ONCE = 150
+GREY = QBrush(QColor("#666666"))  # the light theme's; set_secondary_colour changes it
 #: origin -> (short text in the From column, its tooltip)
 ORIGINS = {
     "text": ("text", "defined by the text itself (a pasted cell's definition); it wins over "
@@ -96,6 +99,8 @@ class VariablesTable(QTableWidget):
         #: rows (name, text, grad, origin) still to be added, a chunk per event-loop pass
         self._pending: list[tuple[str, str, bool, str]] = []
         self._fill_generation = 0
+        self._rows_per_pass = RowsPerPass()
+        self._secondary = GREY  # the Shape and From columns' quieter text
         self._updating = False
         self._bold = self.font()
         self._bold.setBold(True)
@@ -120,8 +125,9 @@ class VariablesTable(QTableWidget):
         return bool(self._pending)
 
     def _add_later(self, rows: list[tuple[str, str, bool, str]]) -> None:
-        """Add ``rows`` (name, text, grad, origin) at the end: ROWS_AT_ONCE now, the rest
-        on later passes of the event loop (thousands of names must not freeze the window)."""
+        """Add ``rows`` (name, text, grad, origin) at the end: a pass's worth now
+        (gui.table_batch.RowsPerPass), the rest on later passes of the event loop (thousands
+        of names must not freeze the window)."""
         self._pending = list(rows)
         self._fill_generation += 1
         self._add_pending(self._fill_generation)
@@ -129,10 +135,42 @@ class VariablesTable(QTableWidget):
     def _add_pending(self, generation: int) -> None:
         if generation != self._fill_generation or not self._pending:
             return
-        chunk, self._pending = self._pending[:ROWS_AT_ONCE], self._pending[ROWS_AT_ONCE:]
+        count = self._rows_per_pass.rows
+        chunk, self._pending = self._pending[:count], self._pending[count:]
+        started = time.thread_time()
         self._materialize(chunk)
+        self._rows_per_pass.measured(len(chunk), time.thread_time() - started)
         if self._pending:
             QTimer.singleShot(0, self, lambda: self._add_pending(generation))
+
+    def set_secondary_colour(self, colour: QColor) -> None:
+        """The Shape and From columns' quieter text colour, from the window's theme (a grey
+        for white paper nearly vanished on the dark and the high-contrast backgrounds)."""
+        self._secondary = QBrush(colour)
+        self._updating = True
+        for row in range(self.rowCount()):
+            for column in (SHAPE, SOURCE):
+                item = self.item(row, column)
+                if item is not None:
+                    item.setForeground(self._secondary)
+        self._updating = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Keep the Value column readable at every width (fit_columns)."""
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Show the From column only while the Value column keeps VALUE_MIN_WIDTH beside it;
+        in a narrow column (a 1024-pixel projector) From goes (its words stay in the Name
+        cell's tooltip) and comes back when there is room."""
+        header = self.horizontalHeader()
+        beside = sum(max(header.sectionSizeHint(column), self.sizeHintForColumn(column))
+                     for column in (NAME, SHAPE, GRAD, SOURCE))
+        spare = self.viewport().width() - beside
+        hide = spare < VALUE_MIN_WIDTH
+        if hide != self.isColumnHidden(SOURCE):
+            self.setColumnHidden(SOURCE, hide)
 
     def _materialize(self, chunk) -> None:
         start = self.rowCount()
@@ -143,6 +181,8 @@ class VariablesTable(QTableWidget):
                 self._fill_row(start + offset, *row)
             self.validate(range(start, start + len(chunk)))
         self._updating = False
+        if start == 0:
+            self.fit_columns()
 
     def flush(self) -> None:
         """Add every row still waiting, now (before the rows are changed otherwise)."""
@@ -273,13 +313,13 @@ class VariablesTable(QTableWidget):
         name_item.setFont(self._bold)
         shape_item = QTableWidgetItem("")
         shape_item.setFlags(READ_ONLY)
-        shape_item.setForeground(GREY)
+        shape_item.setForeground(self._secondary)
         grad_item = QTableWidgetItem("")
         grad_item.setFlags(CHECKABLE)
         grad_item.setToolTip("requires_grad")
         source_item = QTableWidgetItem("")
         source_item.setFlags(READ_ONLY)
-        source_item.setForeground(GREY)
+        source_item.setForeground(self._secondary)
         self.setItem(row, NAME, name_item)
         self.setItem(row, VALUE, QTableWidgetItem(text))
         self.setItem(row, SHAPE, shape_item)
@@ -300,6 +340,9 @@ class VariablesTable(QTableWidget):
         item.setText(short)
         item.setToolTip(tip)
         item.setData(Qt.ItemDataRole.UserRole, origin)
+        name = self.item(row, NAME)
+        if name is not None:  # also where the From column is hidden for room
+            name.setToolTip(f"{name.text()}: {short}, {tip}")
 
     # ------------------------------------------------------------------ values
 

@@ -72,7 +72,9 @@ class ViewsPanel(QTabWidget):
             self._widened = True
             w = self.window_
             dock = w.views_dock
-            wanted = min(640, int(w.width() * 0.42))
+            # a third of the window at most: at 0.42 the graph kept a quarter of a
+            # 1280-pixel projector, its nodes too small to read from the back
+            wanted = min(640, int(w.width() * 0.32))
             if dock.width() < wanted:
                 w.resizeDocks([dock], [wanted], Qt.Orientation.Horizontal)
         self._update_showing()
@@ -83,8 +85,10 @@ class ViewsPanel(QTabWidget):
             view.set_showing(self.dock_showing and view is current)
         self.apply_highlight()
 
-    def follow_window(self, *_args) -> None:
-        """The window computed or failed: hand the current program to every view."""
+    def follow_window(self, outcome=None) -> None:
+        """The window computed or failed: hand the current program to every view (with the
+        values the result was computed from: reading 2,000 values again took the GUI
+        thread tens of ms)."""
         w = self.window_
         result = w.result
         evaluation = getattr(result, "evaluation", None)
@@ -97,9 +101,13 @@ class ViewsPanel(QTabWidget):
             for view in self.views.values():
                 view.set_source(source)
             return
-        specs, errors = w.variables.specs()
-        source = None if errors else ViewInput(w.editor.toPlainText(), specs,
-                                               w.dtype_box.currentText())
+        specs = getattr(outcome, "variables", None) or None
+        if specs is not None:
+            source = ViewInput(outcome.text, specs, outcome.dtype)
+        else:
+            specs, errors = w.variables.specs()
+            source = None if errors else ViewInput(w.editor.toPlainText(), specs,
+                                                   w.dtype_box.currentText())
         for view in self.views.values():
             view.set_source(source)
 

@@ -55,7 +55,6 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # runs on the pool thread
         """Run the job; every outcome becomes a signal."""
-        _yield_to_the_gui_thread()
         self.signals.started.emit()
         try:
             result = self.fn(*self.args, **self.kwargs)
@@ -79,28 +78,13 @@ class Worker(QRunnable):
         return self
 
 
-#: The niceness of worker threads: on a busy 2-core machine a computing worker (and torch's
-#: own threads, which inherit it) must not keep the GUI thread waiting for a core.
-WORKER_NICENESS = 10
-
-
-def _yield_to_the_gui_thread() -> None:
-    """Give this worker thread a lower scheduling priority than the GUI thread (Linux and
-    macOS niceness is per thread there; elsewhere nothing happens). Once per thread."""
-    if getattr(_NICED, "done", False):
-        return
-    _NICED.done = True
-    try:
-        import os
-
-        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        if current < WORKER_NICENESS:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
-    except (AttributeError, OSError):
-        pass
-
-
-_NICED = threading.local()
+# Workers run at the GUI thread's scheduling priority, on purpose. They once ran at a lower
+# one (niceness 10), so that torch's threads would not keep the GUI thread waiting for a core;
+# but a worker running Python holds the GIL, and the GUI thread needs the GIL for every slot:
+# with the CPU busy at the window's own priority, the low-priority worker was descheduled
+# while holding the GIL and the window froze for 1.5-2 s at a time (issue 13, measured with
+# four busy processes). The GUI thread mostly sleeps, so the scheduler lets it run first
+# when it wakes; what it must not do is wait for a lock held by a thread that cannot run.
 
 
 class LatestOnly(QObject):

@@ -128,9 +128,9 @@ def test_text_output_prints_the_vector_jacobian_products_of_a_vector_output(caps
     status, out, _ = compute(capsys, "y = x * x", "--var", "x=[[1, 2], [3, 4]]",
                              "--grad-output", "[[1, 3], [1, -1]]")
     assert status == 0
-    grad_lines = out[out.index("dy/dx = "):].splitlines()[:2]
+    grad_lines = out[out.index("d(vᵀy)/dx = "):].splitlines()[:2]
     numbers = [float(t) for line in grad_lines
-               for t in line.replace("dy/dx = ", "").strip(" [],").replace("]", "").split(",")]
+               for t in line.replace("d(vᵀy)/dx = ", "").strip(" [],").replace("]", "").split(",")]
     assert numbers == x.grad.flatten().tolist()
     assert "v = [[1, 3]," in out
 

@@ -222,3 +222,35 @@ def test_no_word_of_the_zoomed_graph_is_cut_by_the_edge_of_its_view(tmp_path, pr
                 assert not x0 < edge - 0.5 < x1 - 1, (word, edge, x0, x1)
             checked += 1
     assert checked > 100
+
+
+def test_a_grid_is_never_split_between_pages():
+    # the chain line and its matrices stay together: a block that does not fit whole
+    # moves to the next page instead of leaving its last row (the shapes) behind
+    import torch
+
+    from core.teaching.step_text import Line, grid
+
+    sizes = deck.SIZES["slides"]
+    block = [Line("math", "∂f/∂Y += ∂f/∂(Y * Y) · ∂(Y * Y)/∂Y₁"),
+             Line("grid", grid(["=", torch.ones(2, 2), "⊙", torch.eye(2), "=", torch.eye(2)]))]
+    rows = deck._layout_lines([Line("text", "before")] + block, 400, sizes)
+    height = deck.rows_height(rows)
+    canvas = deck._Canvas(960, 540)
+    # room for all but the last row: only the line before the block is drawn
+    drawn = deck._draw_lines(canvas, rows, 0, 0, 400, height - 1)
+    assert drawn == 1
+    assert deck._draw_lines(canvas, rows, 0, 0, 400, height) == len(rows)
+
+
+def test_a_step_that_fits_without_the_map_takes_its_room():
+    # Y * Y's step (two 2×2 terms) fits on one slide when the map gives way
+    example = _example("Matrix product")
+    evaluation, graph, trace = _run(example["expression"], example["vars"],
+                                    example["constants"])
+    svgs = deck.deck_svgs(evaluation, graph, trace, check=False)
+    titles = [re.search(r">(Step \d+ of \d+: [^<]*)<", s.replace("\u00a0", " "))
+              for s in svgs]
+    titles = [t.group(1) for t in titles if t]
+    step = next(t for t in titles if t.endswith("Y * Y") and t.startswith("Step"))
+    assert step + " (continued)" not in titles

@@ -398,3 +398,23 @@ def test_cli_render_draws_the_constants_unless_plain(tmp_path):
                      "-o", str(out)]) == 0
     texts = _const_nodes(out.read_bytes())
     assert "value 3" in texts["const_x"] and "2" in texts.values()
+
+
+def test_a_long_chain_is_drawn_without_its_constants():
+    # y = y * 1.0001 repeated: one constant per operation would double a large graph
+    from core.drawing.constants import MAX_GRAPH_NODES
+
+    text = "y = x\n" + "y = y * 1.0001\n" * 400 + "f = y"
+    graph = build_graph(evaluate(parse(text), {"x": 1.0}))
+    assert len(graph.nodes) > MAX_GRAPH_NODES
+    source = R.to_digraph(graph, R.RenderOptions(constants=True)).source
+    assert "const_" not in source
+    small = build_graph(evaluate(parse("f = x * 1.0001"), {"x": 1.0}))
+    assert "const_" in R.to_digraph(small, R.RenderOptions(constants=True)).source
+
+
+def test_a_negative_number_of_the_program_is_drawn_as_a_constant():
+    # -0.5 * x: the step multiplies by −0.5, so −0.5 is on the drawing, with its minus sign
+    graph = build_graph(evaluate(parse("f = sum(-0.5 * x)"), {"x": [1.0, 2.0]}))
+    texts = _const_nodes(R.render(graph, R.RenderOptions(constants=True), "svg"))
+    assert list(texts.values()) == ["\u22120.5"]

@@ -113,7 +113,7 @@ VARIANTS = ["sum(2 - x)", "sum(x - 2)", "sum(2 / x)", "sum(x / 2)", "sum(2 ** x)
             "sum(selu(x - 0.4))", "sum(F.gelu(x, approximate='tanh'))", "sum(x.max(1)[0])",
             "sum(x.min(dim=0).values)", "sum(torch.max(x, 1, True)[0])", "sum(x.mT * y)",
             "cross_entropy(x, y)", "sum(x.sum(axis=0))", "sum(x.var(1, False))",
-            "sum(diag(x))", "sum(fmod(2.0, x + 3))", "sum(remainder(2.0, x + 3))",
+            "sum(diag(x))", "sum(fmod(2.0, x + 3))", "sum(remainder(tensor(2.0), x + 3))",
             "logdet(x @ x.T + eye(2)) + slogdet_free(x)" if False else "sum(x.sort(1)[0])",
             "sum(x + 2)", "sum(2 * x)", "sum(x.T)", "sum(transpose(a, 0, 2))",
             "sum(clamp(x, s, v))", "sum(torch.max(x, s))"]  # tensor bounds / other operand

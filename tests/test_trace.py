@@ -303,3 +303,12 @@ def test_json_shape():
                                      "grad_out", "rule"}
     assert data["steps"][1]["grad_out"] == [3.0, None]
     assert data["leaves"]["w"]["total"] == pytest.approx(109.432, abs=1e-3)
+
+
+def test_each_share_of_a_tensor_in_two_slots_names_its_slot():
+    # x * x: x's two shares arrive from one node; each says which factor it came through
+    evaluation = evaluate(parse("y = x * x"), {"x": 3.0})
+    leaf = record_steps(evaluation).leaves["x"]
+    assert [c.via.split(" (")[0] for c in leaf.contributions] == [
+        "x * x, as its first factor", "x * x, as its second factor"]
+    assert sum(float(c.value) for c in leaf.contributions) == 6.0  # torch: dy/dx = 2x

@@ -19,8 +19,20 @@ import torch
 from core.errors import Span
 from core.language.parser import Call, Literal, Name, Number, UnaryOp
 
-#: Functions whose derivative jumps somewhere.
-KINK_FUNCTIONS = frozenset({"relu", "abs", "maximum", "minimum", "max", "min", "clamp", "norm"})
+#: Functions whose derivative jumps somewhere (or that jump themselves: sign, floor).
+KINK_FUNCTIONS = frozenset({"relu", "abs", "maximum", "minimum", "max", "min", "clamp", "clip",
+                            "norm", "amax", "amin", "leaky_relu", "relu6", "hardtanh",
+                            "hardsigmoid", "hardswish", "sign", "floor", "ceil", "round",
+                            "trunc", "frac"})
+
+#: Activations made of straight pieces: their corners (None: a keyword gives it)
+_CORNERS = {"leaky_relu": (0.0,), "relu6": (0.0, 6.0), "hardsigmoid": (-3.0, 3.0),
+            "hardswish": (-3.0, 3.0)}
+
+#: Steps: where each jumps (the function is constant, or has slope 1, between the jumps)
+_JUMPS = {"sign": "0", "floor": "the whole numbers", "ceil": "the whole numbers",
+          "trunc": "the whole numbers", "frac": "the whole numbers",
+          "round": "the halves (0.5, 1.5, ...)"}
 
 
 @dataclass
@@ -100,6 +112,9 @@ def _value(node, record, evaluation, by_node):
     """The value an argument of ``record``'s operation had, from the forward records."""
     while isinstance(node, UnaryOp) and node.op == "+":
         node = node.operand
+    if isinstance(node, UnaryOp) and node.op == "-" and id(node) not in by_node:
+        inner = _value(node.operand, record, evaluation, by_node)  # clip(x, -2.5, 1.5)
+        return -inner if isinstance(inner, torch.Tensor) else None
     if isinstance(node, Number):
         return torch.tensor(node.value, dtype=torch.float64)
     if isinstance(node, Literal):
@@ -137,6 +152,15 @@ def _as_tensor(value, like):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=like.dtype)
     return None
+
+
+def _number(value, default: float) -> float:
+    """A positional number argument as ``_value`` gives it (a 0-d tensor), or ``default``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.item())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return default
 
 
 def _pattern(function, args, kwargs, out):
@@ -178,7 +202,43 @@ def _pattern(function, args, kwargs, out):
             gives = ("torch gives the whole gradient to the one tied entry its index points "
                      "to, and 0 to the others")
         return (mask,), bool(ties), f"a tie for the {function}imum", gives
-    if function == "clamp":
+    if function in _CORNERS or function == "hardtanh":
+        corners = _CORNERS.get(function) or (
+            float(kwargs.get("min_val", _number(second, -1.0))),
+            float(kwargs.get("max_val", _number(args[2] if len(args) > 2 else None, 1.0))))
+        signs = tuple(torch.sign(x - corner) for corner in corners)
+        return (signs, any(bool((s == 0).any()) for s in signs),
+                f"a corner of {function} (at {', '.join(f'{c:g}' for c in corners)})",
+                "torch gives the derivative of the piece on the left at 0 for leaky_relu "
+                "and relu6, and of the piece inside the corners elsewhere"
+                if function in ("leaky_relu", "relu6") else
+                "torch gives the derivative of the piece inside the corners")
+    if function in _JUMPS:
+        if function == "sign":
+            pattern = torch.sign(x)
+            at = pattern == 0
+        elif function == "round":
+            pattern = torch.round(x)
+            at = (x - torch.floor(x)) == 0.5
+        else:
+            pattern = torch.floor(x)
+            at = x == pattern
+        return ((pattern,), bool(at.any()), f"a jump of {function} (at {_JUMPS[function]})",
+                "torch gives the derivative between the jumps "
+                + ("(1)" if function == "frac" else "(0)"))
+    if function in ("amax", "amin"):
+        dim = kwargs.get("dim", second)
+        if isinstance(dim, torch.Tensor):
+            dim = int(dim.item())
+        reduce = torch.amax if function == "amax" else torch.amin
+        dims = tuple(range(x.dim())) if dim is None else (
+            tuple(int(d) for d in dim) if isinstance(dim, (list, tuple)) else (int(dim),))
+        mask = x == reduce(x, dim=dims, keepdim=True) if x.dim() else torch.ones_like(
+            x, dtype=torch.bool)
+        ties = (mask.sum(dim=dims) > 1).any() if x.dim() else torch.tensor(False)
+        return ((mask,), bool(ties), f"a tie for the {function[1:]}imum",
+                "torch shares the gradient equally among the tied entries")
+    if function in ("clamp", "clip"):
         lo = kwargs.get("min", args[1] if len(args) > 1 else None)
         hi = kwargs.get("max", args[2] if len(args) > 2 else None)
         signs = []

@@ -519,6 +519,12 @@ class Translator:
         name = node.function
         args = [self.translate(a) for a in node.args]
         kwargs = {key: self._kwarg(value) for key, value in node.kwargs}
+        if name in ("floor_divide", "remainder") and len(args) == 2 \
+                and all(self._is_number(a) for a in node.args):
+            # 7 // 2 and 7 % 2 of two numbers: Python's arithmetic, a constant
+            a, b = (sympy.sympify(_scalar(v)) for v in args)
+            quotient = sympy.floor(a / b)
+            return _array(quotient if name == "floor_divide" else a - b * quotient)
         if name in symbolic_more.NAMES:
             return symbolic_more.translate(self, node, name, args, kwargs)
         if name in ("tensor", "ones", "zeros", "full", "eye"):
@@ -603,7 +609,7 @@ class Translator:
             return node.op != "@" and self._is_number(node.left) and self._is_number(node.right)
         if isinstance(node, Name):
             return node.name in self.numbers
-        if isinstance(node, Call) and node.function == "pow":
+        if isinstance(node, Call) and node.function in ("pow", "floor_divide", "remainder"):
             return all(self._is_number(arg) for arg in node.args)
         return False
 

@@ -275,7 +275,8 @@ def translate(translator, node, name, args, kwargs):
     if name == "manual_seed":
         return _array(sympy.Integer(0))
     x = _array(args[0]) if not isinstance(args[0], list) else None
-    positional = {"leaky_relu": ("negative_slope",), "hardtanh": ("min_val", "max_val")}
+    positional = {"leaky_relu": ("negative_slope",), "hardtanh": ("min_val", "max_val"),
+                  "elu": ("alpha",), "celu": ("alpha",), "softplus": ("beta", "threshold")}
     options = dict(kwargs)
     for key, value in zip(positional.get(name, ()), args[1:]):
         options[key] = float(_array(value).reshape(-1)[0])  # leaky_relu(x, 0.2)
@@ -502,9 +503,12 @@ def translate_common(translator, node, name, args, kwargs):
         out = np.matmul(x, weight.T)
         bias = kwargs.get("bias", args[2] if len(args) > 2 else None)
         return _map2(lambda a, b: a + b, out, _array(bias)) if bias is not None else out
-    if name == "normalize":
+    if name == "normalize":  # normalize(x, p, dim, eps), positional as torch allows
+        given = dict(zip(("p", "dim", "eps"), args[1:]))
+        given = {k: float(_array(v).reshape(-1)[0]) for k, v in given.items()}
+        kwargs = {**given, **kwargs}
         p = float(kwargs.get("p", 2.0))
-        dim = _int(kwargs.get("dim", 1))
+        dim = _int(int(kwargs.get("dim", 1)))
         eps = exact(float(kwargs.get("eps", 1e-12)))
         power = exact(p)
         norms = _reduce(x, dim, True, lambda xs: sympy.Add(*[sympy.Abs(v) ** power
@@ -535,7 +539,12 @@ def translate_common(translator, node, name, args, kwargs):
     if name == "gather":
         dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
         index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))
-        return np.take_along_axis(x, index.astype(int), axis=dim)
+        # torch.gather reads only the index's extent of the other dims (numpy would
+        # broadcast a size-1 index dim over all of x's)
+        axis = dim % x.ndim
+        part = x[tuple(slice(None) if d == axis else slice(0, index.shape[d])
+                       for d in range(x.ndim))]
+        return np.take_along_axis(part, index.astype(int), axis=dim)
     if name == "index_select":
         dim = _int(kwargs.get("dim", args[1] if len(args) > 1 else None))
         index = numeric(translator, kwargs.get("index", args[2] if len(args) > 2 else None))

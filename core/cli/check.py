@@ -13,6 +13,7 @@ from core.cli.common import (
     parse_name_values,
     print_json,
 )
+from core.cli.jacobian import add_grad_output_argument, grad_output_value
 
 
 def add_parser(subparsers) -> None:
@@ -23,6 +24,7 @@ def add_parser(subparsers) -> None:
         "differences (float64), SymPy's symbolic derivative, and reference values you give. "
         "Exit status 1 if any entry disagrees.")
     add_program_arguments(parser)
+    add_grad_output_argument(parser)  # a vector output: check vᵀJ, the gradients of vᵀy
     parser.add_argument("--reference", action="append", default=[], metavar="NAME=VALUE",
                         help="a known gradient to compare with, e.g. --reference "
                         "z=-1.3072872417272239 (repeat for each input)")
@@ -53,7 +55,7 @@ def run(args) -> int:
 
     reference = parse_references(args.reference, args.digits)
     program, variables = load(args)
-    evaluation = evaluate(program, variables, args.dtype)
+    evaluation = evaluate(program, variables, args.dtype, grad_output=grad_output_value(args))
     report = check_gradients(evaluation, reference, symbolic=not args.no_symbolic)
     if args.json:
         print_json(report.to_dict())

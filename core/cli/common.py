@@ -95,9 +95,24 @@ def print_json(data) -> None:
     sys.stdout.write("\n")
 
 
+#: the sub-commands' options that name a file or folder to write
+OUTPUT_OPTIONS = {"output": "-o/--output", "pdf": "--pdf", "html": "--html",
+                  "frames": "--frames", "graph": "--graph"}
+
+
+def check_output_names(args) -> None:
+    """An output option given an empty name (``--html ''``) is a mistake, not "no file":
+    say so instead of silently writing nothing."""
+    for attribute, option in OUTPUT_OPTIONS.items():
+        value = getattr(args, attribute, None)
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"{option} needs a file name, not an empty one")
+
+
 def run_guarded(function, args) -> int:
     """Run a sub-command; user errors become ``error: ...`` on stderr and exit status 2."""
     try:
+        check_output_names(args)
         return function(args) or 0
     except ExpressionError as err:
         sys.stderr.write(f"error: {err}\n")

@@ -28,25 +28,29 @@ def run(args) -> int:
         return 0
     lines = [format_labelled(f"{evaluation.output_name} = ", evaluation.value)
              + f"   ({args.dtype})"]
+    of = evaluation.output_name
     if evaluation.gradients and evaluation.grad_output is not None:
-        lines.append("gradients of backward(gradient=v), each vᵀJ (not a gradient of one "
-                     "number), with")
+        of = f"(vᵀ{evaluation.output_name})"
+        lines.append(f"gradients of {evaluation.output_name}.backward(v): each is vᵀJ, the "
+                     f"gradient of the number vᵀ{evaluation.output_name} = sum(v * "
+                     f"{evaluation.output_name}), with")
         lines.append(format_labelled("  v = ", evaluation.grad_output))
     elif evaluation.gradients:
         lines.append("gradients:")
     for name, grad in evaluation.gradients.items():
-        lines.append(format_labelled(f"  d{evaluation.output_name}/d{name} = ", grad))
+        lines.append(format_labelled(f"  d{of}/d{name} = ", grad))
     named = [n for n in evaluation.intermediate_gradients if n != evaluation.output_name]
     if named:
         lines.append("intermediates:")
         for name in named:
             lines.append(format_labelled(f"  {name} = ", evaluation.intermediates[name]))
-            lines.append(format_labelled(f"    d{evaluation.output_name}/d{name} = ",
+            lines.append(format_labelled(f"    d{of}/d{name} = ",
                                          evaluation.intermediate_gradients[name]))
     for note in program.notes:
         lines.append(f"note: {note}")
     for warning in evaluation.warnings:
-        lines.append(f"{'warning' if warning.kind == 'warning' else 'note'}: {warning}")
+        # information (random numbers drawn, no gradients) is a note; NaN is a warning
+        lines.append(f"{'note' if warning.kind in ('note', 'info') else 'warning'}: {warning}")
     print("\n".join(lines))
     return 0
 

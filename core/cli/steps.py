@@ -80,7 +80,7 @@ def _note(args, text: str) -> None:
 def format_trace(trace) -> str:
     """The steps and the leaves' contributions as readable text."""
     from core.teaching.rules import fmt, pretty
-    from core.teaching.step_text import plain_text, step_lines
+    from core.teaching.step_text import derivative_of, plain_text, step_lines
 
     if not trace.steps:
         return "no backward steps: " + trace.no_steps_reason
@@ -99,5 +99,5 @@ def format_trace(trace) -> str:
         lines.append(f"  {name}:")
         for c in leaf.contributions:
             lines.append(f"    {fmt(c.value)}  via {c.via}   (running sum {fmt(c.running_total)})")
-        lines.append(f"    total ∂{trace.output_name}/∂{name} = {fmt(leaf.total)}")
+        lines.append(f"    total ∂{derivative_of(trace)}/∂{name} = {fmt(leaf.total)}")
     return "\n".join(lines)

@@ -17,6 +17,10 @@ ARITHMETIC_CALLS = frozenset({"pow", "maximum", "minimum", "matmul", "mm", "mv",
                               "outer"})
 #: prefix of a constant's DOT node name
 CONST_PREFIX = "const_"
+#: graphs of more nodes than this are drawn without their constants: a long chain such as
+#: ``y = y * 1.0001`` repeated would double its nodes (and Graphviz's layout time) for
+#: numbers no one reads at that scale (the window folds such graphs anyway)
+MAX_GRAPH_NODES = 300
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,15 @@ def constant_operands(evaluation) -> list[Constant]:
     held constant (the data ``x``, a target), once per operation that uses it; an input
     used by several operations is one node (one id) with a line to each. Evaluations
     without the language's records (a model explored from the user's own code) have none."""
-    from core.language.parser import BinaryOp, Call, Name, Number
+    from core.language.parser import BinaryOp, Call, Name, Number, UnaryOp
+
+    def number(operand):
+        """The value of a number written in the program (``2``, ``-0.5``), else None."""
+        if isinstance(operand, Number):
+            return operand.value
+        if isinstance(operand, UnaryOp) and isinstance(operand.operand, Number):
+            return -operand.operand.value if operand.op == "-" else operand.operand.value
+        return None
 
     out = []
     inputs = getattr(evaluation, "inputs", None) or {}
@@ -53,8 +65,8 @@ def constant_operands(evaluation) -> list[Constant]:
         else:
             continue
         for k, operand in enumerate(operands):
-            if isinstance(operand, Number):
-                out.append(Constant(f"{CONST_PREFIX}{id(fn)}_{k}", "", operand.value,
+            if number(operand) is not None:
+                out.append(Constant(f"{CONST_PREFIX}{id(fn)}_{k}", "", number(operand),
                                     str(id(fn))))
             elif isinstance(operand, Name):
                 value = inputs.get(operand.name)

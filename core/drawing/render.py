@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
 from core.errors import ExpressionError, LimitError
-from core.serialize import format_tensor
+from core.serialize import format_tensor, shown_minus
 
 #: Seconds ``dot`` may take before the layout is abandoned (a 5,000-operation chain needs
 #: about 10-20 s on a busy 2-core machine).
@@ -136,7 +136,8 @@ class RenderOptions:
             raise ExpressionError("value", f"theme must be one of {', '.join(THEMES)}")
         if self.layout not in ("auto", "exact", "split"):
             raise ExpressionError("value", "layout must be auto, exact or split")
-        if not 10 <= int(self.dpi) <= 1200:
+        if isinstance(self.dpi, bool) or not isinstance(self.dpi, (int, float)) \
+                or not 10 <= self.dpi <= 1200:
             raise ExpressionError("value", f"dpi must be between 10 and 1200, not {self.dpi}")
 
 
@@ -596,10 +597,10 @@ def _draw_constants(dot, graph, options: RenderOptions, theme: Theme) -> None:
     """The constants the arithmetic uses (core.drawing.constants), grey and dashed, with
     their values, a dashed line (no arrow: no gradient flows) into each operation using
     them. A pinned drawing places them where its layout did."""
-    from core.drawing.constants import constant_operands
+    from core.drawing.constants import MAX_GRAPH_NODES, constant_operands
     from core.serialize import format_number
 
-    if graph.evaluation is None:
+    if graph.evaluation is None or len(graph.nodes) > MAX_GRAPH_NODES:
         return
     style = dict(shape="box", style="dashed,filled", fillcolor=theme.constant_fill,
                  color=theme.constant_line, fontcolor=theme.constant_text)
@@ -762,8 +763,8 @@ def _tensor_lines(word: str, tensor) -> list[str]:
     since the lines are left-aligned by the caller)."""
     # one precision on the graph and in the step text (six digits: the seed's 109.432), and
     # the pages' one minus sign, so a number reads the same in both places
-    rows = [re.sub(r"(?<![eE])-", "\u2212", row) for row in
-            format_tensor(tensor, digits=6, max_entries=LABEL_MAX_ENTRIES).split("\n")]
+    rows = shown_minus(format_tensor(tensor, digits=6,
+                                     max_entries=LABEL_MAX_ENTRIES)).split("\n")
     pad = "&#160;" * (len(word) + 1)
     return [_esc(f"{word} {rows[0]}")] + [
         pad + _esc(row).replace(" ", "&#160;", len(row) - len(row.lstrip())) for row in rows[1:]]

@@ -19,7 +19,7 @@ import torch
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
-from core.evaluation import cost, ops, ops_more
+from core.evaluation import cost, in_place, ops, ops_more
 from core.evaluation.deadline import backward_deadline
 from core.language import cuts
 from core.language.functions import FUNCTIONS
@@ -29,8 +29,10 @@ from core.serialize import format_inline
 
 _TORCH_OPERATORS = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "**": operator.pow, "@": operator.matmul,
+    "**": operator.pow, "@": operator.matmul, "//": operator.floordiv, "%": operator.mod,
 }
+#: ``a // b`` and ``a % b`` are calls of these (core.language.syntax_more)
+_PYTHON_ON_NUMBERS = {"floor_divide": "//", "remainder": "%", "pow": "**"}
 
 
 @dataclass(frozen=True)
@@ -132,17 +134,25 @@ def backward_seed(evaluation) -> torch.Tensor:
 
 
 def evaluate(program: Program, variables, dtype: str = "float32", *,
-             grad_output=None) -> Evaluation:
+             grad_output=None, any_output: bool = False,
+             where: str = "--grad-output") -> Evaluation:
     """Build the graph for ``program`` with ``variables`` and run the backward pass.
 
     ``grad_output`` (a number or nested list shaped like the output) lets the output have
     several entries: the backward pass is ``backward(gradient=v)``, which gives every input
-    the vector-Jacobian product vᵀJ.
+    the vector-Jacobian product vᵀJ. With ``any_output`` (the window) an output of several
+    entries is accepted even without a v: it is seeded with ``grad_output`` or, when that is
+    None, with ones of its shape, as ``y.backward(torch.ones_like(y))``; an output of one
+    number is seeded with 1 and ``grad_output`` is not used. ``where`` names the place v
+    was typed, for its errors.
     """
-    evaluation = forward(program, variables, dtype, allow_vector_output=grad_output is not None)
-    if grad_output is not None:
+    evaluation = forward(program, variables, dtype,
+                         allow_vector_output=grad_output is not None or any_output)
+    if any_output and evaluation.output.numel() == 1:
+        grad_output = None
+    elif any_output or grad_output is not None:
         from core.views.jacobian import grad_output_tensor
-        evaluation.grad_output = grad_output_tensor(evaluation, grad_output)
+        evaluation.grad_output = grad_output_tensor(evaluation, grad_output, where)
     backward(evaluation)
     return evaluation
 
@@ -173,16 +183,26 @@ def forward(program: Program, variables, dtype: str = "float32", *,
             if isinstance(value, Filled) else \
             torch.tensor(value, dtype=torch_dtype, requires_grad=spec.requires_grad)
     interpreter = _Interpreter(torch_dtype, dict(inputs))
+    changed_in_place = []  # (statement, old, new) of each y += e on a tensor
     with torch.enable_grad():
         for index, statement in enumerate(program.statements):
             interpreter.statement_index = index
+            old = interpreter.env.get(statement.target) if statement.augmented else None
             with torch.no_grad() if statement.no_grad else contextlib.nullcontext():
                 result = interpreter.value_of(statement.expr)
+            if isinstance(old, torch.Tensor):
+                in_place.check(statement, old, result, interpreter.env)
+                changed_in_place.append((statement, old, result))
             if statement.no_grad:
                 interpreter.shadow(statement, result)
+                if isinstance(old, torch.Tensor) and old.requires_grad:
+                    # torch.no_grad(): y += e changes y's values but keeps y's graph
+                    result = interpreter.record_value(statement.expr,
+                                                      in_place.keep_graph(old, result))
             if statement.target:
                 interpreter.name_result(statement.target, result, statement)
     output = interpreter.last_value
+    in_place.check_saved(output, changed_in_place)
     output_name = program.output_name or "output"
     if not isinstance(output, torch.Tensor):
         output = torch.tensor(float(output), dtype=torch_dtype)
@@ -435,6 +455,10 @@ class _Interpreter:
         return [(name or leaf_text_name(node, texts.count(node.text) > 1), node, tensor)
                 for name, node, tensor in self._made.values()]
 
+    def record_value(self, node: Node, value):
+        """Record ``value`` as made by ``node`` (a value the statement loop made)."""
+        return self._record(node, value)
+
     def _record(self, node: Node, value):
         if isinstance(value, torch.Tensor):
             self.total_elements += value.numel()
@@ -477,7 +501,8 @@ class _Interpreter:
             raise
         except ops.ArgumentError as err:
             raise ExpressionError("shape", f"{_short(node.text)}: {err}", node.span) from None
-        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError) as err:
+        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError,
+                OverflowError) as err:
             first_line = str(err).strip().split("\n")[0][:300]
             raise ExpressionError("math", f"{_short(node.text)}: cannot compute this "
                                   f"({first_line})", node.span) from None
@@ -487,7 +512,7 @@ class _Interpreter:
         value = self.value_of(node.operand)
         if node.op == "+":
             return value
-        if isinstance(value, float):
+        if _is_number(value):
             return -value
         self._charge(node, "neg", [value], None)
         return self._record(node, -value)
@@ -495,7 +520,7 @@ class _Interpreter:
     def _binary(self, node: BinaryOp):
         left = self.value_of(node.left)
         right = self.value_of(node.right)
-        if isinstance(left, float) and isinstance(right, float):
+        if _is_number(left) and _is_number(right):
             return self._constant_arithmetic(node, left, right)
         if node.op == "@":
             if not (isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor)):
@@ -509,7 +534,10 @@ class _Interpreter:
         self._note_cut_uses([left, right], result)
         return self._record(node, result)
 
-    def _constant_arithmetic(self, node: BinaryOp, left: float, right: float) -> float:
+    def _constant_arithmetic(self, node: BinaryOp, left, right):
+        """Arithmetic on two Python numbers, as Python does it: ``2*3`` is the int 6,
+        ``6/3`` the float 2.0 (torch tells ints and floats apart in dims, sizes and
+        overloads, so the language keeps them apart too)."""
         if node.op == "@":
             raise ops.ArgumentError("@ multiplies matrices or vectors; use * for numbers")
         if node.op == "**" and abs(right) > limits.MAX_CONSTANT_EXPONENT:
@@ -526,7 +554,10 @@ class _Interpreter:
         if isinstance(result, complex):
             raise ExpressionError("math", f"{_short(node.text)}: a negative number to a "
                                   "fractional power is not a real number", node.span)
-        if not math.isfinite(result):
+        if isinstance(result, float) and not math.isfinite(result):
+            raise LimitError(f"{_short(node.text)} is too large to represent as a float",
+                             node.span)
+        if isinstance(result, int) and abs(result) > limits.MAX_CONSTANT_INT:
             raise LimitError(f"{_short(node.text)} is too large to represent as a float",
                              node.span)
         self.last_value = result
@@ -536,6 +567,14 @@ class _Interpreter:
         spec = FUNCTIONS[node.function]
         args = [self.value_of(arg) for arg in node.args]
         kwargs = {key: self.value_of(value) for key, value in node.kwargs}
+        for key, value in kwargs.items():
+            if key in _BOOL_KWARGS and _is_number(value):
+                # torch: "argument 'keepdim' must be bool, not int"
+                raise ops.ArgumentError(f"{key}= takes True or False (torch refuses the "
+                                        f"number {value!r} there)")
+        if node.function in ("max", "min") and len(args) > 2 and _is_number(args[2]):
+            raise ops.ArgumentError(f"{node.function}(x, dim, keepdim): keepdim takes True or "
+                                    f"False (torch refuses the number {args[2]!r} there)")
         if node.function == "manual_seed":
             self.generator.manual_seed(ops_more.seed_value(args))
             self.seeded = True
@@ -553,27 +592,49 @@ class _Interpreter:
                 self._made[id(node)] = (None, node, result)
             return self._record(node, result)
         name = node.function
-        if name == "pow" and all(isinstance(a, float) for a in args):
-            return self._constant_arithmetic(BinaryOp(node.span, node.text, "**",
+        if name in _PYTHON_ON_NUMBERS and len(args) == 2 and not kwargs \
+                and all(_is_number(a) for a in args):
+            # 7 // 2 is the int 3 and 7.5 % 2 the float 1.5, as in Python
+            return self._constant_arithmetic(BinaryOp(node.span, node.text,
+                                                      _PYTHON_ON_NUMBERS[name],
                                                       node.args[0], node.args[1]), *args)
         if isinstance(args[0], list):
             raise ops.ArgumentError(f"{name}() needs a tensor or a number as its first "
                                     "argument, not a list")
-        if (name != "pow" or not isinstance(args[0], float)) and not isinstance(args[0], str):
+        if name == "remainder" and _is_number(args[0]) and len(args) > 1 \
+                and isinstance(args[1], torch.Tensor) and args[1].requires_grad \
+                and torch.is_grad_enabled():
+            # 5 % x is torch's remainder(Scalar, Tensor), whose backward torch does not have
+            # (a 0-d tensor in first place would have one: reading 5 as it would differ)
+            raise ops.ArgumentError(
+                "torch has no gradient for a number % a tensor that needs one (\"derivative "
+                "for aten::remainder is not implemented\"); write torch.tensor(5.0) % x, or "
+                "apply it to a value that needs none (.detach())".replace(
+                    "5.0", str(float(args[0]))))
+        if (name != "pow" or not _is_number(args[0])) and not isinstance(args[0], str):
             args[0] = ops.as_tensor(args[0], self.dtype)  # einsum's formula stays text
         if name in ("maximum", "minimum") or name in ops.PRODUCTS:
             args[1] = ops.as_tensor(args[1], self.dtype)
         if name in ("sum", "mean", "prod", "norm", "logsumexp") and not kwargs.get("keepdim") \
                 and isinstance(args[0], torch.Tensor) and args[0].dim() == 0 and "dim" in kwargs:
             pass  # torch handles dim on 0-d tensors itself
-        if name in ("max", "min") and len(node.args) > 1 and _written_as_float(node.args[1]):
-            # torch.max(x, 0.0): torch refuses a float there (an int is a dim, a tensor the
-            # other operand); reading 0.0 as dim 0 would silently reduce instead
+        if name in ("max", "min") and len(args) > 1 and isinstance(args[1], float):
+            # torch.max(x, 0.0), or c = 0.0; torch.max(x, c): torch refuses a float there
+            # (an int is a dim, a tensor the other operand); reading 0.0 as dim 0 would
+            # silently reduce instead
             raise ops.ArgumentError(
-                f"torch refuses {node.args[1].text} in second place: a whole number there is "
-                f"a dimension, a tensor the other operand; for the {name}imum with a number "
-                f"entry by entry write torch.clamp(x, {'min' if name == 'max' else 'max'}="
-                f"{node.args[1].text})")
+                f"torch refuses {node.args[1].text} in second place: it is a float "
+                f"({args[1]!r}), and there an int is a dimension, a tensor the other operand; "
+                f"for the {name}imum with a number entry by entry write torch.clamp(x, "
+                f"{'min' if name == 'max' else 'max'}={node.args[1].text})")
+        if node.part and name in ("max", "min", "argmax", "argmin") and any(
+                isinstance(a, torch.Tensor) for a in args[1:] + [kwargs.get("dim")]):
+            # torch.max(x, y).values with a tensor y: torch compares entry by entry and the
+            # result (a tensor) has no values/indices parts
+            which = name[3:] if name.startswith("arg") else name
+            raise ops.ArgumentError(
+                f"{which}(x, y) with a tensor y compares entry by entry and gives a tensor, "
+                f"which has no .{node.part} (torch refuses this); for a dim give an int")
         if name in ("softmax", "log_softmax") and len(args) == 1 and "dim" not in kwargs:
             kwargs["dim"] = self._implicit_softmax_dim(node, args[0])
         shape = ops.result_shape(name, args)
@@ -613,12 +674,14 @@ class _Interpreter:
         return dim
 
 
-def _written_as_float(node: Node) -> bool:
-    """True for a number written with a point or an exponent (``0.0``, ``-1e3``), which
-    Python reads as a float, not an int."""
-    while isinstance(node, UnaryOp):
-        node = node.operand
-    return isinstance(node, Number) and any(c in node.text for c in ".eE")
+#: keyword arguments torch takes only as True/False (a number there is refused)
+_BOOL_KWARGS = {"keepdim", "unbiased", "descending", "largest", "sorted", "training",
+                "requires_grad", "log_target", "inplace", "stable"}
+
+
+def _is_number(value) -> bool:
+    """A Python number (int or float; True/False are not numbers here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def leaf_text_name(node: Node, repeated: bool) -> str:

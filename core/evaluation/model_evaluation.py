@@ -264,8 +264,16 @@ def _parameter_names(params, recorder) -> dict[int, str]:
             raise ExpressionError("value", "params must be a dict name -> tensor or an "
                                   f"nn.Module, not {type(params).__name__}")
         for name, tensor in items:
-            if torch.is_tensor(tensor):
-                names.setdefault(id(tensor), str(name))
+            if not isinstance(name, str) or not name:
+                raise ExpressionError("value", f"params: the name {name!r} is not a text; "
+                                      "params maps names (str) to tensors")
+            if not torch.is_tensor(tensor):
+                raise ExpressionError("value", f"params[{name!r}] is a "
+                                      f"{type(tensor).__name__}, not a tensor")
+            names.setdefault(id(tensor), name)
+    if recorder is not None and not isinstance(recorder, Recorder):
+        raise ExpressionError("value", "recorder must be what autograd_explorer.record() "
+                              f"returned, not {type(recorder).__name__}")
     if recorder is not None:
         for tensor_id, name in recorder.parameter_names.items():
             names.setdefault(tensor_id, name)

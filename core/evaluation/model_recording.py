@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch.overrides import TorchFunctionMode
 
+from core.errors import ExpressionError
+
 #: Most tensors one recording keeps (a guard against recording a training loop by mistake).
 MAX_RECORDS = 200_000
 
@@ -180,6 +182,10 @@ def record(model=None) -> Recorder:
     its value, and (for ``model``, an ``nn.Module`` or a list of them) the module path that
     computed it. Pass the recorder to :func:`autograd_explorer.explore` (it is found
     automatically when the output was computed inside the most recent recording)."""
+    modules = model if isinstance(model, (list, tuple)) else [model]
+    if model is not None and not all(isinstance(m, torch.nn.Module) for m in modules):
+        raise ExpressionError("value", "record() takes an nn.Module or a list of them, not "
+                              f"{type(model).__name__}")
     return Recorder(model)
 
 

@@ -32,15 +32,20 @@ def as_tensor(value, dtype: torch.dtype) -> torch.Tensor:
 
 
 def as_int(value, what: str) -> int:
-    """An integer argument (a dimension, a size) from a number; refuses fractions."""
+    """An integer argument (a dimension, a size) from an int, as torch takes it: a float
+    (``2.0``, or a name bound to one, or ``6/3``) is refused as torch refuses it."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ArgumentError(f"{what} must be a whole number, not a tensor")
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not float(value).is_integer():
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a value from the variables table is a float tensor
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        raise ArgumentError(f"{what} must be an int, and {value!r} is a float (torch refuses "
+                            f"it): write {int(value)}, or use // instead of / to divide")
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ArgumentError(f"{what} must be a whole number")
-    return int(value)
+    return value
 
 
 def as_dims(value, what: str = "dim"):
@@ -248,8 +253,7 @@ def _extreme(which):
 
 
 def _is_whole(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and float(value).is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _number_text(value) -> str:

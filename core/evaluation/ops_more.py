@@ -90,9 +90,26 @@ def _dim_range(i: int, n: int, dim: int) -> int:
     return i
 
 
+def _number_index(item, tensors) -> tuple:
+    """An index computed from names (``i = 2 - 1; x[i]``) is an int index when it is an
+    int, as in torch; a float is refused, as torch refuses it."""
+    if item[0] != "tensor":
+        return item
+    value = tensors[item[1]]
+    if isinstance(value, bool) or isinstance(value, torch.Tensor):
+        return item
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        raise ArgumentError(f"an index must be an int, and {value!r} is a float (torch "
+                            "refuses it): use // instead of / to divide")
+    return item
+
+
 def getitem(x, spec, *tensors):
     """``x[...]`` from the plain index data of :func:`core.language.syntax_more.subscript`."""
     x = _tensor(x, "only a tensor can be indexed; this")
+    spec = [_number_index(item, tensors) for item in spec]
     consumed = 0
     for item in spec:
         if item[0] in ("int", "slice", "list"):
@@ -815,8 +832,9 @@ def masked_fill(x, mask=None, value=None):
 
 
 def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own name
-    """``F.pad(x, (left, right, ...), value=0)``: constant padding, size checked first."""
-    widths = _sizes([pad] if pad is not None else [], {}) if isinstance(pad, list) else None
+    """``F.pad(x, (left, right, ...), value=0)``: constant padding, size checked first. A
+    negative width crops, as in torch (``F.pad(x, (-1, 2))`` drops the first column)."""
+    widths = tuple(as_int(w, "a pad width") for w in pad) if isinstance(pad, list) else None
     if not widths or len(widths) % 2 or len(widths) // 2 > x.dim():
         raise ArgumentError("pad takes pairs of widths, as in F.pad(x, (1, 1))")
     if mode != "constant":
@@ -824,6 +842,10 @@ def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own n
     shape = list(x.shape)
     for k in range(len(widths) // 2):
         shape[-1 - k] += widths[2 * k] + widths[2 * k + 1]
+        if shape[-1 - k] < 0:
+            raise ArgumentError(f"the widths {widths[2 * k]}, {widths[2 * k + 1]} would make "
+                                f"dim {x.dim() - 1 - k} (size {x.shape[-1 - k]}) of size "
+                                f"{shape[-1 - k]}")
     check_size(tuple(shape), "pad(...)")
     return F.pad(x, widths, value=0.0 if value is None else _float(value, "value"))
 

@@ -82,9 +82,9 @@ def specs(spec) -> list:
              **nn),
         spec("leaky_relu", 1, 2, "x if x > 0 else slope·x (slope 0.01)", ("negative_slope",),
              **nn),
-        spec("elu", 1, 1, "x if x > 0 else alpha·(exp(x) − 1)", ("alpha",), **nn),
+        spec("elu", 1, 2, "x if x > 0 else alpha·(exp(x) − 1)", ("alpha",), **nn),
         spec("selu", 1, 1, "scale·elu(x, alpha) with torch's fixed constants", (), **nn),
-        spec("celu", 1, 1, "x if x > 0 else alpha·(exp(x/alpha) − 1)", ("alpha",), **nn),
+        spec("celu", 1, 2, "x if x > 0 else alpha·(exp(x/alpha) − 1)", ("alpha",), **nn),
         spec("silu", 1, 1, "x·sigmoid(x) (swish)", (), **nn),
         spec("mish", 1, 1, "x·tanh(softplus(x))", (), **nn),
         spec("softsign", 1, 1, "x / (1 + |x|)", (), **nn),
@@ -94,7 +94,7 @@ def specs(spec) -> list:
         spec("hardsigmoid", 1, 1, "relu6(x + 3) / 6", (), **nn),
         spec("hardswish", 1, 1, "x·relu6(x + 3) / 6", (), **nn),
         spec("logsigmoid", 1, 1, "log(sigmoid(x)), computed stably", (), **nn),
-        spec("softplus", 1, 1, "log(1 + exp(beta·x)) / beta; x itself above threshold",
+        spec("softplus", 1, 3, "log(1 + exp(beta·x)) / beta; x itself above threshold",
              ("beta", "threshold")),
         spec("tanhshrink", 1, 1, "x − tanh(x)", (), **nn),
         spec("clip", 1, 3, "another name for clamp", ("min", "max")),
@@ -174,7 +174,7 @@ def specs(spec) -> list:
              (), method=False),
         # layers
         spec("linear", 2, 3, "x Wᵀ + b", ("bias",), **nn),
-        spec("normalize", 1, 1, "x / max(‖x‖_p, eps) along dim", ("p", "dim", "eps"), **nn),
+        spec("normalize", 1, 4, "x / max(‖x‖_p, eps) along dim", ("p", "dim", "eps"), **nn),
         spec("layer_norm", 1, 4, "(x − mean) / √(var + eps) over the last dims, then "
              "weight and bias", ("normalized_shape", "weight", "bias", "eps"), **nn),
         spec("dropout", 1, 3, "zero entries at random with probability p, scale the rest by "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from core import limits
 from core.errors import ExpressionError, LimitError, Span
-from core.language import grad_blocks, notebook, syntax_more
+from core.language import grad_blocks, notebook, pieces, syntax_more
 from core.language.astutil import dotted_name
 from core.language.functions import (
     ATTRIBUTE_FUNCTIONS,
@@ -42,9 +42,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Number(Node):
-    """A numeric constant (always held as a float)."""
+    """A numeric constant, held as Python holds it: ``2`` is an int, ``2.0`` a float (torch
+    tells them apart: ``torch.max(x, 0)`` reduces along dim 0, ``torch.max(x, 0.0)`` is
+    refused; a size, a dim or an index must be an int)."""
 
-    value: float
+    value: int | float
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ class Call(Node):
     #: (F.NAME, torch.nn.functional.NAME) or "method" (x.NAME()); torch's overloads differ
     #: between them (F.softmax(x) picks a dim, torch.softmax(x) refuses)
     namespace: str = ""
+    #: "values" / "indices" for ``x.max(d).values`` / ``.indices`` (``[0]`` / ``[1]``): torch
+    #: gives those parts only when it reduces along a dim, not for a tensor second operand
+    part: str = ""
 
     def kwarg(self, name: str, default=None):
         """The keyword argument ``name`` as given, or ``default``."""
@@ -109,6 +114,9 @@ class Statement:
     text: str
     #: inside a ``with torch.no_grad():`` block: computed without recording a graph
     no_grad: bool = False
+    #: written ``y += e`` (``-=``, ``*=``...): torch changes a tensor y in place, which
+    #: core.evaluation.in_place checks against the new tensor the language makes
+    augmented: bool = False
 
 
 @dataclass
@@ -196,7 +204,8 @@ def parse_python(text: str) -> ast.Module:
         raise ExpressionError("syntax", "the expression is empty: type something like "
                               "f = w**2 + sin(z)")
     try:
-        tree = ast.parse(text, mode="exec")
+        # a long text in pieces: one call of the parser holds the GIL, a stall of the window
+        tree = pieces.parse_module(text)
     except SyntaxError as err:
         raise _syntax_error(err, text) from None
     except (RecursionError, MemoryError):
@@ -477,7 +486,7 @@ class _Converter:
             target = self._target_name(stmt.target)
             left = Name(_span(stmt.target), target, target)
             expr = BinaryOp(_span(stmt), self._source(stmt), op, left, right)
-            return Statement(target, expr, _span(stmt), self._source(stmt))
+            return Statement(target, expr, _span(stmt), self._source(stmt), augmented=True)
         if isinstance(stmt, ast.Expr):
             value = self.expr(stmt.value)  # first: what is refused in it is the better message
             if isinstance(value, Call) and value.function == "manual_seed":
@@ -554,7 +563,7 @@ class _Converter:
                                   span)
         raise _not_allowed(node)
 
-    def _number(self, node: ast.Constant) -> float:
+    def _number(self, node: ast.Constant) -> int | float:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             what = {str: "text in quotes", bytes: "bytes", type(None): "None",
@@ -570,7 +579,7 @@ class _Converter:
                              _span(node)) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise LimitError("this number is too large to represent as a float", _span(node))
-        return number
+        return value if isinstance(value, int) else number
 
     def _operator_error(self, op: ast.AST, node: ast.AST) -> ExpressionError:
         name = type(op).__name__
@@ -727,6 +736,8 @@ class _Converter:
             return [self._literal(elt) for elt in node.elts]
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return node.value  # torch.tensor([True, False]) is a boolean tensor
+        if isinstance(node, ast.BinOp):
+            return self._whole_arithmetic(node)
         sign = 1.0
         while isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -735,6 +746,20 @@ class _Converter:
         value = self._number(node)
         value = sign * value
         return int(value) if isinstance(node.value, int) else value
+
+    def _whole_arithmetic(self, node: ast.BinOp) -> int:
+        """``5 * 4`` inside a written size: whole numbers only, within int64."""
+        left, right = self._literal(node.left), self._literal(node.right)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (left, right)):
+            raise ExpressionError("unsupported", "arithmetic inside a written size or list "
+                                  "takes whole numbers only, as in (-1, 28 * 28)", _span(node))
+        if isinstance(node.op, ast.FloorDiv) and right == 0:
+            raise ExpressionError("value", "division by zero", _span(node))
+        value = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right,
+                 ast.FloorDiv: left // right if right else 0}[type(node.op)]
+        if abs(value) > _SIZE_LIMIT:
+            raise ExpressionError("limit", "this whole number is too large", _span(node))
+        return value
 
     def attribute(self, node: ast.Attribute) -> Node:
         if node.attr.startswith("_"):
@@ -781,7 +806,15 @@ def _is_literal(node: ast.expr) -> bool:
             current = current.operand
         if isinstance(current, (ast.List, ast.Tuple)):
             stack.extend(current.elts)
+        elif isinstance(current, ast.BinOp) and isinstance(current.op, _SIZE_ARITHMETIC):
+            stack.extend((current.left, current.right))  # x.view((-1, 28 * 28))
         elif not (isinstance(current, ast.Constant)
                   and isinstance(current.value, (int, float, bool))):
             return False
     return True
+
+
+#: whole-number arithmetic allowed inside written sizes and lists: (5 * 4, 6), (-1, 28*28)
+_SIZE_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
+#: the largest whole number such arithmetic may make (torch's int64)
+_SIZE_LIMIT = 2 ** 63 - 1

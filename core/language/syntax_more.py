@@ -161,17 +161,14 @@ def _int_literal(node: ast.expr) -> int | None:
 
 def _dim_given(call) -> bool:
     """True when a max/min call reduces along a dim (so it has values and indices)."""
-    from core.language.parser import Literal, Number, UnaryOp
 
     if call.function in ("sort", "topk"):
         return True  # values and indices always
     if call.kwarg("dim") is not None:
         return True
-    if len(call.args) > 1:
-        second = call.args[1]
-        return isinstance(second, (Number, Literal)) or (
-            isinstance(second, UnaryOp) and isinstance(second.operand, Number))
-    return False
+    # a second argument: a dim when it is an int; whether it is one (a name, arithmetic)
+    # is known when the program runs, which refuses a tensor there (torch gives no .values)
+    return len(call.args) > 1
 
 
 def _part(converter, node: ast.AST, call, which: int):
@@ -180,7 +177,7 @@ def _part(converter, node: ast.AST, call, which: int):
 
     span, text = _span(node), converter._source(node)
     if which == 0:
-        return Call(span, text, call.function, call.args, call.kwargs)
+        return Call(span, text, call.function, call.args, call.kwargs, part="values")
     if _WITH_INDICES[call.function] is None:
         raise ExpressionError("unsupported", f"the indices of {call.function}() are not part "
                               "of the language; its values are", span)
@@ -189,7 +186,7 @@ def _part(converter, node: ast.AST, call, which: int):
     if len(args) > 1 and call.kwarg("dim") is None:
         kwargs.insert(0, ("dim", args[1]))
         args = args[:1]
-    return Call(span, text, _WITH_INDICES[call.function], args, tuple(kwargs))
+    return Call(span, text, _WITH_INDICES[call.function], args, tuple(kwargs), part="indices")
 
 
 def _slogdet_part(converter, node, call, which: int):
@@ -214,7 +211,7 @@ def attribute(converter, node: ast.Attribute):
         receiver = converter.expr(node.value)
         span = _span(node)
         return Call(span, converter._source(node), "transpose",
-                    (receiver, Number(span, "-2", -2.0), Number(span, "-1", -1.0)))
+                    (receiver, Number(span, "-2", -2), Number(span, "-1", -1)))
     if node.attr in ("sign", "logabsdet") and isinstance(node.value, ast.Call):
         call = converter.expr(node.value)
         if isinstance(call, Call) and call.function == "slogdet":

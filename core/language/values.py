@@ -153,9 +153,9 @@ def _constructed(node: ast.Call, where: str) -> Filled:
         fill = 0.0
     if len(args) == 1 and isinstance(args[0], list):
         args = args[0]
-    if not args or not all(not isinstance(n, list) and float(n).is_integer() and n > 0
-                           for n in args):
-        raise ExpressionError("value", "sizes must be positive whole numbers, as in "
+    if not args or not all(not isinstance(n, list) and float(n).is_integer() and n >= 0
+                           for n in args):  # zeros(4, 0): an empty tensor, as torch makes
+        raise ExpressionError("value", "sizes must be whole numbers (0 or more), as in "
                               "ones(2, 3)", where=where)
     shape = tuple(int(n) for n in args)
     if name == "eye":

@@ -47,6 +47,9 @@ SANS_ADVANCE, MONO_ADVANCE = 0.62, 0.603
 INK, MUTED, ACCENT, NOTE_FILL = "#1a1a1a", "#555555", "#1a5fb4", "#fff3cd"
 #: the largest zoom of the graph on a slide (a three-node graph need not fill the screen)
 MAX_ZOOM = 2.2
+#: a graph that fits the view whole with its smallest text this much above the smallest
+#: readable size is shown whole on every page, not zoomed on the step
+WHOLE_GRAPH_MARGIN = 1.15
 PAGE_TIMEOUT = 60.0
 #: the most pages a deck may have (each is a Graphviz drawing and a conversion, about 0.1 s)
 MAX_PAGES = 800
@@ -177,20 +180,37 @@ def _title_page(evaluation, trace, explanation: str, title: str) -> DeckPage:
     lines.append(Line("text", f"The output is {trace.output_name} = {fmt(evaluation.value)}. "
                               "The pages compute each value, then run the backward pass as "
                               "torch's engine did, one node per page."))
+    if getattr(trace, "seed_vector", None) is not None:
+        y = trace.output_name
+        lines.append(Line("text", f"{y} has several entries: the backward pass is "
+                                  f"{y}.backward(v) with v = {fmt(trace.seed_vector)}, so each "
+                                  f"gradient is vᵀ ∂{y}/∂x, the gradient of the number "
+                                  f"vᵀ{y} = sum(v * {y})."))
     return DeckPage("title", title or f"How autograd computes the gradients of "
                     f"{trace.output_name}", "", lines)
 
 
 def _summary_page(evaluation, trace, check: bool) -> DeckPage:
-    from core.teaching.rules import fmt, pretty
-    f = trace.output_name
+    from core.teaching.rules import MINUS, fmt, pretty
+    from core.teaching.step_text import derivative_of
+    f = derivative_of(trace)
     lines = []
     fd = _finite_differences(evaluation) if check else {}
     for name, leaf in trace.leaves.items():
-        terms = [f"{fmt(c.value)} via {pretty(c.via.split(' (')[0])}" for c in leaf.contributions]
         lines.append(Line("math", f"∂{f}/∂{name} = {fmt(leaf.total)}"))
-        if len(terms) > 1:
-            lines.append(Line("text", "    paths: " + " + ".join(terms)))
+        if len(leaf.contributions) > 1:
+            # a − b, never a + −b: each path's share named by where it came from
+            text = ""
+            for k, c in enumerate(leaf.contributions):
+                value = fmt(c.value)
+                via = f"(via {pretty(c.via.split(' (')[0])})"
+                if k == 0:
+                    text = f"{value} {via}"
+                elif value.startswith(MINUS) and "[" not in value:
+                    text += f" {MINUS} {value[1:]} {via}"
+                else:
+                    text += f" + {value} {via}"
+            lines.append(Line("text", f"    paths: {text} = {fmt(leaf.total)}"))
         if name in fd:
             lines.append(Line("text", "    finite differences: " + fd[name]))
     return DeckPage("summary", "Summary: every gradient", "each path's share, and an "
@@ -205,13 +225,18 @@ def _finite_differences(evaluation) -> dict[str, str]:
     from core.teaching.rules import fmt
     if not evaluation.program.statements:
         return {}  # a graph from the user's own code (autograd_explorer): nothing to re-run
+    gradients = evaluation.gradients
     try:
+        if getattr(evaluation, "grad_output", None) is not None:
+            # y.backward(v): the gradients are those of the number vᵀy (core.check.vjp)
+            from core.check.vjp import scalar_evaluation
+            evaluation = scalar_evaluation(evaluation)
         result = finite_differences(evaluation, max_entries=64, time_limit=10.0)
     except (ExpressionError, RuntimeError, ValueError):
         return {}
     out = {}
     for name, tensor in evaluation.inputs.items():
-        if not tensor.requires_grad or name not in evaluation.gradients:
+        if not tensor.requires_grad or name not in gradients:
             continue
         entries = [(i, e) for (n, i), e in result.entries.items() if n == name]
         if not entries or any(e.value is None for _, e in entries):
@@ -220,7 +245,7 @@ def _finite_differences(evaluation) -> dict[str, str]:
         values = torch.zeros(tuple(tensor.shape), dtype=torch.float64)
         for index, entry in entries:
             values[index] = entry.value
-        auto = evaluation.gradients[name].detach().double()
+        auto = gradients[name].detach().double()
         worst = float((values - auto).abs().max()) if values.numel() else 0.0
         scale = max(1.0, float(auto.abs().max()) if auto.numel() else 1.0)
         verdict = "agrees" if worst <= 1e-3 * scale else "differs"
@@ -457,30 +482,49 @@ _LINE_STYLE = {
 
 
 def _layout_lines(lines: list[Line], width: float, sizes: dict) -> list[tuple]:
-    """Each line wrapped to ``width``: (text, size, mono, bold, colour, italic, is_note)."""
+    """Each line wrapped to ``width``: (text, size, mono, bold, colour, italic, is_note,
+    block). Rows of one ``block`` stay on one page: a wrapped line, and a grid with the
+    line that introduces it (``∂f/∂X += ∂f/∂Y · Wᵀ`` then the matrices)."""
     out = []
+    block = 0
+    previous = None
     for line in lines:
         mono, bold, color, italic = _LINE_STYLE.get(line.kind, _LINE_STYLE["text"])
         size = sizes["mono"] if mono else sizes["text"]
+        if not (line.kind == "grid" and previous is not None
+                and previous.kind in ("math", "in", "rule", "result")):
+            block += 1
+        previous = line
         if line.kind == "grid":
             rows = line.text.split("\n")
             longest = max(len(r) for r in rows)
             # a grid is never wrapped: it gets a smaller face down to the smallest allowed
             fit = width / (MONO_ADVANCE * max(longest, 1))
             size = max(sizes["small"], min(size, fit))
-            out += [(r, size, True, False, color, False, False) for r in rows]
+            out += [(r, size, True, False, color, False, False, block) for r in rows]
             continue
         for part in _wrap(line.text, width, size, mono):
-            out.append((part, size, mono, bold, color, italic, line.kind == "note"))
+            out.append((part, size, mono, bold, color, italic, line.kind == "note", block))
     return out
+
+
+def rows_height(rows: list[tuple]) -> float:
+    """The height the rows take, drawn one under the other."""
+    return sum(row[1] * 1.32 for row in rows)
 
 
 def _draw_lines(canvas: _Canvas, rows: list[tuple], x: float, y: float, width: float,
                 bottom: float) -> int:
-    """Draw rows from ``y`` down; returns how many fitted above ``bottom``."""
+    """Draw rows from ``y`` down; returns how many fitted above ``bottom``. A block that
+    does not fit whole waits for the next page (unless nothing was drawn yet: a block
+    taller than a page is split)."""
     drawn = 0
-    for text, size, mono, bold, color, italic, note in rows:
+    for k, (text, size, mono, bold, color, italic, note, block) in enumerate(rows):
         step = size * 1.32
+        if drawn and (k == 0 or rows[k - 1][7] != block):
+            rest = rows_height([r for r in rows[k:] if r[7] == block])
+            if y + rest > bottom:
+                break
         if y + step > bottom:
             break
         if note:
@@ -498,6 +542,11 @@ def _zoom_for(pic: Picture, focus: set, area: tuple, min_font: float,
     boxes = [pic.nodes[n] for n in focus if n in pic.nodes] or list(pic.nodes.values())
     if not boxes:
         return 1.0, 0.0, 0.0
+    every = list(pic.nodes.values())
+    whole = min(aw / (max(b[2] for b in every) - min(b[0] for b in every) + 60),
+                ah / (max(b[3] for b in every) - min(b[1] for b in every) + 60))
+    if whole >= WHOLE_GRAPH_MARGIN * min_font / pic.min_font:
+        boxes = every  # a small graph is shown whole (and stands still from page to page)
     x0 = min(b[0] for b in boxes) - 30
     y0 = min(b[1] for b in boxes) - 30
     x1 = max(b[2] for b in boxes) + 30
@@ -606,8 +655,14 @@ def compose(page: DeckPage, pic: Picture | None, graph, layout: str, number: int
         canvas.text(width - margin - 60, height - 12, f"{number} / {total}", sizes["small"],
                     color=MUTED)
         if layout == "slides":
+            if rows is None and pic is not None and page.kind != "title":
+                # the words' column (as _slide_body makes it), laid out before the map is
+                # placed: words that fit only without the map take its room
+                rows = _layout_lines(list(page.lines), width - width * 0.52 - margin - 8,
+                                     sizes)
+            need = rows_height(rows) if rows is not None else 0.0
             text_box = _slide_body(canvas, page, pic, graph, top, margin, width, height,
-                                   sizes, first)
+                                   sizes, first, need)
         else:
             text_box = _handout_body(canvas, page, pic, graph, top, margin, width, height,
                                      first)
@@ -633,9 +688,11 @@ def compose(page: DeckPage, pic: Picture | None, graph, layout: str, number: int
     return pages
 
 
-def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, first) -> tuple:
-    """Graph focus on the left, minimap under it, words on the right; without a graph the
-    words take the whole width. Returns the text box (x, y, width, bottom)."""
+def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, first,
+                need: float = 0.0) -> tuple:
+    """Graph focus on the left, minimap under the words on the right; without a graph the
+    words take the whole width. Words ``need``-ing the map's room to fit on this page get it
+    (the map is left out). Returns the text box (x, y, width, bottom)."""
     bottom = height - margin
     if pic is None:
         return (margin, top, width - 2 * margin, bottom - 10)
@@ -649,6 +706,8 @@ def _slide_body(canvas, page, pic, graph, top, margin, width, height, sizes, fir
                    keep=set(page.focus))
     # the map of the whole graph in the words' column, bottom right, clear of the graph
     mw, mh = 170, 100
+    if bottom - mh - 8 - top < need <= bottom - 10 - top:
+        return (split + 8, top, width - split - margin - 8, bottom - 10)
     _minimap(canvas, pic, page, graph, (width - margin - mw, bottom - mh, mw, mh),
              (vx, vy, area[2] / zoom, area[3] / zoom))
     return (split + 8, top, width - split - margin - 8, bottom - mh - 8)
@@ -739,7 +798,8 @@ def headline_lines(evaluation, trace, headline: dict | None) -> list[Line]:
             return fmt(t.detach()) if t is not None else n.text
         op = MINUS if node.op == "-" else node.op
         parts = f" = {side(node.left)} {op} {side(node.right)}"
-    f = trace.output_name
+    from core.teaching.step_text import derivative_of
+    f = derivative_of(trace)
     verdict = ("the same as the backward pass found, step by step" if same else
                "this differs from the backward pass")
     return [Line("rule", f"The headline: ∂{f}/∂{name} = {headline['text']}"),

@@ -141,7 +141,7 @@ def pretty(text: str) -> str:
     text = " ".join(text.split())
     text = re.sub(r"\b(?:torch\.nn\.functional|torch|F|nn\.functional)\.", "", text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)\s*\*\s*(?=[A-Za-z_(])(?!\*)", r"\1", text)
-    text = re.sub(r"\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    text = re.sub(r"\s*\*\*\s*(\d)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     return re.sub(r"(?<![0-9.][eE])-", MINUS, text)
 
 
@@ -264,6 +264,14 @@ class StepContext:
     aliases: dict = field(default_factory=dict)
     #: slots whose alias names a tensor of its own (the same text computed twice)
     separate: set = field(default_factory=set)
+    #: the forward values of the input slots where the program made them (None elsewhere):
+    #: what a node did not save (relu keeps only its result, so x < 0 and x = 0 look alike)
+    inputs: list = field(default_factory=list)
+
+    def input_value(self, i: int):
+        """The forward value of input slot ``i``, or None when it is not known."""
+        value = self.inputs[i] if i < len(self.inputs) else None
+        return value.detach() if isinstance(value, torch.Tensor) else None
 
     @property
     def g(self) -> torch.Tensor | None:
@@ -841,11 +849,11 @@ _UNARY: dict[str, tuple] = {
                          lambda c: f"{fmt(_R(c))} {times(_R(c), 0)} {fmt(1 - _R(c))}"),
     "ReluBackward0": ("1 where {x} > 0, else 0",
                       lambda c: (_R(c) > 0).to(_R(c).dtype), None,
+                      # relu saves only its result, 0 for x < 0 and x = 0 alike: the kink
+                      # is named only where the input's own value is 0
                       lambda c: (f"kink: relu({c.label(0)}) has no derivative where "
                                  f"{c.label(0)} = 0; torch uses 0 there"
-                                 if _at_zero(_R(c)) and _at_zero(c.saved('self') if
-                                                                 c.saved('self') is not None
-                                                                 else _R(c)) else "")),
+                                 if _at_zero(c.input_value(0)) else "")),
     "SoftplusBackward0": ("σ({x}) (1 past the threshold)", _softplus_derivative, None),
     "ErfBackward0": ("2/√π · exp(−{x}²)",
                      lambda c: 2 / math.sqrt(math.pi) * torch.exp(-_X(c) ** 2),
@@ -1136,6 +1144,12 @@ _SLOT_WORDS = (("Mul", ("first factor", "second factor")), ("Mm", ("first factor
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
+def slot_word(op: str, i: int) -> str:
+    """What input slot ``i`` of operation ``op`` is called: "first factor", "base"..."""
+    words = next((w for prefix, w in _SLOT_WORDS if op.startswith(prefix)), ())
+    return words[i] if i < len(words) else f"input {i + 1}"
+
+
 def slot_aliases(op: str, ctx: StepContext) -> tuple[dict[int, str], str]:
     """When one tensor fills several input slots of a node (``y * y``, ``W @ W``,
     ``x ** x``), a name per slot (``y₁``, ``y₂``) and the sentence that says which is
@@ -1173,18 +1187,19 @@ def slot_aliases(op: str, ctx: StepContext) -> tuple[dict[int, str], str]:
 
 
 def rule_for(fn, grad_in, grad_out, labels=(), *, output: str = "f", node: str = "",
-             constants=()) -> Rule:
+             constants=(), inputs=()) -> Rule:
     """The rule of the step that ran ``fn``: its formula and this step's numbers.
 
     ``grad_in`` is the gradient flowing in (a list, as the engine passes it), ``grad_out``
     the gradients sent along ``next_functions`` (None where an input needs none),
     ``labels`` the display of each input slot, ``output`` the output's name, ``node`` the
-    node's own display, ``constants`` the texts of constant operands.
+    node's own display, ``constants`` the texts of constant operands, ``inputs`` the
+    forward values of the input slots where known.
     """
     op = type(fn).__name__
     spec = RULES.get(op)
     ctx = StepContext(fn, list(grad_in), list(grad_out), list(labels), output, node,
-                      list(constants))
+                      list(constants), inputs=list(inputs))
     ctx.aliases, naming = slot_aliases(op, ctx)
     nonfinite = _nonfinite_note(ctx)
     if spec is None:

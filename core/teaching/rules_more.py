@@ -146,24 +146,48 @@ def _nll_local(ctx):
                   f"{MINUS}{fmt(ctx.g)} at classes {fmt(target)}", "")]
 
 
+def _loss_weight(ctx):
+    """(the weight= tensor or 1, its words in a symbol: "weight · " or "")."""
+    weight = ctx.saved("weight")
+    if isinstance(weight, torch.Tensor):
+        return weight, "weight · "
+    return 1.0, ""
+
+
 def _bce_local(ctx):
     p, y = _x(ctx), ctx.saved("target")
     n, how = _divisor(ctx, p)
-    out = [Local(0, f"({ctx.label(0)} {MINUS} {ctx.label(1)}) / ({ctx.arg(0)}(1 {MINUS} "
-                    f"{ctx.label(0)})){how}", (p - y) / (p * (1 - p)) / n)]
+    w, w_text = _loss_weight(ctx)
+    out = [Local(0, f"{w_text}({ctx.label(0)} {MINUS} {ctx.label(1)}) / ({ctx.arg(0)}(1 "
+                    f"{MINUS} {ctx.label(0)})){how}", w * (p - y) / (p * (1 - p)) / n)]
     if _out(ctx, 1) is not None:
-        out.append(Local(1, f"log((1 {MINUS} {ctx.label(0)}) / {ctx.arg(0)}){how}",
-                         torch.log((1 - p) / p) / n))
+        out.append(Local(1, f"{w_text}log((1 {MINUS} {ctx.label(0)}) / {ctx.arg(0)}){how}",
+                         w * torch.log((1 - p) / p) / n))
     return [term for term in out if _out(ctx, term.input) is not None]
 
 
 def _bce_logits_local(ctx):
     x, y = _x(ctx), ctx.saved("target")
     n, how = _divisor(ctx, x)
-    out = [Local(0, f"σ({ctx.label(0)}) {MINUS} {ctx.arg(1)}{how}",
-                 (torch.sigmoid(x) - y) / n)]
+    w, w_text = _loss_weight(ctx)
+    pos = ctx.saved("pos_weight")
+    sig = torch.sigmoid(x)
+    if isinstance(pos, torch.Tensor):  # positives count pos_weight times
+        out = [Local(0, f"{w_text}((pos_weight · {ctx.arg(1)} + 1 {MINUS} {ctx.arg(1)}) "
+                        f"σ({ctx.label(0)}) {MINUS} pos_weight · {ctx.arg(1)}){how}",
+                     w * ((pos * y + 1 - y) * sig - pos * y) / n)]
+        target = (f"{w_text}(log(1 {MINUS} σ({ctx.label(0)})) {MINUS} pos_weight · "
+                  f"log σ({ctx.label(0)})){how}",
+                  w * (torch.nn.functional.logsigmoid(-x) - pos * torch.nn.functional.logsigmoid(x))
+                  / n)
+    else:
+        out = [Local(0, f"{w_text}(σ({ctx.label(0)}) {MINUS} {ctx.arg(1)}){how}"
+                     if w_text else f"σ({ctx.label(0)}) {MINUS} {ctx.arg(1)}{how}",
+                     w * (sig - y) / n)]
+        target = (f"{w_text}({MINUS}{ctx.arg(0)}){how}" if w_text else
+                  f"{MINUS}{ctx.arg(0)}{how}", w * -x / n)
     if _out(ctx, 1) is not None:
-        out.append(Local(1, f"{MINUS}{ctx.arg(0)}{how}", -x / n))
+        out.append(Local(1, *target))
     return [term for term in out if _out(ctx, term.input) is not None]
 
 

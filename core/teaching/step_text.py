@@ -123,15 +123,14 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
     (the deck's predict-then-reveal pages); ``width``: grids wider than this many
     characters are split between operators."""
     step = trace.steps[index]
-    f = trace.output_name
+    f = derivative_of(trace)
     out: list[Line] = []
     if step.leaf_id:
         return _leaf_lines(trace, step, hide)
     me = node_name(step)
     g = step.grad_in[0] if step.grad_in else None
     if step.contributions and step.contributions[0].from_step is None:
-        out.append(Line("in", f"gradient in: ∂{f}/∂{f} = 1 (the seed: the output's gradient "
-                              "with respect to itself)"))
+        out += seed_lines(trace)
     elif g is not None and _is_grid(g):
         out.append(Line("in", f"gradient in: ∂{f}/∂{me} ="))
         out.append(Line("grid", grid([g])))
@@ -154,6 +153,30 @@ def step_lines(trace, index: int, *, hide: bool = False, width: int = 0) -> list
         out += [Line("math", _hide(line) if hide else line) for line in rule.numbers]
     out += [Line(note_kind(note), note) for note in rule.notes]
     return out
+
+
+def derivative_of(trace) -> str:
+    """The numerator of every ∂·/∂ in the steps: the output's name, or ``(vᵀy)`` for a
+    pass seeded with v (``y.backward(v)``); any trace-like object (a view's deck) works."""
+    of = getattr(trace, "derivative_of", None)
+    return of if isinstance(of, str) else trace.output_name
+
+
+def seed_lines(trace) -> list[Line]:
+    """The gradient the backward pass starts from: 1, or the v of ``y.backward(v)``."""
+    y = trace.output_name
+    v = getattr(trace, "seed_vector", None)
+    if v is None:
+        return [Line("in", f"gradient in: ∂{y}/∂{y} = 1 (the seed: the output's gradient "
+                           "with respect to itself)")]
+    why = (f"(the seed: {y} has several entries, so {y}.backward(v) starts from the v you "
+           f"gave, not from 1; every gradient below is one of the number vᵀ{y} = "
+           f"sum(v * {y}))")
+    f = derivative_of(trace)
+    if _is_grid(v):
+        return [Line("in", f"gradient in: ∂{f}/∂{y} = v ="), Line("grid", grid([v])),
+                Line("text", why)]
+    return [Line("in", f"gradient in: ∂{f}/∂{y} = v = {fmt(v)} {why}")]
 
 
 def note_kind(note: str) -> str:
@@ -196,7 +219,7 @@ def _term_lines(term, hide: bool, width: int) -> list[Line]:
 
 
 def _leaf_lines(trace, step, hide: bool) -> list[Line]:
-    f = trace.output_name
+    f = derivative_of(trace)
     leaf = next((leaf for leaf in trace.leaves.values() if leaf.node_id == step.node_id), None)
     name = step.name or (leaf.name if leaf else "this input")
     total = leaf.total if leaf is not None else (step.grad_in[0] if step.grad_in else None)
@@ -216,7 +239,7 @@ def _leaf_lines(trace, step, hide: bool) -> list[Line]:
 def leaf_merge_line(trace, step) -> Line:
     """For a leaf reached along one path, the line its sending step's page adds (the deck
     merges such one-term AccumulateGrad pages into the step that sent the gradient)."""
-    f = trace.output_name
+    f = derivative_of(trace)
     value = step.grad_in[0] if step.grad_in else None
     return Line("result", f"{step.name}.grad = ∂{f}/∂{step.name} = {fmt(value)} "
                           f"({step.name} is reached along one path: AccumulateGrad stores it)")

@@ -29,7 +29,7 @@ from core.evaluation.deadline import backward_deadline, reachable_nodes
 from core.evaluation.evaluate import backward_seed
 from core.language import cuts
 from core.serialize import tensor_to_json
-from core.teaching.rules import Rule, accumulate_rule, fmt, rule_for
+from core.teaching.rules import Rule, accumulate_rule, fmt, rule_for, slot_word
 
 
 @dataclass
@@ -149,6 +149,14 @@ class Trace:
     output_name: str = "output"
     #: the output is an input that needs a gradient (``f = w``): no node runs, yet it has one
     output_is_input: bool = False
+    #: the v of ``y.backward(v)`` when the pass was seeded with one (None: seeded with 1)
+    seed_vector: torch.Tensor | None = None
+
+    @property
+    def derivative_of(self) -> str:
+        """What every ∂·/∂ of the steps differentiates: the output's name, or, for a pass
+        seeded with v, the number ``(vᵀy)`` whose gradient ``y.backward(v)`` computes."""
+        return self.output_name if self.seed_vector is None else f"(vᵀ{self.output_name})"
 
     @property
     def no_steps_reason(self) -> str:
@@ -337,6 +345,18 @@ def _restore_grads(saved) -> None:
         tensor.grad = grad
 
 
+def _input_value(evaluation, child):
+    """The forward value flowing out of ``child`` (a leaf's tensor, or the program's record
+    of what the node made), None where the program did not make it."""
+    if child is None:
+        return None
+    variable = getattr(child, "variable", None)
+    if variable is not None:
+        return variable
+    record = evaluation.record_for(child)
+    return None if record is None else record.tensor
+
+
 def _describe(evaluation, fn) -> tuple[str | None, str | None]:
     """(expression, name) of a node from the user's text; (None, None) when torch made
     the node inside a function."""
@@ -357,10 +377,12 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
     # node id -> input slot -> gradients that arrived there, in arrival order
     arrived: dict[str, dict[int, list[Contribution]]] = {}
     seed = backward_seed(evaluation).detach()  # 1, or the v of backward(gradient=v)
-    out = evaluation.output_name
-    start = f"the output {out} (d{out}/d{out} = 1)" \
-        if getattr(evaluation, "grad_output", None) is None else \
-        f"the output {out}, seeded with v (backward(gradient=v))"
+    vector = getattr(evaluation, "grad_output", None)
+    y = evaluation.output_name
+    # the steps differentiate the output, or for y.backward(v) the number vᵀy
+    out = y if vector is None else f"(vᵀ{y})"
+    start = f"the output {y} (d{y}/d{y} = 1)" if vector is None else \
+        f"the output {y}, seeded with v ({y}.backward(v))"
     arrived[root_id] = {0: [Contribution(seed, None, None, start, seed)]}
     inherited: dict[str, str] = {}  # node id -> expression of the step that reached it first
     steps: list[Step] = []
@@ -386,7 +408,9 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
         step = Step(index=index, node_id=node_id, op=op, expression=expression, name=name,
                     grad_in=grad_in, grad_out=grad_out,
                     rule=rule_for(fn, grad_in, grad_out, slots if op != "AccumulateGrad"
-                                  else [name], output=out, node=own, constants=constants),
+                                  else [name], output=out, node=own, constants=constants,
+                                  inputs=[_input_value(evaluation, child)
+                                          for child, _ in fn.next_functions]),
                     inputs=inputs, input_labels=labels, contributions=contributions,
                     internal=internal, display=own)
         notes = cuts.step_notes(evaluation, fn)
@@ -404,18 +428,23 @@ def _build_trace(evaluation, events, output_id: str, deadline: float | None = No
         step.rule = _compact_rule(step.rule)
         step.edge_labels = _edge_labels(step)
         via = _via(step)
-        for (child, slot), grad in zip(fn.next_functions, grad_out, strict=True):
+        edges = [(id(child), slot) for child, slot in fn.next_functions]
+        for k, ((child, slot), grad) in enumerate(zip(fn.next_functions, grad_out,
+                                                      strict=True)):
             if child is None or grad is None:
                 continue
             child_id = str(id(child))
             previous = arrived.setdefault(child_id, {}).setdefault(slot, [])
             running = grad if not previous else add_compact(previous[-1].running_total, grad)
-            previous.append(Contribution(grad, index, node_id, via, running))
+            # one tensor in two slots (x * x): say which slot each share came through
+            where = via if edges.count(edges[k]) < 2 else _via(step, slot_word(op, k))
+            previous.append(Contribution(grad, index, node_id, where, running))
             if expression and child_id not in inherited:
                 inherited[child_id] = expression
         steps.append(step)
     return Trace(steps, leaves, _forward_steps(evaluation), output_id, root_id,
-                 evaluation.output_name)
+                 evaluation.output_name,
+                 seed_vector=None if vector is None else vector.detach())
 
 
 def _label(evaluation, child, depth: int = 0) -> str:
@@ -478,9 +507,12 @@ def _operands(node) -> list[str]:
     return []
 
 
-def _via(step: Step) -> str:
-    """How a contribution's sender is named: ``3*w (MulBackward0, step 11)``."""
+def _via(step: Step, slot: str = "") -> str:
+    """How a contribution's sender is named: ``3*w (MulBackward0, step 11)``; ``slot``
+    names the input slot when one tensor fills several (``x*x, as its first factor``)."""
     what = step.expression or step.op
+    if slot:
+        what += f", as its {slot}"
     return f"{what} ({step.op}, step {step.index + 1})"
 
 

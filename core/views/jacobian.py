@@ -18,7 +18,7 @@ import torch
 from core.errors import ExpressionError, LimitError
 from core.evaluation.cost import repeated_work_refusal
 from core.evaluation.deadline import backward_deadline
-from core.language.values import check_value, format_shape
+from core.language.values import Filled, check_value, format_shape
 from core.serialize import tensor_to_data
 
 #: entries of the full Jacobian (output entries × input entries, all inputs together)
@@ -60,20 +60,25 @@ class JacobianReport:
                 "reason": self.reason, "max_entries": MAX_JACOBIAN_ENTRIES}
 
 
-def grad_output_tensor(evaluation, value) -> torch.Tensor:
+def grad_output_tensor(evaluation, value, where: str = "--grad-output") -> torch.Tensor:
     """The vector v for ``backward(gradient=v)``: ones when ``value`` is None, else the
-    user's number or nested list, which must have the output's shape."""
+    user's number, nested list or ``ones(2, 3)``-style value (a
+    :class:`core.language.values.Filled`), which must have the output's shape; ``where``
+    names the place the value was typed (the CLI flag, the window's v field)."""
     output = evaluation.output
     if value is None:
         return torch.ones_like(output.detach())
-    data = check_value(value, where="--grad-output")
-    v = torch.tensor(data, dtype=output.dtype)
+    if isinstance(value, Filled):
+        v = value.to_tensor(output.dtype, False)
+    else:
+        data = check_value(value, where=where)
+        v = torch.tensor(data, dtype=output.dtype)
     if v.shape != output.shape:
         raise ExpressionError(
             "shape", f"the vector v has shape {format_shape(v.shape)}, but the output "
             f"{evaluation.output_name} has shape {format_shape(output.shape)}: backward("
             "gradient=v) needs v shaped like the output", evaluation.program.output.span,
-            where="--grad-output")
+            where=where)
     return v
 
 

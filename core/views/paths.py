@@ -258,7 +258,7 @@ def find_paths(evaluation, trace: Trace | None = None, *,
             reason = (f"{count:,} paths over up to {len(factored):,} nodes each: too long to "
                       "list; the factored sums below add them up")
         elif count > 1 and (too_much := repeated_work_refusal(
-                "listing the paths (each pushes the seed through its nodes: up to one "
+                "listing the paths (each pushes the seed through its nodes, up to one "
                 "backward pass per path)", evaluation, count, "backward")):
             reason = f"{too_much}; the factored sums below add them up instead"
         else:

@@ -28,7 +28,8 @@ def panel(qtbot):
 
 
 def cell(panel, row, column_name):
-    return panel.table.item(row, COLUMNS.index(column_name)).text()
+    """A cell's text as Python reads numbers (the panel shows the minus sign U+2212)."""
+    return panel.table.item(row, COLUMNS.index(column_name)).text().replace("\u2212", "-")
 
 
 def test_matrix_seed_fills_one_row_per_entry(panel):
@@ -47,10 +48,12 @@ def test_float32_explanation_quotes_the_seed(panel):
     ex = SEED[1]
     panel.set_report(report_for(ex["expression"], ex["vars"], reference=ex["reference"]))
     text = panel.explanation.toPlainText()
-    assert "-1.3072872161865234" in text and "-1.3072872417272239" in text
+    assert "\u22121.3072872161865234" in text and "\u22121.3072872417272239" in text
     panel.table.selectRow(1)
     assert "2⋅cos(2⋅z)" in panel.formula.toPlainText()
     assert cell(panel, 1, "autograd") == "-1.307287216"
+    # on screen the one minus sign of the graph and the steps
+    assert panel.table.item(1, COLUMNS.index("autograd")).text() == "\u22121.307287216"
 
 
 def test_disagreement_and_kink_are_shown(panel):

@@ -49,3 +49,27 @@ def test_check_collects_generation_zero_once_its_threshold_is_passed(qapp):
     finally:
         collector.timer.stop()
         collector.deleteLater()
+
+
+def test_a_wave_of_imports_is_frozen_out_of_the_collectors_sight(qapp, monkeypatch):
+    # issue 13: a collection holds the GIL; objects that live as long as the process (what
+    # imports make) must not be scanned again and again
+    import sys
+    import types
+
+    from gui import gc_on_gui_thread
+
+    collector = GuiThreadCollector(qapp, interval_ms=10_000)
+    try:
+        monkeypatch.setattr(gc_on_gui_thread, "FREEZE_AFTER_MODULES", 3)
+        before = gc.get_freeze_count()
+        module_objects = [[] for _ in range(100)]
+        for i in range(3):
+            monkeypatch.setitem(sys.modules, f"_wave_{i}", types.ModuleType(f"_wave_{i}"))
+        collector.check()
+        assert gc.get_freeze_count() >= before + 100
+        assert not any(gc.is_tracked(o) and o in gc.get_objects(2) for o in module_objects[:1])
+    finally:
+        collector.timer.stop()
+        collector.deleteLater()
+        gc.unfreeze()  # the rest of the suite collects as before

@@ -63,7 +63,7 @@ def test_every_control_fits_and_the_graph_gets_its_share(qtbot, window, size):
     assert window.variables.viewport().height() >= 2 * window.variables.rowHeight(0)
     assert window.results.table.viewport().height() >= 2 * window.results.table.rowHeight(0)
     # every right-hand tab leaves the graph a third of the width or more
-    for dock in (window.steps_dock, window.check_dock, window.details_dock):
+    for dock in (window.steps_dock, window.check_dock, window.views_dock, window.details_dock):
         dock.raise_()
         qtbot.wait(50)
         assert window.graph.width() >= size[0] / 3, (dock.objectName(), window.graph.width())
@@ -194,3 +194,30 @@ def test_themes_colour_window_and_graph_but_not_exports(qtbot, tmp_path, theme, 
     assert QApplication.palette().window().color().lightness() > 200
     assert ink_lightness(again.zoom_in_action.icon()) < 100
     finish(again)
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1280, 720), (1920, 1080)])
+def test_the_value_column_stays_readable_beside_the_from_column(qtbot, window, size):
+    # at 1024 px the From column squeezed Value to 30 px ("Valu", values cut off)
+    from gui.variables_table import SOURCE, VALUE, VALUE_MIN_WIDTH
+
+    window.qtbot = qtbot
+    on_screen(window, size)
+    compute_and_draw(qtbot, window, "f = sum(A @ x) + b", {"A": "[[1, 0.5], [0.2, 0.1]]",
+                                                          "x": "[1, 2]", "b": "0.5"})
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    table = window.variables
+    header = table.horizontalHeader()
+    value = header.sectionSize(VALUE)
+    assert value >= VALUE_MIN_WIDTH, value
+    assert value >= header.fontMetrics().horizontalAdvance("Value") + 8
+    if table.isColumnHidden(SOURCE):
+        # hidden for room only: where the value came from is still in the Name cell
+        assert size[0] == 1024
+        assert "typed" in table.item(0, 0).toolTip()
+    else:
+        assert header.sectionSize(SOURCE) >= table.sizeHintForColumn(SOURCE)
+    # nothing needs a sideways scroll
+    assert not table.horizontalScrollBar().isVisible()
+    if size[0] >= 1280:
+        assert not table.isColumnHidden(SOURCE)  # there is room for it

@@ -55,7 +55,9 @@ def test_modes_tab_counts_passes(qtbot, window):
     assert view.walk.rowCount() > 0
 
 
-def test_jacobian_tab_works_where_the_window_refuses_a_vector(qtbot, window):
+def test_jacobian_tab_beside_the_window_s_vector_output(qtbot, window):
+    """The window differentiates a vector output as y.backward(ones) (its v field); the
+    Jacobian tab shows the whole Jacobian of the same output."""
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
@@ -64,8 +66,10 @@ def test_jacobian_tab_works_where_the_window_refuses_a_vector(qtbot, window):
     window.on_text_changed()
     window.variables.set_value("W", "[[1, 2], [3, 4]]", None)
     window.variables.set_value("x", "[1, -1]", None)
-    with qtbot.waitSignal(window.failed, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.drawn, timeout=TIMEOUT):
         window.compute_now()
+    # torch: (W @ x).backward(torch.ones(2)) gives x.grad = Wᵀ·1 = [4, 6]
+    assert window.result.quantity("x").grad == [4.0, 6.0]
     view = window.views_panel.view("jacobian")
     with qtbot.waitSignal(view.shown, timeout=TIMEOUT):
         window.views_panel.show_view("jacobian")

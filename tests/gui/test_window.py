@@ -308,9 +308,10 @@ def test_a_compute_error_leaves_no_steps_or_warnings_of_the_older_input(qtbot, w
     compute_and_draw(qtbot, window, "f = exp(w) * z", {"w": "1e30", "z": 1})
     assert window.results.notice.isVisibleTo(window.results)  # infinity, said above the table
     with qtbot.waitSignal(window.failed, timeout=TIMEOUT):
-        window.variables.set_value("w", "[1.0, 2.0]")  # the output is no longer one number
+        window.variables.set_value("w", "[1.0, 2.0]")  # shapes 2 and 3 cannot be multiplied
+        window.variables.set_value("z", "[1.0, 2.0, 3.0]")
         window.compute_now()
-    assert "single number" in window.error_label.text()
+    assert "shapes 2 and 3 do not match" in window.error_label.text()
     assert window.results.table.rowCount() == 0
     assert not window.results.notice.isVisibleTo(window.results)
     assert window.step_panel.step_count() == 0
