@@ -215,6 +215,24 @@ program("cs231n", "svm_loss_vectorized",
         _svm_loss, {"W": _seeded("cs231n-svm-W", (4, 3), -0.1, 0.1)},
         consts={"X": _seeded("cs231n-svm-X", (6, 4), -1, 1), "y": [0, 2, 1, 1, 0, 2]})
 
+# karpathy/nn-zero-to-hero, lectures/makemore/makemore_part1_bigrams.ipynb: the bigram
+# network, one-hot inputs times W, softmax by hand, the mean negative log-likelihood
+
+
+def _bigram(W, xs, ys):
+    xenc = F.one_hot(xs.long(), num_classes=5).to(DTYPE)
+    counts = (xenc @ W).exp()
+    probs = counts / counts.sum(1, keepdims=True)
+    return -probs[torch.arange(4), ys.long()].log().mean() + 0.01 * (W**2).mean()
+
+
+program("makemore", "part1_bigrams",
+        "xenc = F.one_hot(xs.long(), num_classes=5).double()\nlogits = xenc @ W\n"
+        "counts = logits.exp()\nprobs = counts / counts.sum(1, keepdim=True)\n"
+        "loss = -probs[torch.arange(4), ys.long()].log().mean() + 0.01 * (W**2).mean()",
+        _bigram, {"W": _seeded("makemore-W", (5, 5), -1, 1)},
+        consts={"xs": [0, 3, 1, 4], "ys": [3, 1, 4, 0]})
+
 # --------------------------------------------------------------------------- PyTorch
 # pytorch/pytorch, test/test_autograd.py::test_grad and ::test_hessian_vector
 # (z = x**2 + y*x + y**2, backward(ones): dz/dx = 2x + y, dz/dy = x + 2y)

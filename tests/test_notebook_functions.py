@@ -255,6 +255,8 @@ CASES = {
                 "sum(F.dropout(x, training=False))",
                 lambda t: seeded(2) or (F.dropout(t["x"], 0.5) * t["y"]).sum()
                 + F.dropout(t["x"], training=False).sum()),
+    "one_hot": ("f = sum(x[:, :2] * F.one_hot(torch.tensor([1, 0]), 2).double())",
+                lambda t: (t["x"][:, :2] * F.one_hot(torch.tensor([1, 0]), 2).double()).sum()),
     "gather": ("f = sum(x.gather(1, torch.tensor([[2], [0]])) * v[:2])",
                lambda t: (t["x"].gather(1, torch.tensor([[2], [0]])) * t["v"][:2]).sum()),
     "index_select": ("f = sum(x.index_select(1, torch.tensor([2, 0, 2])) ** 2)",

@@ -90,6 +90,7 @@ CALLS.update({
     "normalize": "sum(normalize(x, p=2.0) * y)", "layer_norm": "sum(layer_norm(x, (2,), v, u) * y)",
     "dropout": "sum(dropout(x, 0.5) * y)",
     "gather": "sum(x.gather(1, tensor([[1], [0]])) * v)",
+    "one_hot": "sum(x * one_hot(tensor([1, 0]), 2).float())",
     "index_select": "sum(x.index_select(0, tensor([1, 1, 0])) ** 2)",
     "masked_fill": "sum(x.masked_fill(x > 0.4, 0.0) * y)", "pad": "sum(pad(x, (1, 1)) ** 2)",
     "solve": "sum(solve(x, v))", "linalg_norm": "torch.linalg.norm(x, ord=2)",

@@ -86,7 +86,12 @@ def finite_differences(evaluation, *, max_entries: int = MAX_ENTRIES,
     """Central differences of the evaluation's output for every entry of every input
     that needs a gradient, each on fresh float64 evaluations. ``only`` restricts them to
     some entries (input name -> flat positions), e.g. a random sample of a large input."""
-    program, specs = free_program(evaluation)
+    from core.evaluation.ops_more import FLOAT_DTYPE
+    token = FLOAT_DTYPE.set(torch.float64)  # x.float() stays float64 in the re-runs
+    try:
+        program, specs = free_program(evaluation)
+    finally:
+        FLOAT_DTYPE.reset(token)
     base = _run(program, specs)
     base_kinks = nonsmooth.kinks(base)
     f0 = float(base.output.detach().item())
@@ -191,8 +196,13 @@ def _central(entry, program, specs, name, center, position, x, h, base_kinks, f0
 
 def _run(program: Program, specs: dict):
     from core.evaluation.evaluate import forward
-    with torch.no_grad():
-        return forward(program, specs, "float64")
+    from core.evaluation.ops_more import FLOAT_DTYPE
+    token = FLOAT_DTYPE.set(torch.float64)  # x.float() stays float64 in the re-runs
+    try:
+        with torch.no_grad():
+            return forward(program, specs, "float64")
+    finally:
+        FLOAT_DTYPE.reset(token)
 
 
 def _replay(program: Program, tensors: dict):
@@ -202,8 +212,13 @@ def _replay(program: Program, tensors: dict):
     from types import SimpleNamespace
 
     from core.evaluation.evaluate import replay
-    with torch.no_grad():
-        output, records = replay(program, tensors, "float64")
+    from core.evaluation.ops_more import FLOAT_DTYPE
+    token = FLOAT_DTYPE.set(torch.float64)
+    try:
+        with torch.no_grad():
+            output, records = replay(program, tensors, "float64")
+    finally:
+        FLOAT_DTYPE.reset(token)
     named = {record.name: record.tensor for record in records if record.name}
     return SimpleNamespace(output=output, records=records, inputs=tensors, intermediates=named)
 

@@ -34,6 +34,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 #: functions whose result is a constant read from the evaluation (no gradient flows)
 _CONSTANTS = {"arange", "linspace", "randn", "rand", "randint", "zeros_like", "ones_like",
               "full_like", "rand_like", "randn_like", "long", "bool", "argmax", "argmin",
+              "one_hot",
               "gt", "lt", "ge", "le", "eq", "ne", "detach"}
 
 

@@ -9,6 +9,7 @@ message says which index and which dim.
 """
 from __future__ import annotations
 
+import contextvars
 import math
 
 import torch
@@ -558,6 +559,17 @@ def _convert(dtype):
     return run
 
 
+#: what ``x.float()`` makes: float32, as torch; float64 while the check re-runs a program in
+#: float64 (its finite differences), where float32 would both lose the precision the check
+#: needs and meet float64 tensors (``F.one_hot(y, 5).float() @ W``)
+FLOAT_DTYPE: contextvars.ContextVar = contextvars.ContextVar("float_dtype",
+                                                            default=torch.float32)
+
+
+def _to_float(x):
+    return x.to(FLOAT_DTYPE.get())
+
+
 #: constructors: name -> fn(args, kwargs, default_dtype, generator)
 CONSTRUCTORS = {
     "arange": arange, "linspace": linspace, "randn": _random(torch.randn),
@@ -595,7 +607,7 @@ IMPLEMENTATIONS = {
     "detach": torch.Tensor.detach, "requires_grad_": requires_grad_,
     "zeros_like": _like(0), "ones_like": _like(1), "full_like": _like("full"),
     "rand_like": _like("rand"), "randn_like": _like("randn"),
-    "float": _convert(torch.float32), "double": _convert(torch.float64),
+    "float": _to_float, "double": _convert(torch.float64),
     "long": _convert(torch.int64), "bool": _convert(torch.bool),
 }
 
@@ -850,6 +862,30 @@ def pad(x, pad=None, mode="constant", value=None):  # noqa: A002 - torch's own n
     return F.pad(x, widths, value=0.0 if value is None else _float(value, "value"))
 
 
+def one_hot(x, num_classes=-1):
+    """``F.one_hot(y, num_classes=-1)``: int64 rows with a 1 at each class index (makemore's
+    ``F.one_hot(xs, num_classes=27).float()``); its size is checked before it is made."""
+    x = _tensor(x, "one_hot's class indices")
+    if x.dtype != torch.int64:
+        raise ArgumentError("one_hot takes whole-number class indices, such as "
+                            "torch.tensor([0, 2]) or y.long()")
+    n = as_int(num_classes, "num_classes")
+    top = int(x.max()) + 1 if x.numel() else 0
+    if x.numel() and int(x.min()) < 0:
+        raise ArgumentError("one_hot's class indices must not be negative")
+    if n == -1:
+        if not x.numel():
+            raise ArgumentError("one_hot of no indices needs num_classes")
+        n = top
+    elif n < top:
+        raise ArgumentError(f"class index {top - 1} is not below num_classes={n}")
+    elif n < 0:
+        raise ArgumentError("num_classes must be -1 (as many as the largest index needs) or "
+                            "a whole number ≥ 0")
+    check_size(tuple(x.shape) + (n,), "one_hot(...)")
+    return F.one_hot(x, n)
+
+
 def solve(a, b):
     """``torch.linalg.solve(A, B)``: X with A X = B (A square)."""
     a, b = _tensor(a, "solve's A"), _tensor(b, "solve's B")
@@ -956,7 +992,7 @@ IMPLEMENTATIONS.update({
     "argsort": argsort, "topk": topk, "median": median,
     "tril": _triangle(torch.tril), "triu": _triangle(torch.triu), "diag": diag,
     "diagonal": diagonal, "inverse": _square(torch.inverse), "det": _square(torch.det),
-    "logdet": _square(torch.logdet), "kron": kron, "tensordot": tensordot,
+    "logdet": _square(torch.logdet), "kron": kron, "tensordot": tensordot, "one_hot": one_hot,
     "einsum": einsum, "linear": linear, "normalize": normalize, "layer_norm": layer_norm,
     "dropout": dropout, "gather": gather, "index_select": index_select,
     "masked_fill": masked_fill, "pad": pad,

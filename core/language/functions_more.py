@@ -195,6 +195,9 @@ def specs(spec) -> list:
         spec("index_select", 1, 3, "whole slices picked along dim", ("dim", "index")),
         spec("masked_fill", 1, 3, "value where the mask is True, x elsewhere",
              ("mask", "value")),
+        spec("one_hot", 1, 2, "F.one_hot(y, num_classes=3): a row with a 1 at each class "
+             "index, 0 elsewhere (whole numbers, no gradient; .float() to multiply)",
+             ("num_classes",), **nn),
         spec("pad", 1, 2, "pad with a constant: pad=(left, right, top, bottom, ...)",
              ("pad", "mode", "value"), **nn),
         # conversions
