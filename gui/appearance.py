@@ -192,5 +192,4 @@ class Appearance:
         for button in buttons:
             button.setIconSize(icon)
         w.toolbar.setIconSize(QSize(round(20 * self.scale()), round(20 * self.scale())))
-        w.variables.set_entries(w.variables.entries())  # rows drawn again in the new size
-        w.variables.resizeRowsToContents()
+        w.variables.refresh_fonts()  # rows drawn again in the new size, origins kept

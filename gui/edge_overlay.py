@@ -25,6 +25,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QP
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from core.drawing.render import SvgEdge, original_id
+from core.serialize import shown_minus
 
 RED = QColor("#c62828")
 #: stroke along an edge that has carried a gradient; (colour, width in drawing units)
@@ -44,7 +45,9 @@ GRID = 64.0  # cell size of the node-box index used when placing labels
 
 def display_text(text: str) -> str:
     """A label as shown: a small matrix one row per line (``[[a, b],`` / `` [c, d]]``),
-    so it stays narrow enough to sit on an edge."""
+    so it stays narrow enough to sit on an edge, with the page's minus sign (the nodes and
+    the steps write −2.49688, so the edges do too)."""
+    text = shown_minus(text)
     return text.replace("], [", "],\n [") if text.startswith("[[") else text
 
 
@@ -87,7 +90,7 @@ class EdgeLabel(QGraphicsItem):
         self._rect = QRectF(self._center.x() - width / 2, self._center.y() - height / 2,
                             width, height)
         self.setZValue(Z_LABEL_RECENT if recent else Z_LABEL)
-        self.setToolTip(f"gradient sent back along this edge: {text}")
+        self.setToolTip(f"gradient sent back along this edge: {shown_minus(text)}")
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name

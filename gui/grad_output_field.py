@@ -57,7 +57,8 @@ class GradOutputField(QWidget):
         layout.addWidget(self.label)
         layout.addLayout(row)
         self._shape: tuple | None = None
-        self._custom: str | None = None  # the text the user typed (None: ones)
+        self._custom: str | None = None  # the text the user typed (None: the default)
+        self._default: str | None = None  # the v a pasted cell wrote (None: ones)
         self.edit.editingFinished.connect(self._committed)
         self.reset.clicked.connect(self._reset)
         self.setVisible(False)
@@ -77,14 +78,16 @@ class GradOutputField(QWidget):
     def forget(self) -> None:
         """A new text or example: back to ones, hidden until an output needs it."""
         self._custom = None
-        self._shape = None
+        self._shape = self._default = None
         self._show_text()
         self.setVisible(False)
 
-    def set_output_shape(self, shape: tuple | None) -> None:
+    def set_output_shape(self, shape: tuple | None, default: str | None = None) -> None:
         """The computed output's shape when it has several entries (the field shows), or
-        None for an output of one number (it hides; v is not used then)."""
+        None for an output of one number (it hides; v is not used then). ``default``: the
+        v the text itself gives (a pasted cell's ``y.backward(v)``), shown instead of ones."""
         self._shape = shape
+        self._default = default
         self.setVisible(shape is not None)
         if shape is not None:
             self.shape_label.setText(f"shape {format_shape(shape)}")
@@ -99,8 +102,13 @@ class GradOutputField(QWidget):
 
     # -------------------------------------------------------------------- editing
 
+    def _default_text(self) -> str:
+        if self._default is not None:
+            return self._default
+        return ones_text(self._shape) if self._shape is not None else ""
+
     def _show_text(self) -> None:
-        default = ones_text(self._shape) if self._shape is not None else ""
+        default = self._default_text()
         self.edit.blockSignals(True)
         self.edit.setText(self._custom if self._custom is not None else default)
         self.edit.blockSignals(False)
@@ -126,7 +134,7 @@ class GradOutputField(QWidget):
 
     def _committed(self) -> None:
         text = self.edit.text().strip()
-        default = ones_text(self._shape) if self._shape is not None else ""
+        default = self._default_text()
         custom = None if not text or text == default else text
         if custom == self._custom:
             return

@@ -587,8 +587,10 @@ class MainWindow(QMainWindow):
         self.result = result
         self.clear_error()
         self.set_stale(False)
+        written = getattr(result.evaluation.program, "grad_output", None)
         self.grad_output.set_output_shape(
-            result.output_shape if result.grad_output is not None else None)
+            result.output_shape if result.grad_output is not None else None,
+            value_text(written) if written not in (None, "ones") else None)
         self.result_reference = self.current_reference()
         self.results.show_result(result, self.result_reference)
         if any("NaN" in w or "infinity" in w for w in result.warnings):

@@ -143,6 +143,21 @@ class VariablesTable(QTableWidget):
         if self._pending:
             QTimer.singleShot(0, self, lambda: self._add_pending(generation))
 
+    def refresh_fonts(self) -> None:
+        """Take the table's (new) font size in every row, keeping each value's origin (the
+        window once re-set every row for this, and each then said it came from an
+        example)."""
+        self.flush()
+        self._bold = self.font()
+        self._bold.setBold(True)
+        self._updating = True
+        for row in range(self.rowCount()):
+            item = self.item(row, NAME)
+            if item is not None:
+                item.setFont(self._bold)
+        self._updating = False
+        self.resizeRowsToContents()
+
     def set_secondary_colour(self, colour: QColor) -> None:
         """The Shape and From columns' quieter text colour, from the window's theme (a grey
         for white paper nearly vanished on the dark and the high-contrast backgrounds)."""

@@ -61,7 +61,18 @@ def main() -> int:
         if signal is not None:
             signal.disconnect(loop.quit)
 
+    def settle() -> None:
+        """Until the drawing, the steps (recorded after the drawing) and any redraw are done."""
+        wait()  # a redraw the last change asked for has started
+        for _ in range(200):
+            busy = (window.compute_jobs.busy or window.render_jobs.busy
+                    or window.steps_jobs.busy)
+            if not busy and (window.result is None or window.step_panel.step_count() > 0):
+                return
+            wait()
+
     def shot(name: str) -> None:
+        settle()
         wait()  # let layouts settle and paint
         path = out / name
         window.grab().save(str(path))
@@ -81,6 +92,7 @@ def main() -> int:
 
     # Steps: stop where w's two contributions are added (the last AccumulateGrad step)
     window.steps_dock.raise_()
+    settle()
     trace = window.result.trace
     w_step = max(i for i, s in enumerate(trace.steps) if s.leaf_id)
     window.step_panel.set_step(w_step)
@@ -120,7 +132,7 @@ def main() -> int:
     wait(window.drawn)
     window.set_theme("dark")
     window.steps_dock.raise_()
-    wait(window.drawn)
+    settle()
     window.step_panel.set_step(6)
     shot("dark.png")
     window.set_theme("light")
@@ -128,7 +140,7 @@ def main() -> int:
 
     # presentation mode on a 1920x1080 screen, at the step where w's first path arrives
     window.presentation_action.setChecked(True)
-    wait(window.drawn)
+    settle()
     window.step_panel.set_step(6)
     shot("presentation.png")
     window.presentation_action.setChecked(False)

@@ -470,7 +470,7 @@ def test_code_hidden_in_prints_is_never_run_through_the_cli(tmp_path):
     ("f = w * 2\nexec(\"import os\")", 2, 1, "unknown function 'exec'"),
     ("f = w * 2\ng = getattr(w, 'grad')", 2, 5, "unknown function 'getattr'"),
     ("f = w * 2\n__import__('os').backward()", 2, 1, "underscore"),
-    ("f = w * 2\nf.backward(torch.ones(1))", 2, 1, "gradient argument"),
+    ("f = w * 2\nf.backward(f * 2)", 2, 12, "backward(v) needs v written out"),
     ("f = w * 2\ng = w * 3\nf.backward()\ng.backward()", 4, 1, "one output"),
     ("f = w * 2\ndw = grad(f, w)[0]\nh = dw * 2", 3, 5, "'dw' is the gradient"),
     ("f = w * 2\n[dw, dz] = grad(f, [w, q])", 2, 24, "'q' has not been defined"),

@@ -188,3 +188,33 @@ def test_cli_compute_lists_every_vjp_and_check_takes_v():
     assert len(autograd) == 9
     for (name, index), value in autograd.items():
         assert value == pytest.approx(grads[name][index].item(), rel=1e-6)
+
+
+CELL = """import torch
+x = torch.tensor([1.0, -0.5, 2.0], requires_grad=True)
+y = x * torch.sin(x)
+v = torch.tensor([2.0, -0.5, 1.0])
+{backward}
+print(x.grad)
+"""
+
+
+@pytest.mark.parametrize("backward, v", [
+    ("y.backward(v)", [2.0, -0.5, 1.0]),
+    ("y.backward(gradient=torch.tensor([1.0, 0.0, 3.0]))", [1.0, 0.0, 3.0]),
+    ("y.backward(torch.ones_like(y))", [1.0, 1.0, 1.0]),
+])
+def test_a_pasted_cells_backward_v_is_the_v(backward, v):
+    """A notebook cell's y.backward(v) seeds the pass with that v, as torch does."""
+    x = torch.tensor(X, requires_grad=True)
+    (x * torch.sin(x)).backward(torch.tensor(v))
+    program = parse(CELL.format(backward=backward))
+    evaluation = evaluate(program, {}, "float32")
+    torch.testing.assert_close(evaluation.grad_output, torch.tensor(v))
+    torch.testing.assert_close(evaluation.gradients["x"], x.grad)
+
+
+def test_a_backward_v_computed_at_run_time_is_refused_with_its_position():
+    with pytest.raises(ExpressionError) as raised:
+        parse(CELL.format(backward="y.backward(y * 2)"))
+    assert "backward(v)" in raised.value.message and raised.value.span.line == 5

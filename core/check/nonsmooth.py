@@ -217,8 +217,9 @@ def _pattern(function, args, kwargs, out):
         if function == "sign":
             pattern = torch.sign(x)
             at = pattern == 0
-        elif function == "round":  # round(x, decimals=d) jumps where 10^d x is a half
-            scaled = x * 10.0 ** int(kwargs.get("decimals") or 0)
+        elif function == "round":
+            # round(x, decimals=d) jumps at the halves of 10^-d (0.05, 0.15... for d = 1)
+            scaled = x * 10.0 ** _number(kwargs.get("decimals"), 0.0)
             pattern = torch.round(scaled)
             at = (scaled - torch.floor(scaled)) == 0.5
         else:

@@ -115,6 +115,13 @@ def differentiate(evaluation, names, *, time_limit: float = 5.0,
     from core import sandbox
 
     start = time.monotonic()
+    inputs = getattr(evaluation, "inputs", {})
+    if sum(inputs[n].numel() for n in names if n in inputs) > MAX_INPUT_ENTRIES:
+        # the child would refuse at once: say so without pickling large inputs and
+        # starting a process (that held the window's GIL for a visible moment)
+        return SymbolicResult(reason=f"{SKIPPED}: the inputs have more than "
+                              f"{MAX_INPUT_ENTRIES} entries; symbolic derivatives are "
+                              "computed for small inputs only")
     memory = MEMORY_LIMIT if memory_limit is None else memory_limit
     try:
         bounds = {name: globals()[name] for name in _BOUNDS}

@@ -84,6 +84,8 @@ class Cell:
     #: the cell's backward() calls and .grad resets in order, when it calls backward()
     #: more than once: ("backward", line, retain_graph) / ("reset", line, False)
     backward_calls: list = field(default_factory=list)
+    #: the v of ``y.backward(v)`` (data, or "ones"), or None
+    grad_output: object = None
 
 
 def preprocess(body: list[ast.stmt], text: str) -> Cell:
@@ -131,6 +133,9 @@ class _Pass:
         #: ("backward", line, retain_graph) and ("reset", line, False), in order: what torch
         #: would do with them is found by running them (core.evaluation.repeated_backward)
         self.backward_calls: list[tuple[str, int, bool]] = []
+        #: the v of a cell's y.backward(v), as data ("ones" for torch.ones_like(y)), or None
+        self.grad_output = None
+        self.names: dict[str, ast.expr] = {}  # name -> the value the cell last bound to it
 
     # driver -------------------------------------------------------------------
 
@@ -146,6 +151,8 @@ class _Pass:
         if isinstance(stmt, ast.Expr):
             return self._expression_statement(stmt)
         if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                self.names[stmt.targets[0].id] = stmt.value  # backward(v) may name it
             return self._assignment(stmt)
         if isinstance(stmt, ast.With) and grad_blocks.grad_mode(stmt) is not None:
             return self._grad_block(stmt)
@@ -257,12 +264,17 @@ class _Pass:
         self._keep(stmt)
 
     def _backward(self, call: ast.Call, stmt: ast.stmt) -> None:
-        """``X.backward()``: X is the output."""
-        if call.args or any(kw.arg not in _GRAD_OPTIONS for kw in call.keywords):
+        """``X.backward()``: X is the output; ``X.backward(v)`` / ``(gradient=v)`` also gives
+        the v of an output with several entries (written out: ``torch.tensor([...])``, or
+        ``torch.ones_like(X)``)."""
+        gradient = [kw.value for kw in call.keywords if kw.arg == "gradient"] + list(call.args)
+        keywords = [kw for kw in call.keywords if kw.arg != "gradient"]
+        if len(gradient) > 1 or any(kw.arg not in _GRAD_OPTIONS for kw in keywords):
             raise ExpressionError(
-                "unsupported", "backward() with a gradient argument (or inputs=) is not "
-                "supported: the app differentiates a single-number output; call .backward() "
-                "with no arguments, e.g. on f.sum()", _span(call))
+                "unsupported", "backward() takes one gradient v (and retain_graph=); inputs= "
+                "is not supported", _span(call))
+        if gradient:
+            self.grad_output = _gradient_value(gradient[0], call.func.value, self.names)
         self._option_notes(call, stmt)
         receiver = call.func.value
         retain = any(kw.arg == "retain_graph" and isinstance(kw.value, ast.Constant)
@@ -473,7 +485,8 @@ class _Pass:
             notes.append("set aside, never run: " + "; ".join(aside))
         return Cell(self.kept, notes, self.defaults, self.wrt, self.dtype,
                     self.backward_calls if sum(kind == "backward" for kind, _, _ in
-                                               self.backward_calls) > 1 else [])
+                                               self.backward_calls) > 1 else [],
+                    self.grad_output)
 
     def _output_statement(self, receiver: ast.expr, stmt: ast.stmt) -> ast.stmt:
         """The statement that makes the chosen tensor the program's last (its output)."""
@@ -540,6 +553,37 @@ def _attributes(node: ast.expr) -> list[str]:
         out.append(node.attr)
         node = node.value
     return out
+
+
+def _gradient_value(node: ast.expr, receiver: ast.expr, names: dict):
+    """The v of ``y.backward(v)`` as data: ``torch.tensor([...])`` (or a name the cell bound
+    to one), a number, or ``torch.ones_like(y)`` (the string "ones"). Anything else is
+    refused: its value is known only when the program runs."""
+    from core.language.values import check_value
+
+    if isinstance(node, ast.Name) and node.id in names:
+        node = names[node.id]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "ones_like" and len(node.args) == 1 \
+            and ast.dump(node.args[0]) == ast.dump(receiver):
+        return "ones"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "tensor" and len(node.args) == 1:
+        node = node.args[0]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in ("ones", "zeros", "full", "eye"):
+        from core.language.values import parse_value  # torch.ones(2, 3): as a value reads it
+        try:
+            return parse_value(ast.unparse(node).replace("torch.", "", 1), where="backward(v)")
+        except ExpressionError:
+            pass
+    try:
+        return check_value(ast.literal_eval(node), where="backward(v)")
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        raise ExpressionError(
+            "unsupported", "backward(v) needs v written out here: torch.tensor([...]) (or a "
+            "name the cell bound to one) or torch.ones_like(y); or give v in the window's "
+            "field (the CLI's --grad-output)", _span(node)) from None
 
 
 def _is_read(node: ast.expr) -> bool:

@@ -139,6 +139,9 @@ class Program:
     #: core.language.notebook.Cell.backward_calls); core.evaluation.repeated_backward runs them as
     #: torch would
     backward_calls: list = field(default_factory=list)
+    #: the v of a pasted cell's ``y.backward(v)`` (data, or "ones"), or None: used when the
+    #: caller gives no v (core.evaluation.evaluate.evaluate)
+    grad_output: object = None
 
     @property
     def output(self) -> Statement:
@@ -182,6 +185,7 @@ def parse(text: str) -> Program:
     program = build_program(text, cell.body, cell.notes, inputs=cell.defaults)
     program.defaults, program.wrt, program.dtype = cell.defaults, cell.wrt, cell.dtype
     program.backward_calls = cell.backward_calls
+    program.grad_output = cell.grad_output
     return program
 
 
@@ -694,7 +698,9 @@ class _Converter:
         infinite = syntax_more.float_literal(node)
         if infinite is not None:  # norm(x, float('inf'))
             return Number(_span(node), self._source(node), infinite)
-        if isinstance(node, (ast.List, ast.Tuple)) or (constructor and _is_literal(node)):
+        if isinstance(node, (ast.List, ast.Tuple)) or (
+                constructor and _is_literal(node) and not isinstance(node, ast.BinOp)):
+            # (a bare 2 * 3 or 0 + 0.5 is arithmetic on numbers, evaluated as Python does)
             return Literal(_span(node), self._source(node), self._literal(node))
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or node.value is None
                                                or isinstance(node.value, str)):
@@ -722,7 +728,7 @@ class _Converter:
                 return Number(span, text, syntax_more.CONSTANTS[dotted])
             raise ExpressionError("unsupported", "only a dtype such as torch.float64 or "
                                   "torch.long can be named here", span)
-        if _is_literal(node):
+        if _is_literal(node) and not isinstance(node, ast.BinOp):
             return Literal(span, text, self._literal(node))
         # a tensor as a keyword argument (target=y, weight=w): an expression like any other
         return self.expr(node)

@@ -160,4 +160,6 @@ def test_matrix_labels_are_one_row_per_line():
     from gui.edge_overlay import display_text
     assert display_text("[[0.9095, 0.3474], [0.1864, 0.1321]]") == \
         "[[0.9095, 0.3474],\n [0.1864, 0.1321]]"
-    assert display_text("-2.5") == "-2.5"
+    # the nodes' and the steps' minus sign on the edges too (issue 13)
+    assert display_text("-2.5") == "\u22122.5"
+    assert display_text("[[1, -2], [3, 4e-05]]") == "[[1, \u22122],\n [3, 4e-05]]"

@@ -153,3 +153,13 @@ def test_a_single_number_output_has_no_v_field(qtbot, window):
     assert result.grad_output is None and result.quantity("f").grad == 1.0
     assert window.results.table.horizontalHeaderItem(2).text() == "Gradient"
     assert result.quantity("x").grad == pytest.approx([2 * v for v in X])
+
+
+def test_a_pasted_cells_backward_v_fills_the_field(qtbot, window):
+    cell = ("import torch\nx = torch.tensor([1.0, -0.5, 2.0], requires_grad=True)\n"
+            "y = x * torch.sin(x)\ny.backward(torch.tensor([2.0, -0.5, 1.0]))\n")
+    x = torch.tensor([1.0, -0.5, 2.0], requires_grad=True)
+    (x * torch.sin(x)).backward(torch.tensor([2.0, -0.5, 1.0]))
+    result = compute_and_draw(qtbot, window, cell, {})
+    assert window.grad_output.edit.text() == "[2.0, -0.5, 1.0]"
+    torch.testing.assert_close(torch.tensor(result.quantity("x").grad), x.grad)
