@@ -7,8 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Under CI the property tests draw the same examples on every run (a landing must not depend
+# on luck); on a developer's machine they explore new ones each time and keep failures in
+# .hypothesis to replay.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 DATA = Path(__file__).parent / "data"
 

@@ -107,6 +107,10 @@ def test_startup_file_refuses_without_a_stall(case, hostile_files, qtbot, tmp_pa
     try:
         window.show()
         qtbot.waitExposed(window)
+        # the window's own start-up (torch warmed up on a worker, the first paint) is over
+        # first: the file is what this test measures
+        qtbot.waitUntil(lambda: window.torch_ready, timeout=TIMEOUT)
+        qtbot.wait(300)
         with Heartbeat() as beat:
             window.load_startup_content(str(hostile_files[case]))
             qtbot.wait(300)
