@@ -1007,8 +1007,12 @@ def _assert_chain_lines(step: dict) -> None:
     outs = [g for g in step["grad_out"] if g is not None]
     if not outs or not all(isinstance(g, (int, float)) for g in outs):
         return
-    lines = [line for line in step["rule"].splitlines() if " += " in line and "=" in
-             line.split(" += ", 1)[1]]
+    rule = step["rule"].splitlines()
+    # a broadcast input's chain line shows the unreduced product (true as written); the
+    # "summed over ..." line after it ends with what torch sent
+    lines = [rule[k + 1] if k + 1 < len(rule) and rule[k + 1].strip().startswith("summed over")
+             else line for k, line in enumerate(rule)
+             if " += " in line and "=" in line.split(" += ", 1)[1]]
     if not lines or step["op"] == "AccumulateGrad":
         return
     shown = [_last_number(line) for line in lines]

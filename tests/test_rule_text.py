@@ -136,8 +136,18 @@ def _check_numbers(trace):
             out = step.grad_out[term.input]
             local = term.local
             chain = next(line for line in term.lines if "+=" in line)
-            # the line ends with exactly what torch sent, and shows what came in
-            assert chain.endswith("= " + fmt(out)), (step.op, chain)
+            # the line ends with exactly what torch sent, and shows what came in; for an
+            # input that was broadcast it ends with the product as it is (true as written)
+            # and the line summing it back ends with what torch sent
+            summed = next((line for line in term.lines if line.startswith("summed over")),
+                          None)
+            if summed is None:
+                assert chain.endswith("= " + fmt(out)), (step.op, chain)
+            else:
+                assert summed.endswith(("= " + fmt(out), "so " + fmt(out), "→ " + fmt(out))), \
+                    (step.op, summed)
+                product = g * torch.as_tensor(local.value, dtype=g.dtype)
+                assert chain.endswith("= " + fmt(product)), (step.op, chain)
             if local.apply:
                 assert fmt(g) in chain, (step.op, chain)
                 assert fmt(local.value) in chain, (step.op, chain)

@@ -1003,7 +1003,7 @@ def reduction_line(product: torch.Tensor, out: torch.Tensor, name: str) -> str:
     if moved.shape[1] <= 4 and moved.shape[0] <= 6:
         sums = "; ".join(f"{signed_sum(list(moved[:, k]))} = {fmt(moved[:, k].sum())}"
                          for k in range(moved.shape[1]))
-        return f"{head}: {sums}"
+        return f"{head}: {sums}" + (f", so {fmt(out)}" if out.numel() > 1 else "")
     return f"{head}: {fmt(product)} → {fmt(out)}"
 
 
@@ -1073,16 +1073,20 @@ def _term(ctx: StepContext, local: Local) -> tuple[tuple[str, ...], str, tuple]:
         else:
             chain = f"{target} += {ctx.G} · {d_local}"
             shapes = ""
-        lines.append(f"{chain} = {numbers} = {fmt(out)}")
+        # a broadcast input: the product has the broadcast shape and is summed back to the
+        # input's; the line shows the product as it is (true as written), the sum follows
+        reduced = product is not None and isinstance(out, torch.Tensor) \
+            and tuple(product.shape) != tuple(out.shape)
+        result = product if reduced else out
+        lines.append(f"{chain} = {numbers} = {fmt(result)}")
         shown = local.value if local.value is not None else "?"
         items = {"right": (g, "·", shown), "left": (shown, "·", g),
-                 "outer": (g, "⊗", shown)}.get(local.apply, (g, sign, shown)) + ("=", out)
+                 "outer": (g, "⊗", shown)}.get(local.apply, (g, sign, shown)) + ("=", result)
         if shapes and isinstance(out, torch.Tensor):
             lines.append(f"shapes: {shapes} = ({shape_text(out.shape)}), the shape of "
                          f"{ctx.plain_arg(i)}; "
                          "the transpose is what makes the inner sizes match")
-        if product is not None and isinstance(out, torch.Tensor) \
-                and tuple(product.shape) != tuple(out.shape):
+        if reduced:
             lines.append(reduction_line(product, out, ctx.plain_arg(i)))
     return tuple(line for line in lines if line), chain, items
 
