@@ -55,22 +55,20 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # runs on the pool thread
         """Run the job; every outcome becomes a signal."""
-        self.signals.started.emit()
+        if not _emit(self.signals.started):
+            return  # the window closed before the job began: nobody waits for it
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Cancelled:
             pass
         except BaseException as err:  # noqa: BLE001 - every failure must become a signal
             if not self.cancel_event.is_set():
-                self.signals.errored.emit(err)
+                _emit(self.signals.errored, err)
         else:
             if not self.cancel_event.is_set():
-                self.signals.returned.emit(result)
+                _emit(self.signals.returned, result)
         finally:
-            try:
-                self.signals.finished.emit()
-            except RuntimeError:  # the window (and its receivers) closed while this ran
-                pass
+            _emit(self.signals.finished)
 
     def start(self, pool: QThreadPool | None = None) -> Worker:
         """Queue the worker on ``pool`` (the global pool by default); returns self."""
@@ -186,3 +184,13 @@ def run_beside_the_gui(function, *args):
     if "error" in box:
         raise box["error"]
     return box.get("value")
+
+
+def _emit(signal, *args) -> bool:
+    """Emit ``signal``; False when its object was deleted because the window (and its
+    receivers) closed while a job ran: there is nobody left to tell."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        return False
+    return True

@@ -74,3 +74,13 @@ def test_cancel_drops_the_result(qtbot):
         release.set()
     assert pool.waitForDone(10_000)
     assert delivered == []
+
+
+def test_a_job_that_outlives_its_signals_ends_quietly():
+    # the window closed (its receivers and the signals object deleted) while the job ran:
+    # run() returns without an exception in the pool thread
+    import shiboken6
+
+    worker = Worker(pow, 2, 10)
+    shiboken6.delete(worker.signals)
+    worker.run()  # on this thread: an exception here would fail the test
