@@ -14,6 +14,7 @@ import ast
 import math
 
 from core.errors import ExpressionError, Span
+from core.language.astutil import dotted_name
 from core.language.functions import FUNCTIONS
 
 #: ``math.pi`` and friends: names that stand for a number.
@@ -204,7 +205,7 @@ def attribute(converter, node: ast.Attribute):
     """``math.pi``, ``x.mT``, ``x.max(dim=1).values``; None for any other attribute."""
     from core.language.parser import Call, Number
 
-    dotted = _dotted(node)
+    dotted = dotted_name(node)
     if dotted in CONSTANTS:
         return Number(_span(node), converter._source(node), CONSTANTS[dotted])
     if node.attr == "mT":
@@ -226,16 +227,6 @@ def attribute(converter, node: ast.Attribute):
             return _part(converter, node, call, 0 if node.attr == "values" else 1)
     return None
 
-
-def _dotted(node: ast.expr) -> tuple[str, ...] | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return None
 
 
 def subscript(converter, node: ast.Subscript):

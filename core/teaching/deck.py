@@ -893,15 +893,8 @@ def export_frames(evaluation, graph, trace, directory, *, dpi: int = 144, cancel
     core.teaching.step_export.MAX_EXPORT_SECONDS; ``cancel`` (a ``threading.Event``) stops it."""
     import cairosvg
 
-    from core.teaching.step_export import _write
-    if not 10 <= int(dpi) <= 1200:
-        raise ExpressionError("value", f"dpi must be between 10 and 1200, not {dpi}")
-    folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot make the folder {folder}: "
-                              f"{err.strerror or err}") from None
+    from core.teaching.step_export import _write, frames_folder
+    folder = frames_folder(directory, dpi)
     budget = ExportBudget(cancel)
     svgs = deck_svgs(evaluation, graph, trace, budget=budget, **options)
     width = max(3, len(str(len(svgs))))

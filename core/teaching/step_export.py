@@ -269,14 +269,7 @@ def export_frames(graph, trace, directory, options=None, dpi: int = 150,
     ``threading.Event``) stops it."""
     if not trace.steps:
         raise _no_steps(trace)
-    if not 10 <= int(dpi) <= 1200:
-        raise ExpressionError("value", f"dpi must be between 10 and 1200, not {dpi}")
-    folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ExpressionError("export", f"cannot make the folder {folder}: "
-                              f"{err.strerror or err}") from None
+    folder = frames_folder(directory, dpi)
     width = max(3, len(str(len(trace.steps))))
     paths = []
     pages = iter_pages(graph, trace, options)
@@ -285,6 +278,19 @@ def export_frames(graph, trace, directory, options=None, dpi: int = 150,
         _write(target, png)
         paths.append(target)
     return paths
+
+
+def frames_folder(directory, dpi) -> Path:
+    """Check ``dpi`` and make the folder frames go into (one message for either problem)."""
+    if not 10 <= int(dpi) <= 1200:
+        raise ExpressionError("value", f"dpi must be between 10 and 1200, not {dpi}")
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExpressionError("export", f"cannot make the folder {folder}: "
+                              f"{err.strerror or err}") from None
+    return folder
 
 
 def _write(path: Path, data: bytes) -> None:
